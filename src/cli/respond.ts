@@ -1,0 +1,27 @@
+import { Effect } from "effect"
+import { isGroveFailure } from "../errors/index.ts"
+import { failureEnvelope, failureExitCode, failureText, Output, type Reply, successEnvelope } from "./Output.ts"
+
+/**
+ * Runs one command's handler and prints its outcome as text or as the JSON
+ * envelope, setting the exit code. Every coded failure is printed here; an
+ * uncoded one is a defect and propagates.
+ */
+export const respond = <E, R>(command: string, handler: Effect.Effect<Reply, E, R>) =>
+  Effect.gen(function*() {
+    const output = yield* Output
+    const started = performance.now()
+    const meta = () => ({ version: output.version, elapsedMs: Math.round((performance.now() - started) * 10) / 10 })
+    const exit = yield* Effect.either(handler)
+    if (exit._tag === "Right") {
+      const reply = exit.right
+      process.stdout.write(`${output.json ? successEnvelope(command, reply.data, meta()) : reply.text}\n`)
+      process.exitCode = reply.exitCode ?? 0
+      return
+    }
+    const failure = exit.left
+    if (!isGroveFailure(failure)) return yield* Effect.die(failure)
+    if (output.json) process.stdout.write(`${failureEnvelope(command, failure)}\n`)
+    else process.stderr.write(`${failureText(failure)}\n`)
+    process.exitCode = failureExitCode(failure)
+  })

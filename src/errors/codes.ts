@@ -1,0 +1,35 @@
+/**
+ * The registry of every error code grove can emit. docs/errors.md documents the
+ * same set; test/errors.test.ts checks that the two agree.
+ *
+ * exit 1 = domain error, exit 2 = usage error (DESIGN.md section 8).
+ */
+export const errorCodes = {
+  usage: { exit: 2, summary: "The command line could not be parsed: unknown command or flag, missing or extra argument." },
+  invalid_input: { exit: 2, summary: "A value (flag, argument, environment variable, input line) is malformed or out of range." },
+  not_a_repository: { exit: 1, summary: "The working directory is not inside a git repository and GROVE_DB is not set." },
+  git_failed: { exit: 1, summary: "A git command grove needed failed." },
+  database_unavailable: { exit: 1, summary: "The database file could not be opened or created." },
+  database_busy: { exit: 1, summary: "The database stayed locked by another process past the busy timeout." },
+  database_error: { exit: 1, summary: "SQLite reported an unexpected error." },
+  schema_too_new: { exit: 1, summary: "The database was migrated by a newer grove than this one." },
+  migration_checksum_mismatch: { exit: 1, summary: "An applied migration's recorded checksum differs from the code's: the migration was edited after it ran." },
+  migration_failed: { exit: 1, summary: "A migration failed; the schema was left exactly as before." },
+  migration_irreversible: { exit: 1, summary: "migrate down would cross a migration whose down is irreversible; restore a backup instead." },
+  migration_target_invalid: { exit: 1, summary: "migrate down --to N names a version that is not below the current one or not known." },
+  backup_failed: { exit: 1, summary: "Writing a backup with VACUUM INTO failed." },
+  not_found: { exit: 1, summary: "No epic, task, subtask or dependency has that id." },
+  version_mismatch: { exit: 1, summary: "--if-version N was given but the entity's version is no longer N; nothing was written." },
+  invalid_transition: { exit: 1, summary: "The status change is not allowed by the status machine." },
+  dependency_not_done: { exit: 1, summary: "The entity cannot enter in_progress or done while a dependency is not done." },
+  dependency_cycle: { exit: 1, summary: "The dependency would form a cycle." },
+  self_dependency: { exit: 1, summary: "An entity cannot depend on itself." },
+  dependency_exists: { exit: 1, summary: "That dependency edge already exists." },
+  invalid_payload: { exit: 1, summary: "An event payload failed its Schema." },
+  bulk_input_invalid: { exit: 1, summary: "A bulk create line is invalid; the whole batch was rejected and nothing was written." },
+  verify_mismatch: { exit: 1, summary: "grove verify found that the live tables differ from a replay of the log." },
+} as const satisfies Record<string, { readonly exit: 1 | 2; readonly summary: string }>
+
+export type ErrorCode = keyof typeof errorCodes
+
+export const exitCodeOf = (code: ErrorCode): 1 | 2 => errorCodes[code].exit

@@ -1,0 +1,76 @@
+import { Command, CommandExecutor } from "@effect/platform"
+import { Context, Effect, Layer, Stream } from "effect"
+import { GroveError } from "../errors/index.ts"
+
+export class GitFailed extends GroveError("GitFailed", "git_failed") {}
+export class NotARepository extends GroveError("NotARepository", "not_a_repository") {}
+
+export interface GitResult {
+  readonly exitCode: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Where a directory sits in git: the shared common dir, its own git dir, work tree and HEAD commit. */
+export interface RepositoryPaths {
+  readonly commonDir: string
+  readonly gitDir: string
+  readonly worktree: string
+  /** null on an unborn branch (no commit yet). */
+  readonly head: string | null
+}
+
+const collect = (stream: Stream.Stream<Uint8Array, unknown>) =>
+  stream.pipe(Stream.decodeText(), Stream.mkString, Effect.orElseSucceed(() => ""))
+
+/** Runs git as a child process (real git, never mocked). */
+export class Git extends Context.Tag("grove/Git")<Git, {
+  /** Runs `git args` in cwd; a non-zero exit is returned, not failed. */
+  readonly run: (cwd: string, args: ReadonlyArray<string>) => Effect.Effect<GitResult, GitFailed>
+  /** One git call in the common case; fails with NotARepository outside a work tree. */
+  readonly repositoryPaths: (cwd: string) => Effect.Effect<RepositoryPaths, NotARepository | GitFailed>
+}>() {
+  static readonly layer = Layer.effect(
+    Git,
+    Effect.gen(function*() {
+      const executor = yield* CommandExecutor.CommandExecutor
+      const run = (cwd: string, args: ReadonlyArray<string>) =>
+        Effect.scoped(Effect.gen(function*() {
+          const process = yield* executor.start(Command.make("git", ...args).pipe(Command.workingDirectory(cwd)))
+          const [stdout, stderr, exitCode] = yield* Effect.all(
+            [collect(process.stdout), collect(process.stderr), process.exitCode],
+            { concurrency: "unbounded" }
+          )
+          return { exitCode: Number(exitCode), stdout, stderr }
+        })).pipe(
+          Effect.mapError((cause) =>
+            new GitFailed({ message: `could not run git ${args.join(" ")}: ${String(cause)}`, details: { cwd } })
+          )
+        )
+      const revParse = (cwd: string, withHead: boolean) =>
+        run(cwd, [
+          "rev-parse",
+          "--path-format=absolute",
+          "--git-common-dir",
+          "--git-dir",
+          "--show-toplevel",
+          ...(withHead ? ["HEAD"] : [])
+        ]).pipe(Effect.map((r) => ({ ...r, lines: r.stdout.trim().split("\n") })))
+      const repositoryPaths = (cwd: string) =>
+        Effect.gen(function*() {
+          const withHead = yield* revParse(cwd, true)
+          // On an unborn branch `HEAD` does not resolve; ask again without it to tell that from "not a repository".
+          const r = withHead.exitCode === 0 ? withHead : yield* revParse(cwd, false)
+          const [commonDir, gitDir, worktree, head] = r.lines
+          if (r.exitCode !== 0 || !commonDir || !gitDir || !worktree) {
+            return yield* new NotARepository({
+              message: `${cwd} is not inside a git work tree; run grove inside a repository or set GROVE_DB`,
+              details: { cwd, git: r.stderr.trim() }
+            })
+          }
+          return { commonDir, gitDir, worktree, head: r === withHead && head ? head : null }
+        })
+      return { run, repositoryPaths }
+    })
+  )
+}

@@ -1,0 +1,24 @@
+import { Context, Effect, Layer } from "effect"
+import * as NodePath from "node:path"
+import { Repository } from "../git/Repository.ts"
+import { StorageConfig } from "./StorageConfig.ts"
+
+/**
+ * Where the database file lives: `<git common dir>/grove/grove.db`, so the main
+ * checkout and every linked worktree find the same file and git never tracks
+ * it. GROVE_DB overrides (relative paths resolve against the working directory).
+ */
+export class DatabaseLocation extends Context.Tag("grove/DatabaseLocation")<DatabaseLocation, {
+  readonly path: string
+}>() {
+  static readonly layer = Layer.effect(
+    DatabaseLocation,
+    Effect.gen(function*() {
+      const config = yield* StorageConfig
+      const repository = yield* Repository
+      if (config.explicitPath !== undefined) return { path: NodePath.resolve(repository.cwd, config.explicitPath) }
+      const paths = yield* repository.paths
+      return { path: NodePath.join(paths.commonDir, "grove", "grove.db") }
+    })
+  )
+}

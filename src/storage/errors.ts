@@ -1,0 +1,25 @@
+import { SqlError } from "@effect/sql/SqlError"
+import { Effect } from "effect"
+import { GroveError } from "../errors/index.ts"
+
+export class DatabaseUnavailable extends GroveError("DatabaseUnavailable", "database_unavailable") {}
+export class DatabaseBusy extends GroveError("DatabaseBusy", "database_busy") {}
+export class DatabaseError extends GroveError("DatabaseError", "database_error") {}
+
+const causeText = (cause: unknown): string =>
+  cause instanceof SqlError ? causeText(cause.cause) : cause instanceof Error ? cause.message : String(cause)
+
+/** Turns a raw SQLite failure into a coded error: busy past the timeout, or anything else. */
+export const fromSqlCause = (cause: unknown): DatabaseBusy | DatabaseError => {
+  const text = causeText(cause)
+  return /SQLITE_BUSY|database is locked/i.test(text)
+    ? new DatabaseBusy({ message: `the database stayed locked past the busy timeout: ${text}` })
+    : new DatabaseError({ message: `SQLite error: ${text}` })
+}
+
+/** Maps SqlError in an effect's error channel to coded storage errors. */
+export const orDatabaseError = <A, E, R>(self: Effect.Effect<A, E | SqlError, R>) =>
+  Effect.catchIf(self, (e): e is SqlError => e instanceof SqlError, (e) => Effect.fail(fromSqlCause(e)))
+
+/** Runs synchronous raw bun:sqlite work, turning a throw into a coded error. */
+export const trySqlite = <A>(f: () => A) => Effect.try({ try: f, catch: fromSqlCause })
