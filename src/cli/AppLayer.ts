@@ -1,10 +1,16 @@
-import type * as SqlClient from "@effect/sql/SqlClient"
 import { BunContext } from "@effect/platform-bun"
 import { Effect, Layer } from "effect"
+import { EventStore } from "../events/EventStore.ts"
+import { GitContext } from "../events/GitContext.ts"
 import { Git } from "../git/Git.ts"
 import { Repository } from "../git/Repository.ts"
 import { Backup } from "../migrations/Backup.ts"
 import { Migrations, Migrator } from "../migrations/Migrator.ts"
+import { Projector } from "../projections/Projector.ts"
+import { Queries } from "../projections/Queries.ts"
+import { Replay } from "../projections/Replay.ts"
+import { Bulk } from "../tracker/Bulk.ts"
+import { Tracker } from "../tracker/Tracker.ts"
 import { DatabaseLocation } from "../storage/DatabaseLocation.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { StorageConfig } from "../storage/StorageConfig.ts"
@@ -26,8 +32,15 @@ export const databaseLayer = (cwd: string) => {
   return Migrator.layer.pipe(Layer.provideMerge(Layer.merge(backup, Migrations.default)))
 }
 
-export type DatabaseServices = Layer.Layer.Success<ReturnType<typeof databaseLayer>> | SqlClient.SqlClient
+/** Everything the tracker commands need, over the migrated database. */
+export const trackerLayer = (cwd: string) => {
+  const database = databaseLayer(cwd)
+  const events = EventStore.layer.pipe(Layer.provideMerge(GitContext.layer(process.env)), Layer.provideMerge(database))
+  const projections = Layer.mergeAll(Projector.layer, Queries.layer, Replay.layer).pipe(Layer.provideMerge(events))
+  const tracker = Tracker.layer.pipe(Layer.provideMerge(projections))
+  return Bulk.layer.pipe(Layer.provideMerge(tracker))
+}
 
-/** Runs `effect` against a database migrated to the current schema. */
-export const withDatabase = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(databaseLayer(cwd)))
+/** Runs `effect` with the tracker services, after bringing the schema up to date. */
+export const withTracker = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(trackerLayer(process.cwd())))

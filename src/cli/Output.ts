@@ -5,8 +5,6 @@ import { exitCodeOf, type GroveFailure } from "../errors/index.ts"
 export interface Reply {
   readonly data: unknown
   readonly text: string
-  /** Exit 1 with ok:true data, for outcomes like `verify` finding a difference. */
-  readonly exitCode?: 0 | 1
 }
 
 /** How this invocation prints: one JSON envelope (`--json`) or readable text. */

@@ -1,15 +1,21 @@
 import { Command, HelpDoc, ValidationError } from "@effect/cli"
 import { BunContext } from "@effect/platform-bun"
 import { Effect } from "effect"
+import { dep } from "./commands/dep.ts"
+import { epic } from "./commands/epic.ts"
+import { events } from "./commands/events.ts"
 import { init } from "./commands/init.ts"
 import { migrate } from "./commands/migrate.ts"
+import { rebuild, verify } from "./commands/replay.ts"
+import { subtask } from "./commands/subtask.ts"
+import { task } from "./commands/task.ts"
 import { failureEnvelope, failureText, Output, stripAnsi } from "./Output.ts"
 
 export const version = "0.1.0"
 
 const grove = Command.make("grove").pipe(
   Command.withDescription("An event-sourced task graph for people and agents working in parallel git worktrees."),
-  Command.withSubcommands([init, migrate])
+  Command.withSubcommands([init, epic, task, subtask, dep, events, migrate, rebuild, verify])
 )
 
 const cli = Command.run(grove, { name: "grove", version })
@@ -32,17 +38,32 @@ const commandWords = (args: ReadonlyArray<string>) => {
   return words.join(" ") || "grove"
 }
 
+/**
+ * @effect/cli reports an unknown subcommand as "Invalid subcommand for grove - use one of ...": it names
+ * neither the bad word nor, below the top level, the right parent. Name the first word it did not list.
+ */
+const mismatchMessage = (args: ReadonlyArray<string>, printed: string) => {
+  const listed = new Set(Array.from(printed.matchAll(/'([^']+)'/g), (m) => m[1]))
+  const at = args.findIndex((a) => !listed.has(a))
+  if (at === -1) return printed
+  const parent = args.slice(0, at).filter((a) => !a.startsWith("-")).join(" ")
+  return parent === ""
+    ? `unknown command or flag '${args[at]}': ${printed}`
+    : `unknown command or flag '${args[at]}' for grove ${parent}`
+}
+
 /** Runs the command line; sets process.exitCode (0 ok, 1 domain error, 2 usage error). */
 export const main = (argv: ReadonlyArray<string>) => {
   const { json, args } = splitJsonFlag(argv.slice(2))
   return cli([...argv.slice(0, 2), ...args]).pipe(
     Effect.catchIf(ValidationError.isValidationError, (error) =>
       Effect.sync(() => {
-        const message = "error" in error ? stripAnsi(HelpDoc.toAnsiText(error.error)).trim() : "invalid command line"
+        const printed = "error" in error ? stripAnsi(HelpDoc.toAnsiText(error.error)).trim() : "invalid command line"
+        const message = ValidationError.isCommandMismatch(error) ? mismatchMessage(args, printed) : printed
         const failure = { code: "usage" as const, message: `${message} (see grove --help)`, details: { argv: args } }
-        // @effect/cli has already printed the message on stderr; JSON mode adds the envelope on stdout.
+        // @effect/cli has already printed its message on stderr; JSON mode adds the envelope on stdout.
         if (json) process.stdout.write(`${failureEnvelope(commandWords(args), failure)}\n`)
-        else if (message === "") process.stderr.write(`${failureText(failure)}\n`)
+        else if (message === "" || message !== printed) process.stderr.write(`${failureText(failure)}\n`)
         process.exitCode = 2
       })),
     Effect.provideService(Output, { json, version }),

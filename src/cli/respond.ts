@@ -16,7 +16,7 @@ export const respond = <E, R>(command: string, handler: Effect.Effect<Reply, E, 
     if (exit._tag === "Right") {
       const reply = exit.right
       process.stdout.write(`${output.json ? successEnvelope(command, reply.data, meta()) : reply.text}\n`)
-      process.exitCode = reply.exitCode ?? 0
+      process.exitCode = 0
       return
     }
     const failure = exit.left

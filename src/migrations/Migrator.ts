@@ -139,8 +139,11 @@ export class Migrator extends Context.Tag("grove/Migrator")<Migrator, {
         if (pending.length === 0) return { from, to: from, steps: [], backup: undefined } satisfies MigrationRun
         const needsBackup = from > 0 && pending.some(probe)
         const taken = needsBackup ? (yield* backup.create()).path : undefined
-        const steps = yield* inTransaction(`migration to version ${latest}`, () =>
-          pending.map((m) => {
+        const applying = yield* inTransaction(`migration to version ${latest}`, () => {
+          // Another process (a second worktree starting at the same time) may have migrated while this one
+          // waited for the write lock: apply only what is still pending now that the lock is held.
+          const now = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version
+          const steps = list.filter((m) => m.version > now).map((m) => {
             let deletedRows: number | undefined
             if (m.destructive !== undefined && probe(m)) deletedRows = db.run(m.destructive.delete).changes
             try {
@@ -156,8 +159,10 @@ export class Migrator extends Context.Tag("grove/Migrator")<Migrator, {
             ])
             db.run(`PRAGMA user_version = ${m.version}`)
             return deletedRows === undefined ? { version: m.version, name: m.name } : { version: m.version, name: m.name, deletedRows }
-          }))
-        return { from, to: latest, steps, backup: taken } satisfies MigrationRun
+          })
+          return { from: now, to: steps.length > 0 ? latest : now, steps }
+        })
+        return { ...applying, backup: taken } satisfies MigrationRun
       })
 
       const ensureCurrent = Effect.flatMap(userVersion, (v) => (v === latest ? Effect.void : Effect.asVoid(up)))
@@ -183,13 +188,18 @@ export class Migrator extends Context.Tag("grove/Migrator")<Migrator, {
             })
           }
           const taken = (yield* backup.create()).path
-          const steps = yield* inTransaction(`migration down to version ${to}`, () =>
-            reverting.map((m) => {
+          const steps = yield* inTransaction(`migration down to version ${to}`, () => {
+            const now = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version
+            if (now !== from) {
+              throw new Error(`another process migrated the database to version ${now} meanwhile; run migrate down again`)
+            }
+            return reverting.map((m) => {
               db.run(m.down as string)
               db.run("DELETE FROM grove_migrations WHERE version = ?", [m.version])
               db.run(`PRAGMA user_version = ${m.version - 1}`)
               return { version: m.version, name: m.name }
-            }))
+            })
+          })
           return { from, to, steps, backup: taken } satisfies MigrationRun
         })
 

@@ -11,6 +11,9 @@ import { StorageConfig } from "./StorageConfig.ts"
 export class DatabaseLocation extends Context.Tag("grove/DatabaseLocation")<DatabaseLocation, {
   readonly path: string
 }>() {
+  /** A fixed file, bypassing the repository and the environment (tests, tools). */
+  static readonly at = (path: string) => Layer.succeed(DatabaseLocation, { path })
+
   static readonly layer = Layer.effect(
     DatabaseLocation,
     Effect.gen(function*() {

@@ -1,0 +1,35 @@
+import { Command } from "@effect/cli"
+import { Effect } from "effect"
+import { Replay, VerifyMismatch } from "../../projections/Replay.ts"
+import { runTracker } from "../run.ts"
+
+export const rebuild = Command.make("rebuild", {}, () =>
+  runTracker(
+    "rebuild",
+    Effect.gen(function*() {
+      const progress = process.stderr.isTTY
+        ? (n: number) => process.stderr.write(`\rreplayed ${n} events`)
+        : undefined
+      const result = yield* (yield* Replay).rebuild(progress)
+      if (progress) process.stderr.write("\n")
+      return { data: result, text: `Rebuilt the projection from ${result.events} events` }
+    })
+  )).pipe(Command.withDescription("Replay the whole event log into fresh projection tables."))
+
+export const verify = Command.make("verify", {}, () =>
+  runTracker(
+    "verify",
+    Effect.gen(function*() {
+      const report = yield* (yield* Replay).verify
+      const lines = report.tables.map((t) =>
+        `${t.identical ? "ok     " : "DIFFERS"} ${t.table}: live ${t.live.rows} rows ${t.live.checksum}, replay ${t.replayed.rows} rows ${t.replayed.checksum}`
+      )
+      if (!report.identical) {
+        return yield* new VerifyMismatch({
+          message: ["the live projection differs from a replay of the log:", ...lines].join("\n"),
+          details: { ...report }
+        })
+      }
+      return { data: report, text: [`identical (${report.events} events replayed)`, ...lines].join("\n") }
+    })
+  )).pipe(Command.withDescription("Replay the log into a scratch database and compare per-table checksums with the live tables."))

@@ -1,0 +1,34 @@
+import { Command, Options } from "@effect/cli"
+import { Effect } from "effect"
+import { Queries } from "../../projections/Queries.ts"
+import * as Flags from "../options.ts"
+import { entityLines } from "../render.ts"
+import { runTracker } from "../run.ts"
+import { createCommand, deleteCommand, showCommand, updateCommand } from "./entities.ts"
+import { createManyCommand, doneCommand } from "./task.ts"
+
+const list = Command.make(
+  "list",
+  { task: Options.text("task").pipe(Options.withDescription("only this task's subtasks"), Options.optional) },
+  (o) =>
+    runTracker(
+      "subtask list",
+      Effect.map(Effect.flatMap(Queries, (q) => q.subtasks(Flags.optional(o.task))), (subtasks) => ({
+        data: subtasks,
+        text: entityLines(subtasks, "No subtasks.")
+      }))
+    )
+).pipe(Command.withDescription("List subtasks, oldest first."))
+
+export const subtask = Command.make("subtask").pipe(
+  Command.withDescription("Subtasks: steps of a task."),
+  Command.withSubcommands([
+    createCommand("subtask"),
+    showCommand("subtask"),
+    list,
+    updateCommand("subtask"),
+    deleteCommand("subtask"),
+    doneCommand("subtask"),
+    createManyCommand("subtask")
+  ])
+)

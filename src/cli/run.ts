@@ -1,0 +1,8 @@
+import type { Effect } from "effect"
+import { withTracker } from "./AppLayer.ts"
+import type { Reply } from "./Output.ts"
+import { respond } from "./respond.ts"
+
+/** A tracker command: the services over the migrated database, then one printed outcome. */
+export const runTracker = <E, R>(command: string, handler: Effect.Effect<Reply, E, R>) =>
+  respond(command, withTracker(handler))

@@ -1,0 +1,118 @@
+import { Either, ParseResult, Schema } from "effect"
+import { GroveError } from "../errors/index.ts"
+import { newEventId } from "./ids.ts"
+
+export class InvalidPayload extends GroveError("InvalidPayload", "invalid_payload") {}
+
+export const Status = Schema.Literal("todo", "in_progress", "done", "blocked")
+export type Status = typeof Status.Type
+
+export const Title = Schema.Trim.pipe(Schema.minLength(1, { message: () => "title must not be empty" }))
+
+export const NodeKind = Schema.Literal("task", "subtask")
+export type NodeKind = typeof NodeKind.Type
+
+/** One end of a dependency edge. */
+export const NodeRef = Schema.Struct({ kind: NodeKind, id: Schema.String })
+export type NodeRef = typeof NodeRef.Type
+
+const Edge = Schema.Struct({ source: NodeRef, target: NodeRef })
+const Fields = {
+  title: Schema.optional(Title),
+  description: Schema.optional(Schema.String),
+  status: Schema.optional(Status)
+}
+const WorkFields = { ...Fields, owner: Schema.optional(Schema.NullOr(Schema.String)) }
+const Empty = Schema.Struct({})
+
+/**
+ * The payload Schema of every operation: the fields the operation sets. A
+ * `.created` payload sets every field; `.updated` only the ones it changes.
+ */
+export const payloadSchemas = {
+  "epic.created": Schema.Struct({ title: Title, description: Schema.String, status: Status }),
+  "epic.updated": Schema.Struct(Fields),
+  "epic.deleted": Empty,
+  "task.created": Schema.Struct({
+    epic: Schema.String,
+    title: Title,
+    description: Schema.String,
+    status: Status,
+    owner: Schema.NullOr(Schema.String)
+  }),
+  "task.updated": Schema.Struct(WorkFields),
+  "task.claimed": Schema.Struct({ owner: Schema.String, status: Schema.Literal("in_progress") }),
+  "task.deleted": Empty,
+  "subtask.created": Schema.Struct({
+    task: Schema.String,
+    title: Title,
+    description: Schema.String,
+    status: Status,
+    owner: Schema.NullOr(Schema.String)
+  }),
+  "subtask.updated": Schema.Struct(WorkFields),
+  "subtask.deleted": Empty,
+  "dependency.added": Edge,
+  "dependency.removed": Edge
+} as const
+
+/** Bumped when a payload's shape changes; stored with every event. */
+export const payloadVersion = 1
+
+export type Operation = keyof typeof payloadSchemas
+export type PayloadOf<Op extends Operation> = Schema.Schema.Type<(typeof payloadSchemas)[Op]>
+export type EntityKind = "epic" | "task" | "subtask" | "dependency"
+
+export const operations = Object.keys(payloadSchemas) as ReadonlyArray<Operation>
+export const isOperation = (op: string): op is Operation => op in payloadSchemas
+export const entityKindOf = (op: Operation): EntityKind => op.slice(0, op.indexOf(".")) as EntityKind
+
+/** An event before it is stored: its id is fixed at once so cascades can point at it. */
+export type EventDraft = {
+  [Op in Operation]: {
+    readonly id: string
+    readonly op: Op
+    readonly entityKind: EntityKind
+    readonly entityId: string
+    readonly payload: PayloadOf<Op>
+    /** The event whose cascade produced this one (a parent's delete). */
+    readonly causeId: string | null
+  }
+}[Operation]
+
+/** An event as stored: the draft plus its place in the log. */
+export type StoredEvent = EventDraft & {
+  readonly seq: number
+  readonly clock: number
+  readonly streamId: number
+}
+
+export const draft = <Op extends Operation>(
+  op: Op,
+  entityId: string,
+  payload: PayloadOf<Op>,
+  causeId: string | null = null
+): EventDraft =>
+  ({ id: newEventId(), op, entityKind: entityKindOf(op), entityId, payload, causeId }) as EventDraft
+
+/** The identity of a dependency edge: its two endpoints. */
+export const edgeId = (source: NodeRef, target: NodeRef) => `${source.id}>${target.id}`
+
+/** Validates an untrusted payload against its operation's Schema. */
+export const decodePayload = (op: string, payload: unknown): Either.Either<unknown, InvalidPayload> => {
+  if (!isOperation(op)) return Either.left(new InvalidPayload({ message: `unknown operation ${op}`, details: { op } }))
+  return Schema.decodeUnknownEither(payloadSchemas[op] as Schema.Schema<unknown, unknown>)(payload).pipe(
+    Either.mapLeft((e) =>
+      new InvalidPayload({
+        message: `invalid ${op} payload: ${formatParseError(e)}`,
+        details: { op }
+      })
+    )
+  )
+}
+
+/** A Schema failure as short `path: message` text, for error messages people read. */
+export const formatParseError = (error: ParseResult.ParseError): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
+    .join("; ")

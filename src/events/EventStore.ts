@@ -1,0 +1,147 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Context, Effect, Layer } from "effect"
+import type { GitFailed, NotARepository } from "../git/Git.ts"
+import { insertRows } from "../storage/batch.ts"
+import { type DatabaseBusy, type DatabaseError, orDatabaseError, trySqlite } from "../storage/errors.ts"
+import { Sqlite } from "../storage/Sqlite.ts"
+import { type EventDraft, payloadVersion, type StoredEvent } from "./Event.ts"
+import { GitContext } from "./GitContext.ts"
+import { nextStamps, wallTimeOf } from "./hlc.ts"
+
+/** Appends drafts inside the current write transaction and returns them as stored. */
+export type Append = (drafts: ReadonlyArray<EventDraft>) => Effect.Effect<ReadonlyArray<StoredEvent>, DatabaseBusy | DatabaseError>
+
+/** An event with its git context, as `events list` shows it. */
+export interface EventView {
+  readonly seq: number
+  readonly id: string
+  readonly stream: string
+  readonly worktree: string
+  readonly head: string | null
+  readonly actor: string
+  readonly clock: number
+  readonly time: string
+  readonly entityKind: string
+  readonly entityId: string
+  readonly op: string
+  readonly payload: unknown
+  readonly payloadVersion: number
+  readonly causeId: string | null
+}
+
+export interface EventFilter {
+  readonly stream?: string | undefined
+  readonly entity?: string | undefined
+  readonly limit?: number | undefined
+}
+
+export type WriteError = DatabaseBusy | DatabaseError | NotARepository | GitFailed
+
+const eventColumns = [
+  "seq",
+  "id",
+  "tx_id",
+  "stream_id",
+  "clock",
+  "entity_kind",
+  "entity_id",
+  "op",
+  "payload",
+  "payload_version",
+  "cause_id"
+] as const
+
+/** The append-only log: write transactions stamped with their git context, and reads. */
+export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
+  /**
+   * Runs `body` in one BEGIN IMMEDIATE transaction. The git context is resolved
+   * before the lock and persisted once, on the first append, however many
+   * events the transaction appends. A failure rolls everything back.
+   */
+  readonly transact: <A, E, R>(body: (append: Append) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | WriteError, R>
+  readonly list: (filter: EventFilter) => Effect.Effect<ReadonlyArray<EventView>, DatabaseError | DatabaseBusy>
+}>() {
+  static readonly layer = Layer.effect(
+    EventStore,
+    Effect.gen(function*() {
+      const { db } = yield* Sqlite
+      const sql = yield* SqlClient.SqlClient
+      const gitContext = yield* GitContext
+
+      const transact = <A, E, R>(body: (append: Append) => Effect.Effect<A, E, R>) =>
+        Effect.gen(function*() {
+          const context = yield* gitContext.resolve
+          let opened: { readonly txId: number; readonly streamId: number; last: number } | undefined
+          const open = () => {
+            const stream = context.stream
+            const found = db.query("SELECT id FROM streams WHERE name = ?").get(stream) as { id: number } | null
+            const streamId = found?.id ??
+              (db.query("INSERT INTO streams (name) VALUES (?) RETURNING id").get(stream) as { id: number }).id
+            const txId = (db.query(
+              "INSERT INTO transactions (stream_id, worktree, head, actor, committed_at) VALUES (?, ?, ?, ?, ?) RETURNING id"
+            ).get(streamId, context.worktree, context.head, context.actor, Date.now()) as { id: number }).id
+            const last = (db.query("SELECT last FROM hlc").get() as { last: number }).last
+            return { txId, streamId, last }
+          }
+          const append: Append = (drafts) =>
+            trySqlite(() => {
+              if (drafts.length === 0) return []
+              const tx = opened ??= open()
+              const stamps = nextStamps(tx.last, Date.now(), drafts.length)
+              const base = (db.query("SELECT coalesce(max(seq), 0) AS seq FROM events").get() as { seq: number }).seq
+              const stored = drafts.map((d, i): StoredEvent => ({
+                ...d,
+                seq: base + i + 1,
+                clock: stamps.first + i,
+                streamId: tx.streamId
+              }))
+              insertRows(
+                db,
+                "events",
+                eventColumns,
+                stored.map((e) => [
+                  e.seq,
+                  e.id,
+                  tx.txId,
+                  e.streamId,
+                  e.clock,
+                  e.entityKind,
+                  e.entityId,
+                  e.op,
+                  JSON.stringify(e.payload),
+                  payloadVersion,
+                  e.causeId
+                ])
+              )
+              db.run("UPDATE hlc SET last = ?", [stamps.last])
+              tx.last = stamps.last
+              return stored
+            })
+          return yield* orDatabaseError(sql.withTransaction(Effect.suspend(() => body(append))))
+        })
+
+      const list = (filter: EventFilter) =>
+        trySqlite(() => {
+          const where: Array<string> = []
+          const params: Array<string | number> = []
+          if (filter.stream !== undefined) where.push("s.name = ?"), params.push(filter.stream)
+          if (filter.entity !== undefined) where.push("e.entity_id = ?"), params.push(filter.entity)
+          params.push(filter.limit ?? 50)
+          const rows = db.query(
+            `SELECT e.seq, e.id, s.name AS stream, t.worktree, t.head, t.actor, e.clock, e.entity_kind AS entityKind,
+                    e.entity_id AS entityId, e.op, e.payload, e.payload_version AS payloadVersion, e.cause_id AS causeId
+             FROM events e JOIN transactions t ON t.id = e.tx_id JOIN streams s ON s.id = e.stream_id
+             ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+             ORDER BY e.seq DESC LIMIT ?`
+          ).all(...params) as Array<Omit<EventView, "time" | "payload"> & { payload: string }>
+          return rows.reverse().map((r) => ({
+            ...r,
+            payload: JSON.parse(r.payload) as unknown,
+            time: new Date(wallTimeOf(r.clock)).toISOString()
+          }))
+        })
+
+      return { transact, list }
+    })
+  )
+}

@@ -1,0 +1,251 @@
+import { Context, Effect, Layer } from "effect"
+import { draft, edgeId, type EventDraft, type NodeRef, type PayloadOf, type Status } from "../events/Event.ts"
+import { EventStore } from "../events/EventStore.ts"
+import { newEntityId } from "../events/ids.ts"
+import { NotFound } from "../errors/index.ts"
+import { Projector } from "../projections/Projector.ts"
+import type { DatabaseBusy, DatabaseError } from "../storage/errors.ts"
+import { type Entity, type Epic, Queries, type Subtask, type Task } from "../projections/Queries.ts"
+import {
+  canTransition,
+  DependencyCycle,
+  DependencyExists,
+  DependencyNotDone,
+  InvalidTransition,
+  isGated,
+  SelfDependency,
+  VersionMismatch
+} from "./rules.ts"
+
+export type EntityKindName = Entity["kind"]
+
+export interface Patch {
+  readonly title?: string | undefined
+  readonly description?: string | undefined
+  readonly status?: Status | undefined
+  readonly owner?: string | null | undefined
+}
+
+export interface NewEntity {
+  readonly title: string
+  readonly description?: string | undefined
+  readonly owner?: string | null | undefined
+}
+
+export type ClaimResult =
+  | { readonly claimed: true; readonly task: Task }
+  | { readonly claimed: false; readonly owner: string | null; readonly task: Task }
+
+/** The effect of `write`: one transaction whose events are appended and projected together. */
+export type Emit = (drafts: ReadonlyArray<EventDraft>) => Effect.Effect<void, DatabaseError | DatabaseBusy>
+
+/**
+ * The tracker's commands. Every command reads, checks its rules and writes in
+ * one BEGIN IMMEDIATE transaction, so checks and writes cannot interleave with
+ * another process: a claim is a true compare-and-swap.
+ */
+export class Tracker extends Context.Tag("grove/Tracker")<Tracker, ReturnType<typeof makeTracker>>() {
+  static readonly layer = Layer.effect(
+    Tracker,
+    Effect.gen(function*() {
+      return makeTracker(yield* EventStore, yield* Projector, yield* Queries)
+    })
+  )
+}
+
+const notFound = (kind: string, id: string) => new NotFound({ message: `no ${kind} with id ${id}`, details: { kind, id } })
+
+const makeTracker = (
+  store: typeof EventStore.Service,
+  projector: typeof Projector.Service,
+  queries: typeof Queries.Service
+) => {
+  /** Runs `body` in one write transaction; `emit` appends events and projects them. */
+  const write = <A, E, R>(body: (emit: Emit) => Effect.Effect<A, E, R>) =>
+    store.transact((append) => body((drafts) => Effect.flatMap(append(drafts), projector.apply)))
+
+  const find = (kind: EntityKindName, id: string): Effect.Effect<Entity, NotFound | DatabaseError | DatabaseBusy> =>
+    Effect.flatMap(
+      (kind === "epic" ? queries.epic(id) : kind === "task" ? queries.task(id) : queries.subtask(id)) as Effect.Effect<
+        Entity | undefined,
+        DatabaseError | DatabaseBusy
+      >,
+      (e) => (e === undefined ? Effect.fail(notFound(kind, id)) : Effect.succeed(e))
+    )
+
+  /** A dependency endpoint: a task or a subtask, whichever has the id. */
+  const findNode = (id: string) =>
+    Effect.gen(function*() {
+      const task = yield* queries.task(id)
+      if (task !== undefined) return task as Task | Subtask
+      const subtask = yield* queries.subtask(id)
+      if (subtask !== undefined) return subtask
+      return yield* new NotFound({ message: `no task or subtask with id ${id}`, details: { id } })
+    })
+
+  const checkVersion = (entity: Entity, ifVersion: number | undefined) =>
+    ifVersion === undefined || ifVersion === entity.version
+      ? Effect.void
+      : Effect.fail(
+        new VersionMismatch({
+          message: `${entity.kind} ${entity.id} is at version ${entity.version}, not ${ifVersion}; nothing was written`,
+          details: { id: entity.id, expected: ifVersion, actual: entity.version }
+        })
+      )
+
+  const checkStatus = (entity: Entity, to: Status, options: { readonly straightToDone?: boolean } = {}) =>
+    Effect.gen(function*() {
+      if (!canTransition(entity.status, to, options)) {
+        return yield* new InvalidTransition({
+          message: `${entity.kind} ${entity.id} cannot go from ${entity.status} to ${to}`,
+          details: { id: entity.id, from: entity.status, to }
+        })
+      }
+      if (isGated(to) && entity.kind !== "epic") {
+        const undone = yield* queries.undoneDependencies({ kind: entity.kind, id: entity.id })
+        if (undone.length > 0) {
+          return yield* new DependencyNotDone({
+            message: `${entity.kind} ${entity.id} cannot enter ${to}: ${undone.length} dependenc${undone.length === 1 ? "y is" : "ies are"} not done (${undone.map((d) => d.id).join(", ")})`,
+            details: { id: entity.id, to, undone }
+          })
+        }
+      }
+    })
+
+  const create = (kind: EntityKindName, parent: string | undefined, input: NewEntity) =>
+    write((emit) =>
+      Effect.gen(function*() {
+        const id = newEntityId(kind)
+        const description = input.description ?? ""
+        if (kind === "epic") {
+          yield* emit([draft("epic.created", id, { title: input.title, description, status: "todo" })])
+        } else if (kind === "task") {
+          yield* find("epic", parent!)
+          yield* emit([draft("task.created", id, { epic: parent!, title: input.title, description, status: "todo", owner: input.owner ?? null })])
+        } else {
+          yield* find("task", parent!)
+          yield* emit([draft("subtask.created", id, { task: parent!, title: input.title, description, status: "todo", owner: input.owner ?? null })])
+        }
+        return yield* find(kind, id)
+      })
+    )
+
+  const update = (kind: EntityKindName, id: string, patch: Patch, ifVersion?: number) =>
+    write((emit) =>
+      Effect.gen(function*() {
+        const entity = yield* find(kind, id)
+        yield* checkVersion(entity, ifVersion)
+        // Only fields that actually change are written: a no-op update appends nothing.
+        const changes: Record<string, unknown> = {}
+        if (patch.title !== undefined && patch.title !== entity.title) changes["title"] = patch.title
+        if (patch.description !== undefined && patch.description !== entity.description) changes["description"] = patch.description
+        if (patch.status !== undefined && patch.status !== entity.status) {
+          yield* checkStatus(entity, patch.status)
+          changes["status"] = patch.status
+        }
+        if (patch.owner !== undefined && kind !== "epic" && patch.owner !== (entity as Task | Subtask).owner) changes["owner"] = patch.owner
+        if (Object.keys(changes).length === 0) return { entity, changed: false }
+        yield* emit([draft(`${kind}.updated`, id, changes as PayloadOf<"task.updated">)])
+        return { entity: yield* find(kind, id), changed: true }
+      })
+    )
+
+  const claim = (id: string, owner: string, ifVersion?: number) =>
+    write((emit) =>
+      Effect.gen(function*() {
+        const task = (yield* find("task", id)) as Task
+        if (task.owner !== null && task.owner !== owner) return { claimed: false, owner: task.owner, task } satisfies ClaimResult
+        yield* checkVersion(task, ifVersion)
+        if (task.owner === owner && task.status === "in_progress") return { claimed: true, task } satisfies ClaimResult
+        if (task.status !== "in_progress") yield* checkStatus(task, "in_progress")
+        yield* emit([draft("task.claimed", id, { owner, status: "in_progress" })])
+        return { claimed: true, task: (yield* find("task", id)) as Task } satisfies ClaimResult
+      })
+    )
+
+  const done = (kind: "task" | "subtask", id: string, ifVersion?: number) =>
+    write((emit) =>
+      Effect.gen(function*() {
+        const entity = yield* find(kind, id)
+        yield* checkVersion(entity, ifVersion)
+        if (entity.status === "done") return { entity, changed: false }
+        yield* checkStatus(entity, "done", { straightToDone: true })
+        yield* emit([draft(`${kind}.updated`, id, { status: "done" })])
+        return { entity: yield* find(kind, id), changed: true }
+      })
+    )
+
+  /** Deletes an entity, its subtree and every edge touching them, each as its own event linked to the root's. */
+  const remove = (kind: EntityKindName, id: string, ifVersion?: number) =>
+    write((emit) =>
+      Effect.gen(function*() {
+        const root = yield* find(kind, id)
+        yield* checkVersion(root, ifVersion)
+        const rootEvent = draft(`${kind}.deleted`, id, {})
+        const tasks = kind === "epic" ? yield* queries.tasks({ epic: id }) : kind === "task" ? [root as Task] : []
+        const subtasks = kind === "subtask"
+          ? [root as Subtask]
+          : (yield* Effect.forEach(tasks, (t) => queries.subtasks(t.id))).flat()
+        const nodes: ReadonlyArray<NodeRef> = [...tasks, ...subtasks].map((n) => ({ kind: n.kind, id: n.id }))
+        const edges = new Map<string, { source: NodeRef; target: NodeRef }>()
+        for (const node of nodes) {
+          const { dependsOn, dependedOnBy } = yield* queries.dependencies(node)
+          for (const d of [...dependsOn, ...dependedOnBy]) edges.set(edgeId(d.source, d.target), { source: d.source, target: d.target })
+        }
+        const cascade: Array<EventDraft> = [
+          ...[...edges.values()].map((e) => draft("dependency.removed", edgeId(e.source, e.target), e, rootEvent.id)),
+          ...subtasks.filter((s) => s.id !== id).map((s) => draft("subtask.deleted", s.id, {}, rootEvent.id)),
+          ...tasks.filter((t) => t.id !== id).map((t) => draft("task.deleted", t.id, {}, rootEvent.id))
+        ]
+        yield* emit([rootEvent, ...cascade])
+        return {
+          deleted: { kind, id },
+          cascade: cascade.map((e) => ({ op: e.op, id: e.entityId })),
+          event: rootEvent.id
+        }
+      })
+    )
+
+  const addDependency = (sourceId: string, targetId: string) =>
+    write((emit) =>
+      Effect.gen(function*() {
+        if (sourceId === targetId) {
+          return yield* new SelfDependency({ message: `${sourceId} cannot depend on itself`, details: { id: sourceId } })
+        }
+        const s = yield* findNode(sourceId)
+        const t = yield* findNode(targetId)
+        const source = { kind: s.kind, id: s.id }
+        const target = { kind: t.kind, id: t.id }
+        if (yield* queries.edgeExists(source, target)) {
+          return yield* new DependencyExists({ message: `${sourceId} already depends on ${targetId}`, details: { source, target } })
+        }
+        if (yield* queries.reaches(target, source)) {
+          return yield* new DependencyCycle({
+            message: `${sourceId} -> ${targetId} would form a cycle: ${targetId} already depends on ${sourceId}`,
+            details: { source, target }
+          })
+        }
+        yield* emit([draft("dependency.added", edgeId(source, target), { source, target })])
+        return { source, target }
+      })
+    )
+
+  const removeDependency = (sourceId: string, targetId: string) =>
+    write((emit) =>
+      Effect.gen(function*() {
+        const s = yield* findNode(sourceId)
+        const t = yield* findNode(targetId)
+        const source = { kind: s.kind, id: s.id }
+        const target = { kind: t.kind, id: t.id }
+        if (!(yield* queries.edgeExists(source, target))) {
+          return yield* new NotFound({ message: `${sourceId} does not depend on ${targetId}`, details: { source, target } })
+        }
+        yield* emit([draft("dependency.removed", edgeId(source, target), { source, target })])
+        return { source, target }
+      })
+    )
+
+  return { write, find, findNode, create, update, claim, done, remove, addDependency, removeDependency }
+}
+
+export type { Epic, Subtask, Task }
