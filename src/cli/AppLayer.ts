@@ -41,6 +41,6 @@ export const trackerLayer = (cwd: string) => {
   return Bulk.layer.pipe(Layer.provideMerge(tracker))
 }
 
-/** Runs `effect` with the tracker services, after bringing the schema up to date. */
-export const withTracker = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(trackerLayer(process.cwd())))
+/** Runs `effect` in the worktree at `cwd` with the tracker services, after bringing the schema up to date. */
+export const withTracker = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(trackerLayer(cwd)))

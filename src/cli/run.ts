@@ -5,4 +5,4 @@ import { respond } from "./respond.ts"
 
 /** A tracker command: the services over the migrated database, then one printed outcome. */
 export const runTracker = <E, R>(command: string, handler: Effect.Effect<Reply, E, R>) =>
-  respond(command, withTracker(handler))
+  respond(command, withTracker(process.cwd())(handler))
