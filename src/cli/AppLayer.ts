@@ -9,6 +9,10 @@ import { Migrations, Migrator } from "../migrations/Migrator.ts"
 import { Projector } from "../projections/Projector.ts"
 import { Queries } from "../projections/Queries.ts"
 import { Replay } from "../projections/Replay.ts"
+import { Conflicts } from "../sync/Conflicts.ts"
+import { Detector } from "../sync/Detector.ts"
+import { Sync } from "../sync/Sync.ts"
+import { Writer } from "../sync/Writer.ts"
 import { Bulk } from "../tracker/Bulk.ts"
 import { Tracker } from "../tracker/Tracker.ts"
 import { DatabaseLocation } from "../storage/DatabaseLocation.ts"
@@ -36,9 +40,10 @@ export const databaseLayer = (cwd: string) => {
 export const trackerLayer = (cwd: string) => {
   const database = databaseLayer(cwd)
   const events = EventStore.layer.pipe(Layer.provideMerge(GitContext.layer(process.env)), Layer.provideMerge(database))
-  const projections = Layer.mergeAll(Projector.layer, Queries.layer, Replay.layer).pipe(Layer.provideMerge(events))
-  const tracker = Tracker.layer.pipe(Layer.provideMerge(projections))
-  return Bulk.layer.pipe(Layer.provideMerge(tracker))
+  const projections = Layer.mergeAll(Projector.layer, Queries.layer, Replay.layer, Detector.layer).pipe(Layer.provideMerge(events))
+  const writer = Writer.layer.pipe(Layer.provideMerge(projections))
+  const tracker = Tracker.layer.pipe(Layer.provideMerge(writer))
+  return Layer.mergeAll(Bulk.layer, Sync.layer, Conflicts.layer).pipe(Layer.provideMerge(tracker))
 }
 
 /** Runs `effect` in the worktree at `cwd` with the tracker services, after bringing the schema up to date. */

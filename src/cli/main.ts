@@ -8,6 +8,7 @@ import { init } from "./commands/init.ts"
 import { migrate } from "./commands/migrate.ts"
 import { rebuild, verify } from "./commands/replay.ts"
 import { subtask } from "./commands/subtask.ts"
+import { sync } from "./commands/sync.ts"
 import { task } from "./commands/task.ts"
 import { failureEnvelope, failureText, Output, stripAnsi } from "./Output.ts"
 
@@ -15,7 +16,7 @@ export const version = "0.1.0"
 
 const grove = Command.make("grove").pipe(
   Command.withDescription("An event-sourced task graph for people and agents working in parallel git worktrees."),
-  Command.withSubcommands([init, epic, task, subtask, dep, events, migrate, rebuild, verify])
+  Command.withSubcommands([init, epic, task, subtask, dep, events, sync, migrate, rebuild, verify])
 )
 
 const cli = Command.run(grove, { name: "grove", version })

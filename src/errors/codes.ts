@@ -27,6 +27,9 @@ export const errorCodes = {
   dependency_exists: { exit: 1, summary: "That dependency edge already exists." },
   invalid_payload: { exit: 1, summary: "An event payload failed its Schema." },
   bulk_input_invalid: { exit: 1, summary: "A bulk create line is invalid; the whole batch was rejected and nothing was written." },
+  unknown_source: { exit: 1, summary: "The sync source is neither a branch of the repository nor a stream grove has seen." },
+  expect_mismatch: { exit: 1, summary: "resolve --all --expect: the conflicts matched now differ from the ids previewed; nothing was written." },
+  nothing_to_resolve: { exit: 1, summary: "resolve matched no pending conflict in this scope." },
   verify_mismatch: { exit: 1, summary: "grove verify found that the live tables differ from a replay of the log." },
 } as const satisfies Record<string, { readonly exit: 1 | 2; readonly summary: string }>
 

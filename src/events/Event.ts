@@ -23,7 +23,8 @@ const Fields = {
   status: Schema.optional(Status)
 }
 const WorkFields = { ...Fields, owner: Schema.optional(Schema.NullOr(Schema.String)) }
-const Empty = Schema.Struct({})
+/** A payload that sets no fields: an empty JSON object (Struct({}) would accept any non-null value, even 3 or "x"). */
+const Empty = Schema.Record({ key: Schema.String, value: Schema.Never })
 
 /**
  * The payload Schema of every operation: the fields the operation sets. A
@@ -53,7 +54,20 @@ export const payloadSchemas = {
   "subtask.updated": Schema.Struct(WorkFields),
   "subtask.deleted": Empty,
   "dependency.added": Edge,
-  "dependency.removed": Edge
+  "dependency.removed": Edge,
+  /**
+   * A conflict's settlement: `field` takes `value`. For `existence` true,
+   * `restored` holds every field's restored value and the version the entity
+   * comes back with; for `presence` true, the edge's endpoints.
+   */
+  "conflict.resolved": Schema.Struct({
+    conflict: Schema.NullOr(Schema.Number),
+    field: Schema.String,
+    value: Schema.Unknown,
+    restored: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+    version: Schema.optional(Schema.Number),
+    createdClock: Schema.optional(Schema.Number)
+  })
 } as const
 
 /** Bumped when a payload's shape changes; stored with every event. */
@@ -65,7 +79,6 @@ export type EntityKind = "epic" | "task" | "subtask" | "dependency"
 
 export const operations = Object.keys(payloadSchemas) as ReadonlyArray<Operation>
 export const isOperation = (op: string): op is Operation => op in payloadSchemas
-export const entityKindOf = (op: Operation): EntityKind => op.slice(0, op.indexOf(".")) as EntityKind
 
 /** An event before it is stored: its id is fixed at once so cascades can point at it. */
 export type EventDraft = {
@@ -77,6 +90,8 @@ export type EventDraft = {
     readonly payload: PayloadOf<Op>
     /** The event whose cascade produced this one (a parent's delete). */
     readonly causeId: string | null
+    /** Written with --if-version: the writer saw every earlier write to the entity. */
+    readonly ifVersion: boolean
   }
 }[Operation]
 
@@ -85,29 +100,41 @@ export type StoredEvent = EventDraft & {
   readonly seq: number
   readonly clock: number
   readonly streamId: number
+  /** The frontier the stream had when this was written (null: it had pulled nothing). */
+  readonly frontierId: number | null
 }
 
 export const draft = <Op extends Operation>(
   op: Op,
-  entityId: string,
+  entity: { readonly kind: EntityKind; readonly id: string },
   payload: PayloadOf<Op>,
-  causeId: string | null = null
+  options: { readonly causeId?: string | null; readonly ifVersion?: boolean } = {}
 ): EventDraft =>
-  ({ id: newEventId(), op, entityKind: entityKindOf(op), entityId, payload, causeId }) as EventDraft
+  ({
+    id: newEventId(),
+    op,
+    entityKind: entity.kind,
+    entityId: entity.id,
+    payload,
+    causeId: options.causeId ?? null,
+    ifVersion: options.ifVersion ?? false
+  }) as EventDraft
 
 /** The identity of a dependency edge: its two endpoints. */
 export const edgeId = (source: NodeRef, target: NodeRef) => `${source.id}>${target.id}`
 
+const decoders = new Map<Operation, (u: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
+
 /** Validates an untrusted payload against its operation's Schema. */
 export const decodePayload = (op: string, payload: unknown): Either.Either<unknown, InvalidPayload> => {
   if (!isOperation(op)) return Either.left(new InvalidPayload({ message: `unknown operation ${op}`, details: { op } }))
-  return Schema.decodeUnknownEither(payloadSchemas[op] as Schema.Schema<unknown, unknown>)(payload).pipe(
-    Either.mapLeft((e) =>
-      new InvalidPayload({
-        message: `invalid ${op} payload: ${formatParseError(e)}`,
-        details: { op }
-      })
-    )
+  let decode = decoders.get(op)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknownEither(payloadSchemas[op] as Schema.Schema<unknown, unknown>)
+    decoders.set(op, decode)
+  }
+  return decode(payload).pipe(
+    Either.mapLeft((e) => new InvalidPayload({ message: `invalid ${op} payload: ${formatParseError(e)}`, details: { op } }))
   )
 }
 

@@ -48,7 +48,9 @@ const eventColumns = [
   "op",
   "payload",
   "payload_version",
-  "cause_id"
+  "cause_id",
+  "frontier_id",
+  "if_version"
 ] as const
 
 /** The append-only log: write transactions stamped with their git context, and reads. */
@@ -71,7 +73,7 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
       const transact = <A, E, R>(body: (append: Append) => Effect.Effect<A, E, R>) =>
         Effect.gen(function*() {
           const context = yield* gitContext.resolve
-          let opened: { readonly txId: number; readonly streamId: number; last: number } | undefined
+          let opened: { readonly txId: number; readonly streamId: number; readonly frontierId: number | null; last: number } | undefined
           const open = () => {
             const stream = context.stream
             const found = db.query("SELECT id FROM streams WHERE name = ?").get(stream) as { id: number } | null
@@ -81,7 +83,11 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
               "INSERT INTO transactions (stream_id, worktree, head, actor, committed_at) VALUES (?, ?, ?, ?, ?) RETURNING id"
             ).get(streamId, context.worktree, context.head, context.actor, Date.now()) as { id: number }).id
             const last = (db.query("SELECT last FROM hlc").get() as { last: number }).last
-            return { txId, streamId, last }
+            // The causal context: what this stream had pulled when it wrote (frontiers change only at pulls).
+            const knowledge = db.query("SELECT frontier_id FROM stream_knowledge WHERE stream_id = ?").get(streamId) as
+              | { frontier_id: number }
+              | null
+            return { txId, streamId, frontierId: knowledge?.frontier_id ?? null, last }
           }
           const append: Append = (drafts) =>
             trySqlite(() => {
@@ -93,7 +99,8 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
                 ...d,
                 seq: base + i + 1,
                 clock: stamps.first + i,
-                streamId: tx.streamId
+                streamId: tx.streamId,
+                frontierId: tx.frontierId
               }))
               insertRows(
                 db,
@@ -110,7 +117,9 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
                   e.op,
                   JSON.stringify(e.payload),
                   payloadVersion,
-                  e.causeId
+                  e.causeId,
+                  tx.frontierId,
+                  e.ifVersion ? 1 : 0
                 ])
               )
               db.run("UPDATE hlc SET last = ?", [stamps.last])

@@ -103,5 +103,76 @@ export const migrations: ReadonlyArray<Migration> = [
       DROP TABLE transactions;
       DROP TABLE streams;
     `
+  },
+  {
+    version: 2,
+    name: "sync: causal context, knowledge, heads and conflicts",
+    up: `
+      -- The frontier the event's stream had when it was written, and whether it was written with --if-version.
+      ALTER TABLE events ADD COLUMN frontier_id INTEGER;
+      ALTER TABLE events ADD COLUMN if_version INTEGER NOT NULL DEFAULT 0;
+      -- Version vectors {streamId: highest known seq}, stored once each: they change only at pulls.
+      CREATE TABLE frontiers (
+        id INTEGER PRIMARY KEY,
+        vector TEXT NOT NULL
+      );
+      CREATE TABLE stream_knowledge (
+        stream_id INTEGER PRIMARY KEY,
+        frontier_id INTEGER NOT NULL
+      );
+      -- Per stream, the causally maximal writes it knows of each field it has seen written.
+      CREATE TABLE heads (
+        stream_id INTEGER NOT NULL,
+        entity_id TEXT NOT NULL,
+        field TEXT NOT NULL,
+        event_seq INTEGER NOT NULL,
+        PRIMARY KEY (stream_id, entity_id, field, event_seq)
+      ) WITHOUT ROWID;
+      -- Per stream and field, the newest known --if-version write: every older write to the field is in its past.
+      CREATE TABLE if_version_floors (
+        stream_id INTEGER NOT NULL,
+        entity_id TEXT NOT NULL,
+        field TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (stream_id, entity_id, field)
+      ) WITHOUT ROWID;
+      CREATE TABLE conflicts (
+        id INTEGER PRIMARY KEY,
+        worktree TEXT NOT NULL,
+        stream_id INTEGER NOT NULL,
+        entity_kind TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        field TEXT NOT NULL,
+        base TEXT,
+        base_seq INTEGER,
+        ours TEXT NOT NULL,
+        ours_seq INTEGER NOT NULL,
+        theirs TEXT NOT NULL,
+        theirs_seq INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'settled')),
+        settled_seq INTEGER,
+        created_at INTEGER NOT NULL,
+        settled_at INTEGER
+      );
+      CREATE UNIQUE INDEX conflicts_pending ON conflicts (stream_id, entity_id, field) WHERE status = 'pending';
+      CREATE INDEX conflicts_by_scope ON conflicts (worktree, stream_id, status);
+      -- Events a pull could not use, with the reason; the raw event stays in the log.
+      CREATE TABLE quarantine (
+        event_seq INTEGER PRIMARY KEY,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        quarantined_at INTEGER NOT NULL
+      );
+    `,
+    down: `
+      DROP TABLE quarantine;
+      DROP TABLE conflicts;
+      DROP TABLE if_version_floors;
+      DROP TABLE heads;
+      DROP TABLE stream_knowledge;
+      DROP TABLE frontiers;
+      ALTER TABLE events DROP COLUMN if_version;
+      ALTER TABLE events DROP COLUMN frontier_id;
+    `
   }
 ]

@@ -1,12 +1,12 @@
 import type { Database } from "bun:sqlite"
 import { Context, Effect, Layer } from "effect"
-import type { EventDraft, Operation, PayloadOf } from "../events/Event.ts"
+import type { EventDraft, NodeRef, Operation, PayloadOf } from "../events/Event.ts"
 import { insertRows } from "../storage/batch.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 
 /** What the projector needs of an event: which write it is and when. */
-export type ProjectableEvent = Pick<EventDraft, "op" | "entityId" | "payload"> & { readonly clock: number }
+export type ProjectableEvent = Pick<EventDraft, "op" | "entityKind" | "entityId" | "payload"> & { readonly clock: number }
 
 /** The projection tables, in dependency-free order, with the key that orders their rows. */
 export const projectionTables = [
@@ -62,12 +62,45 @@ const isCreate = (op: Operation): op is CreateOp => op in creates
 /** Field names a set-fields payload may carry; they equal their column names. */
 const settable = new Set(["title", "description", "status", "owner"])
 
-const setFields = (db: Database, table: string, e: ProjectableEvent) => {
-  const fields = Object.keys(e.payload).filter((k) => settable.has(k))
-  const values = fields.map((k) => (e.payload as Record<string, unknown>)[k] ?? null)
+const setFields = (db: Database, table: string, e: ProjectableEvent, payload: Record<string, unknown> = e.payload) => {
+  const fields = Object.keys(payload).filter((k) => settable.has(k))
+  const values = fields.map((k) => payload[k] ?? null)
   db.query(
     `UPDATE ${table} SET ${fields.map((f) => `${f} = ?, `).join("")}version = version + 1, updated_clock = ? WHERE id = ?`
   ).run(...(values as Array<never>), e.clock as never, e.entityId as never)
+}
+
+const addEdge = (db: Database, source: NodeRef, target: NodeRef, clock: number) =>
+  db.query(
+    `INSERT INTO dependencies (source_kind, source_id, target_kind, target_id, created_clock) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT DO NOTHING`
+  ).run(source.kind, source.id, target.kind, target.id, clock)
+
+const removeEdge = (db: Database, source: NodeRef, target: NodeRef) =>
+  db.query("DELETE FROM dependencies WHERE source_kind = ? AND source_id = ? AND target_kind = ? AND target_id = ?")
+    .run(source.kind, source.id, target.kind, target.id)
+
+/** A settlement: one field set, an edge's presence, or an entity deleted or restored whole. */
+const applyResolution = (db: Database, e: ProjectableEvent, p: PayloadOf<"conflict.resolved">) => {
+  if (e.entityKind === "dependency") {
+    const { source, target } = p.restored as { source: NodeRef; target: NodeRef }
+    if (p.value === true) addEdge(db, source, target, e.clock)
+    else removeEdge(db, source, target)
+    return
+  }
+  const table = tableOf[e.entityKind as keyof typeof tableOf]
+  if (p.field !== "existence") return setFields(db, table, e, { [p.field]: p.value })
+  db.query(`DELETE FROM ${table} WHERE id = ?`).run(e.entityId)
+  if (p.value !== true) return
+  const r = p.restored ?? {}
+  const common = [r["title"], r["description"] ?? "", r["status"], p.version ?? 1, p.createdClock ?? e.clock, e.clock]
+  if (e.entityKind === "epic") {
+    insertRows(db, table, creates["epic.created"].columns, [[e.entityId, ...common]])
+  } else {
+    const spec = creates[e.entityKind === "task" ? "task.created" : "subtask.created"]
+    const [title, description, status, version, created, updated] = common
+    insertRows(db, table, spec.columns, [[e.entityId, r[e.entityKind === "task" ? "epic" : "task"], title, description, status, r["owner"] ?? null, version, created, updated]])
+  }
 }
 
 /**
@@ -102,18 +135,17 @@ export const applyEvents = (db: Database, events: ReadonlyArray<ProjectableEvent
         break
       case "dependency.added": {
         const { source, target } = e.payload as PayloadOf<"dependency.added">
-        db.query(
-          `INSERT INTO dependencies (source_kind, source_id, target_kind, target_id, created_clock) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT DO NOTHING`
-        ).run(source.kind, source.id, target.kind, target.id, e.clock)
+        addEdge(db, source, target, e.clock)
         break
       }
       case "dependency.removed": {
         const { source, target } = e.payload as PayloadOf<"dependency.removed">
-        db.query("DELETE FROM dependencies WHERE source_kind = ? AND source_id = ? AND target_kind = ? AND target_id = ?")
-          .run(source.kind, source.id, target.kind, target.id)
+        removeEdge(db, source, target)
         break
       }
+      case "conflict.resolved":
+        applyResolution(db, e, e.payload as PayloadOf<"conflict.resolved">)
+        break
     }
     i++
   }

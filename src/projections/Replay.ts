@@ -1,7 +1,7 @@
 import { Database } from "bun:sqlite"
 import { Context, Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
-import type { Operation } from "../events/Event.ts"
+import type { EntityKind, Operation } from "../events/Event.ts"
 import { GroveError } from "../errors/index.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
@@ -18,14 +18,14 @@ const pageSize = 10_000
  */
 const replayLog = (source: Database, target: Database, onPage?: (replayed: number) => void): number => {
   const page = source.query(
-    "SELECT seq, op, entity_id AS entityId, payload, clock FROM events WHERE seq > ? ORDER BY seq LIMIT ?"
+    "SELECT seq, op, entity_kind AS entityKind, entity_id AS entityId, payload, clock FROM events WHERE seq > ? ORDER BY seq LIMIT ?"
   )
   let after = 0
   let replayed = 0
   for (;;) {
-    const rows = page.all(after, pageSize) as Array<{ seq: number; op: Operation; entityId: string; payload: string; clock: number }>
+    const rows = page.all(after, pageSize) as Array<{ seq: number; op: Operation; entityKind: EntityKind; entityId: string; payload: string; clock: number }>
     if (rows.length === 0) return replayed
-    applyEvents(target, rows.map((r) => ({ op: r.op, entityId: r.entityId, clock: r.clock, payload: JSON.parse(r.payload) })))
+    applyEvents(target, rows.map((r) => ({ op: r.op, entityKind: r.entityKind, entityId: r.entityId, clock: r.clock, payload: JSON.parse(r.payload) })))
     after = rows[rows.length - 1]!.seq
     replayed += rows.length
     onPage?.(replayed)

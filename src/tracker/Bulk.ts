@@ -92,7 +92,7 @@ const makeBulk = (tracker: typeof Tracker.Service, queries: typeof Queries.Servi
           const id = newEntityId(kind)
           ids.push(id)
           const fields = { title: item.title, description: item.description ?? "", status: "todo" as const, owner: item.owner ?? null }
-          drafts.push(kind === "task" ? draft("task.created", id, { epic: parent, ...fields }) : draft("subtask.created", id, { task: parent, ...fields }))
+          drafts.push(kind === "task" ? draft("task.created", { kind, id }, { epic: parent, ...fields }) : draft("subtask.created", { kind, id }, { task: parent, ...fields }))
         }
         yield* emit(drafts)
         return { created: ids.length, ids }
@@ -138,7 +138,7 @@ const makeBulk = (tracker: typeof Tracker.Service, queries: typeof Queries.Servi
           if (reaches(e.target, e.source)) return yield* invalid(e.line, `${e.source} -> ${e.target} would form a cycle`)
           link(e.source, e.target)
           present.add(id)
-          drafts.push(draft("dependency.added", id, { source, target }))
+          drafts.push(draft("dependency.added", { kind: "dependency", id }, { source, target }))
         }
         yield* emit(drafts)
         return { added: drafts.length }

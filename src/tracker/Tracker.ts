@@ -1,10 +1,9 @@
 import { Context, Effect, Layer } from "effect"
 import { draft, edgeId, type EventDraft, type NodeRef, type PayloadOf, type Status } from "../events/Event.ts"
-import { EventStore } from "../events/EventStore.ts"
 import { newEntityId } from "../events/ids.ts"
 import { NotFound } from "../errors/index.ts"
-import { Projector } from "../projections/Projector.ts"
 import type { DatabaseBusy, DatabaseError } from "../storage/errors.ts"
+import { Writer } from "../sync/Writer.ts"
 import { type Entity, type Epic, Queries, type Subtask, type Task } from "../projections/Queries.ts"
 import {
   canTransition,
@@ -36,8 +35,6 @@ export type ClaimResult =
   | { readonly claimed: true; readonly task: Task }
   | { readonly claimed: false; readonly owner: string | null; readonly task: Task }
 
-/** The effect of `write`: one transaction whose events are appended and projected together. */
-export type Emit = (drafts: ReadonlyArray<EventDraft>) => Effect.Effect<void, DatabaseError | DatabaseBusy>
 
 /**
  * The tracker's commands. Every command reads, checks its rules and writes in
@@ -48,21 +45,15 @@ export class Tracker extends Context.Tag("grove/Tracker")<Tracker, ReturnType<ty
   static readonly layer = Layer.effect(
     Tracker,
     Effect.gen(function*() {
-      return makeTracker(yield* EventStore, yield* Projector, yield* Queries)
+      return makeTracker(yield* Writer, yield* Queries)
     })
   )
 }
 
 const notFound = (kind: string, id: string) => new NotFound({ message: `no ${kind} with id ${id}`, details: { kind, id } })
 
-const makeTracker = (
-  store: typeof EventStore.Service,
-  projector: typeof Projector.Service,
-  queries: typeof Queries.Service
-) => {
-  /** Runs `body` in one write transaction; `emit` appends events and projects them. */
-  const write = <A, E, R>(body: (emit: Emit) => Effect.Effect<A, E, R>) =>
-    store.transact((append) => body((drafts) => Effect.flatMap(append(drafts), projector.apply)))
+const makeTracker = (writer: typeof Writer.Service, queries: typeof Queries.Service) => {
+  const write = writer.write
 
   const find = (kind: EntityKindName, id: string): Effect.Effect<Entity, NotFound | DatabaseError | DatabaseBusy> =>
     Effect.flatMap(
@@ -118,13 +109,13 @@ const makeTracker = (
         const id = newEntityId(kind)
         const description = input.description ?? ""
         if (kind === "epic") {
-          yield* emit([draft("epic.created", id, { title: input.title, description, status: "todo" })])
+          yield* emit([draft("epic.created", { kind, id }, { title: input.title, description, status: "todo" })])
         } else if (kind === "task") {
           yield* find("epic", parent!)
-          yield* emit([draft("task.created", id, { epic: parent!, title: input.title, description, status: "todo", owner: input.owner ?? null })])
+          yield* emit([draft("task.created", { kind, id }, { epic: parent!, title: input.title, description, status: "todo", owner: input.owner ?? null })])
         } else {
           yield* find("task", parent!)
-          yield* emit([draft("subtask.created", id, { task: parent!, title: input.title, description, status: "todo", owner: input.owner ?? null })])
+          yield* emit([draft("subtask.created", { kind, id }, { task: parent!, title: input.title, description, status: "todo", owner: input.owner ?? null })])
         }
         return yield* find(kind, id)
       })
@@ -145,7 +136,7 @@ const makeTracker = (
         }
         if (patch.owner !== undefined && kind !== "epic" && patch.owner !== (entity as Task | Subtask).owner) changes["owner"] = patch.owner
         if (Object.keys(changes).length === 0) return { entity, changed: false }
-        yield* emit([draft(`${kind}.updated`, id, changes as PayloadOf<"task.updated">)])
+        yield* emit([draft(`${kind}.updated`, { kind, id }, changes as PayloadOf<"task.updated">, { ifVersion: ifVersion !== undefined })])
         return { entity: yield* find(kind, id), changed: true }
       })
     )
@@ -158,7 +149,7 @@ const makeTracker = (
         yield* checkVersion(task, ifVersion)
         if (task.owner === owner && task.status === "in_progress") return { claimed: true, task } satisfies ClaimResult
         if (task.status !== "in_progress") yield* checkStatus(task, "in_progress")
-        yield* emit([draft("task.claimed", id, { owner, status: "in_progress" })])
+        yield* emit([draft("task.claimed", { kind: "task", id }, { owner, status: "in_progress" }, { ifVersion: ifVersion !== undefined })])
         return { claimed: true, task: (yield* find("task", id)) as Task } satisfies ClaimResult
       })
     )
@@ -170,7 +161,7 @@ const makeTracker = (
         yield* checkVersion(entity, ifVersion)
         if (entity.status === "done") return { entity, changed: false }
         yield* checkStatus(entity, "done", { straightToDone: true })
-        yield* emit([draft(`${kind}.updated`, id, { status: "done" })])
+        yield* emit([draft(`${kind}.updated`, { kind, id }, { status: "done" }, { ifVersion: ifVersion !== undefined })])
         return { entity: yield* find(kind, id), changed: true }
       })
     )
@@ -181,7 +172,7 @@ const makeTracker = (
       Effect.gen(function*() {
         const root = yield* find(kind, id)
         yield* checkVersion(root, ifVersion)
-        const rootEvent = draft(`${kind}.deleted`, id, {})
+        const rootEvent = draft(`${kind}.deleted`, { kind, id }, {}, { ifVersion: ifVersion !== undefined })
         const tasks = kind === "epic" ? yield* queries.tasks({ epic: id }) : kind === "task" ? [root as Task] : []
         const subtasks = kind === "subtask"
           ? [root as Subtask]
@@ -193,9 +184,9 @@ const makeTracker = (
           for (const d of [...dependsOn, ...dependedOnBy]) edges.set(edgeId(d.source, d.target), { source: d.source, target: d.target })
         }
         const cascade: Array<EventDraft> = [
-          ...[...edges.values()].map((e) => draft("dependency.removed", edgeId(e.source, e.target), e, rootEvent.id)),
-          ...subtasks.filter((s) => s.id !== id).map((s) => draft("subtask.deleted", s.id, {}, rootEvent.id)),
-          ...tasks.filter((t) => t.id !== id).map((t) => draft("task.deleted", t.id, {}, rootEvent.id))
+          ...[...edges.values()].map((e) => draft("dependency.removed", { kind: "dependency", id: edgeId(e.source, e.target) }, e, { causeId: rootEvent.id })),
+          ...subtasks.filter((s) => s.id !== id).map((s) => draft("subtask.deleted", s, {}, { causeId: rootEvent.id })),
+          ...tasks.filter((t) => t.id !== id).map((t) => draft("task.deleted", t, {}, { causeId: rootEvent.id }))
         ]
         yield* emit([rootEvent, ...cascade])
         return {
@@ -225,7 +216,7 @@ const makeTracker = (
             details: { source, target }
           })
         }
-        yield* emit([draft("dependency.added", edgeId(source, target), { source, target })])
+        yield* emit([draft("dependency.added", { kind: "dependency", id: edgeId(source, target) }, { source, target })])
         return { source, target }
       })
     )
@@ -240,7 +231,7 @@ const makeTracker = (
         if (!(yield* queries.edgeExists(source, target))) {
           return yield* new NotFound({ message: `${sourceId} does not depend on ${targetId}`, details: { source, target } })
         }
-        yield* emit([draft("dependency.removed", edgeId(source, target), { source, target })])
+        yield* emit([draft("dependency.removed", { kind: "dependency", id: edgeId(source, target) }, { source, target })])
         return { source, target }
       })
     )

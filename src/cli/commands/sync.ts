@@ -1,0 +1,135 @@
+import { Args, Command, Options } from "@effect/cli"
+import { Effect, Option } from "effect"
+import { InvalidInput } from "../../errors/index.ts"
+import { type Conflict, Conflicts } from "../../sync/Conflicts.ts"
+import { Sync } from "../../sync/Sync.ts"
+import * as Flags from "../options.ts"
+import { runTracker } from "../run.ts"
+
+const from = Options.text("from").pipe(
+  Options.withDescription("the source branch (default: origin/HEAD, else init.defaultBranch, else main or master)"),
+  Options.optional
+)
+
+const show = (v: unknown) => (v === null || v === undefined ? "-" : JSON.stringify(v))
+
+const conflictLine = (c: Conflict) =>
+  `#${c.id}  ${c.entity.kind} ${c.entity.id}  ${c.field}: ours ${show(c.ours)} / theirs ${show(c.theirs)} (base ${show(c.base)})${c.status === "settled" ? "  settled" : ""}`
+
+const status = Command.make("status", { from }, (o) =>
+  runTracker(
+    "sync status",
+    Effect.map(Effect.flatMap(Sync, (s) => s.status(Flags.optional(o.from))), (r) => ({
+      data: r,
+      text: `${r.currentBranch} vs ${r.sourceBranch}: ${r.behind} behind, ${r.ahead} ahead, ${r.pendingConflicts} pending conflict${r.pendingConflicts === 1 ? "" : "s"}`
+    }))
+  )).pipe(Command.withDescription("How this branch's knowledge compares with a source branch, and its pending conflicts."))
+
+const pull = Command.make("pull", { from }, (o) =>
+  runTracker(
+    "sync pull",
+    Effect.gen(function*() {
+      const progress = process.stderr.isTTY ? (n: number) => process.stderr.write(`\rlearnt ${n} events`) : undefined
+      const r = yield* (yield* Sync).pull(Flags.optional(o.from), progress ? { onProgress: progress } : {})
+      if (progress) process.stderr.write("\n")
+      return {
+        data: r,
+        text: [
+          `Pulled ${r.sourceBranch} into ${r.currentBranch}: ${r.scanned} events, ${r.conflictsCreated} conflicts created, ${r.conflictsSettled} settled`,
+          ...(r.quarantined > 0
+            ? [`Quarantined ${r.quarantined}: ${Object.entries(r.quarantinedByReason).map(([k, n]) => `${k} ${n}`).join(", ")}`]
+            : [])
+        ].join("\n")
+      }
+    })
+  )).pipe(Command.withDescription("Learn what the source branch knows and record the conflicts that creates; never changes the live state."))
+
+const list = Command.make(
+  "list",
+  { all: Options.boolean("all").pipe(Options.withDescription("include settled conflicts")) },
+  (o) =>
+    runTracker(
+      "sync conflicts list",
+      Effect.map(Effect.flatMap(Conflicts, (c) => c.list({ all: o.all })), (cs) => ({
+        data: cs,
+        text: cs.length === 0 ? "No conflicts." : cs.map(conflictLine).join("\n")
+      }))
+    )
+).pipe(Command.withDescription("This worktree and branch's pending conflicts (--all: settled ones too)."))
+
+const conflictId = Args.integer({ name: "id" }).pipe(Args.withDescription("the conflict's id"))
+
+const eventText = (label: string, e: Conflict["oursEvent"] | null) =>
+  e === null ? [] : [`  ${label}: ${e.op} #${e.seq} on ${e.stream} by ${e.actor} at ${e.time} (head ${e.head ?? "-"})`]
+
+const showConflict = Command.make("show", { id: conflictId }, (o) =>
+  runTracker(
+    "sync conflicts show",
+    Effect.map(Effect.flatMap(Conflicts, (c) => c.show(o.id)), (c) => ({
+      data: c,
+      text: [
+        conflictLine(c),
+        `  scope: ${c.scope.branch} at ${c.scope.worktree}`,
+        ...eventText("base", c.baseEvent),
+        ...eventText("ours", c.oursEvent),
+        ...eventText("theirs", c.theirsEvent),
+        ...eventText("settled by", c.settledBy)
+      ].join("\n")
+    }))
+  )).pipe(Command.withDescription("One conflict: base, ours, theirs and the events behind each."))
+
+const conflicts = Command.make("conflicts").pipe(
+  Command.withDescription("Conflicts recorded in this worktree's scope."),
+  Command.withSubcommands([list, showConflict])
+)
+
+const resolve = Command.make(
+  "resolve",
+  {
+    id: Args.integer({ name: "id" }).pipe(Args.withDescription("the conflict to settle"), Args.optional),
+    use: Options.choice("use", ["ours", "theirs"]).pipe(Options.withDescription("which side's value to keep")),
+    all: Options.boolean("all").pipe(Options.withDescription("every pending conflict of this scope matching the filters")),
+    entity: Options.text("entity").pipe(Options.withDescription("with --all: only this entity"), Options.optional),
+    field: Options.text("field").pipe(Options.withDescription("with --all: only this field"), Options.optional),
+    expect: Options.text("expect").pipe(Options.withDescription("with --all: refuse unless exactly these ids (comma-separated) match"), Options.optional),
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("show base, ours, theirs and what would be written; change nothing"))
+  },
+  (o) =>
+    runTracker(
+      "sync resolve",
+      Effect.gen(function*() {
+        const id = Option.getOrUndefined(o.id)
+        if ((id === undefined) === !o.all) {
+          return yield* new InvalidInput({ message: "give a conflict id or --all (not both)", details: {} })
+        }
+        if (!o.all && (Option.isSome(o.entity) || Option.isSome(o.field) || Option.isSome(o.expect))) {
+          return yield* new InvalidInput({ message: "--entity, --field and --expect go with --all", details: {} })
+        }
+        const expect = Option.getOrUndefined(o.expect)?.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number)
+        if (expect?.some((n) => !Number.isInteger(n))) {
+          return yield* new InvalidInput({ message: "--expect takes comma-separated conflict ids", details: { expect: Option.getOrUndefined(o.expect) } })
+        }
+        const r = yield* (yield* Conflicts).resolve(
+          { id, entity: Flags.optional(o.entity), field: Flags.optional(o.field), expect },
+          o.use as "ours" | "theirs",
+          o.dryRun
+        )
+        return {
+          data: r,
+          text: [
+            `${r.dryRun ? "Would resolve" : "Resolved"} ${r.resolutions.length} conflict${r.resolutions.length === 1 ? "" : "s"} with ${o.use}:`,
+            ...r.resolutions.flatMap((x) => [
+              `  #${x.conflict} ${x.entity.kind} ${x.entity.id} ${x.field}: base ${show(x.base)}, ours ${show(x.ours)}, theirs ${show(x.theirs)} -> ${show(x.value)}`,
+              ...x.writes.slice(1).map((w) => `      and restore ${w.entity}`)
+            ]),
+            ...(r.dryRun ? [`Apply with: grove sync resolve --all --use ${o.use} --expect ${r.resolutions.map((x) => x.conflict).join(",")}`] : [])
+          ].join("\n")
+        }
+      })
+    )
+).pipe(Command.withDescription("Settle conflicts with one side's value, as an event every peer sees when it pulls."))
+
+export const sync = Command.make("sync").pipe(
+  Command.withDescription("Reconcile what branches did concurrently."),
+  Command.withSubcommands([status, pull, conflicts, resolve])
+)

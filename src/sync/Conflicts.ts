@@ -1,0 +1,254 @@
+import { Context, Effect, Layer } from "effect"
+import { draft, type EventDraft, type NodeRef } from "../events/Event.ts"
+import { GitContext } from "../events/GitContext.ts"
+import { wallTimeOf } from "../events/hlc.ts"
+import { deleted, entityFields, writesOf } from "../events/writes.ts"
+import { GroveError, NotFound } from "../errors/index.ts"
+import { trySqlite } from "../storage/errors.ts"
+import { Sqlite } from "../storage/Sqlite.ts"
+import { Writer } from "./Writer.ts"
+
+export class ExpectMismatch extends GroveError("ExpectMismatch", "expect_mismatch") {}
+export class NothingToResolve extends GroveError("NothingToResolve", "nothing_to_resolve") {}
+
+/** An event behind one side of a conflict, with where it was written. */
+export interface EventInfo {
+  readonly seq: number
+  readonly id: string
+  readonly op: string
+  readonly stream: string
+  readonly worktree: string
+  readonly head: string | null
+  readonly actor: string
+  readonly time: string
+}
+
+export interface Conflict {
+  readonly id: number
+  readonly scope: { readonly worktree: string; readonly branch: string }
+  readonly entity: { readonly kind: string; readonly id: string }
+  readonly field: string
+  readonly base: unknown
+  readonly ours: unknown
+  readonly theirs: unknown
+  readonly status: "pending" | "settled"
+  readonly baseEvent: EventInfo | null
+  readonly oursEvent: EventInfo
+  readonly theirsEvent: EventInfo
+  readonly settledBy: EventInfo | null
+  readonly createdAt: string
+  readonly settledAt: string | null
+}
+
+export interface ResolveSelection {
+  /** One conflict by id, or every pending one of this scope matching the filters. */
+  readonly id?: number | undefined
+  readonly entity?: string | undefined
+  readonly field?: string | undefined
+  /** Refuse unless exactly these conflicts match (what a --dry-run previewed). */
+  readonly expect?: ReadonlyArray<number> | undefined
+}
+
+export interface Resolution {
+  readonly conflict: number
+  readonly entity: { readonly kind: string; readonly id: string }
+  readonly field: string
+  readonly base: unknown
+  readonly ours: unknown
+  readonly theirs: unknown
+  readonly use: "ours" | "theirs"
+  readonly value: unknown
+  /** The events written (or, with --dry-run, that would be written). */
+  readonly writes: ReadonlyArray<{ readonly op: string; readonly entity: string; readonly field: string; readonly value: unknown }>
+}
+
+type ConflictRow = {
+  id: number
+  worktree: string
+  branch: string
+  entity_kind: string
+  entity_id: string
+  field: string
+  base: string | null
+  base_seq: number | null
+  ours: string
+  ours_seq: number
+  theirs: string
+  theirs_seq: number
+  status: "pending" | "settled"
+  settled_seq: number | null
+  created_at: number
+  settled_at: number | null
+}
+
+const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text))
+
+/** Listing, showing and resolving this scope's conflicts. */
+export class Conflicts extends Context.Tag("grove/Conflicts")<Conflicts, ReturnType<typeof makeConflicts>>() {
+  static readonly layer = Layer.effect(
+    Conflicts,
+    Effect.gen(function*() {
+      return makeConflicts(yield* Sqlite, yield* GitContext, yield* Writer)
+    })
+  )
+}
+
+const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Service, writer: typeof Writer.Service) => {
+  const eventInfo = (seq: number | null): EventInfo | null => {
+    if (seq === null) return null
+    const r = db.query(
+      `SELECT e.seq, e.id, e.op, s.name AS stream, t.worktree, t.head, t.actor, e.clock
+       FROM events e JOIN transactions t ON t.id = e.tx_id JOIN streams s ON s.id = e.stream_id WHERE e.seq = ?`
+    ).get(seq) as (Omit<EventInfo, "time"> & { clock: number }) | null
+    if (r === null) return null
+    const { clock, ...rest } = r
+    return { ...rest, time: new Date(wallTimeOf(clock)).toISOString() }
+  }
+
+  const view = (r: ConflictRow): Conflict => ({
+    id: r.id,
+    scope: { worktree: r.worktree, branch: r.branch },
+    entity: { kind: r.entity_kind, id: r.entity_id },
+    field: r.field,
+    base: parse(r.base),
+    ours: parse(r.ours),
+    theirs: parse(r.theirs),
+    status: r.status,
+    baseEvent: eventInfo(r.base_seq),
+    oursEvent: eventInfo(r.ours_seq)!,
+    theirsEvent: eventInfo(r.theirs_seq)!,
+    settledBy: eventInfo(r.settled_seq),
+    createdAt: new Date(r.created_at).toISOString(),
+    settledAt: r.settled_at === null ? null : new Date(r.settled_at).toISOString()
+  })
+
+  const select = `SELECT c.*, s.name AS branch FROM conflicts c JOIN streams s ON s.id = c.stream_id`
+
+  /** This worktree+branch's conflicts: pending ones, or all with `all`. */
+  const list = (options: { readonly all?: boolean } = {}) =>
+    Effect.flatMap(git.resolve, (context) =>
+      trySqlite(() =>
+        (db.query(`${select} WHERE c.worktree = ? AND s.name = ? ${options.all ? "" : "AND c.status = 'pending'"} ORDER BY c.id`)
+          .all(context.worktree, context.stream) as Array<ConflictRow>).map(view)
+      ))
+
+  const show = (id: number) =>
+    Effect.flatMap(trySqlite(() => db.query(`${select} WHERE c.id = ?`).get(id) as ConflictRow | null), (r) =>
+      r === null
+        ? Effect.fail(new NotFound({ message: `no conflict with id ${id}`, details: { id } }))
+        : Effect.succeed(view(r)))
+
+  /** The entity as its log last had it: every field's newest value that is not a delete. */
+  const restoration = (entityId: string, kind: string) => {
+    const history = db.query("SELECT op, entity_kind AS entityKind, payload, clock FROM events WHERE entity_id = ? ORDER BY clock").all(entityId) as Array<
+      { op: string; entityKind: string; payload: string; clock: number }
+    >
+    const restored: Record<string, unknown> = {}
+    let createdClock: number | undefined
+    for (const h of history) {
+      if (h.op.endsWith(".created")) createdClock ??= h.clock
+      for (const w of writesOf({ ...h, payload: JSON.parse(h.payload) })) {
+        if (w.field !== "existence" && w.field !== "presence" && w.value !== deleted) restored[w.field] = JSON.parse(w.value)
+      }
+    }
+    const fields = Object.fromEntries((entityFields[kind as keyof typeof entityFields] ?? []).filter((f) => f in restored).map((f) => [f, restored[f]]))
+    return { restored: fields, version: history.length + 1, ...(createdClock === undefined ? {} : { createdClock }) }
+  }
+
+  const endpoints = (edgeId: string) => {
+    const row = db.query("SELECT payload FROM events WHERE entity_id = ? AND op LIKE 'dependency.%' ORDER BY seq DESC LIMIT 1").get(edgeId) as
+      | { payload: string }
+      | null
+    const p = JSON.parse(row!.payload) as { source: NodeRef; target: NodeRef }
+    return { source: p.source, target: p.target }
+  }
+
+  const isLive = (kind: string, id: string) => {
+    const table = kind === "epic" ? "epics" : kind === "task" ? "tasks" : "subtasks"
+    return db.query(`SELECT 1 FROM ${table} WHERE id = ?`).get(id) !== null
+  }
+
+  /** The events that settle one record with the chosen side. */
+  const settle = (r: ConflictRow, use: "ours" | "theirs"): Array<EventDraft> => {
+    const value = parse(use === "ours" ? r.ours : r.theirs)
+    const entity = { kind: r.entity_kind as "epic", id: r.entity_id }
+    if (r.entity_kind === "dependency") {
+      return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value, restored: endpoints(r.entity_id) })]
+    }
+    if (r.field !== "existence" || value !== true) return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value })]
+    // Restore the entity, then what its delete cascaded to, each from the log.
+    const root = draft("conflict.resolved", entity, { conflict: r.id, field: "existence", value: true, ...restoration(r.entity_id, r.entity_kind) })
+    const lastDelete = db.query("SELECT id FROM events WHERE entity_id = ? AND op LIKE '%.deleted' ORDER BY seq DESC LIMIT 1").get(r.entity_id) as
+      | { id: string }
+      | null
+    const cascade = lastDelete === null ? [] : db.query("SELECT entity_kind AS kind, entity_id AS id FROM events WHERE cause_id = ? ORDER BY seq").all(lastDelete.id) as Array<
+      { kind: string; id: string }
+    >
+    const children = cascade.flatMap((c): Array<EventDraft> =>
+      c.kind === "dependency"
+        ? [draft("conflict.resolved", { kind: "dependency", id: c.id }, { conflict: null, field: "presence", value: true, restored: endpoints(c.id) }, { causeId: root.id })]
+        : isLive(c.kind, c.id)
+        ? []
+        : [draft("conflict.resolved", { kind: c.kind as "task", id: c.id }, { conflict: null, field: "existence", value: true, ...restoration(c.id, c.kind) }, { causeId: root.id })]
+    )
+    return [root, ...children]
+  }
+
+  /**
+   * Settles pending conflicts of this scope with one side, as conflict.resolved
+   * events on this branch (one transaction). `dryRun` computes and changes nothing.
+   */
+  const resolve = (selection: ResolveSelection, use: "ours" | "theirs", dryRun: boolean) =>
+    Effect.flatMap(git.resolve, (context) =>
+      writer.write((emit) =>
+        Effect.gen(function*() {
+          const matched = yield* trySqlite(() => {
+            const where = ["c.worktree = ?", "s.name = ?", "c.status = 'pending'"]
+            const params: Array<string | number> = [context.worktree, context.stream]
+            if (selection.id !== undefined) where.push("c.id = ?"), params.push(selection.id)
+            if (selection.entity !== undefined) where.push("c.entity_id = ?"), params.push(selection.entity)
+            if (selection.field !== undefined) where.push("c.field = ?"), params.push(selection.field)
+            return db.query(`${select} WHERE ${where.join(" AND ")} ORDER BY c.id`).all(...params) as Array<ConflictRow>
+          })
+          if (matched.length === 0) {
+            return yield* new NothingToResolve({
+              message: selection.id !== undefined
+                ? `conflict ${selection.id} is not pending in this scope (${context.stream} at ${context.worktree})`
+                : `no pending conflict in this scope (${context.stream} at ${context.worktree}) matches`,
+              details: { ...selection }
+            })
+          }
+          if (selection.expect !== undefined) {
+            const want = [...selection.expect].sort((a, b) => a - b)
+            const got = matched.map((r) => r.id)
+            if (want.length !== got.length || want.some((id, i) => id !== got[i])) {
+              return yield* new ExpectMismatch({
+                message: `the matched conflicts (${got.join(",")}) differ from --expect (${want.join(",")}); nothing was written`,
+                details: { expected: want, matched: got }
+              })
+            }
+          }
+          const plans = yield* trySqlite(() => matched.map((r) => ({ r, drafts: settle(r, use) })))
+          if (!dryRun) yield* emit(plans.flatMap((p) => p.drafts))
+          return {
+            dryRun,
+            resolutions: plans.map(({ r, drafts }): Resolution => ({
+              conflict: r.id,
+              entity: { kind: r.entity_kind, id: r.entity_id },
+              field: r.field,
+              base: parse(r.base),
+              ours: parse(r.ours),
+              theirs: parse(r.theirs),
+              use,
+              value: parse(use === "ours" ? r.ours : r.theirs),
+              writes: drafts.map((d) => {
+                const p = d.payload as { field: string; value: unknown }
+                return { op: d.op, entity: d.entityId, field: p.field, value: p.value }
+              })
+            }))
+          }
+        })
+      ))
+
+  return { list, show, resolve }
+}

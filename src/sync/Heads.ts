@@ -1,0 +1,310 @@
+import type { Database } from "bun:sqlite"
+import { deleted, isCreation, type Write, writesOf } from "../events/writes.ts"
+import { type CausalEvent, inPast } from "./causality.ts"
+import type { Knowledge } from "./Knowledge.ts"
+
+/** An event as conflict detection sees it. */
+export interface LearntEvent extends CausalEvent {
+  readonly id: string
+  readonly entityKind: string
+  readonly payload: unknown
+  readonly clock: number
+}
+
+export interface EventRow {
+  readonly seq: number
+  readonly id: string
+  readonly stream_id: number
+  readonly entity_kind: string
+  readonly entity_id: string
+  readonly op: string
+  readonly payload: string
+  readonly clock: number
+  readonly if_version: number
+  readonly frontier_id: number | null
+}
+
+export const eventRowColumns = "seq, id, stream_id, entity_kind, entity_id, op, payload, clock, if_version, frontier_id"
+
+/** A conflict record while a batch works on it. */
+interface Record {
+  id: number | undefined
+  readonly worktree: string
+  readonly entityKind: string
+  readonly entityId: string
+  readonly field: string
+  base: string | null
+  baseSeq: number | null
+  ours: string
+  oursSeq: number
+  theirs: string
+  theirsSeq: number
+  status: "pending" | "settled"
+  settledSeq: number | null
+  readonly createdAt: number
+  settledAt: number | null
+  /** Which event pair base must be computed for, and on which field. */
+  sides: { readonly ours: LearntEvent; readonly theirs: LearntEvent; readonly baseField: string } | undefined
+}
+
+export interface LearnReport {
+  readonly created: ReadonlyArray<number>
+  readonly settled: ReadonlyArray<number>
+}
+
+const chunked = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+const placeholders = (n: number) => Array(n).fill("?").join(", ")
+const key2 = (entity: string, field: string) => `${entity}\u0000${field}`
+
+/**
+ * Conflict detection by causally maximal writes ("heads"): for each stream and
+ * field it has seen written, the writes no other known write has in its causal
+ * past. Learning an event touches only the fields it writes and the entity's
+ * pending records; history is read only to compute a new record's base.
+ * A batch loads the state of its entities, works in memory, and writes back
+ * with multi-row statements.
+ */
+export const makeHeads = (db: Database, knowledge: Knowledge) => {
+  const fromRow = (r: EventRow): LearntEvent => ({
+    seq: r.seq,
+    id: r.id,
+    streamId: r.stream_id,
+    entityKind: r.entity_kind,
+    entityId: r.entity_id,
+    op: r.op,
+    payload: JSON.parse(r.payload),
+    clock: r.clock,
+    ifVersion: r.if_version === 1,
+    frontier: knowledge.byId(r.frontier_id)
+  })
+
+  const loadEvents = (seqs: ReadonlyArray<number>): Map<number, LearntEvent> => {
+    const out = new Map<number, LearntEvent>()
+    for (const chunk of chunked(seqs, 500)) {
+      const rows = db.query(`SELECT ${eventRowColumns} FROM events WHERE seq IN (${placeholders(chunk.length)})`).all(...chunk) as Array<EventRow>
+      for (const r of rows) out.set(r.seq, fromRow(r))
+    }
+    return out
+  }
+
+  const writeCache = new Map<number, ReadonlyArray<Write>>()
+  const writes = (e: LearntEvent) => {
+    let w = writeCache.get(e.seq)
+    if (w === undefined) {
+      w = writesOf(e)
+      if (writeCache.size > 50_000) writeCache.clear()
+      writeCache.set(e.seq, w)
+    }
+    return w
+  }
+  const valueOf = (e: LearntEvent, field: string) => writes(e).find((w) => w.field === field)?.value ?? "true"
+
+  /** The value of the greatest-clock write to `field` in both sides' causal past (docs/sync.md "base"). */
+  const baseOf = (entityId: string, field: string, ours: LearntEvent, theirs: LearntEvent) => {
+    const rows = db.query(`SELECT ${eventRowColumns} FROM events WHERE entity_id = ? ORDER BY clock DESC`).all(entityId) as Array<EventRow>
+    for (const row of rows) {
+      const w = fromRow(row)
+      if (!writes(w).some((x) => x.field === field)) continue
+      if (inPast(w, ours) && inPast(w, theirs)) return { value: valueOf(w, field), seq: w.seq }
+    }
+    return { value: null, seq: null }
+  }
+
+  /**
+   * Learns `events` (in seq order) into stream `streamId`'s heads. Incoming
+   * events (a pull) may create, update and settle conflict records of
+   * `worktree`'s scope; the stream's own new writes know everything it knows,
+   * so they only replace heads and settle.
+   */
+  const learn = (
+    scope: { readonly worktree: string; readonly streamId: number },
+    events: ReadonlyArray<LearntEvent>,
+    mode: "incoming" | "own"
+  ): LearnReport => {
+    const writers = events.filter((e) => !isCreation(e.op))
+    if (writers.length === 0) return { created: [], settled: [] }
+    const entities = [...new Set(writers.map((e) => e.entityId))]
+    const A = scope.streamId
+
+    // Load the entities' heads, floors and pending records.
+    const heads = new Map<string, Map<string, Array<LearntEvent>>>()
+    const headSeqs: Array<{ e: string; f: string; seq: number }> = []
+    const floors = new Map<string, number>()
+    const pending = new Map<string, Map<string, Record>>()
+    for (const chunk of chunked(entities, 500)) {
+      const ph = placeholders(chunk.length)
+      for (const r of db.query(`SELECT entity_id AS e, field AS f, event_seq AS seq FROM heads WHERE stream_id = ? AND entity_id IN (${ph})`).all(A, ...chunk) as Array<{ e: string; f: string; seq: number }>) {
+        headSeqs.push(r)
+      }
+      for (const r of db.query(`SELECT entity_id AS e, field AS f, seq FROM if_version_floors WHERE stream_id = ? AND entity_id IN (${ph})`).all(A, ...chunk) as Array<{ e: string; f: string; seq: number }>) {
+        floors.set(key2(r.e, r.f), r.seq)
+      }
+      for (const r of db.query(`SELECT * FROM conflicts WHERE stream_id = ? AND status = 'pending' AND entity_id IN (${ph})`).all(A, ...chunk) as Array<any>) {
+        const rec: Record = {
+          id: r.id,
+          worktree: r.worktree,
+          entityKind: r.entity_kind,
+          entityId: r.entity_id,
+          field: r.field,
+          base: r.base,
+          baseSeq: r.base_seq,
+          ours: r.ours,
+          oursSeq: r.ours_seq,
+          theirs: r.theirs,
+          theirsSeq: r.theirs_seq,
+          status: "pending",
+          settledSeq: null,
+          createdAt: r.created_at,
+          settledAt: null,
+          sides: undefined
+        }
+        const m = pending.get(r.entity_id) ?? new Map<string, Record>()
+        m.set(r.field, rec)
+        pending.set(r.entity_id, m)
+      }
+    }
+    const known = loadEvents([...new Set(headSeqs.map((h) => h.seq))])
+    for (const h of headSeqs) {
+      const fields = heads.get(h.e) ?? new Map<string, Array<LearntEvent>>()
+      fields.set(h.f, [...(fields.get(h.f) ?? []), known.get(h.seq)!])
+      heads.set(h.e, fields)
+    }
+
+    const dirtyHeads = new Set<string>()
+    const dirtyFloors = new Set<string>()
+    const created: Array<Record> = []
+    const touchedRecords = new Set<Record>()
+    const now = Date.now()
+
+    const evaluate = (y: LearntEvent) => {
+      const fields = heads.get(y.entityId)!
+      const keys = new Map<string, Array<string>>()
+      for (const f of [...fields.keys()].sort()) {
+        const hs = fields.get(f)!
+        const values = new Set(hs.map((h) => valueOf(h, f)))
+        if (values.size < 2) continue
+        const key = values.has(deleted) ? "existence" : f
+        keys.set(key, [...(keys.get(key) ?? []), f])
+      }
+      const records = pending.get(y.entityId) ?? new Map<string, Record>()
+      pending.set(y.entityId, records)
+      for (const [key, fs] of keys) {
+        const fY = fs.find((f) => fields.get(f)!.some((h) => h.seq === y.seq))
+        const record = records.get(key)
+        if (fY === undefined || mode === "own") continue
+        const sideValue = (e: LearntEvent) => (key === "existence" ? valueOf(e, "existence") : valueOf(e, fY))
+        const baseField = key === "existence" ? "existence" : fY
+        if (record === undefined) {
+          const ours = fields.get(fY)!.filter((h) => h.seq !== y.seq).reduce((a, b) => (b.clock > a.clock ? b : a))
+          const fresh: Record = {
+            id: undefined,
+            worktree: scope.worktree,
+            entityKind: y.entityKind,
+            entityId: y.entityId,
+            field: key,
+            base: null,
+            baseSeq: null,
+            ours: sideValue(ours),
+            oursSeq: ours.seq,
+            theirs: sideValue(y),
+            theirsSeq: y.seq,
+            status: "pending",
+            settledSeq: null,
+            createdAt: now,
+            settledAt: null,
+            sides: { ours, theirs: y, baseField }
+          }
+          records.set(key, fresh)
+          created.push(fresh)
+          touchedRecords.add(fresh)
+        } else {
+          const ours = known.get(record.oursSeq) ?? loadEvents([record.oursSeq]).get(record.oursSeq)!
+          record.theirs = sideValue(y)
+          record.theirsSeq = y.seq
+          record.sides = { ours, theirs: y, baseField }
+          touchedRecords.add(record)
+        }
+      }
+      for (const [key, record] of records) {
+        if (keys.has(key)) continue
+        record.status = "settled"
+        record.settledSeq = y.seq
+        record.settledAt = now
+        touchedRecords.add(record)
+        records.delete(key)
+      }
+    }
+
+    for (const y of writers) {
+      known.set(y.seq, y)
+      const fields = heads.get(y.entityId) ?? new Map<string, Array<LearntEvent>>()
+      heads.set(y.entityId, fields)
+      for (const { field } of writes(y)) {
+        const k = key2(y.entityId, field)
+        const current = fields.get(field) ?? []
+        let next: Array<LearntEvent>
+        if (mode === "own") next = [y]
+        else if (current.some((h) => h.seq === y.seq)) continue // learnt already (a replayed pull)
+        else {
+          const floor = floors.get(k)
+          const dominated = (floor !== undefined && y.seq < floor) || current.some((h) => inPast(y, h))
+          next = current.filter((h) => !inPast(h, y))
+          if (!dominated) next.push(y)
+        }
+        if (y.ifVersion && (floors.get(k) ?? 0) < y.seq) {
+          floors.set(k, y.seq)
+          dirtyFloors.add(k)
+        }
+        fields.set(field, next)
+        dirtyHeads.add(k)
+      }
+      evaluate(y)
+    }
+
+    // Write back: heads of touched fields, floors, and records.
+    const touched = [...dirtyHeads].map((k) => k.split("\u0000") as [string, string])
+    for (const chunk of chunked(touched, 200)) {
+      db.query(`DELETE FROM heads WHERE stream_id = ? AND (entity_id, field) IN (VALUES ${chunk.map(() => "(?, ?)").join(", ")})`)
+        .run(A, ...chunk.flat())
+    }
+    const rows = touched.flatMap(([e, f]) => heads.get(e)!.get(f)!.map((h) => [A, e, f, h.seq]))
+    for (const chunk of chunked(rows, 200)) {
+      db.query(`INSERT INTO heads (stream_id, entity_id, field, event_seq) VALUES ${chunk.map(() => "(?, ?, ?, ?)").join(", ")}`)
+        .run(...(chunk.flat() as Array<never>))
+    }
+    for (const k of dirtyFloors) {
+      const [e, f] = k.split("\u0000") as [string, string]
+      db.query(
+        "INSERT INTO if_version_floors (stream_id, entity_id, field, seq) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET seq = max(seq, excluded.seq)"
+      ).run(A, e, f, floors.get(k)!)
+    }
+    const settled: Array<number> = []
+    for (const r of touchedRecords) {
+      if (r.sides !== undefined) {
+        const base = baseOf(r.entityId, r.sides.baseField, r.sides.ours, r.sides.theirs)
+        r.base = base.value
+        r.baseSeq = base.seq
+      }
+      if (r.id === undefined) {
+        r.id = (db.query(
+          `INSERT INTO conflicts (worktree, stream_id, entity_kind, entity_id, field, base, base_seq, ours, ours_seq, theirs, theirs_seq,
+             status, settled_seq, created_at, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+        ).get(r.worktree, A, r.entityKind, r.entityId, r.field, r.base, r.baseSeq, r.ours, r.oursSeq, r.theirs, r.theirsSeq, r.status, r.settledSeq, r.createdAt, r.settledAt) as { id: number }).id
+      } else {
+        db.query(
+          `UPDATE conflicts SET base = ?, base_seq = ?, theirs = ?, theirs_seq = ?, status = ?, settled_seq = ?, settled_at = ? WHERE id = ?`
+        ).run(r.base, r.baseSeq, r.theirs, r.theirsSeq, r.status, r.settledSeq, r.settledAt, r.id)
+      }
+      if (r.status === "settled") settled.push(r.id)
+    }
+    return { created: created.map((r) => r.id!), settled }
+  }
+
+  return { learn, loadEvents, fromRow }
+}
+
+export type Heads = ReturnType<typeof makeHeads>

@@ -1,0 +1,42 @@
+import type { Database } from "bun:sqlite"
+import type { Frontier } from "./causality.ts"
+
+/**
+ * Streams' knowledge as frontiers (version vectors), stored once each in
+ * `frontiers` and pointed at by events (their causal context) and by
+ * `stream_knowledge` (each stream's current one). Frontiers change only at
+ * pulls, so a repository holds few of them; they are cached by id.
+ */
+export const makeKnowledge = (db: Database) => {
+  const cache = new Map<number, Frontier>()
+  const byId = (id: number | null): Frontier => {
+    if (id === null) return {}
+    let frontier = cache.get(id)
+    if (frontier === undefined) {
+      const row = db.query("SELECT vector FROM frontiers WHERE id = ?").get(id) as { vector: string } | null
+      frontier = row === null ? {} : (JSON.parse(row.vector) as Frontier)
+      cache.set(id, frontier)
+    }
+    return frontier
+  }
+  return {
+    byId,
+    /** The stream's current frontier (what it has pulled; its own events are implicit). */
+    current: (streamId: number): Frontier => {
+      const row = db.query("SELECT frontier_id FROM stream_knowledge WHERE stream_id = ?").get(streamId) as
+        | { frontier_id: number }
+        | null
+      return byId(row?.frontier_id ?? null)
+    },
+    /** Records a new frontier for the stream; later events it writes carry it. */
+    advance: (streamId: number, frontier: Frontier): void => {
+      const id = (db.query("INSERT INTO frontiers (vector) VALUES (?) RETURNING id").get(JSON.stringify(frontier)) as { id: number }).id
+      cache.set(id, frontier)
+      db.query(
+        "INSERT INTO stream_knowledge (stream_id, frontier_id) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET frontier_id = excluded.frontier_id"
+      ).run(streamId, id)
+    }
+  }
+}
+
+export type Knowledge = ReturnType<typeof makeKnowledge>

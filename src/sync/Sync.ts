@@ -1,0 +1,206 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Context, Effect, Either, Layer } from "effect"
+import { decodePayload } from "../events/Event.ts"
+import { GitContext } from "../events/GitContext.ts"
+import { GroveError } from "../errors/index.ts"
+import { Repository } from "../git/Repository.ts"
+import { orDatabaseError, trySqlite } from "../storage/errors.ts"
+import { Sqlite } from "../storage/Sqlite.ts"
+import type { Frontier } from "./causality.ts"
+import { Detector } from "./Detector.ts"
+import { eventRowColumns, type EventRow, type LearntEvent } from "./Heads.ts"
+import { branchExists, defaultBranch } from "./SourceBranch.ts"
+
+export class UnknownSource extends GroveError("UnknownSource", "unknown_source") {}
+
+export interface PullReport {
+  readonly sourceBranch: string
+  readonly currentBranch: string
+  /** Events learnt by this pull (quarantined ones included). */
+  readonly scanned: number
+  readonly conflictsCreated: number
+  readonly conflictsSettled: number
+  readonly quarantined: number
+  readonly quarantinedByReason: Readonly<Record<string, number>>
+  /** This branch's knowledge after the pull: per source stream, the highest seq known. */
+  readonly cursor: Readonly<Record<string, number>>
+  readonly batches: number
+}
+
+export interface StatusReport {
+  readonly sourceBranch: string
+  readonly currentBranch: string
+  readonly behind: number
+  readonly ahead: number
+  readonly pendingConflicts: number
+}
+
+export interface PullOptions {
+  /** Events per transaction (default 2000, or GROVE_PULL_BATCH). */
+  readonly batchSize?: number
+  readonly onProgress?: (scanned: number) => void
+}
+
+/** Per source stream, the seq range (lo, hi] this pull must learn. */
+interface Range {
+  readonly stream: number
+  readonly lo: number
+  readonly hi: number
+}
+
+export const defaultBatchSize = 2000
+
+/**
+ * `sync pull` and `sync status`: what B knows that A does not, learnt in seq
+ * order in bounded batches, each one transaction that saves A's advanced
+ * frontier with the conflicts it produced. Pull writes no events, so the live
+ * state never changes.
+ */
+export class Sync extends Context.Tag("grove/Sync")<Sync, ReturnType<typeof makeSync>>() {
+  static readonly layer = Layer.effect(
+    Sync,
+    Effect.gen(function*() {
+      return makeSync(yield* Sqlite, yield* SqlClient.SqlClient, yield* Detector, yield* GitContext, yield* Repository)
+    })
+  )
+}
+
+const makeSync = (
+  { db }: typeof Sqlite.Service,
+  sql: SqlClient.SqlClient,
+  { knowledge, heads }: typeof Detector.Service,
+  git: typeof GitContext.Service,
+  repository: typeof Repository.Service
+) => {
+  const streamId = (name: string) => (db.query("SELECT id FROM streams WHERE name = ?").get(name) as { id: number } | null)?.id
+  const streamName = (id: number) => (db.query("SELECT name FROM streams WHERE id = ?").get(id) as { name: string } | null)?.name ?? `#${id}`
+  const ensureStream = (name: string) =>
+    streamId(name) ?? (db.query("INSERT INTO streams (name) VALUES (?) RETURNING id").get(name) as { id: number }).id
+  const newestSeq = (stream: number) =>
+    (db.query("SELECT coalesce(max(seq), 0) AS seq FROM events WHERE stream_id = ?").get(stream) as { seq: number }).seq
+  const countIn = (r: Range) =>
+    r.hi <= r.lo ? 0 : (db.query("SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND seq <= ?").get(r.stream, r.lo, r.hi) as { n: number }).n
+
+  /** What `source` knows, as the highest seq per stream (its own stream: its newest event). */
+  const knowledgeOf = (source: number): Frontier => ({ ...knowledge.current(source), [source]: newestSeq(source) })
+
+  /** The ranges of `target` knowledge that `self` lacks (its own stream excluded). */
+  const missing = (self: number, selfKnows: Frontier, target: Frontier): Array<Range> =>
+    Object.entries(target)
+      .map(([s, hi]) => ({ stream: Number(s), lo: selfKnows[Number(s)] ?? 0, hi }))
+      .filter((r) => r.stream !== self && r.hi > r.lo)
+
+  /** Resolves the source branch; an unknown one is an error, a branch grove never wrote to knows nothing. */
+  const source = (from: string | undefined) =>
+    Effect.gen(function*() {
+      const name = from ?? (yield* defaultBranch(repository.cwd))
+      const id = yield* trySqlite(() => streamId(name))
+      if (id === undefined && !(yield* branchExists(repository.cwd, name))) {
+        return yield* new UnknownSource({
+          message: `unknown source ${name}: no such branch, and grove has no events from it`,
+          details: { source: name }
+        })
+      }
+      return { name, id }
+    })
+
+  const cursorOf = (self: number) => {
+    const known = knowledge.current(self)
+    return Object.fromEntries(Object.entries(known).map(([s, seq]) => [streamName(Number(s)), seq]))
+  }
+
+  const quarantine = (row: EventRow, reason: string, detail: string) =>
+    db.query("INSERT OR IGNORE INTO quarantine (event_seq, reason, detail, quarantined_at) VALUES (?, ?, ?, ?)")
+      .run(row.seq, reason, detail, Date.now())
+
+  /** Decodes a stored row; a row that fails its Schema is quarantined with the reason. */
+  const admit = (row: EventRow): LearntEvent | { readonly reason: string; readonly detail: string } => {
+    let payload: unknown
+    try {
+      payload = JSON.parse(row.payload)
+    } catch (e) {
+      return { reason: "invalid_json", detail: e instanceof Error ? e.message : String(e) }
+    }
+    const decoded = decodePayload(row.op, payload)
+    if (Either.isLeft(decoded)) return { reason: decoded.left.message.startsWith("unknown operation") ? "unknown_operation" : "invalid_payload", detail: decoded.left.message }
+    return heads.fromRow(row)
+  }
+
+  const pull = (from: string | undefined, options: PullOptions = {}) =>
+    Effect.gen(function*() {
+      const context = yield* git.resolve
+      const src = yield* source(from)
+      const batchSize = options.batchSize ?? (Number(process.env["GROVE_PULL_BATCH"]) || defaultBatchSize)
+      const report = { scanned: 0, conflictsCreated: 0, conflictsSettled: 0, quarantined: 0, batches: 0 }
+      const byReason: Record<string, number> = {}
+      // What B knows when the pull starts: later writes to B wait for the next pull.
+      const target = src.id === undefined ? {} : yield* trySqlite(() => knowledgeOf(src.id!))
+      const batch = Effect.suspend(() =>
+        trySqlite(() => {
+          const self = ensureStream(context.stream)
+          const known = knowledge.current(self)
+          const ranges = missing(self, known, target)
+          if (ranges.length === 0) return { done: true, self }
+          const from = Math.min(...ranges.map((r) => r.lo))
+          const to = Math.max(...ranges.map((r) => r.hi))
+          const rows = db.query(
+            `SELECT ${eventRowColumns} FROM events WHERE seq > ? AND seq <= ?
+             AND (${ranges.map(() => "(+stream_id = ? AND seq > ? AND seq <= ?)").join(" OR ")})
+             ORDER BY seq LIMIT ?`
+          ).all(from, to, ...ranges.flatMap((r) => [r.stream, r.lo, r.hi]), batchSize) as Array<EventRow>
+          const admitted: Array<LearntEvent> = []
+          for (const row of rows) {
+            const event = admit(row)
+            if ("reason" in event) {
+              quarantine(row, event.reason, event.detail)
+              report.quarantined++
+              byReason[event.reason] = (byReason[event.reason] ?? 0) + 1
+            } else admitted.push(event)
+          }
+          const learnt = heads.learn({ worktree: context.worktree, streamId: self }, admitted, "incoming")
+          const reached = rows.length < batchSize ? to : rows[rows.length - 1]!.seq
+          const next: Record<number, number> = { ...known }
+          for (const r of ranges) next[r.stream] = Math.max(known[r.stream] ?? 0, Math.min(reached, r.hi))
+          knowledge.advance(self, next)
+          report.scanned += rows.length
+          report.conflictsCreated += learnt.created.length
+          report.conflictsSettled += learnt.settled.length
+          report.batches++
+          return { done: rows.length < batchSize, self }
+        })
+      )
+      let self = 0
+      for (;;) {
+        const step = yield* orDatabaseError(sql.withTransaction(batch))
+        self = step.self
+        options.onProgress?.(report.scanned)
+        if (step.done) break
+      }
+      return {
+        sourceBranch: src.name,
+        currentBranch: context.stream,
+        ...report,
+        quarantinedByReason: byReason,
+        cursor: yield* trySqlite(() => cursorOf(self))
+      } satisfies PullReport
+    })
+
+  const status = (from: string | undefined) =>
+    Effect.gen(function*() {
+      const context = yield* git.resolve
+      const src = yield* source(from)
+      return yield* trySqlite(() => {
+        const self = streamId(context.stream)
+        const selfKnows: Frontier = self === undefined ? {} : knowledgeOf(self)
+        const sourceKnows: Frontier = src.id === undefined ? {} : knowledgeOf(src.id)
+        const behind = self === undefined || src.id === self ? 0 : missing(self, selfKnows, sourceKnows).reduce((n, r) => n + countIn(r), 0)
+        const ahead = src.id === self ? 0 : missing(src.id ?? -1, sourceKnows, selfKnows).reduce((n, r) => n + countIn(r), 0)
+        const pendingConflicts = self === undefined ? 0 : (db.query(
+          "SELECT count(*) AS n FROM conflicts WHERE worktree = ? AND stream_id = ? AND status = 'pending'"
+        ).get(context.worktree, self) as { n: number }).n
+        return { sourceBranch: src.name, currentBranch: context.stream, behind, ahead, pendingConflicts } satisfies StatusReport
+      })
+    })
+
+  return { pull, status, streamId }
+}
