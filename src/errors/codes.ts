@@ -30,6 +30,7 @@ export const errorCodes = {
   unknown_source: { exit: 1, summary: "The sync source is neither a branch of the repository nor a stream grove has seen." },
   expect_mismatch: { exit: 1, summary: "resolve --all --expect: the conflicts matched now differ from the ids previewed; nothing was written." },
   nothing_to_resolve: { exit: 1, summary: "resolve matched no pending conflict in this scope." },
+  watch_locked: { exit: 1, summary: "Another grove sync watch already watches this worktree (details.pid names it)." },
   verify_mismatch: { exit: 1, summary: "grove verify found that the live tables differ from a replay of the log." },
 } as const satisfies Record<string, { readonly exit: 1 | 2; readonly summary: string }>
 

@@ -3,6 +3,7 @@ import { Context, Effect, Either, Layer } from "effect"
 import { decodePayload } from "../events/Event.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { GroveError } from "../errors/index.ts"
+import { Git } from "../git/Git.ts"
 import { Repository } from "../git/Repository.ts"
 import { orDatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
@@ -60,7 +61,8 @@ export class Sync extends Context.Tag("grove/Sync")<Sync, ReturnType<typeof make
   static readonly layer = Layer.effect(
     Sync,
     Effect.gen(function*() {
-      return makeSync(yield* Sqlite, yield* SqlClient.SqlClient, yield* Detector, yield* GitContext, yield* Repository)
+      const gitCommands = yield* Git
+      return makeSync(yield* Sqlite, yield* SqlClient.SqlClient, yield* Detector, yield* GitContext, yield* Repository, gitCommands)
     })
   )
 }
@@ -70,7 +72,8 @@ const makeSync = (
   sql: SqlClient.SqlClient,
   { knowledge, heads }: typeof Detector.Service,
   git: typeof GitContext.Service,
-  repository: typeof Repository.Service
+  repository: typeof Repository.Service,
+  gitCommands: typeof Git.Service
 ) => {
   const streamId = (name: string) => (db.query("SELECT id FROM streams WHERE name = ?").get(name) as { id: number } | null)?.id
   const streamName = (id: number) => (db.query("SELECT name FROM streams WHERE id = ?").get(id) as { name: string } | null)?.name ?? `#${id}`
@@ -93,9 +96,9 @@ const makeSync = (
   /** Resolves the source branch; an unknown one is an error, a branch grove never wrote to knows nothing. */
   const source = (from: string | undefined) =>
     Effect.gen(function*() {
-      const name = from ?? (yield* defaultBranch(repository.cwd))
+      const name = from ?? (yield* Effect.provideService(defaultBranch(repository.cwd), Git, gitCommands))
       const id = yield* trySqlite(() => streamId(name))
-      if (id === undefined && !(yield* branchExists(repository.cwd, name))) {
+      if (id === undefined && !(yield* Effect.provideService(branchExists(repository.cwd, name), Git, gitCommands))) {
         return yield* new UnknownSource({
           message: `unknown source ${name}: no such branch, and grove has no events from it`,
           details: { source: name }

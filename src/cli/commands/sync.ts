@@ -4,6 +4,11 @@ import { InvalidInput } from "../../errors/index.ts"
 import { type Conflict, Conflicts } from "../../sync/Conflicts.ts"
 import { Sync } from "../../sync/Sync.ts"
 import * as Flags from "../options.ts"
+import { Repository } from "../../git/Repository.ts"
+import { Sqlite } from "../../storage/Sqlite.ts"
+import { watch } from "../../sync/Watch.ts"
+import { withTracker } from "../AppLayer.ts"
+import { respond } from "../respond.ts"
 import { runTracker } from "../run.ts"
 
 const from = Options.text("from").pipe(
@@ -129,7 +134,52 @@ const resolve = Command.make(
     )
 ).pipe(Command.withDescription("Settle conflicts with one side's value, as an event every peer sees when it pulls."))
 
+const positive = (name: string, fallback: number) =>
+  Options.integer(name).pipe(Options.optional, Options.map((v) => ({ name, value: Option.getOrElse(v, () => fallback) })))
+
+const watchCommand = Command.make(
+  "watch",
+  {
+    from: Options.text("from").pipe(Options.withDescription("a source branch; repeat for several (default: the default branch)"), Options.repeated),
+    interval: positive("interval", 2000).pipe(Options.withDescription("tick at least every MS milliseconds (default 2000)")),
+    idle: positive("idle-ms", 5000).pipe(Options.withDescription("PASSIVE checkpoint after MS milliseconds without new data (default 5000)")),
+    walBound: positive("wal-bound-mib", 64).pipe(Options.withDescription("TRUNCATE checkpoint when the WAL passes N MiB (default 64)")),
+    poll: positive("poll-ms", 100).pipe(Options.withDescription("how often to look for new data and HEAD changes (default 100)")),
+    once: Options.boolean("once").pipe(Options.withDescription("run one tick and exit"))
+  },
+  (o) =>
+    respond(
+      "sync watch",
+      Effect.gen(function*() {
+        for (const flag of [o.interval, o.idle, o.walBound, o.poll]) {
+          if (flag.value <= 0) return yield* new InvalidInput({ message: `--${flag.name} must be positive, got ${flag.value}`, details: { flag: flag.name } })
+        }
+        const cwd = process.cwd()
+        const paths = yield* withTracker(cwd)(Effect.gen(function*() {
+          const { path } = yield* Sqlite
+          const repository = yield* (yield* Repository).paths
+          return { database: path, gitDir: repository.gitDir }
+        }))
+        const ticks = yield* Effect.scoped(watch(
+          {
+            sources: o.from,
+            intervalMs: o.interval.value,
+            idleMs: o.idle.value,
+            walBoundBytes: o.walBound.value * 1024 * 1024,
+            pollMs: o.poll.value,
+            once: o.once
+          },
+          paths,
+          withTracker(cwd),
+          (line) => process.stdout.write(`${JSON.stringify(line)}\n`)
+        ))
+        // Only --once gets here: otherwise the watcher runs until a signal interrupts it.
+        return { data: { ticks }, text: `grove sync watch: ${ticks} tick done` }
+      })
+    )
+).pipe(Command.withDescription("Keep this worktree reconciled: pull on new data or HEAD changes, one JSON line per tick, WAL upkeep."))
+
 export const sync = Command.make("sync").pipe(
   Command.withDescription("Reconcile what branches did concurrently."),
-  Command.withSubcommands([status, pull, conflicts, resolve])
+  Command.withSubcommands([status, pull, conflicts, resolve, watchCommand])
 )

@@ -1,0 +1,153 @@
+import { Database } from "bun:sqlite"
+import { Effect } from "effect"
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { GitContext } from "../events/GitContext.ts"
+import { isGroveFailure } from "../errors/index.ts"
+import { checkpoint, type CheckpointResult, walBytes } from "../storage/Wal.ts"
+import { type PullReport, Sync } from "./Sync.ts"
+import { acquireWatchLock } from "./WatchLock.ts"
+
+export interface WatchSettings {
+  /** Sources to pull from; empty: the repository's default branch. */
+  readonly sources: ReadonlyArray<string>
+  /** A tick at least this often even when nothing changed. */
+  readonly intervalMs: number
+  /** How often the database's data_version and HEAD are looked at. */
+  readonly pollMs: number
+  /** No new data for this long: a PASSIVE checkpoint. */
+  readonly idleMs: number
+  /** WAL larger than this: a TRUNCATE checkpoint when readers allow. */
+  readonly walBoundBytes: number
+  readonly once: boolean
+}
+
+/** Why a tick ran. */
+export type TickReason = "start" | "data" | "head" | "interval" | "idle" | "wal"
+
+export interface TickLine {
+  readonly tick: number
+  readonly at: string
+  readonly reason: TickReason
+  readonly worktree: string
+  readonly branch: string | null
+  readonly pulls: ReadonlyArray<
+    | { readonly from: string; readonly scanned: number; readonly conflictsCreated: number; readonly conflictsSettled: number; readonly quarantined: number }
+    | { readonly from: string; readonly error: { readonly code: string; readonly message: string } }
+  >
+  readonly walBytes: number
+  readonly checkpoint: CheckpointResult | null
+}
+
+/** Runs an effect with the sync services of this worktree, opened fresh (so HEAD and branch are read anew). */
+export type InWorktree = <A, E>(effect: Effect.Effect<A, E, Sync | GitContext>) => Effect.Effect<A, unknown>
+
+const errorOf = (e: unknown) =>
+  isGroveFailure(e) ? { code: e.code, message: e.message } : { code: "internal", message: e instanceof Error ? e.message : String(e) }
+
+/**
+ * `grove sync watch`: keeps a worktree reconciled. It notices commits from any
+ * process (PRAGMA data_version on a connection of its own) and HEAD changes,
+ * pulls from each source in bounded batches (never holding the write lock
+ * longer than one batch), prints one JSON line per tick, and keeps the WAL
+ * small: PASSIVE checkpoints when idle, TRUNCATE past a size bound, reported as
+ * busy rather than blocking writers. A tick's errors go in its line; only
+ * setup errors stop it. SIGINT/SIGTERM interrupt it (the runtime's signal
+ * handling): a batch in flight rolls back, the lock and connection are
+ * released by their finalizers, and the process exits 0.
+ */
+export const watch = (
+  settings: WatchSettings,
+  paths: { readonly database: string; readonly gitDir: string },
+  inWorktree: InWorktree,
+  print: (line: TickLine) => void
+) =>
+  Effect.gen(function*() {
+    yield* acquireWatchLock(NodePath.join(paths.gitDir, "grove-watch.lock"))
+    // A connection of its own: data_version changes when another connection commits; busy timeout 0 so checkpoints never wait.
+    const monitor = yield* Effect.acquireRelease(
+      Effect.sync(() => new Database(paths.database)),
+      (db) => Effect.sync(() => db.close())
+    )
+    const dataVersion = () => (monitor.query("PRAGMA data_version").get() as { data_version: number }).data_version
+    const headFile = NodePath.join(paths.gitDir, "HEAD")
+    const head = () => {
+      try {
+        return NodeFs.readFileSync(headFile, "utf8")
+      } catch {
+        return ""
+      }
+    }
+
+    let ticks = 0
+    const tick = (reason: TickReason, upkeep: "PASSIVE" | "TRUNCATE" | null) =>
+      Effect.gen(function*() {
+        const result = yield* Effect.either(inWorktree(Effect.gen(function*() {
+          const context = yield* (yield* GitContext).resolve
+          const sync = yield* Sync
+          const sources = settings.sources.length > 0 ? settings.sources : [(yield* sync.status(undefined)).sourceBranch]
+          const pulls: Array<TickLine["pulls"][number]> = []
+          for (const from of sources) {
+            const pulled = yield* Effect.either(sync.pull(from))
+            pulls.push(
+              pulled._tag === "Right"
+                ? summary(from, pulled.right)
+                : { from, error: errorOf(pulled.left) }
+            )
+          }
+          return { context, pulls }
+        })))
+        const done = upkeep === null ? null : checkpoint(monitor, paths.database, upkeep)
+        ticks++
+        print({
+          tick: ticks,
+          at: new Date().toISOString(),
+          reason,
+          worktree: result._tag === "Right" ? result.right.context.worktree : "",
+          branch: result._tag === "Right" ? result.right.context.stream : null,
+          pulls: result._tag === "Right" ? result.right.pulls : [{ from: settings.sources.join(",") || "(default)", error: errorOf(result.left) }],
+          walBytes: walBytes(paths.database),
+          checkpoint: done
+        })
+      })
+
+    yield* tick("start", walBytes(paths.database) > settings.walBoundBytes ? "TRUNCATE" : null)
+    if (settings.once) return ticks
+    let lastData = dataVersion()
+    let lastHead = head()
+    let lastTick = Date.now()
+    let lastChange = Date.now()
+    let idleCheckpointed = false
+    for (;;) {
+      yield* Effect.sleep(settings.pollMs)
+      const now = Date.now()
+      const data = dataVersion()
+      const currentHead = head()
+      const wal = walBytes(paths.database)
+      let reason: TickReason | undefined
+      if (data !== lastData) reason = "data"
+      else if (currentHead !== lastHead) reason = "head"
+      else if (wal > settings.walBoundBytes) reason = "wal"
+      else if (!idleCheckpointed && now - lastChange >= settings.idleMs) reason = "idle"
+      else if (now - lastTick >= settings.intervalMs) reason = "interval"
+      if (data !== lastData) {
+        lastChange = now
+        idleCheckpointed = false
+      }
+      lastHead = currentHead
+      if (reason === undefined) continue
+      yield* tick(reason, reason === "wal" ? "TRUNCATE" : reason === "idle" ? "PASSIVE" : null)
+      if (reason === "idle") idleCheckpointed = true
+      // Our own tick's commits are not news.
+      lastData = dataVersion()
+      lastTick = Date.now()
+    }
+  })
+
+const summary = (from: string, r: PullReport) => ({
+  from,
+  scanned: r.scanned,
+  conflictsCreated: r.conflictsCreated,
+  conflictsSettled: r.conflictsSettled,
+  quarantined: r.quarantined
+})
