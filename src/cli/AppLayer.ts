@@ -1,4 +1,3 @@
-import { BunContext } from "@effect/platform-bun"
 import { Effect, Layer } from "effect"
 import { EventStore } from "../events/EventStore.ts"
 import { GitContext } from "../events/GitContext.ts"
@@ -20,8 +19,7 @@ import { Sqlite } from "../storage/Sqlite.ts"
 import { StorageConfig } from "../storage/StorageConfig.ts"
 
 /** Git and the repository of the working directory. */
-export const repositoryLayer = (cwd: string) =>
-  Repository.fromCwd(cwd).pipe(Layer.provideMerge(Git.layer), Layer.provide(BunContext.layer))
+export const repositoryLayer = (cwd: string) => Repository.fromCwd(cwd).pipe(Layer.provideMerge(Git.layer))
 
 /**
  * The open database with its migrator and backups, for a working directory.

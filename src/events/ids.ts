@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto"
 
 const alphabet = "0123456789abcdefghjkmnpqrstvwxyz" // Crockford base32, lower case
 
@@ -10,6 +9,9 @@ const encodeTime = (ms: number, length: number) => {
   }
   return out
 }
+
+// Web Crypto, not node:crypto: loading node:crypto costs milliseconds of every cold start.
+const randomBytes = (length: number) => crypto.getRandomValues(new Uint8Array(length))
 
 const randomChars = (length: number) => {
   const bytes = randomBytes(length)

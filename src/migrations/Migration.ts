@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto"
 
 /** A migration's down that cannot be undone (it would have to invent lost data). */
 export const irreversible = { irreversible: true } as const
@@ -25,7 +24,7 @@ export const isIrreversible = (m: Migration): boolean => typeof m.down !== "stri
 
 /** Fingerprint of everything a migration runs, recorded when it is applied. */
 export const checksum = (m: Migration): string =>
-  createHash("sha256")
+  new Bun.CryptoHasher("sha256")
     .update(JSON.stringify([m.version, m.name, m.up, m.down, m.destructive ?? null]))
     .digest("hex")
     .slice(0, 16)

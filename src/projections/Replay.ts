@@ -1,6 +1,5 @@
 import { Database } from "bun:sqlite"
 import { Context, Effect, Layer } from "effect"
-import { createHash } from "node:crypto"
 import type { EntityKind, Operation } from "../events/Event.ts"
 import { GroveError } from "../errors/index.ts"
 import { trySqlite } from "../storage/errors.ts"
@@ -40,7 +39,7 @@ export interface TableChecksum {
 
 /** Order-stable digest of a table's rows. */
 export const checksumTable = (db: Database, table: string, key: string): TableChecksum => {
-  const hash = createHash("sha256")
+  const hash = new Bun.CryptoHasher("sha256")
   let rows = 0
   for (const row of db.query(`SELECT * FROM ${table} ORDER BY ${key}`).values()) {
     hash.update(JSON.stringify(row))
