@@ -9,6 +9,7 @@ import { repositoryLayer } from "../src/cli/AppLayer.ts"
 import { DatabaseLocation } from "../src/storage/DatabaseLocation.ts"
 import { Sqlite } from "../src/storage/Sqlite.ts"
 import { readStorageSettings, StorageConfig } from "../src/storage/StorageConfig.ts"
+import { migrations } from "../src/migrations/list.ts"
 import { grove, groveAsync } from "./support/cli.ts"
 import { flipRun, run } from "./support/effect.ts"
 import { git, makeRepo, makeTempDir, type TestRepo } from "./support/repo.ts"
@@ -286,7 +287,7 @@ describe("concurrency", () => {
       expect(result.stderr).toBe("")
       expect(result.exitCode).toBe(0)
       expect(result.json.data.database).toBe(NodePath.join(r.root, ".git", "grove", "grove.db"))
-      expect(result.json.data.schemaVersion).toBe(1)
+      expect(result.json.data.schemaVersion).toBe(migrations.length)
     }
     expect(results.filter((x) => x.json.data.created === true)).toHaveLength(1)
   }, 20_000)

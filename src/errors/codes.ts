@@ -5,6 +5,7 @@
  * exit 1 = domain error, exit 2 = usage error (DESIGN.md section 8).
  */
 export const errorCodes = {
+  internal: { exit: 1, summary: "An unexpected defect inside grove (reported, for example, in a sync watch tick line); please report it." },
   usage: { exit: 2, summary: "The command line could not be parsed: unknown command or flag, missing or extra argument." },
   invalid_input: { exit: 2, summary: "A value (flag, argument, environment variable, input line) is malformed or out of range." },
   not_a_repository: { exit: 1, summary: "The working directory is not inside a git repository and GROVE_DB is not set." },
