@@ -178,6 +178,8 @@ const makeSync = (
         self = step.self
         options.onProgress?.(report.scanned)
         if (step.done) break
+        // A macrotask turn between batches, so a signal (interrupting the fiber) lands between transactions.
+        yield* Effect.sleep(0)
       }
       return {
         sourceBranch: src.name,

@@ -79,9 +79,21 @@ export const watch = (
       }
     }
 
+    /**
+     * Past the bound: TRUNCATE if nobody holds the lock this instant; if busy, a
+     * PASSIVE checkpoint instead, which never waits and lets the next writer
+     * restart the WAL from its start, so the file stops growing.
+     */
+    const shrink = () => {
+      const truncated = checkpoint(monitor, paths.database, "TRUNCATE")
+      return truncated.busy ? { ...checkpoint(monitor, paths.database, "PASSIVE"), truncateBusy: true } : truncated
+    }
+
     let ticks = 0
     const tick = (reason: TickReason, upkeep: "PASSIVE" | "TRUNCATE" | null) =>
       Effect.gen(function*() {
+        // Upkeep first: a WAL past its bound should not wait for the pulls.
+        const done = upkeep === null ? null : upkeep === "TRUNCATE" ? shrink() : checkpoint(monitor, paths.database, upkeep)
         const result = yield* Effect.either(inWorktree(Effect.gen(function*() {
           const context = yield* (yield* GitContext).resolve
           const sync = yield* Sync
@@ -97,7 +109,6 @@ export const watch = (
           }
           return { context, pulls }
         })))
-        const done = upkeep === null ? null : checkpoint(monitor, paths.database, upkeep)
         ticks++
         print({
           tick: ticks,

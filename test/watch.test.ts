@@ -1,0 +1,200 @@
+import { afterEach, describe, expect, it } from "bun:test"
+import { spawn, type Subprocess } from "bun"
+import { Effect } from "effect"
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { Tracker } from "../src/tracker/Tracker.ts"
+import { Bulk } from "../src/tracker/Bulk.ts"
+import { Sync } from "../src/sync/Sync.ts"
+import { grove } from "./support/cli.ts"
+import { git, makeRepo, type TestRepo } from "./support/repo.ts"
+import { dbPathOf, inWorktree, withDb } from "./support/tracker.ts"
+
+const entry = NodePath.resolve(import.meta.dir, "../src/main.ts")
+const env = { GROVE_ACTOR: "watch-test" }
+
+let repos: Array<TestRepo> = []
+let children: Array<Subprocess> = []
+afterEach(() => {
+  for (const c of children) c.kill("SIGKILL")
+  children = []
+  for (const r of repos) r.cleanup()
+  repos = []
+})
+
+const repo = () => {
+  const r = makeRepo()
+  repos.push(r)
+  return r
+}
+
+/** Starts `grove sync watch` in `cwd` and collects its tick lines as they come. */
+const startWatch = (cwd: string, args: ReadonlyArray<string> = [], extraEnv: Record<string, string> = {}) => {
+  const child = spawn([process.execPath, entry, "sync", "watch", ...args], {
+    cwd,
+    env: { ...process.env, ...env, ...extraEnv },
+    stdout: "pipe",
+    stderr: "pipe"
+  })
+  children.push(child)
+  const lines: Array<any> = []
+  const done = (async () => {
+    const decoder = new TextDecoder()
+    let buffer = ""
+    for await (const chunk of child.stdout) {
+      buffer += decoder.decode(chunk)
+      let nl: number
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl)
+        buffer = buffer.slice(nl + 1)
+        if (line.trim() !== "") lines.push(JSON.parse(line))
+      }
+    }
+  })()
+  return { child, lines, done }
+}
+
+const waitFor = async <A>(what: string, probe: () => A | undefined, ms = 10_000): Promise<A> => {
+  const until = Date.now() + ms
+  for (;;) {
+    const v = probe()
+    if (v !== undefined) return v
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(25)
+  }
+}
+
+const setup = async () => {
+  const r = repo()
+  const feat = r.addWorktree("feat")
+  const epic = await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title: "E" })))
+  const task = await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.create("task", epic.id, { title: "orig" })))
+  await inWorktree(feat, Effect.flatMap(Sync, (s) => s.pull("main")))
+  return { r, feat, epic, task }
+}
+
+describe("sync watch", () => {
+  it("picks up a write made by another process in another worktree within one tick and records the conflict", async () => {
+    const { r, feat, task } = await setup()
+    await inWorktree(feat, Effect.flatMap(Tracker, (t) => t.update("task", task.id, { title: "feat title" })))
+    // A long interval: only noticing the commit (data_version) can make the next tick come soon.
+    const w = startWatch(feat, ["--from", "main", "--interval", "60000", "--poll-ms", "50", "--idle-ms", "60000"])
+    await waitFor("the start tick", () => w.lines[0])
+    const written = Date.now()
+    expect(grove(r.root, ["task", "update", task.id, "--title", "main title"], { env }).exitCode).toBe(0)
+    const tick = await waitFor("a tick that learns main's write", () => w.lines.find((l) => l.reason === "data" && l.pulls[0]?.scanned > 0))
+    expect(Date.parse(tick.at) - written).toBeLessThan(5_000)
+    expect(tick.branch).toBe("feat")
+    expect(tick.pulls[0]).toMatchObject({ from: "main", scanned: 1, conflictsCreated: 1 })
+    const conflicts = grove(feat, ["sync", "conflicts", "list", "--json"], { env }).json.data
+    expect(conflicts.map((c: any) => [c.field, c.ours, c.theirs, c.base])).toEqual([["title", "feat title", "main title", "orig"]])
+  }, 20_000)
+
+  it("follows a branch switch in the watched worktree: later ticks reconcile the new branch", async () => {
+    const { feat } = await setup()
+    const w = startWatch(feat, ["--from", "main", "--interval", "60000", "--poll-ms", "50"])
+    await waitFor("the start tick", () => w.lines[0])
+    expect(w.lines[0].branch).toBe("feat")
+    git(feat, "checkout", "-q", "-b", "other")
+    const tick = await waitFor("a tick after the checkout", () => w.lines.find((l) => l.reason === "head"))
+    expect(tick.branch).toBe("other")
+    expect(tick.pulls[0]).toMatchObject({ from: "main", scanned: 2 })
+  }, 20_000)
+
+  it("refuses a second watcher in the same worktree, naming the holder's pid", async () => {
+    const { feat } = await setup()
+    const w = startWatch(feat, ["--from", "main", "--interval", "60000"])
+    await waitFor("the start tick", () => w.lines[0])
+    const second = grove(feat, ["sync", "watch", "--once", "--json"], { env })
+    expect(second.exitCode).toBe(1)
+    expect(second.json.error.code).toBe("watch_locked")
+    expect(second.json.error.details.pid).toBe(w.child.pid)
+  }, 20_000)
+
+  it("takes over the stale lock of a killed watcher", async () => {
+    const { feat } = await setup()
+    const w = startWatch(feat, ["--from", "main", "--interval", "60000"])
+    await waitFor("the start tick", () => w.lines[0])
+    const lock = NodePath.join(git(feat, "rev-parse", "--absolute-git-dir"), "grove-watch.lock")
+    expect(NodeFs.readFileSync(lock, "utf8").trim()).toBe(String(w.child.pid))
+    w.child.kill("SIGKILL")
+    await w.child.exited
+    expect(NodeFs.existsSync(lock)).toBe(true)
+    const again = grove(feat, ["sync", "watch", "--once", "--json"], { env })
+    expect(again.exitCode).toBe(0)
+    expect(NodeFs.existsSync(lock)).toBe(false)
+  }, 20_000)
+
+  it("SIGTERM mid-pull exits 0, releases the lock, and leaves a batch-aligned cursor from which the pull completes", async () => {
+    const r = repo()
+    const feat = r.addWorktree("feat")
+    const epic = await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title: "E" })))
+    const lines = Array.from({ length: 30_000 }, (_, i) => ({ line: i + 1, value: { title: `t${i}` } }))
+    await inWorktree(r.root, Effect.flatMap(Bulk, (b) => b.createMany("task", epic.id, lines)))
+    const total = withDb(r.root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
+    const learntSoFar = () =>
+      withDb(r.root, (db) => {
+        const row = db.query(
+          "SELECT f.vector FROM stream_knowledge k JOIN frontiers f ON f.id = k.frontier_id JOIN streams s ON s.id = k.stream_id WHERE s.name = 'feat'"
+        ).get() as { vector: string } | null
+        return row === null ? 0 : Math.max(0, ...Object.values(JSON.parse(row.vector) as Record<string, number>))
+      })
+    const batch = 200
+    const w = startWatch(feat, ["--from", "main", "--interval", "60000"], { GROVE_PULL_BATCH: String(batch) })
+    // Kill as soon as the first batches have committed, while the start tick's pull is still learning.
+    await waitFor("the first committed batch", () => (learntSoFar() > 0 ? true : undefined), 15_000)
+    w.child.kill("SIGTERM")
+    expect(await w.child.exited).toBe(0)
+    await w.done
+    const lock = NodePath.join(git(feat, "rev-parse", "--absolute-git-dir"), "grove-watch.lock")
+    expect(NodeFs.existsSync(lock)).toBe(false)
+    const learnt = learntSoFar()
+    expect(learnt).toBeLessThan(total)
+    // What was learnt is whole batches: the one in flight rolled back.
+    expect(learnt % batch).toBe(0)
+    const rest = grove(feat, ["sync", "pull", "--from", "main", "--json"], { env }).json.data
+    expect(rest.scanned).toBe(total - learnt)
+    expect(grove(feat, ["sync", "status", "--from", "main", "--json"], { env }).json.data.behind).toBe(0)
+  }, 30_000)
+
+  it("keeps the WAL under its bound while another process writes steadily", async () => {
+    const r = repo()
+    const epic = await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title: "E" })))
+    const bound = 1024 * 1024
+    const w = startWatch(r.root, ["--wal-bound-mib", "1", "--poll-ms", "20", "--interval", "60000", "--idle-ms", "60000"])
+    await waitFor("the start tick", () => w.lines[0])
+    const writer = spawn([process.execPath, NodePath.resolve(import.meta.dir, "support/loadWriter.ts"), r.root, epic.id, "40", "1000"], {
+      env: { ...process.env, ...env },
+      stdout: "ignore",
+      stderr: "inherit"
+    })
+    children.push(writer)
+    // The WAL a single writer transaction adds: the most the bound may be exceeded by.
+    let largest = 0
+    let samples = 0
+    let previous = 0
+    const sizes: Array<number> = []
+    while (writer.exitCode === null) {
+      const size = NodeFs.existsSync(`${dbPathOf(r.root)}-wal`) ? NodeFs.statSync(`${dbPathOf(r.root)}-wal`).size : 0
+      sizes.push(size)
+      largest = Math.max(largest, size - previous)
+      previous = size
+      samples++
+      await Bun.sleep(10)
+    }
+    expect(await writer.exited).toBe(0)
+    const truncations = await waitFor("a TRUNCATE checkpoint", () => {
+      const t = w.lines.filter((l) => l.checkpoint?.mode === "TRUNCATE")
+      return t.length > 0 ? t : undefined
+    })
+    expect(truncations.some((l) => l.checkpoint.busy === false)).toBe(true)
+    expect(samples).toBeGreaterThan(20)
+    // Without upkeep the WAL would sit at several MiB (autocheckpoint never shrinks the file).
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(bound + largest + 64 * 1024)
+    const settled = await waitFor("the WAL back under its bound", () => {
+      const size = NodeFs.existsSync(`${dbPathOf(r.root)}-wal`) ? NodeFs.statSync(`${dbPathOf(r.root)}-wal`).size : 0
+      return size <= bound ? size : undefined
+    })
+    expect(settled).toBeLessThanOrEqual(bound)
+  }, 60_000)
+})
