@@ -18,42 +18,31 @@ export const projectionTables = [
 
 const tableOf = { epic: "epics", task: "tasks", subtask: "subtasks" } as const
 
+/** A row of a work-item table (tasks, subtasks): the parent column differs, the rest is shared. */
+const workItem = (table: "tasks" | "subtasks", parentColumn: "epic_id" | "task_id", parentField: "epic" | "task") => ({
+  table,
+  columns: ["id", parentColumn, "title", "description", "status", "owner", "version", "created_clock", "updated_clock"],
+  row: (e: ProjectableEvent, p: Record<string, unknown>) => [
+    e.entityId,
+    p[parentField],
+    p["title"],
+    p["description"],
+    p["status"],
+    p["owner"] ?? null,
+    1,
+    e.clock,
+    e.clock
+  ]
+})
+
 const creates = {
   "epic.created": {
     table: "epics",
     columns: ["id", "title", "description", "status", "version", "created_clock", "updated_clock"],
-    row: (e: ProjectableEvent, p: PayloadOf<"epic.created">) => [e.entityId, p.title, p.description, p.status, 1, e.clock, e.clock]
+    row: (e: ProjectableEvent, p: Record<string, unknown>) => [e.entityId, p["title"], p["description"], p["status"], 1, e.clock, e.clock]
   },
-  "task.created": {
-    table: "tasks",
-    columns: ["id", "epic_id", "title", "description", "status", "owner", "version", "created_clock", "updated_clock"],
-    row: (e: ProjectableEvent, p: PayloadOf<"task.created">) => [
-      e.entityId,
-      p.epic,
-      p.title,
-      p.description,
-      p.status,
-      p.owner,
-      1,
-      e.clock,
-      e.clock
-    ]
-  },
-  "subtask.created": {
-    table: "subtasks",
-    columns: ["id", "task_id", "title", "description", "status", "owner", "version", "created_clock", "updated_clock"],
-    row: (e: ProjectableEvent, p: PayloadOf<"subtask.created">) => [
-      e.entityId,
-      p.task,
-      p.title,
-      p.description,
-      p.status,
-      p.owner,
-      1,
-      e.clock,
-      e.clock
-    ]
-  }
+  "task.created": workItem("tasks", "epic_id", "epic"),
+  "subtask.created": workItem("subtasks", "task_id", "task")
 } as const
 
 type CreateOp = keyof typeof creates
@@ -92,15 +81,12 @@ const applyResolution = (db: Database, e: ProjectableEvent, p: PayloadOf<"confli
   if (p.field !== "existence") return setFields(db, table, e, { [p.field]: p.value })
   db.query(`DELETE FROM ${table} WHERE id = ?`).run(e.entityId)
   if (p.value !== true) return
-  const r = p.restored ?? {}
-  const common = [r["title"], r["description"] ?? "", r["status"], p.version ?? 1, p.createdClock ?? e.clock, e.clock]
-  if (e.entityKind === "epic") {
-    insertRows(db, table, creates["epic.created"].columns, [[e.entityId, ...common]])
-  } else {
-    const spec = creates[e.entityKind === "task" ? "task.created" : "subtask.created"]
-    const [title, description, status, version, created, updated] = common
-    insertRows(db, table, spec.columns, [[e.entityId, r[e.entityKind === "task" ? "epic" : "task"], title, description, status, r["owner"] ?? null, version, created, updated]])
-  }
+  // A restored entity is its creation row with the restored values, the version the payload carries and its original creation time.
+  const spec = creates[`${e.entityKind as "epic" | "task" | "subtask"}.created`]
+  const row = spec.row({ ...e, clock: p.createdClock ?? e.clock }, p.restored ?? {})
+  row[spec.columns.indexOf("version")] = p.version ?? 1
+  row[spec.columns.indexOf("updated_clock")] = e.clock
+  insertRows(db, table, spec.columns, [row])
 }
 
 /**
