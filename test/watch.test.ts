@@ -189,8 +189,10 @@ describe("sync watch", () => {
     })
     expect(truncations.some((l) => l.checkpoint.busy === false)).toBe(true)
     expect(samples).toBeGreaterThan(20)
-    // Without upkeep the WAL would sit at several MiB (autocheckpoint never shrinks the file).
-    expect(Math.max(...sizes)).toBeLessThanOrEqual(bound + largest + 64 * 1024)
+    // The watcher never blocks writers, so between two of its looks the WAL can grow by what the
+    // writer commits meanwhile: allow two of the largest steps seen (a busy 2-core machine can
+    // starve the watcher for a step). Without upkeep the file would stay at its high-water mark.
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(bound + 2 * largest)
     const settled = await waitFor("the WAL back under its bound", () => {
       const size = NodeFs.existsSync(`${dbPathOf(r.root)}-wal`) ? NodeFs.statSync(`${dbPathOf(r.root)}-wal`).size : 0
       return size <= bound ? size : undefined

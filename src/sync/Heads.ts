@@ -69,14 +69,14 @@ const key2 = (entity: string, field: string) => `${entity}\u0000${field}`
  * with multi-row statements.
  */
 export const makeHeads = (db: Database, knowledge: Knowledge) => {
-  const fromRow = (r: EventRow): LearntEvent => ({
+  const fromRow = (r: EventRow, payload: unknown = JSON.parse(r.payload)): LearntEvent => ({
     seq: r.seq,
     id: r.id,
     streamId: r.stream_id,
     entityKind: r.entity_kind,
     entityId: r.entity_id,
     op: r.op,
-    payload: JSON.parse(r.payload),
+    payload,
     clock: r.clock,
     ifVersion: r.if_version === 1,
     frontier: knowledge.byId(r.frontier_id)
@@ -135,15 +135,24 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
     const headSeqs: Array<{ e: string; f: string; seq: number }> = []
     const floors = new Map<string, number>()
     const pending = new Map<string, Map<string, Record>>()
+    // Most streams have no --if-version floors and no pending records: one probe each spares a query per chunk.
+    const anyFloors = db.query("SELECT 1 FROM if_version_floors WHERE stream_id = ? LIMIT 1").get(A) !== null
+    const anyPending = db.query("SELECT 1 FROM conflicts WHERE stream_id = ? AND status = 'pending' LIMIT 1").get(A) !== null
     for (const chunk of chunked(entities, 500)) {
       const ph = placeholders(chunk.length)
       for (const r of db.query(`SELECT entity_id AS e, field AS f, event_seq AS seq FROM heads WHERE stream_id = ? AND entity_id IN (${ph})`).all(A, ...chunk) as Array<{ e: string; f: string; seq: number }>) {
         headSeqs.push(r)
       }
-      for (const r of db.query(`SELECT entity_id AS e, field AS f, seq FROM if_version_floors WHERE stream_id = ? AND entity_id IN (${ph})`).all(A, ...chunk) as Array<{ e: string; f: string; seq: number }>) {
+      const floorRows = anyFloors
+        ? db.query(`SELECT entity_id AS e, field AS f, seq FROM if_version_floors WHERE stream_id = ? AND entity_id IN (${ph})`).all(A, ...chunk) as Array<{ e: string; f: string; seq: number }>
+        : []
+      for (const r of floorRows) {
         floors.set(key2(r.e, r.f), r.seq)
       }
-      for (const r of db.query(`SELECT * FROM conflicts WHERE stream_id = ? AND status = 'pending' AND entity_id IN (${ph})`).all(A, ...chunk) as Array<any>) {
+      const pendingRows = anyPending
+        ? db.query(`SELECT * FROM conflicts WHERE stream_id = ? AND status = 'pending' AND entity_id IN (${ph})`).all(A, ...chunk) as Array<any>
+        : []
+      for (const r of pendingRows) {
         const rec: Record = {
           id: r.id,
           worktree: r.worktree,
@@ -180,11 +189,20 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
     const touchedRecords = new Set<Record>()
     const now = Date.now()
 
+    const distinctValues = (hs: ReadonlyArray<LearntEvent>, field: string) => new Set(hs.map((h) => valueOf(h, field))).size
+
     const evaluate = (y: LearntEvent) => {
       const fields = heads.get(y.entityId)!
+      // Every key in conflict has a pending record (one is made when the conflict appears), so an
+      // entity without records can only have come into conflict on a field y just wrote.
+      if ((pending.get(y.entityId)?.size ?? 0) === 0 &&
+        writes(y).every(({ field }) => (fields.get(field)?.length ?? 0) < 2 || distinctValues(fields.get(field)!, field) < 2)) {
+        return
+      }
       const keys = new Map<string, Array<string>>()
       for (const f of [...fields.keys()].sort()) {
         const hs = fields.get(f)!
+        if (hs.length < 2) continue
         const values = new Set(hs.map((h) => valueOf(h, f)))
         if (values.size < 2) continue
         const key = values.has(deleted) ? "existence" : f
@@ -265,14 +283,22 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
       evaluate(y)
     }
 
-    // Write back: heads of touched fields, floors, and records.
-    const touched = [...dirtyHeads].map((k) => k.split("\u0000") as [string, string])
-    for (const chunk of chunked(touched, 200)) {
-      db.query(`DELETE FROM heads WHERE stream_id = ? AND (entity_id, field) IN (VALUES ${chunk.map(() => "(?, ?)").join(", ")})`)
-        .run(A, ...chunk.flat())
+    // Write back only what changed: heads that left a field and heads that joined it.
+    const before = new Map<string, Set<number>>()
+    for (const h of headSeqs) {
+      const k = key2(h.e, h.f)
+      before.set(k, (before.get(k) ?? new Set<number>()).add(h.seq))
     }
-    const rows = touched.flatMap(([e, f]) => heads.get(e)!.get(f)!.map((h) => [A, e, f, h.seq]))
-    for (const chunk of chunked(rows, 200)) {
+    const removeHead = db.query("DELETE FROM heads WHERE stream_id = ? AND entity_id = ? AND field = ? AND event_seq = ?")
+    const added: Array<[number, string, string, number]> = []
+    for (const k of dirtyHeads) {
+      const [e, f] = k.split("\u0000") as [string, string]
+      const now = heads.get(e)!.get(f)!
+      const was = before.get(k) ?? new Set<number>()
+      for (const seq of was) if (!now.some((h) => h.seq === seq)) removeHead.run(A, e, f, seq)
+      for (const h of now) if (!was.has(h.seq)) added.push([A, e, f, h.seq])
+    }
+    for (const chunk of chunked(added, 200)) {
       db.query(`INSERT INTO heads (stream_id, entity_id, field, event_seq) VALUES ${chunk.map(() => "(?, ?, ?, ?)").join(", ")}`)
         .run(...(chunk.flat() as Array<never>))
     }
@@ -283,24 +309,46 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
       ).run(A, e, f, floors.get(k)!)
     }
     const settled: Array<number> = []
+    const fresh: Array<Record> = []
+    const updateRecord = db.query(
+      "UPDATE conflicts SET base = ?, base_seq = ?, theirs = ?, theirs_seq = ?, status = ?, settled_seq = ?, settled_at = ? WHERE id = ?"
+    )
     for (const r of touchedRecords) {
       if (r.sides !== undefined) {
         const base = baseOf(r.entityId, r.sides.baseField, r.sides.ours, r.sides.theirs)
         r.base = base.value
         r.baseSeq = base.seq
       }
-      if (r.id === undefined) {
-        r.id = (db.query(
-          `INSERT INTO conflicts (worktree, stream_id, entity_kind, entity_id, field, base, base_seq, ours, ours_seq, theirs, theirs_seq,
-             status, settled_seq, created_at, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
-        ).get(r.worktree, A, r.entityKind, r.entityId, r.field, r.base, r.baseSeq, r.ours, r.oursSeq, r.theirs, r.theirsSeq, r.status, r.settledSeq, r.createdAt, r.settledAt) as { id: number }).id
-      } else {
-        db.query(
-          `UPDATE conflicts SET base = ?, base_seq = ?, theirs = ?, theirs_seq = ?, status = ?, settled_seq = ?, settled_at = ? WHERE id = ?`
-        ).run(r.base, r.baseSeq, r.theirs, r.theirsSeq, r.status, r.settledSeq, r.settledAt, r.id)
-      }
-      if (r.status === "settled") settled.push(r.id)
+      if (r.id === undefined) fresh.push(r)
+      else updateRecord.run(r.base, r.baseSeq, r.theirs, r.theirsSeq, r.status, r.settledSeq, r.settledAt, r.id)
     }
+    // New records get ids in creation order, written with multi-row inserts.
+    let next = (db.query("SELECT coalesce(max(id), 0) AS id FROM conflicts").get() as { id: number }).id
+    for (const r of fresh) r.id = ++next
+    for (const chunk of chunked(fresh, 60)) {
+      db.query(
+        `INSERT INTO conflicts (id, worktree, stream_id, entity_kind, entity_id, field, base, base_seq, ours, ours_seq, theirs, theirs_seq,
+           status, settled_seq, created_at, settled_at) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`
+      ).run(...(chunk.flatMap((r) => [
+        r.id,
+        r.worktree,
+        A,
+        r.entityKind,
+        r.entityId,
+        r.field,
+        r.base,
+        r.baseSeq,
+        r.ours,
+        r.oursSeq,
+        r.theirs,
+        r.theirsSeq,
+        r.status,
+        r.settledSeq,
+        r.createdAt,
+        r.settledAt
+      ]) as Array<never>))
+    }
+    for (const r of touchedRecords) if (r.status === "settled") settled.push(r.id!)
     return { created: created.map((r) => r.id!), settled }
   }
 

@@ -1,6 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Effect, Either, Layer } from "effect"
-import { decodePayload } from "../events/Event.ts"
+import { isOperation, validateStoredPayload } from "../events/Event.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { GroveError } from "../errors/index.ts"
 import { Git } from "../git/Git.ts"
@@ -124,9 +124,11 @@ const makeSync = (
     } catch (e) {
       return { reason: "invalid_json", detail: e instanceof Error ? e.message : String(e) }
     }
-    const decoded = decodePayload(row.op, payload)
-    if (Either.isLeft(decoded)) return { reason: decoded.left.message.startsWith("unknown operation") ? "unknown_operation" : "invalid_payload", detail: decoded.left.message }
-    return heads.fromRow(row)
+    const checked = validateStoredPayload(row.op, payload)
+    if (Either.isLeft(checked)) {
+      return { reason: isOperation(row.op) ? "invalid_payload" : "unknown_operation", detail: checked.left.message }
+    }
+    return heads.fromRow(row, payload)
   }
 
   const pull = (from: string | undefined, options: PullOptions = {}) =>
