@@ -1,7 +1,7 @@
 import { Context, Effect, Layer } from "effect"
 import { draft, edgeId, type EventDraft, type NodeRef, type PayloadOf, type Status } from "../events/Event.ts"
 import { newEntityId } from "../events/ids.ts"
-import { NotFound } from "../errors/index.ts"
+import { InvalidInput, NotFound } from "../errors/index.ts"
 import type { DatabaseBusy, DatabaseError } from "../storage/errors.ts"
 import { Writer } from "../sync/Writer.ts"
 import { type Entity, type Epic, Queries, type Subtask, type Task } from "../projections/Queries.ts"
@@ -49,6 +49,12 @@ export class Tracker extends Context.Tag("grove/Tracker")<Tracker, ReturnType<ty
     })
   )
 }
+
+/** Titles are trimmed by the payload Schema; an empty one would fail it, so it is refused up front. */
+const checkTitle = (title: string) =>
+  title.trim() === ""
+    ? Effect.fail(new InvalidInput({ message: "a title must not be empty", details: { field: "title" } }))
+    : Effect.void
 
 const notFound = (kind: string, id: string) => new NotFound({ message: `no ${kind} with id ${id}`, details: { kind, id } })
 
@@ -106,16 +112,18 @@ const makeTracker = (writer: typeof Writer.Service, queries: typeof Queries.Serv
   const create = (kind: EntityKindName, parent: string | undefined, input: NewEntity) =>
     write((emit) =>
       Effect.gen(function*() {
+        yield* checkTitle(input.title)
+        const title = input.title.trim()
         const id = newEntityId(kind)
         const description = input.description ?? ""
         if (kind === "epic") {
-          yield* emit([draft("epic.created", { kind, id }, { title: input.title, description, status: "todo" })])
+          yield* emit([draft("epic.created", { kind, id }, { title, description, status: "todo" })])
         } else if (kind === "task") {
           yield* find("epic", parent!)
-          yield* emit([draft("task.created", { kind, id }, { epic: parent!, title: input.title, description, status: "todo", owner: input.owner ?? null })])
+          yield* emit([draft("task.created", { kind, id }, { epic: parent!, title, description, status: "todo", owner: input.owner ?? null })])
         } else {
           yield* find("task", parent!)
-          yield* emit([draft("subtask.created", { kind, id }, { task: parent!, title: input.title, description, status: "todo", owner: input.owner ?? null })])
+          yield* emit([draft("subtask.created", { kind, id }, { task: parent!, title, description, status: "todo", owner: input.owner ?? null })])
         }
         return yield* find(kind, id)
       })
@@ -124,11 +132,13 @@ const makeTracker = (writer: typeof Writer.Service, queries: typeof Queries.Serv
   const update = (kind: EntityKindName, id: string, patch: Patch, ifVersion?: number) =>
     write((emit) =>
       Effect.gen(function*() {
+        if (patch.title !== undefined) yield* checkTitle(patch.title)
         const entity = yield* find(kind, id)
         yield* checkVersion(entity, ifVersion)
         // Only fields that actually change are written: a no-op update appends nothing.
         const changes: Record<string, unknown> = {}
-        if (patch.title !== undefined && patch.title !== entity.title) changes["title"] = patch.title
+        const title = patch.title?.trim()
+        if (title !== undefined && title !== entity.title) changes["title"] = title
         if (patch.description !== undefined && patch.description !== entity.description) changes["description"] = patch.description
         if (patch.status !== undefined && patch.status !== entity.status) {
           yield* checkStatus(entity, patch.status)

@@ -4,7 +4,7 @@ import { InvalidInput } from "../../errors/index.ts"
 import { Queries } from "../../projections/Queries.ts"
 import { type EntityKindName, Tracker } from "../../tracker/Tracker.ts"
 import * as Flags from "../options.ts"
-import { edgeLine, entityDetail, entityLine, entityLines } from "../render.ts"
+import { edgeLine, entityDetail, entityLine } from "../render.ts"
 import { runTracker } from "../run.ts"
 
 /** The create / show / update / delete commands epics, tasks and subtasks share. */
