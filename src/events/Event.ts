@@ -150,6 +150,27 @@ export const decodePayload = against(decoders, (schema) => Schema.decodeUnknownE
  */
 export const validateStoredPayload = against(validators, (schema) => Schema.validateEither(schema))
 
+/** Why a stored event cannot be used: the reasons a pull's quarantine counts. */
+export type Unreadable = { readonly reason: "invalid_json" | "unknown_operation" | "invalid_payload"; readonly detail: string }
+
+/**
+ * A stored event's payload, parsed and checked against its Schema. An event
+ * written behind grove's back (or by a newer grove) may fail: pulls quarantine
+ * it, and base, restore and replay skip it, so it never reaches live state or
+ * conflict records.
+ */
+export const readStoredPayload = (op: string, text: string): Either.Either<unknown, Unreadable> => {
+  let payload: unknown
+  try {
+    payload = JSON.parse(text)
+  } catch (e) {
+    return Either.left({ reason: "invalid_json", detail: e instanceof Error ? e.message : String(e) })
+  }
+  return validateStoredPayload(op, payload).pipe(
+    Either.mapLeft((e): Unreadable => ({ reason: isOperation(op) ? "invalid_payload" : "unknown_operation", detail: e.message }))
+  )
+}
+
 /** A Schema failure as short `path: message` text, for error messages people read. */
 export const formatParseError = (error: ParseResult.ParseError): string =>
   ParseResult.ArrayFormatter.formatErrorSync(error)

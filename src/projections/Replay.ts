@@ -1,10 +1,10 @@
 import { Database } from "bun:sqlite"
-import { Context, Effect, Layer } from "effect"
-import type { EntityKind, Operation } from "../events/Event.ts"
+import { Context, Effect, Either, Layer } from "effect"
+import { type EntityKind, type Operation, readStoredPayload } from "../events/Event.ts"
 import { GroveError } from "../errors/index.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import { applyEvents, projectionTables } from "./Projector.ts"
+import { applyEvents, type ProjectableEvent, projectionTables } from "./Projector.ts"
 
 export class VerifyMismatch extends GroveError("VerifyMismatch", "verify_mismatch") {}
 
@@ -24,7 +24,16 @@ const replayLog = (source: Database, target: Database, onPage?: (replayed: numbe
   for (;;) {
     const rows = page.all(after, pageSize) as Array<{ seq: number; op: Operation; entityKind: EntityKind; entityId: string; payload: string; clock: number }>
     if (rows.length === 0) return replayed
-    applyEvents(target, rows.map((r) => ({ op: r.op, entityKind: r.entityKind, entityId: r.entityId, clock: r.clock, payload: JSON.parse(r.payload) })))
+    // Events that fail their Schema never reached the live tables (grove did not write them); replay skips them too.
+    applyEvents(
+      target,
+      rows.flatMap((r): Array<ProjectableEvent> => {
+        const payload = readStoredPayload(r.op, r.payload)
+        return Either.isRight(payload)
+          ? [{ op: r.op, entityKind: r.entityKind, entityId: r.entityId, clock: r.clock, payload: payload.right } as ProjectableEvent]
+          : []
+      })
+    )
     after = rows[rows.length - 1]!.seq
     replayed += rows.length
     onPage?.(replayed)

@@ -1,11 +1,12 @@
-import { Context, Effect, Layer } from "effect"
-import { draft, type EventDraft, type NodeRef } from "../events/Event.ts"
+import { Context, Effect, Either, Layer } from "effect"
+import { draft, type EventDraft, type NodeRef, readStoredPayload } from "../events/Event.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { wallTimeOf } from "../events/hlc.ts"
 import { deleted, entityFields, writesOf } from "../events/writes.ts"
 import { GroveError, NotFound } from "../errors/index.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
+import { adoptPending } from "./scope.ts"
 import { Writer } from "./Writer.ts"
 
 export class ExpectMismatch extends GroveError("ExpectMismatch", "expect_mismatch") {}
@@ -124,11 +125,13 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
 
   const select = `SELECT c.*, s.name AS branch FROM conflicts c JOIN streams s ON s.id = c.stream_id`
 
+  const streamOf = (name: string) => (db.query("SELECT id FROM streams WHERE name = ?").get(name) as { id: number } | null)?.id
+
   /** This worktree+branch's conflicts: pending ones, or all with `all`. */
   const list = (options: { readonly all?: boolean } = {}) =>
     Effect.flatMap(git.resolve, (context) =>
       trySqlite(() =>
-        (db.query(`${select} WHERE c.worktree = ? AND s.name = ? ${options.all ? "" : "AND c.status = 'pending'"} ORDER BY c.id`)
+        (adoptPending(db, context.worktree, streamOf(context.stream)), db.query(`${select} WHERE c.worktree = ? AND s.name = ? ${options.all ? "" : "AND c.status = 'pending'"} ORDER BY c.id`)
           .all(context.worktree, context.stream) as Array<ConflictRow>).map(view)
       ))
 
@@ -138,28 +141,33 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
         ? Effect.fail(new NotFound({ message: `no conflict with id ${id}`, details: { id } }))
         : Effect.succeed(view(r)))
 
+  /** An entity's readable history in clock order (unreadable events are skipped, as everywhere). */
+  const history = (entityId: string) =>
+    (db.query("SELECT op, entity_kind AS entityKind, payload, clock FROM events WHERE entity_id = ? ORDER BY clock").all(entityId) as Array<
+      { op: string; entityKind: string; payload: string; clock: number }
+    >).flatMap((h) => {
+      const payload = readStoredPayload(h.op, h.payload)
+      return Either.isRight(payload) ? [{ ...h, payload: payload.right }] : []
+    })
+
   /** The entity as its log last had it: every field's newest value that is not a delete. */
   const restoration = (entityId: string, kind: string) => {
-    const history = db.query("SELECT op, entity_kind AS entityKind, payload, clock FROM events WHERE entity_id = ? ORDER BY clock").all(entityId) as Array<
-      { op: string; entityKind: string; payload: string; clock: number }
-    >
+    const events = history(entityId)
     const restored: Record<string, unknown> = {}
     let createdClock: number | undefined
-    for (const h of history) {
+    for (const h of events) {
       if (h.op.endsWith(".created")) createdClock ??= h.clock
-      for (const w of writesOf({ ...h, payload: JSON.parse(h.payload) })) {
+      for (const w of writesOf(h)) {
         if (w.field !== "existence" && w.field !== "presence" && w.value !== deleted) restored[w.field] = JSON.parse(w.value)
       }
     }
     const fields = Object.fromEntries((entityFields[kind as keyof typeof entityFields] ?? []).filter((f) => f in restored).map((f) => [f, restored[f]]))
-    return { restored: fields, version: history.length + 1, ...(createdClock === undefined ? {} : { createdClock }) }
+    return { restored: fields, version: events.length + 1, ...(createdClock === undefined ? {} : { createdClock }) }
   }
 
   const endpoints = (edgeId: string) => {
-    const row = db.query("SELECT payload FROM events WHERE entity_id = ? AND op LIKE 'dependency.%' ORDER BY seq DESC LIMIT 1").get(edgeId) as
-      | { payload: string }
-      | null
-    const p = JSON.parse(row!.payload) as { source: NodeRef; target: NodeRef }
+    const last = history(edgeId).filter((h) => h.op.startsWith("dependency.")).at(-1)
+    const p = last!.payload as { source: NodeRef; target: NodeRef }
     return { source: p.source, target: p.target }
   }
 
@@ -191,7 +199,20 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
         ? []
         : [draft("conflict.resolved", { kind: c.kind as "task", id: c.id }, { conflict: null, field: "existence", value: true, ...restoration(c.id, c.kind) }, { causeId: root.id })]
     )
-    return [root, ...children]
+    return [root, ...restoreParents(r.entity_kind, root.payload as { restored?: Record<string, unknown> }, root.id), ...children]
+  }
+
+  /**
+   * A restored task or subtask whose parent is gone would be an orphan, which
+   * the domain forbids: its parent (and the parent's parent) come back too.
+   */
+  const restoreParents = (kind: string, payload: { restored?: Record<string, unknown> }, causeId: string): Array<EventDraft> => {
+    const parentKind = kind === "task" ? "epic" : kind === "subtask" ? "task" : undefined
+    const parentId = parentKind === undefined ? undefined : payload.restored?.[parentKind]
+    if (parentKind === undefined || typeof parentId !== "string" || isLive(parentKind, parentId)) return []
+    const parentState = restoration(parentId, parentKind)
+    const parent = draft("conflict.resolved", { kind: parentKind as "task", id: parentId }, { conflict: null, field: "existence", value: true, ...parentState }, { causeId })
+    return [parent, ...restoreParents(parentKind, parentState, causeId)]
   }
 
   /**
@@ -203,6 +224,7 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
       writer.write((emit) =>
         Effect.gen(function*() {
           const matched = yield* trySqlite(() => {
+            adoptPending(db, context.worktree, streamOf(context.stream))
             const where = ["c.worktree = ?", "s.name = ?", "c.status = 'pending'"]
             const params: Array<string | number> = [context.worktree, context.stream]
             if (selection.id !== undefined) where.push("c.id = ?"), params.push(selection.id)

@@ -1,4 +1,6 @@
 import type { Database } from "bun:sqlite"
+import { Either } from "effect"
+import { readStoredPayload } from "../events/Event.ts"
 import { deleted, isCreation, type Write, writesOf } from "../events/writes.ts"
 import { type CausalEvent, inPast } from "./causality.ts"
 import type { Knowledge } from "./Knowledge.ts"
@@ -107,7 +109,9 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
   const baseOf = (entityId: string, field: string, ours: LearntEvent, theirs: LearntEvent) => {
     const rows = db.query(`SELECT ${eventRowColumns} FROM events WHERE entity_id = ? ORDER BY clock DESC`).all(entityId) as Array<EventRow>
     for (const row of rows) {
-      const w = fromRow(row)
+      const payload = readStoredPayload(row.op, row.payload)
+      if (Either.isLeft(payload)) continue // quarantined or unreadable: never a base
+      const w = fromRow(row, payload.right)
       if (!writes(w).some((x) => x.field === field)) continue
       if (inPast(w, ours) && inPast(w, theirs)) return { value: valueOf(w, field), seq: w.seq }
     }

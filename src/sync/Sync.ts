@@ -1,6 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Effect, Either, Layer } from "effect"
-import { isOperation, validateStoredPayload } from "../events/Event.ts"
+import { readStoredPayload, type Unreadable } from "../events/Event.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { GroveError } from "../errors/index.ts"
 import { Git } from "../git/Git.ts"
@@ -10,6 +10,7 @@ import { Sqlite } from "../storage/Sqlite.ts"
 import type { Frontier } from "./causality.ts"
 import { Detector } from "./Detector.ts"
 import { eventRowColumns, type EventRow, type LearntEvent } from "./Heads.ts"
+import { adoptPending } from "./scope.ts"
 import { branchExists, defaultBranch } from "./SourceBranch.ts"
 
 export class UnknownSource extends GroveError("UnknownSource", "unknown_source") {}
@@ -116,20 +117,12 @@ const makeSync = (
     db.query("INSERT OR IGNORE INTO quarantine (event_seq, reason, detail, quarantined_at) VALUES (?, ?, ?, ?)")
       .run(row.seq, reason, detail, Date.now())
 
-  /** Decodes a stored row; a row that fails its Schema is quarantined with the reason. */
-  const admit = (row: EventRow): LearntEvent | { readonly reason: string; readonly detail: string } => {
-    let payload: unknown
-    try {
-      payload = JSON.parse(row.payload)
-    } catch (e) {
-      return { reason: "invalid_json", detail: e instanceof Error ? e.message : String(e) }
-    }
-    const checked = validateStoredPayload(row.op, payload)
-    if (Either.isLeft(checked)) {
-      return { reason: isOperation(row.op) ? "invalid_payload" : "unknown_operation", detail: checked.left.message }
-    }
-    return heads.fromRow(row, payload)
-  }
+  /** Reads a stored row; one that fails its Schema is quarantined with the reason. */
+  const admit = (row: EventRow): LearntEvent | Unreadable =>
+    Either.match(readStoredPayload(row.op, row.payload), {
+      onLeft: (unreadable) => unreadable,
+      onRight: (payload) => heads.fromRow(row, payload)
+    })
 
   const pull = (from: string | undefined, options: PullOptions = {}) =>
     Effect.gen(function*() {
@@ -143,6 +136,7 @@ const makeSync = (
       const batch = Effect.suspend(() =>
         trySqlite(() => {
           const self = ensureStream(context.stream)
+          adoptPending(db, context.worktree, self)
           const known = knowledge.current(self)
           const ranges = missing(self, known, target)
           if (ranges.length === 0) return { done: true, self }
@@ -198,9 +192,11 @@ const makeSync = (
       const src = yield* source(from)
       return yield* trySqlite(() => {
         const self = streamId(context.stream)
+        adoptPending(db, context.worktree, self)
         const selfKnows: Frontier = self === undefined ? {} : knowledgeOf(self)
         const sourceKnows: Frontier = src.id === undefined ? {} : knowledgeOf(src.id)
-        const behind = self === undefined || src.id === self ? 0 : missing(self, selfKnows, sourceKnows).reduce((n, r) => n + countIn(r), 0)
+        // A branch that never wrote has no stream yet: it knows nothing, so it lacks all the source knows.
+        const behind = src.id !== undefined && src.id === self ? 0 : missing(self ?? -1, selfKnows, sourceKnows).reduce((n, r) => n + countIn(r), 0)
         const ahead = src.id === self ? 0 : missing(src.id ?? -1, sourceKnows, selfKnows).reduce((n, r) => n + countIn(r), 0)
         const pendingConflicts = self === undefined ? 0 : (db.query(
           "SELECT count(*) AS n FROM conflicts WHERE worktree = ? AND stream_id = ? AND status = 'pending'"
