@@ -105,13 +105,26 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
   }
   const valueOf = (e: LearntEvent, field: string) => writes(e).find((w) => w.field === field)?.value ?? "true"
 
+  /** The readable histories of these entities, newest first (unreadable events are never a base). */
+  const histories = (entityIds: ReadonlyArray<string>): Map<string, Array<LearntEvent>> => {
+    const out = new Map<string, Array<LearntEvent>>()
+    for (const chunk of chunked(entityIds, 500)) {
+      const rows = db.query(`SELECT ${eventRowColumns} FROM events WHERE entity_id IN (${placeholders(chunk.length)}) ORDER BY clock DESC`)
+        .all(...chunk) as Array<EventRow>
+      for (const row of rows) {
+        const payload = readStoredPayload(row.op, row.payload)
+        if (Either.isLeft(payload)) continue
+        const list = out.get(row.entity_id) ?? []
+        list.push(fromRow(row, payload.right))
+        out.set(row.entity_id, list)
+      }
+    }
+    return out
+  }
+
   /** The value of the greatest-clock write to `field` in both sides' causal past (docs/sync.md "base"). */
-  const baseOf = (entityId: string, field: string, ours: LearntEvent, theirs: LearntEvent) => {
-    const rows = db.query(`SELECT ${eventRowColumns} FROM events WHERE entity_id = ? ORDER BY clock DESC`).all(entityId) as Array<EventRow>
-    for (const row of rows) {
-      const payload = readStoredPayload(row.op, row.payload)
-      if (Either.isLeft(payload)) continue // quarantined or unreadable: never a base
-      const w = fromRow(row, payload.right)
+  const baseOf = (history: ReadonlyArray<LearntEvent>, field: string, ours: LearntEvent, theirs: LearntEvent) => {
+    for (const w of history) {
       if (!writes(w).some((x) => x.field === field)) continue
       if (inPast(w, ours) && inPast(w, theirs)) return { value: valueOf(w, field), seq: w.seq }
     }
@@ -317,9 +330,11 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
     const updateRecord = db.query(
       "UPDATE conflicts SET base = ?, base_seq = ?, theirs = ?, theirs_seq = ?, status = ?, settled_seq = ?, settled_at = ? WHERE id = ?"
     )
+    const needBase = [...touchedRecords].filter((r) => r.sides !== undefined)
+    const history = histories([...new Set(needBase.map((r) => r.entityId))])
     for (const r of touchedRecords) {
       if (r.sides !== undefined) {
-        const base = baseOf(r.entityId, r.sides.baseField, r.sides.ours, r.sides.theirs)
+        const base = baseOf(history.get(r.entityId) ?? [], r.sides.baseField, r.sides.ours, r.sides.theirs)
         r.base = base.value
         r.baseSeq = base.seq
       }
