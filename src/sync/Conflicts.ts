@@ -82,7 +82,8 @@ type ConflictRow = {
   settled_at: number | null
 }
 
-const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text))
+/** A stored side or base: JSON text, or ⊥ when the value is a delete's (shown as `{"deleted":true}`). */
+const parse = (text: string | null): unknown => (text === null ? null : text === deleted ? { deleted: true } : JSON.parse(text))
 
 /** Listing, showing and resolving this scope's conflicts. */
 export class Conflicts extends Context.Tag("grove/Conflicts")<Conflicts, ReturnType<typeof makeConflicts>>() {
@@ -195,8 +196,6 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
     const children = cascade.flatMap((c): Array<EventDraft> =>
       c.kind === "dependency"
         ? [draft("conflict.resolved", { kind: "dependency", id: c.id }, { conflict: null, field: "presence", value: true, restored: endpoints(c.id) }, { causeId: root.id })]
-        : isLive(c.kind, c.id)
-        ? []
         : [draft("conflict.resolved", { kind: c.kind as "task", id: c.id }, { conflict: null, field: "existence", value: true, ...restoration(c.id, c.kind) }, { causeId: root.id })]
     )
     return [root, ...restoreParents(r.entity_kind, root.payload as { restored?: Record<string, unknown> }, root.id), ...children]
