@@ -101,6 +101,22 @@ describe("sync watch", () => {
     expect(tick.pulls[0]).toMatchObject({ from: "main", scanned: 2 })
   }, 20_000)
 
+  it("reports a tick's errors in its line and keeps going: a deleted source branch, then a pull that works again", async () => {
+    const { r, feat, task } = await setup()
+    git(r.root, "branch", "gone")
+    const w = startWatch(feat, ["--from", "gone", "--from", "main", "--interval", "200", "--poll-ms", "50"])
+    await waitFor("the start tick", () => w.lines[0])
+    git(r.root, "branch", "-D", "gone")
+    const failing = await waitFor("a tick reporting the missing source", () =>
+      w.lines.find((l) => l.pulls.some((p: any) => p.from === "gone" && p.error?.code === "unknown_source")))
+    // The other source in the same tick still pulled, and later ticks still run.
+    expect(failing.pulls.find((p: any) => p.from === "main")).toMatchObject({ from: "main" })
+    expect(grove(r.root, ["task", "update", task.id, "--title", "after the error"], { env }).exitCode).toBe(0)
+    await waitFor("a later tick that learns main's write", () =>
+      w.lines.find((l) => l.tick > failing.tick && l.pulls.some((p: any) => p.from === "main" && p.scanned === 1)))
+    expect(w.child.exitCode).toBeNull()
+  }, 20_000)
+
   it("refuses a second watcher in the same worktree, naming the holder's pid", async () => {
     const { feat } = await setup()
     const w = startWatch(feat, ["--from", "main", "--interval", "60000"])
