@@ -6,7 +6,7 @@ import { deleted, entityFields, writesOf } from "../events/writes.ts"
 import { GroveError, NotFound } from "../errors/index.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import { adoptPending } from "./scope.ts"
+import { adoptPending, inScope, inScopeParams } from "./scope.ts"
 import { Writer } from "./Writer.ts"
 
 export class ExpectMismatch extends GroveError("ExpectMismatch", "expect_mismatch") {}
@@ -132,8 +132,14 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
   const list = (options: { readonly all?: boolean } = {}) =>
     Effect.flatMap(git.resolve, (context) =>
       trySqlite(() =>
-        (adoptPending(db, context.worktree, streamOf(context.stream)), db.query(`${select} WHERE c.worktree = ? AND s.name = ? ${options.all ? "" : "AND c.status = 'pending'"} ORDER BY c.id`)
-          .all(context.worktree, context.stream) as Array<ConflictRow>).map(view)
+        {
+          const stream = streamOf(context.stream)
+          if (stream === undefined) return []
+          const rows = db.query(`${select} WHERE ${inScope("c")} ${options.all ? "" : "AND c.status = 'pending'"} ORDER BY c.id`)
+            .all(...inScopeParams(context.worktree, stream)) as Array<ConflictRow>
+          // Pending records shown here belong to this worktree now, whatever the table says until the next write.
+          return rows.map((r) => view(r.status === "pending" ? { ...r, worktree: context.worktree } : r))
+        }
       ))
 
   const show = (id: number) =>

@@ -136,7 +136,7 @@ const makeSync = (
       const batch = Effect.suspend(() =>
         trySqlite(() => {
           const self = ensureStream(context.stream)
-          adoptPending(db, context.worktree, self)
+          if (report.batches === 0) adoptPending(db, context.worktree, self)
           const known = knowledge.current(self)
           const ranges = missing(self, known, target)
           if (ranges.length === 0) return { done: true, self }
@@ -192,15 +192,15 @@ const makeSync = (
       const src = yield* source(from)
       return yield* trySqlite(() => {
         const self = streamId(context.stream)
-        adoptPending(db, context.worktree, self)
         const selfKnows: Frontier = self === undefined ? {} : knowledgeOf(self)
         const sourceKnows: Frontier = src.id === undefined ? {} : knowledgeOf(src.id)
         // A branch that never wrote has no stream yet: it knows nothing, so it lacks all the source knows.
         const behind = src.id !== undefined && src.id === self ? 0 : missing(self ?? -1, selfKnows, sourceKnows).reduce((n, r) => n + countIn(r), 0)
         const ahead = src.id === self ? 0 : missing(src.id ?? -1, sourceKnows, selfKnows).reduce((n, r) => n + countIn(r), 0)
+        // This branch's pending records, wherever they were created: they follow the branch (scope.ts).
         const pendingConflicts = self === undefined ? 0 : (db.query(
-          "SELECT count(*) AS n FROM conflicts WHERE worktree = ? AND stream_id = ? AND status = 'pending'"
-        ).get(context.worktree, self) as { n: number }).n
+          "SELECT count(*) AS n FROM conflicts WHERE stream_id = ? AND status = 'pending'"
+        ).get(self) as { n: number }).n
         return { sourceBranch: src.name, currentBranch: context.stream, behind, ahead, pendingConflicts } satisfies StatusReport
       })
     })
