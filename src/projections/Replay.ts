@@ -40,6 +40,13 @@ const replayLog = (source: Database, target: Database, onPage?: (replayed: numbe
   }
 }
 
+/** The live projection tables' or their secondary indexes' names and DDL. */
+const projectionSchema = (db: Database, type: "table" | "index") =>
+  db.query(
+    `SELECT name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL
+     AND tbl_name IN (${projectionTables.map(() => "?").join(", ")})`
+  ).all(type, ...projectionTables.map((t) => t.name)) as Array<{ name: string; sql: string }>
+
 export interface TableChecksum {
   readonly table: string
   readonly rows: number
@@ -77,8 +84,13 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
       const rebuild = (onProgress?: (replayed: number) => void) =>
         trySqlite(() =>
           db.transaction(() => {
+            // Bulk load: secondary indexes are dropped and built again once, from sorted data, at the end.
+            const indexes = projectionSchema(db, "index")
+            for (const { name } of indexes) db.run(`DROP INDEX ${name}`)
             for (const t of projectionTables) db.run(`DELETE FROM ${t.name}`)
-            return { events: replayLog(db, db, onProgress) }
+            const events = replayLog(db, db, onProgress)
+            for (const { sql } of indexes) db.run(sql)
+            return { events }
           }).immediate()
         )
 
@@ -87,11 +99,8 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
         db.transaction(() => {
           const scratch = new Database(":memory:")
           try {
-            const ddl = db.query(
-              `SELECT sql FROM sqlite_master WHERE tbl_name IN (${projectionTables.map(() => "?").join(", ")})
-               AND sql IS NOT NULL ORDER BY type = 'index'`
-            ).all(...projectionTables.map((t) => t.name)) as Array<{ sql: string }>
-            for (const { sql } of ddl) scratch.run(sql)
+            // Tables only: the checksums read in key order, so the scratch copy needs no secondary index.
+            for (const { sql } of projectionSchema(db, "table")) scratch.run(sql)
             const events = scratch.transaction(() => replayLog(db, scratch))()
             const tables = projectionTables.map((t) => {
               const live = checksumTable(db, t.name, t.key)
