@@ -34,6 +34,13 @@ export const databaseLayer = (cwd: string) => {
   return Migrator.layer.pipe(Layer.provideMerge(Layer.merge(backup, Migrations.default)))
 }
 
+/** What read-only queries need: the database and its projection reads (a fraction of a cold start's layers). */
+export const readerLayer = (cwd: string) => Queries.layer.pipe(Layer.provideMerge(databaseLayer(cwd)))
+
+/** Runs a read-only `effect` in the worktree at `cwd`, after bringing the schema up to date. */
+export const withReader = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(readerLayer(cwd)))
+
 /** Everything the tracker commands need, over the migrated database. */
 export const trackerLayer = (cwd: string) => {
   const database = databaseLayer(cwd)

@@ -1,8 +1,12 @@
 import type { Effect } from "effect"
-import { withTracker } from "./AppLayer.ts"
+import { withReader, withTracker } from "./AppLayer.ts"
 import type { Reply } from "./Output.ts"
 import { respond } from "./respond.ts"
 
 /** A tracker command: the services over the migrated database, then one printed outcome. */
 export const runTracker = <E, R>(command: string, handler: Effect.Effect<Reply, E, R>) =>
   respond(command, withTracker(process.cwd())(handler))
+
+/** A read-only command: only the database and the projection reads are built. */
+export const runReader = <E, R>(command: string, handler: Effect.Effect<Reply, E, R>) =>
+  respond(command, withReader(process.cwd())(handler))

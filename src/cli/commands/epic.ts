@@ -2,11 +2,11 @@ import { Command } from "@effect/cli"
 import { Effect } from "effect"
 import { Queries } from "../../projections/Queries.ts"
 import { entityLines } from "../render.ts"
-import { runTracker } from "../run.ts"
+import { runReader } from "../run.ts"
 import { createCommand, deleteCommand, showCommand, updateCommand } from "./entities.ts"
 
 const list = Command.make("list", {}, () =>
-  runTracker(
+  runReader(
     "epic list",
     Effect.map(Effect.flatMap(Queries, (q) => q.epics()), (epics) => ({ data: epics, text: entityLines(epics, "No epics.") }))
   )).pipe(Command.withDescription("List epics, oldest first."))

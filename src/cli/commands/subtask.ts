@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { Queries } from "../../projections/Queries.ts"
 import * as Flags from "../options.ts"
 import { entityLines } from "../render.ts"
-import { runTracker } from "../run.ts"
+import { runReader } from "../run.ts"
 import { createCommand, deleteCommand, showCommand, updateCommand } from "./entities.ts"
 import { createManyCommand, doneCommand } from "./task.ts"
 
@@ -11,7 +11,7 @@ const list = Command.make(
   "list",
   { task: Options.text("task").pipe(Options.withDescription("only this task's subtasks"), Options.optional) },
   (o) =>
-    runTracker(
+    runReader(
       "subtask list",
       Effect.map(Effect.flatMap(Queries, (q) => q.subtasks(Flags.optional(o.task))), (subtasks) => ({
         data: subtasks,

@@ -5,14 +5,14 @@ import { Bulk } from "../../tracker/Bulk.ts"
 import { Tracker } from "../../tracker/Tracker.ts"
 import * as Flags from "../options.ts"
 import { entityLine, entityLines } from "../render.ts"
-import { runTracker } from "../run.ts"
+import { runReader, runTracker } from "../run.ts"
 import { bulkLines, titles } from "./bulk.ts"
 import { createCommand, deleteCommand, id, showCommand, updateCommand } from "./entities.ts"
 
 const epicFilter = Options.text("epic").pipe(Options.withDescription("only this epic's tasks"), Options.optional)
 
 const list = Command.make("list", { epic: epicFilter, status: Flags.status, owner: Flags.owner }, (o) =>
-  runTracker(
+  runReader(
     "task list",
     Effect.map(
       Effect.flatMap(Queries, (q) => q.tasks({ epic: Flags.optional(o.epic), status: Flags.optional(o.status), owner: Flags.optional(o.owner) })),
@@ -44,7 +44,7 @@ export const doneCommand = (kind: "task" | "subtask") =>
     )).pipe(Command.withDescription(`Mark a ${kind} done (from any status, once its dependencies are done).`))
 
 const ready = Command.make("ready", { epic: epicFilter }, (o) =>
-  runTracker(
+  runReader(
     "task ready",
     Effect.map(Effect.flatMap(Queries, (q) => q.readyTasks(Flags.optional(o.epic))), (tasks) => ({
       data: tasks,
