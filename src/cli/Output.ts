@@ -29,3 +29,15 @@ export const failureExitCode = (failure: GroveFailure) => exitCodeOf(failure.cod
 
 // eslint-disable-next-line no-control-regex
 export const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "")
+
+/**
+ * A progress line for long work (rebuild, big pulls): on a terminal only, and
+ * never in JSON mode. Returns the reporter and a function that ends the line.
+ */
+export const progressLine = (json: boolean, label: string) => {
+  if (json || process.stderr.isTTY !== true) return { report: undefined, end: () => {} }
+  return {
+    report: (n: number) => void process.stderr.write(`\r${label} ${n}`),
+    end: () => void process.stderr.write("\n")
+  }
+}

@@ -3,6 +3,7 @@ import { draft, edgeId, type EventDraft, formatParseError, type NodeRef, Title }
 import { newEntityId } from "../events/ids.ts"
 import { GroveError } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"
+import type { Emit } from "../sync/Writer.ts"
 import { Tracker } from "./Tracker.ts"
 
 export class BulkInputInvalid extends GroveError("BulkInputInvalid", "bulk_input_invalid") {}
@@ -71,8 +72,22 @@ export class Bulk extends Context.Tag("grove/Bulk")<Bulk, ReturnType<typeof make
   )
 }
 
+/** Appends in steps of 10,000 inside the one transaction, so a terminal can show progress; still all or nothing. */
+const emitInSteps = (emit: Emit, drafts: ReadonlyArray<EventDraft>, onProgress?: (written: number) => void) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < drafts.length; i += 10_000) {
+      yield* emit(drafts.slice(i, i + 10_000))
+      onProgress?.(Math.min(i + 10_000, drafts.length))
+    }
+  })
+
 const makeBulk = (tracker: typeof Tracker.Service, queries: typeof Queries.Service) => {
-  const createMany = (kind: "task" | "subtask", defaultParent: string | undefined, lines: ReadonlyArray<BulkLine>) =>
+  const createMany = (
+    kind: "task" | "subtask",
+    defaultParent: string | undefined,
+    lines: ReadonlyArray<BulkLine>,
+    onProgress?: (written: number) => void
+  ) =>
     tracker.write((emit) =>
       Effect.gen(function*() {
         const items = yield* decodeAll(ItemLine, lines)
@@ -94,12 +109,12 @@ const makeBulk = (tracker: typeof Tracker.Service, queries: typeof Queries.Servi
           const fields = { title: item.title, description: item.description ?? "", status: "todo" as const, owner: item.owner ?? null }
           drafts.push(kind === "task" ? draft("task.created", { kind, id }, { epic: parent, ...fields }) : draft("subtask.created", { kind, id }, { task: parent, ...fields }))
         }
-        yield* emit(drafts)
+        yield* emitInSteps(emit, drafts, onProgress)
         return { created: ids.length, ids }
       })
     )
 
-  const addDependencies = (lines: ReadonlyArray<BulkLine>) =>
+  const addDependencies = (lines: ReadonlyArray<BulkLine>, onProgress?: (written: number) => void) =>
     tracker.write((emit) =>
       Effect.gen(function*() {
         const edges = yield* decodeAll(EdgeLine, lines)
@@ -140,7 +155,7 @@ const makeBulk = (tracker: typeof Tracker.Service, queries: typeof Queries.Servi
           present.add(id)
           drafts.push(draft("dependency.added", { kind: "dependency", id }, { source, target }))
         }
-        yield* emit(drafts)
+        yield* emitInSteps(emit, drafts, onProgress)
         return { added: drafts.length }
       })
     )

@@ -5,6 +5,7 @@ import { Bulk } from "../../tracker/Bulk.ts"
 import { Tracker } from "../../tracker/Tracker.ts"
 import * as Flags from "../options.ts"
 import { edgeLine } from "../render.ts"
+import { Output, progressLine } from "../Output.ts"
 import { runTracker } from "../run.ts"
 import { bulkLines } from "./bulk.ts"
 
@@ -60,7 +61,9 @@ const addMany = Command.make(
           const [s, t] = edge.split(":")
           return { source: s, target: t }
         })
-        const result = yield* (yield* Bulk).addDependencies(lines)
+        const progress = progressLine((yield* Output).json, "dependencies written:")
+        const result = yield* (yield* Bulk).addDependencies(lines, progress.report)
+        progress.end()
         return { data: result, text: `Added ${result.added} dependencies` }
       })
     )

@@ -1,17 +1,16 @@
 import { Command } from "@effect/cli"
 import { Effect } from "effect"
 import { Replay, VerifyMismatch } from "../../projections/Replay.ts"
+import { Output, progressLine } from "../Output.ts"
 import { runTracker } from "../run.ts"
 
 export const rebuild = Command.make("rebuild", {}, () =>
   runTracker(
     "rebuild",
     Effect.gen(function*() {
-      const progress = process.stderr.isTTY
-        ? (n: number) => process.stderr.write(`\rreplayed ${n} events`)
-        : undefined
-      const result = yield* (yield* Replay).rebuild(progress)
-      if (progress) process.stderr.write("\n")
+      const progress = progressLine((yield* Output).json, "replayed events:")
+      const result = yield* (yield* Replay).rebuild(progress.report)
+      progress.end()
       return { data: result, text: `Rebuilt the projection from ${result.events} events` }
     })
   )).pipe(Command.withDescription("Replay the whole event log into fresh projection tables."))

@@ -8,6 +8,7 @@ import { Repository } from "../../git/Repository.ts"
 import { Sqlite } from "../../storage/Sqlite.ts"
 import { watch } from "../../sync/Watch.ts"
 import { withTracker } from "../AppLayer.ts"
+import { Output, progressLine } from "../Output.ts"
 import { respond } from "../respond.ts"
 import { runTracker } from "../run.ts"
 
@@ -34,9 +35,9 @@ const pull = Command.make("pull", { from }, (o) =>
   runTracker(
     "sync pull",
     Effect.gen(function*() {
-      const progress = process.stderr.isTTY ? (n: number) => process.stderr.write(`\rlearnt ${n} events`) : undefined
-      const r = yield* (yield* Sync).pull(Flags.optional(o.from), progress ? { onProgress: progress } : {})
-      if (progress) process.stderr.write("\n")
+      const progress = progressLine((yield* Output).json, "learnt events:")
+      const r = yield* (yield* Sync).pull(Flags.optional(o.from), progress.report ? { onProgress: progress.report } : {})
+      progress.end()
       return {
         data: r,
         text: [

@@ -5,6 +5,7 @@ import { Bulk } from "../../tracker/Bulk.ts"
 import { Tracker } from "../../tracker/Tracker.ts"
 import * as Flags from "../options.ts"
 import { entityLine, entityLines } from "../render.ts"
+import { Output, progressLine } from "../Output.ts"
 import { runReader, runTracker } from "../run.ts"
 import { bulkLines, titles } from "./bulk.ts"
 import { createCommand, deleteCommand, id, showCommand, updateCommand } from "./entities.ts"
@@ -66,7 +67,9 @@ export const createManyCommand = (kind: "task" | "subtask") => {
         `${kind} create-many`,
         Effect.gen(function*() {
           const lines = yield* bulkLines(o.titles, o.file, (title) => ({ title }))
-          const result = yield* (yield* Bulk).createMany(kind, Option.getOrUndefined(o.parent), lines)
+          const progress = progressLine((yield* Output).json, `${kind}s written:`)
+          const result = yield* (yield* Bulk).createMany(kind, Option.getOrUndefined(o.parent), lines, progress.report)
+          progress.end()
           return { data: result, text: `Created ${result.created} ${kind}s` }
         })
       )
