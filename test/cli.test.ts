@@ -117,6 +117,29 @@ describe("usage errors", () => {
     })
   }
 
+  it("the envelope's command is the real command words given, not the bad tokens", async () => {
+    const named = await Promise.all([
+      ["bogus"],
+      ["task", "bogus"],
+      ["task", "list", "extra"],
+      ["migrate", "down"],
+      ["sync", "conflicts", "show", "x"]
+    ].map((args) => groveAsync(untouched.root, [...args, "--json"], neutralEnv)))
+    expect(named.map((r) => [r.exitCode, r.json.command])).toEqual([
+      [2, "grove"],
+      [2, "task"],
+      [2, "task list"],
+      [2, "migrate down"],
+      [2, "sync conflicts show"]
+    ])
+  })
+
+  it("bare `grove --json` is a usage error envelope, not help text", () => {
+    const r = grove(untouched.root, ["--json"], { env: neutralEnv })
+    expect(r.exitCode).toBe(2)
+    expect(r.json).toMatchObject({ ok: false, command: "grove", error: { code: "usage" } })
+  })
+
   it("in text mode the message goes to stderr and names the token", async () => {
     const [unknown, nested] = await Promise.all([
       groveAsync(untouched.root, ["bogus"], neutralEnv),

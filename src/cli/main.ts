@@ -31,12 +31,24 @@ export const splitJsonFlag = (args: ReadonlyArray<string>) => {
   return { json, args: [...head.filter((a) => a !== "--json"), ...(end === -1 ? [] : args.slice(end))] }
 }
 
-/** The command words of an invocation, for the envelope of a usage error. */
+/** A command-tree node as @effect/cli builds it (pinned version): enough to walk names. */
+type Node = { readonly _tag: string; readonly name?: string; readonly command?: Node; readonly parent?: Node; readonly children?: ReadonlyArray<Node> }
+
+const nameOf = (node: Node): string | undefined =>
+  node._tag === "Map" ? nameOf(node.command!) : node._tag === "Subcommands" ? nameOf(node.parent!) : node.name
+
+const childrenOf = (node: Node): ReadonlyArray<Node> =>
+  node._tag === "Map" ? childrenOf(node.command!) : node._tag === "Subcommands" ? node.children ?? [] : []
+
+/** The command an invocation names, as far as its words are real commands (for a usage error's envelope). */
 const commandWords = (args: ReadonlyArray<string>) => {
   const words: Array<string> = []
+  let node = grove.descriptor as unknown as Node
   for (const a of args) {
-    if (a.startsWith("-") || words.length === 3) break
+    const next = childrenOf(node).find((child) => nameOf(child) === a)
+    if (next === undefined) break
     words.push(a)
+    node = next
   }
   return words.join(" ") || "grove"
 }
@@ -58,6 +70,13 @@ const mismatchMessage = (args: ReadonlyArray<string>, printed: string) => {
 /** Runs the command line; sets process.exitCode (0 ok, 1 domain error, 2 usage error). */
 export const main = (argv: ReadonlyArray<string>) => {
   const { json, args } = splitJsonFlag(argv.slice(2))
+  if (json && args.length === 0) {
+    // Bare `grove` prints help; a script asking for JSON gets an envelope instead.
+    return Effect.sync(() => {
+      process.stdout.write(`${failureEnvelope("grove", { code: "usage", message: "no command given (see grove --help)", details: { argv: args } })}\n`)
+      process.exitCode = 2
+    })
+  }
   return cli([...argv.slice(0, 2), ...args]).pipe(
     Effect.catchIf(ValidationError.isValidationError, (error) =>
       Effect.sync(() => {
