@@ -440,40 +440,41 @@ describe("backups", () => {
 })
 
 describe("the real migration list", () => {
-  it("applies, reverts to 0 and applies again cleanly", async () => {
+  it("applies; refuses to revert the sync step (it would drop the log's causal context); version 1 reverts cleanly", async () => {
     const path = tempDb()
     const up1 = await withMigrator(path, realMigrations, (m) => m.up)
     expect(up1.to).toBe(realMigrations.length)
     const applied = snapshot(path)
     expect(applied.userVersion).toBe(realMigrations.length)
     expect(applied.schema.filter((s) => s.type === "table").map((s) => s.name)).toEqual(
-      expect.arrayContaining(["events", "transactions", "streams", "epics", "tasks", "subtasks", "dependencies", "hlc"])
+      expect.arrayContaining(["events", "transactions", "streams", "epics", "tasks", "subtasks", "dependencies", "hlc", "conflicts", "heads"])
     )
-    const down = await withMigrator(path, realMigrations, (m) => m.down(0))
-    expect(down.steps.map((s) => s.version)).toEqual(realMigrations.map((m) => m.version).reverse())
-    const reverted = snapshot(path)
-    expect(reverted.userVersion).toBe(0)
-    expect(reverted.schema.map((s) => s.name)).toEqual(["grove_migrations"])
-    expect(reverted.data["grove_migrations"]).toEqual([])
-    await withMigrator(path, realMigrations, (m) => m.up)
-    const reapplied = snapshot(path)
-    expect(reapplied.schema).toEqual(applied.schema)
-    expect(reapplied.userVersion).toBe(applied.userVersion)
+    const refused = await failMigrator(path, realMigrations, (m) => m.down(0))
+    expect(refused).toMatchObject({ code: "migration_irreversible", details: { version: 2 } })
+    expect(snapshot(path)).toEqual(applied)
+    // Version 1 alone goes down and up again to the same schema.
+    const first = realMigrations.slice(0, 1)
+    const path1 = tempDb()
+    await withMigrator(path1, first, (m) => m.up)
+    const one = snapshot(path1)
+    const down = await withMigrator(path1, first, (m) => m.down(0))
+    expect(down.steps.map((s) => s.version)).toEqual([1])
+    expect(snapshot(path1).schema.map((s) => s.name)).toEqual(["grove_migrations"])
+    await withMigrator(path1, first, (m) => m.up)
+    expect(snapshot(path1).schema).toEqual(one.schema)
   })
 
-  it("grove migrate up and down --to 0 through the CLI", () => {
+  it("grove migrate down through the CLI refuses below the irreversible step with a backup hint", () => {
     const dir = makeTempDir()
     cleanups.push(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
     const env = { ...neutralEnv, GROVE_DB: NodePath.join(dir, "cli.db") }
     const up = grove(dir, ["migrate", "up", "--json"], { env })
     expect(up.exitCode).toBe(0)
     expect(up.json).toMatchObject({ ok: true, command: "migrate up", data: { from: 0, to: realMigrations.length } })
-    const down = grove(dir, ["migrate", "down", "--to", "0"], { env })
-    expect(down.exitCode).toBe(0)
-    expect(down.stdout).toContain(`Migrated down from ${realMigrations.length} to 0`)
-    expect(down.stdout).toContain("Backup:")
-    expect(snapshot(env.GROVE_DB).userVersion).toBe(0)
-    expect(listBackups(env.GROVE_DB)).toHaveLength(1)
+    const down = grove(dir, ["migrate", "down", "--to", "0", "--json"], { env })
+    expect(down.exitCode).toBe(1)
+    expect(down.json).toMatchObject({ ok: false, error: { code: "migration_irreversible", message: expect.stringContaining("backup") } })
+    expect(snapshot(env.GROVE_DB).userVersion).toBe(realMigrations.length)
   })
 
   it("several processes racing to migrate the same fresh database apply each step exactly once", async () => {
@@ -509,4 +510,22 @@ describe("the real migration list", () => {
     )
     expect(ledger(path)).toHaveLength(realMigrations.length)
   }, 15_000)
+})
+
+describe("backup retention bounds", () => {
+  it("--retain 0 and --retain -1 are refused with invalid_input and remove nothing; --retain 1 keeps the new backup", () => {
+    const dir = makeTempDir()
+    cleanups.push(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
+    const env = { ...neutralEnv, GROVE_DB: NodePath.join(dir, "keep.db") }
+    expect(grove(dir, ["migrate", "backup", "--json"], { env }).exitCode).toBe(0)
+    for (const n of ["0", "-1"]) {
+      const r = grove(dir, ["migrate", "backup", "--retain", n, "--json"], { env })
+      expect(r.exitCode).toBe(2)
+      expect(r.json.error.code).toBe("invalid_input")
+    }
+    expect(listBackups(env.GROVE_DB)).toHaveLength(1)
+    const kept = grove(dir, ["migrate", "backup", "--retain", "1", "--json"], { env })
+    expect(kept.exitCode).toBe(0)
+    expect(listBackups(env.GROVE_DB)).toEqual([kept.json.data.path])
+  })
 })

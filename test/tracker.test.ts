@@ -562,3 +562,20 @@ describe("projection", () => {
     expect(report.events).toBe(withDb(root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n))
   })
 })
+
+describe("claim refusals", () => {
+  it("a done task cannot be claimed (invalid_transition) and an empty owner is invalid_input; neither writes", async () => {
+    const r = makeRepo()
+    try {
+      const epic = await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title: "E" })))
+      const task = await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.create("task", epic.id, { title: "T" })))
+      expect((await failureIn(r.root, Effect.flatMap(Tracker, (t) => t.claim(task.id, "  ")))).code).toBe("invalid_input")
+      await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.done("task", task.id)))
+      const before = withDb(r.root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
+      expect((await failureIn(r.root, Effect.flatMap(Tracker, (t) => t.claim(task.id, "alice")))).code).toBe("invalid_transition")
+      expect(withDb(r.root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)).toBe(before)
+    } finally {
+      r.cleanup()
+    }
+  })
+})

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import { isGroveFailure } from "../errors/index.ts"
 import { failureEnvelope, failureExitCode, failureText, Output, type Reply, successEnvelope } from "./Output.ts"
 
@@ -12,7 +12,16 @@ export const respond = <E, R>(command: string, handler: Effect.Effect<Reply, E, 
     const output = yield* Output
     const started = performance.now()
     const meta = () => ({ version: output.version, elapsedMs: Math.round((performance.now() - started) * 10) / 10 })
-    const exit = yield* Effect.either(handler)
+    // A defect (a bug) is still answered with an envelope, under the `internal` code, rather than a stack trace.
+    const exit = yield* Effect.either(handler).pipe(
+      Effect.catchAllDefect((defect) =>
+        Effect.succeed(Either.left({
+          code: "internal" as const,
+          message: `internal error: ${defect instanceof Error ? defect.message : String(defect)}`,
+          details: {}
+        }))
+      )
+    )
     if (exit._tag === "Right") {
       const reply = exit.right
       process.stdout.write(`${output.json ? successEnvelope(command, reply.data, meta()) : reply.text}\n`)

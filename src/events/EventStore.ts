@@ -1,10 +1,10 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Either, Layer } from "effect"
 import type { GitFailed, NotARepository } from "../git/Git.ts"
 import { insertRows } from "../storage/batch.ts"
 import { type DatabaseBusy, type DatabaseError, orDatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import { type EventDraft, payloadVersion, type StoredEvent } from "./Event.ts"
+import { type EventDraft, payloadVersion, readStoredPayload, type StoredEvent } from "./Event.ts"
 import { GitContext } from "./GitContext.ts"
 import { nextStamps, wallTimeOf } from "./hlc.ts"
 
@@ -145,7 +145,8 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
           ).all(...params) as Array<Omit<EventView, "time" | "payload"> & { payload: string }>
           return rows.reverse().map((r) => ({
             ...r,
-            payload: JSON.parse(r.payload) as unknown,
+            // A row written behind grove's back may not parse: it is shown, not fatal.
+            payload: Either.getOrElse(readStoredPayload(r.op, r.payload), (u) => ({ unreadable: u.reason, raw: r.payload })),
             time: new Date(wallTimeOf(r.clock)).toISOString()
           }))
         })

@@ -1,5 +1,5 @@
 /**
- * Hybrid logical clock stamps as one integer: wall milliseconds times 4096 plus
+ * Hybrid logical clock stamps as one integer: wall milliseconds times 1024 plus
  * a logical counter. A stamp is never behind wall time and, because the last
  * stamp is read and written under the database write lock, strictly increasing
  * across every writer of the database. 2^10 stamps per millisecond keeps the

@@ -60,7 +60,7 @@ export class Git extends Context.Tag("grove/Git")<Git, {
           const [commonDir, gitDir, worktree, head] = r.lines
           if (r.exitCode !== 0 || !commonDir || !gitDir || !worktree) {
             return yield* new NotARepository({
-              message: `${cwd} is not inside a git work tree; run grove inside a repository or set GROVE_DB`,
+              message: `${cwd} is not inside a git work tree: grove stamps every change with its branch and worktree, so run it inside a repository (GROVE_DB only moves the database, and lets reads work elsewhere)`,
               details: { cwd, git: r.stderr.trim() }
             })
           }

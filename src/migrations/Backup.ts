@@ -48,7 +48,8 @@ export class Backup extends Context.Tag("grove/Backup")<Backup, {
             while (NodeFs.existsSync(`${base}-${String(n).padStart(2, "0")}.db`)) n++
             const target = `${base}-${String(n).padStart(2, "0")}.db`
             db.run("VACUUM INTO ?", [target])
-            const removed = options.retain === undefined ? [] : listBackups(path).slice(options.retain)
+            // The backup just written is never removed: retention keeps at least it.
+            const removed = options.retain === undefined ? [] : listBackups(path).filter((b) => b !== target).slice(Math.max(options.retain - 1, 0))
             for (const old of removed) NodeFs.rmSync(old, { force: true })
             return { path: target, bytes: NodeFs.statSync(target).size, removed }
           },

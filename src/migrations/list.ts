@@ -1,4 +1,4 @@
-import type { Migration } from "./Migration.ts"
+import { irreversible, type Migration } from "./Migration.ts"
 
 /**
  * grove's schema, one step per version. Never edit a step that has shipped:
@@ -164,15 +164,8 @@ export const migrations: ReadonlyArray<Migration> = [
         quarantined_at INTEGER NOT NULL
       );
     `,
-    down: `
-      DROP TABLE quarantine;
-      DROP TABLE conflicts;
-      DROP TABLE if_version_floors;
-      DROP TABLE heads;
-      DROP TABLE stream_knowledge;
-      DROP TABLE frontiers;
-      ALTER TABLE events DROP COLUMN if_version;
-      ALTER TABLE events DROP COLUMN frontier_id;
-    `
+    // Dropping the causal context from the append-only log would lose it for good: later pulls would miss
+    // real conflicts. Restore a backup instead.
+    down: irreversible
   }
 ]

@@ -229,9 +229,11 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
       writer.write((emit) =>
         Effect.gen(function*() {
           const matched = yield* trySqlite(() => {
-            adoptPending(db, context.worktree, streamOf(context.stream))
-            const where = ["c.worktree = ?", "s.name = ?", "c.status = 'pending'"]
-            const params: Array<string | number> = [context.worktree, context.stream]
+            const stream = streamOf(context.stream)
+            if (stream === undefined) return []
+            if (!dryRun) adoptPending(db, context.worktree, stream)
+            const where = [inScope("c"), "c.status = 'pending'"]
+            const params: Array<string | number> = [...inScopeParams(context.worktree, stream)]
             if (selection.id !== undefined) where.push("c.id = ?"), params.push(selection.id)
             if (selection.entity !== undefined) where.push("c.entity_id = ?"), params.push(selection.entity)
             if (selection.field !== undefined) where.push("c.field = ?"), params.push(selection.field)

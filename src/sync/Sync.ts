@@ -2,7 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Effect, Either, Layer } from "effect"
 import { readStoredPayload, type Unreadable } from "../events/Event.ts"
 import { GitContext } from "../events/GitContext.ts"
-import { GroveError } from "../errors/index.ts"
+import { GroveError, InvalidInput } from "../errors/index.ts"
 import { Git } from "../git/Git.ts"
 import { Repository } from "../git/Repository.ts"
 import { orDatabaseError, trySqlite } from "../storage/errors.ts"
@@ -52,6 +52,16 @@ interface Range {
 
 export const defaultBatchSize = 2000
 
+/** GROVE_PULL_BATCH: a positive integer, else invalid_input naming the variable. */
+const pullBatchFromEnv = (raw: string | undefined) =>
+  raw === undefined || raw === ""
+    ? Effect.succeed(defaultBatchSize)
+    : /^\d+$/.test(raw.trim()) && Number(raw) > 0
+    ? Effect.succeed(Number(raw))
+    : Effect.fail(
+      new InvalidInput({ message: `GROVE_PULL_BATCH must be a positive integer, got ${JSON.stringify(raw)}`, details: { variable: "GROVE_PULL_BATCH", value: raw } })
+    )
+
 /**
  * `sync pull` and `sync status`: what B knows that A does not, learnt in seq
  * order in bounded batches, each one transaction that saves A's advanced
@@ -85,8 +95,15 @@ const makeSync = (
   const countIn = (r: Range) =>
     r.hi <= r.lo ? 0 : (db.query("SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND seq <= ?").get(r.stream, r.lo, r.hi) as { n: number }).n
 
-  /** What `source` knows, as the highest seq per stream (its own stream: its newest event). */
-  const knowledgeOf = (source: number): Frontier => ({ ...knowledge.current(source), [source]: newestSeq(source) })
+  /**
+   * What `source` knows, as the highest seq per stream (its own stream: its newest event). The newest
+   * seq is read first: frontiers only grow, so an event the source writes between the two reads is
+   * never taken without the knowledge it was written with.
+   */
+  const knowledgeOf = (source: number): Frontier => {
+    const newest = newestSeq(source)
+    return { ...knowledge.current(source), [source]: newest }
+  }
 
   /** The ranges of `target` knowledge that `self` lacks (its own stream excluded). */
   const missing = (self: number, selfKnows: Frontier, target: Frontier): Array<Range> =>
@@ -128,7 +145,7 @@ const makeSync = (
     Effect.gen(function*() {
       const context = yield* git.resolve
       const src = yield* source(from)
-      const batchSize = options.batchSize ?? (Number(process.env["GROVE_PULL_BATCH"]) || defaultBatchSize)
+      const batchSize = options.batchSize ?? (yield* pullBatchFromEnv(process.env["GROVE_PULL_BATCH"]))
       const report = { scanned: 0, conflictsCreated: 0, conflictsSettled: 0, quarantined: 0, batches: 0 }
       const byReason: Record<string, number> = {}
       // What B knows when the pull starts: later writes to B wait for the next pull.

@@ -94,7 +94,7 @@ export const watch = (
       Effect.gen(function*() {
         // Upkeep first: a WAL past its bound should not wait for the pulls.
         const done = upkeep === null ? null : upkeep === "TRUNCATE" ? shrink() : checkpoint(monitor, paths.database, upkeep)
-        const result = yield* Effect.either(inWorktree(Effect.gen(function*() {
+        const result = yield* Effect.either(Effect.catchAllDefect(inWorktree(Effect.gen(function*() {
           const context = yield* (yield* GitContext).resolve
           const sync = yield* Sync
           const sources = settings.sources.length > 0 ? settings.sources : [(yield* sync.status(undefined)).sourceBranch]
@@ -108,7 +108,7 @@ export const watch = (
             )
           }
           return { context, pulls }
-        })))
+        })), (defect) => Effect.fail(defect)))
         ticks++
         print({
           tick: ticks,

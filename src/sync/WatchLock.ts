@@ -31,7 +31,13 @@ export const acquireWatchLock = (path: string) =>
             return Effect.fail(new WatchLocked({ message: `cannot create the watch lock ${path}: ${String(e)}`, details: { path } }))
           }
         }
-        const holder = Number(NodeFs.readFileSync(path, "utf8").trim())
+        let content: string
+        try {
+          content = NodeFs.readFileSync(path, "utf8")
+        } catch {
+          continue // the holder let go between our create and this read: try to create again
+        }
+        const holder = Number(content.trim())
         if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
           return Effect.fail(
             new WatchLocked({

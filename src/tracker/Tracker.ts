@@ -154,8 +154,15 @@ const makeTracker = (writer: typeof Writer.Service, queries: typeof Queries.Serv
   const claim = (id: string, owner: string, ifVersion?: number) =>
     write((emit) =>
       Effect.gen(function*() {
+        if (owner.trim() === "") return yield* new InvalidInput({ message: "a claim needs a non-empty --owner", details: { field: "owner" } })
         const task = (yield* find("task", id)) as Task
         if (task.owner !== null && task.owner !== owner) return { claimed: false, owner: task.owner, task } satisfies ClaimResult
+        if (task.status === "done") {
+          return yield* new InvalidTransition({
+            message: `task ${id} is done; reopen it with update --status in_progress rather than claiming it`,
+            details: { id, from: "done", to: "in_progress" }
+          })
+        }
         yield* checkVersion(task, ifVersion)
         if (task.owner === owner && task.status === "in_progress") return { claimed: true, task } satisfies ClaimResult
         if (task.status !== "in_progress") yield* checkStatus(task, "in_progress")

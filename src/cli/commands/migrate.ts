@@ -1,5 +1,6 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
+import { InvalidInput } from "../../errors/index.ts"
 import { Backup } from "../../migrations/Backup.ts"
 import { Migrator, type MigrationRun } from "../../migrations/Migrator.ts"
 import { databaseLayer } from "../AppLayer.ts"
@@ -64,6 +65,9 @@ const backup = Command.make(
     respond(
       "migrate backup",
       Effect.gen(function*() {
+        if (retain._tag === "Some" && retain.value < 1) {
+          return yield* new InvalidInput({ message: `--retain must be at least 1 (the new backup is always kept), got ${retain.value}`, details: { flag: "retain" } })
+        }
         const report = yield* (yield* Backup).create(retain._tag === "Some" ? { retain: retain.value } : {})
         return {
           data: report,
