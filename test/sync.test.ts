@@ -1137,3 +1137,31 @@ describe("pull settings", () => {
     expect(grove(feat, ["sync", "status", "--from", "main", "--json"]).json.data.behind).toBeGreaterThan(0)
   })
 })
+
+describe("cascaded deletes", () => {
+  test("deleting a parent does not silently take children its deleter never knew were created: an existence conflict each, and ours restores them with the parent", async () => {
+    const { feat, wt, main, db, epic } = await setup([], ["feat", "other"])
+    const other = wt["other"]!
+    await pull(other, "main")
+    // feat creates work under the epic; other, which never pulled feat, deletes the epic.
+    const t = await go(feat, create("task", epic, "feat's task"))
+    const s = await go(feat, create("subtask", t, "feat's subtask"))
+    await go(other, remove("epic", epic))
+    expect(titleOf(db, t)).toBeUndefined()
+    const r = await pull(feat, "other")
+    expect(r.conflictsCreated).toBe(2)
+    const conflicts = await go(feat, listE())
+    expect(conflicts.map((c) => [c.entity.id, c.field, c.ours, c.theirs]).sort()).toEqual([
+      [s, "existence", true, false],
+      [t, "existence", true, false]
+    ].sort())
+    // The epic's own delete was explicit: other saw the epic created, so that is no conflict.
+    expect(conflicts.some((c) => c.entity.id === epic)).toBe(false)
+    await go(feat, resolveE({ id: conflicts.find((c) => c.entity.id === t)!.id }, "ours"))
+    expect(titleOf(db, t)).toBe("feat's task")
+    expect(one(db, "SELECT id FROM epics WHERE id = ?", epic)).toEqual({ id: epic })
+    // A branch that knew of the children when it deleted the parent is not in conflict over them.
+    const r2 = await pull(main, "other")
+    expect(r2.conflictsCreated).toBe(0)
+  })
+})

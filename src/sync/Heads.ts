@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite"
 import { Either } from "effect"
 import { readStoredPayload } from "../events/Event.ts"
 import { deleted, isCreation, type Write, writesOf } from "../events/writes.ts"
-import { type CausalEvent, inPast } from "./causality.ts"
+import { type CausalEvent, inPast, isCascadeDelete } from "./causality.ts"
 import type { Knowledge } from "./Knowledge.ts"
 
 /** An event as conflict detection sees it. */
@@ -24,9 +24,10 @@ export interface EventRow {
   readonly clock: number
   readonly if_version: number
   readonly frontier_id: number | null
+  readonly cause_id: string | null
 }
 
-export const eventRowColumns = "seq, id, stream_id, entity_kind, entity_id, op, payload, clock, if_version, frontier_id"
+export const eventRowColumns = "seq, id, stream_id, entity_kind, entity_id, op, payload, clock, if_version, frontier_id, cause_id"
 
 /** A conflict record while a batch works on it. */
 interface Record {
@@ -81,7 +82,8 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
     payload,
     clock: r.clock,
     ifVersion: r.if_version === 1,
-    frontier: knowledge.byId(r.frontier_id)
+    frontier: knowledge.byId(r.frontier_id),
+    causeId: r.cause_id
   })
 
   const loadEvents = (seqs: ReadonlyArray<number>): Map<number, LearntEvent> => {
@@ -142,10 +144,19 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
     events: ReadonlyArray<LearntEvent>,
     mode: "incoming" | "own"
   ): LearnReport => {
-    const writers = events.filter((e) => !isCreation(e.op))
+    const A = scope.streamId
+    // A creation is in every later write's past, so it only matters where the stream already has a
+    // cascaded delete of that entity, which does not know it (causality.ts): then it is learnt like a write.
+    const creations_ = mode === "incoming" ? events.filter((e) => isCreation(e.op) && e.entityKind !== "epic") : []
+    const touched = new Set<string>()
+    for (const chunk of chunked([...new Set(creations_.map((e) => e.entityId))], 500)) {
+      for (const r of db.query(`SELECT DISTINCT entity_id AS e FROM heads WHERE stream_id = ? AND entity_id IN (${placeholders(chunk.length)})`).all(A, ...chunk) as Array<{ e: string }>) {
+        touched.add(r.e)
+      }
+    }
+    const writers = events.filter((e) => !isCreation(e.op) || touched.has(e.entityId))
     if (writers.length === 0) return { created: [], settled: [] }
     const entities = [...new Set(writers.map((e) => e.entityId))]
-    const A = scope.streamId
 
     // Load the entities' heads, floors and pending records.
     const heads = new Map<string, Map<string, Array<LearntEvent>>>()
@@ -199,6 +210,20 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
       fields.set(h.f, [...(fields.get(h.f) ?? []), known.get(h.seq)!])
       heads.set(h.e, fields)
     }
+
+    // A cascaded delete does not know the creation it removes (causality.ts): where the stream knows that
+    // creation and nothing newer was written, the creation stands as a maximal write beside the delete.
+    const cascaded = mode === "incoming" ? [...new Set(writers.filter(isCascadeDelete).map((e) => e.entityId))] : []
+    const creations = new Map<string, LearntEvent>()
+    for (const chunk of chunked(cascaded, 500)) {
+      const rows = db.query(
+        `SELECT ${eventRowColumns} FROM events WHERE entity_id IN (${placeholders(chunk.length)}) AND op IN ('epic.created', 'task.created', 'subtask.created')`
+      ).all(...chunk) as Array<EventRow>
+      for (const r of rows) creations.set(r.entity_id, fromRow(r))
+    }
+    const frontier = cascaded.length > 0 ? knowledge.current(A) : {}
+    const learntNow = new Set(events.map((e) => e.seq))
+    const knows = (e: LearntEvent) => e.streamId === A || (frontier[e.streamId] ?? 0) >= e.seq || learntNow.has(e.seq)
 
     const dirtyHeads = new Set<string>()
     const dirtyFloors = new Set<string>()
@@ -280,7 +305,11 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
       heads.set(y.entityId, fields)
       for (const { field } of writes(y)) {
         const k = key2(y.entityId, field)
-        const current = fields.get(field) ?? []
+        const creation = creations.get(y.entityId)
+        const current = fields.get(field) ??
+          (creation !== undefined && isCascadeDelete(y) && knows(creation) && !inPast(creation, y) ? [creation] : [])
+        // With no write to the field yet, the creation stays the implicit head.
+        if (isCreation(y.op) && current.length === 0) continue
         let next: Array<LearntEvent>
         if (mode === "own") next = [y]
         else if (current.some((h) => h.seq === y.seq)) continue // learnt already (a replayed pull)

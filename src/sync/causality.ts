@@ -11,16 +11,27 @@ export interface CausalEvent {
   readonly op: string
   readonly ifVersion: boolean
   readonly frontier: Frontier
+  /** The event whose cascade produced this one (a parent's delete), if any. */
+  readonly causeId: string | null
 }
 
 /**
+ * A delete a parent's delete cascaded to. Its writer saw the child only in the
+ * live state, never chose to delete it, and may not know it was created: the
+ * creation rule does not cover it, so deleting a parent cannot silently take
+ * work its deleter never knew about (docs/sync.md rule (c)).
+ */
+export const isCascadeDelete = (e: Pick<CausalEvent, "op" | "causeId">) => e.causeId !== null && e.op.endsWith(".deleted")
+
+/**
  * Is `a` in the causal past of `b`? docs/sync.md rules (a)-(d): b's stream's
- * earlier events, what b's stream had pulled, the creation of b's entity, and
- * for an --if-version write every earlier write to its entity.
+ * earlier events, what b's stream had pulled, the creation of b's entity
+ * (unless b is a cascaded delete), and for an --if-version write every earlier
+ * write to its entity.
  */
 export const inPast = (a: CausalEvent, b: CausalEvent): boolean =>
   a.seq < b.seq && (
     a.streamId === b.streamId ||
     (b.frontier[a.streamId] ?? 0) >= a.seq ||
-    (a.entityId === b.entityId && (isCreation(a.op) || b.ifVersion))
+    (a.entityId === b.entityId && ((isCreation(a.op) && !isCascadeDelete(b)) || b.ifVersion))
   )

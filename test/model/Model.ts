@@ -246,7 +246,8 @@ export class Model {
       if (x.seq >= y.seq) continue
       const a = x.stream === y.stream
       const b = x.seq <= (y.frontier.get(x.stream) ?? 0)
-      const c = x.entityId === y.entityId && isCreateOp(x.op)
+      // A cascaded delete (caused by a parent's delete) does not know the creation it removes.
+      const c = x.entityId === y.entityId && isCreateOp(x.op) && !(y.causeId !== null && y.op.endsWith(".deleted"))
       const d = y.ifVersion && x.entityId === y.entityId
       if (a || b || c || d) past.add(x.seq)
     }
