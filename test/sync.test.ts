@@ -1165,3 +1165,53 @@ describe("cascaded deletes", () => {
     expect(r2.conflictsCreated).toBe(0)
   })
 })
+
+describe("resolutions keep the domain rules", () => {
+  test("confirming a delete removes the children and edges still hanging off it: no orphan subtask", async () => {
+    const { wt, main, db, epic } = await setup([], ["a", "b"])
+    const a = wt["a"]!
+    const b = wt["b"]!
+    const t = await go(main, create("task", epic, "T"))
+    const s = await go(main, create("subtask", t, "S"))
+    const u = await go(main, create("task", epic, "U"))
+    await go(main, addDep(u, t))
+    await pull(a, "main")
+    await pull(b, "main")
+    await go(a, setTitle(t, "renamed by a"))
+    await go(b, remove("task", t))
+    await pull(a, "b")
+    await pull(b, "a")
+    const [ca] = await go(a, listE())
+    await go(a, resolveE({ id: ca!.id }, "ours")) // a restores T, S and the edge
+    expect(titleOf(db, t)).toBe("renamed by a")
+    expect(one(db, "SELECT id FROM subtasks WHERE id = ?", s)).toEqual({ id: s })
+    const [cb] = await go(b, listE())
+    expect(cb).toMatchObject({ field: "existence", ours: false })
+    await go(b, resolveE({ id: cb!.id }, "ours")) // b confirms its delete, without having pulled a's restore
+    expect(titleOf(db, t)).toBeUndefined()
+    expect(one(db, "SELECT id FROM subtasks WHERE id = ?", s)).toBeNull()
+    expect(all(db, "SELECT * FROM dependencies")).toEqual([])
+    expect(titleOf(db, u)).toBe("U")
+  })
+
+  test("a restore does not bring back an edge whose other end is gone", async () => {
+    const { wt, main, db, epic } = await setup([], ["a", "b"])
+    const a = wt["a"]!
+    const b = wt["b"]!
+    const t1 = await go(main, create("task", epic, "T1"))
+    const t2 = await go(main, create("task", epic, "T2"))
+    await go(main, addDep(t1, t2))
+    await pull(a, "main")
+    await pull(b, "main")
+    await go(a, setTitle(t1, "edited by a"))
+    await go(b, remove("task", t1))
+    await go(main, remove("task", t2))
+    await pull(a, "b")
+    const [c] = (await go(a, listE())).filter((x) => x.entity.id === t1)
+    await go(a, resolveE({ id: c!.id }, "ours"))
+    expect(titleOf(db, t1)).toBe("edited by a")
+    expect(all(db, "SELECT * FROM dependencies")).toEqual([])
+    // T1 is not stuck behind a dependency on a task that no longer exists.
+    expect((await go(a, Effect.flatMap(Tracker, (tr) => tr.claim(t1, "alice")))).claimed).toBe(true)
+  })
+})

@@ -1,5 +1,5 @@
 import { Context, Effect, Either, Layer } from "effect"
-import { draft, type EventDraft, type NodeRef, readStoredPayload } from "../events/Event.ts"
+import { draft, edgeId, type EventDraft, type NodeRef, readStoredPayload } from "../events/Event.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { wallTimeOf } from "../events/hlc.ts"
 import { deleted, entityFields, writesOf } from "../events/writes.ts"
@@ -190,7 +190,12 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
     if (r.entity_kind === "dependency") {
       return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value, restored: endpoints(r.entity_id) })]
     }
-    if (r.field !== "existence" || value !== true) return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value })]
+    if (r.field !== "existence") return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value })]
+    if (value !== true) {
+      // Confirming a delete removes what still hangs off the entity, as a delete would (no orphans, no dangling edges).
+      const root = draft("conflict.resolved", entity, { conflict: r.id, field: "existence", value: false })
+      return [root, ...confirmCascade(r.entity_kind, r.entity_id, root.id)]
+    }
     // Restore the entity, then what its delete cascaded to, each from the log.
     const root = draft("conflict.resolved", entity, { conflict: r.id, field: "existence", value: true, ...restoration(r.entity_id, r.entity_kind) })
     const lastDelete = db.query("SELECT id FROM events WHERE entity_id = ? AND op LIKE '%.deleted' ORDER BY seq DESC LIMIT 1").get(r.entity_id) as
@@ -199,12 +204,37 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
     const cascade = lastDelete === null ? [] : db.query("SELECT entity_kind AS kind, entity_id AS id FROM events WHERE cause_id = ? ORDER BY seq").all(lastDelete.id) as Array<
       { kind: string; id: string }
     >
+    const parents = restoreParents(r.entity_kind, root.payload as { restored?: Record<string, unknown> }, root.id)
+    // An edge comes back only when both of its ends are live or come back in this resolution.
+    const back = new Set([r.entity_id, ...parents.map((p) => p.entityId), ...cascade.filter((c) => c.kind !== "dependency").map((c) => c.id)])
     const children = cascade.flatMap((c): Array<EventDraft> =>
-      c.kind === "dependency"
+      c.kind === "dependency" && !c.id.split(">").every((end) => back.has(end) || isLive(end.startsWith("s-") ? "subtask" : "task", end))
+        ? []
+        : c.kind === "dependency"
         ? [draft("conflict.resolved", { kind: "dependency", id: c.id }, { conflict: null, field: "presence", value: true, restored: endpoints(c.id) }, { causeId: root.id })]
         : [draft("conflict.resolved", { kind: c.kind as "task", id: c.id }, { conflict: null, field: "existence", value: true, ...restoration(c.id, c.kind) }, { causeId: root.id })]
     )
-    return [root, ...restoreParents(r.entity_kind, root.payload as { restored?: Record<string, unknown> }, root.id), ...children]
+    return [root, ...parents, ...children]
+  }
+
+  /** Edges touching the entity or its live children (by edge id), then live subtasks, then live tasks (by id). */
+  const confirmCascade = (kind: string, id: string, causeId: string): Array<EventDraft> => {
+    const tasks = kind === "epic" ? (db.query("SELECT id FROM tasks WHERE epic_id = ? ORDER BY id").all(id) as Array<{ id: string }>).map((t) => t.id) : []
+    const parents = kind === "task" ? [id] : tasks
+    const subtasks = parents.length === 0 ? [] : (db.query(
+      `SELECT id FROM subtasks WHERE task_id IN (${parents.map(() => "?").join(", ")}) ORDER BY id`
+    ).all(...parents) as Array<{ id: string }>).map((s) => s.id)
+    const nodes = [id, ...tasks, ...subtasks]
+    const edges = db.query(
+      `SELECT source_kind, source_id, target_kind, target_id FROM dependencies
+       WHERE source_id IN (${nodes.map(() => "?").join(", ")}) OR target_id IN (${nodes.map(() => "?").join(", ")})`
+    ).all(...nodes, ...nodes) as Array<{ source_kind: "task"; source_id: string; target_kind: "task"; target_id: string }>
+    const edgeDrafts = edges
+      .map((e) => ({ source: { kind: e.source_kind, id: e.source_id }, target: { kind: e.target_kind, id: e.target_id } }))
+      .sort((a, b) => (edgeId(a.source, a.target) < edgeId(b.source, b.target) ? -1 : 1))
+      .map((e) => draft("conflict.resolved", { kind: "dependency", id: edgeId(e.source, e.target) }, { conflict: null, field: "presence", value: false, restored: e }, { causeId }))
+    const gone = (k: "task" | "subtask") => (x: string) => draft("conflict.resolved", { kind: k, id: x }, { conflict: null, field: "existence", value: false }, { causeId })
+    return [...edgeDrafts, ...subtasks.map(gone("subtask")), ...tasks.map(gone("task"))]
   }
 
   /**

@@ -433,7 +433,8 @@ export class Model {
     const chosen = use === "ours" ? record.ours : record.theirs
     const value = JSON.parse(chosen) as unknown
     const first = { entityKind: record.entityKind, entityId: record.entityId, field: record.field, value, causedByFirst: false }
-    if (record.field !== "existence" || value === false) return [first]
+    if (record.field === "existence" && value === false) return [first, ...this.confirmCascade(record.entityKind, record.entityId)]
+    if (record.field !== "existence") return [first]
     // Restoring: the entity, then whatever the deleted side's delete cascaded.
     const restored = this.restoredFields(record.stream, record.entityId)
     const out: Array<ExpectedResolution> = [{ ...first, restored }]
@@ -457,8 +458,12 @@ export class Model {
     if (deletedSide !== undefined && isDeleteOp(deletedSide.op)) {
       const live = this.liveState()
       const isLive = (id: string) => [...live.epics, ...live.tasks, ...live.subtasks].some((x) => x.id === id)
-      for (const child of this.events.filter((e) => e.causeId === deletedSide.id)) {
+      const children = this.events.filter((e) => e.causeId === deletedSide.id)
+      // An edge comes back only when both of its ends are live or come back in this resolution.
+      const back = new Set([...out.map((x) => x.entityId), ...children.filter((c) => c.entityKind !== "dependency").map((c) => c.entityId)])
+      for (const child of children) {
         if (child.entityKind !== "dependency" && !this.restoreLiveChildren && isLive(child.entityId)) continue
+        if (child.entityKind === "dependency" && !child.entityId.split(">").every((end) => back.has(end) || isLive(end))) continue
         if (child.entityKind === "dependency") {
           out.push({ entityKind: "dependency", entityId: child.entityId, field: "presence", value: true, causedByFirst: true })
         } else {
@@ -474,6 +479,28 @@ export class Model {
       }
     }
     return out
+  }
+
+  /**
+   * Confirming a delete removes what still hangs off the entity, as a delete would: edges touching it or
+   * its live children (by edge id), then live subtasks, then live tasks (each by id).
+   */
+  private confirmCascade(kind: EntityKind, id: string): Array<ExpectedResolution> {
+    const live = this.liveState()
+    const tasks = kind === "epic" ? live.tasks.filter((t) => t.epicId === id).map((t) => t.id) : []
+    const subtasks = kind === "epic" || kind === "task"
+      ? live.subtasks.filter((s) => s.taskId === id || tasks.includes(s.taskId)).map((s) => s.id)
+      : []
+    const nodes = new Set([id, ...tasks, ...subtasks])
+    const edges = live.dependencies
+      .filter((d) => nodes.has(d.sourceId) || nodes.has(d.targetId))
+      .map((d) => `${d.sourceId}>${d.targetId}`)
+      .sort()
+    return [
+      ...edges.map((e) => ({ entityKind: "dependency" as EntityKind, entityId: e, field: "presence", value: false, causedByFirst: true })),
+      ...[...subtasks].sort().map((s) => ({ entityKind: "subtask" as EntityKind, entityId: s, field: "existence", value: false, causedByFirst: true })),
+      ...[...tasks].sort().map((t) => ({ entityKind: "task" as EntityKind, entityId: t, field: "existence", value: false, causedByFirst: true }))
+    ]
   }
 
   /** Every field but existence: the value of its greatest-clock write that is not ⊥. */
