@@ -25,17 +25,15 @@ const replayLog = (source: Database, target: Database, onPage?: (replayed: numbe
     const rows = page.all(after, pageSize) as Array<{ seq: number; op: Operation; entityKind: EntityKind; entityId: string; payload: string; clock: number }>
     if (rows.length === 0) return replayed
     // Events that fail their Schema never reached the live tables (grove did not write them); replay skips them too.
-    applyEvents(
-      target,
-      rows.flatMap((r): Array<ProjectableEvent> => {
-        const payload = readStoredPayload(r.op, r.payload)
-        return Either.isRight(payload)
-          ? [{ op: r.op, entityKind: r.entityKind, entityId: r.entityId, clock: r.clock, payload: payload.right } as ProjectableEvent]
-          : []
-      })
-    )
+    const readable = rows.flatMap((r): Array<ProjectableEvent> => {
+      const payload = readStoredPayload(r.op, r.payload)
+      return Either.isRight(payload)
+        ? [{ op: r.op, entityKind: r.entityKind, entityId: r.entityId, clock: r.clock, payload: payload.right } as ProjectableEvent]
+        : []
+    })
+    applyEvents(target, readable)
     after = rows[rows.length - 1]!.seq
-    replayed += rows.length
+    replayed += readable.length
     onPage?.(replayed)
   }
 }
