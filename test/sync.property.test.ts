@@ -510,14 +510,19 @@ class Run {
         if (chosen === undefined) break
         const matched = step.all ? pending.filter((r) => r.entity_id === chosen.entity_id) : [chosen]
         if (waived.has("list-bottom") && matched.some((r) => r.base === "⊥")) break
-        const expected: Array<ExpectedResolution> = []
+        let expected: Array<ExpectedResolution> = []
+        let refused = false
         for (const r of matched) {
           const record = this.model.records.find((m) =>
             m.stream === branch && m.status === "pending" && m.entityId === r.entity_id && m.field === r.field
           )
           if (record === undefined) throw new Mismatch(`real pending conflict ${r.id} (${r.entity_id} ${r.field}) has no pending model record`)
-          expected.push(...this.model.expectedResolution(record, step.use))
+          const resolution = this.model.expectedResolution(record, step.use)
+          if (resolution === null) refused = true
+          else expected.push(...resolution)
         }
+        // One refused record (an edge that would close a cycle or lost an end) refuses the whole resolve.
+        if (refused) expected = []
         this.log.push(`    resolve ${matched.map((r) => `${r.id}:${r.entity_id}:${r.field}`).join(",")} --use ${step.use}`)
         const selection = step.all ? { entity: chosen.entity_id, expect: matched.map((r) => r.id) } : { id: chosen.id }
         await this.expectOk("resolve", cwd, Effect.flatMap(Conflicts, (c) => c.resolve(selection, step.use, false)))

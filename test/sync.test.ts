@@ -1215,3 +1215,29 @@ describe("resolutions keep the domain rules", () => {
     expect((await go(a, Effect.flatMap(Tracker, (tr) => tr.claim(t1, "alice")))).claimed).toBe(true)
   })
 })
+
+describe("resolving an edge's presence", () => {
+  test("re-adding an edge that would close a cycle is refused with dependency_cycle and writes nothing; the other side still resolves", async () => {
+    const { wt, main, db, epic } = await setup([], ["a", "b"])
+    const a = wt["a"]!
+    const b = wt["b"]!
+    const t1 = await go(main, create("task", epic, "T1"))
+    const t2 = await go(main, create("task", epic, "T2"))
+    await go(main, addDep(t1, t2))
+    await pull(a, "main")
+    await pull(b, "main")
+    await go(b, Effect.flatMap(Tracker, (t) => t.removeDependency(t1, t2)))
+    await go(b, addDep(t1, t2))
+    await go(a, Effect.flatMap(Tracker, (t) => t.removeDependency(t1, t2)))
+    await pull(a, "b")
+    const [c] = await go(a, listE())
+    expect(c).toMatchObject({ field: "presence", ours: false, theirs: true })
+    await go(a, addDep(t2, t1))
+    const events = eventCount(db)
+    const refusal = await failure(a, resolveE({ id: c!.id }, "theirs"))
+    expect(refusal.code).toBe("dependency_cycle")
+    expect(eventCount(db)).toBe(events)
+    await go(a, resolveE({ id: c!.id }, "ours"))
+    expect(all(db, "SELECT source_id, target_id FROM dependencies")).toEqual([{ source_id: t2, target_id: t1 }])
+  })
+})

@@ -11,6 +11,7 @@ import { Writer } from "./Writer.ts"
 
 export class ExpectMismatch extends GroveError("ExpectMismatch", "expect_mismatch") {}
 export class NothingToResolve extends GroveError("NothingToResolve", "nothing_to_resolve") {}
+export class ResolutionCycle extends GroveError("ResolutionCycle", "dependency_cycle") {}
 
 /** An event behind one side of a conflict, with where it was written. */
 export interface EventInfo {
@@ -183,6 +184,28 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
     return db.query(`SELECT 1 FROM ${table} WHERE id = ?`).get(id) !== null
   }
 
+  /**
+   * Choosing an edge's presence re-adds it: both ends must exist and it must not close a cycle, the
+   * same rules `dep add` enforces. The resolution is refused otherwise (choose the other side).
+   */
+  const checkEdge = (r: ConflictRow, use: "ours" | "theirs"): Effect.Effect<void, NotFound | ResolutionCycle> => {
+    if (r.entity_kind !== "dependency" || parse(use === "ours" ? r.ours : r.theirs) !== true) return Effect.void
+    const { source, target } = endpoints(r.entity_id)
+    const present = db.query("SELECT 1 FROM dependencies WHERE source_id = ? AND target_id = ?").get(source.id, target.id) !== null
+    if (present) return Effect.void
+    const gone = [source, target].find((end) => !isLive(end.kind, end.id))
+    if (gone !== undefined) {
+      return Effect.fail(new NotFound({ message: `cannot re-add ${r.entity_id}: ${gone.kind} ${gone.id} no longer exists; resolve with the other side`, details: { conflict: r.id, missing: gone } }))
+    }
+    const cycle = db.query(
+      `WITH RECURSIVE reach(id) AS (SELECT ? UNION SELECT d.target_id FROM dependencies d JOIN reach r ON d.source_id = r.id)
+       SELECT 1 FROM reach WHERE id = ? LIMIT 1`
+    ).get(target.id, source.id) !== null
+    return cycle
+      ? Effect.fail(new ResolutionCycle({ message: `re-adding ${r.entity_id} would form a cycle: ${target.id} already depends on ${source.id}; resolve with the other side`, details: { conflict: r.id, source, target } }))
+      : Effect.void
+  }
+
   /** The events that settle one record with the chosen side. */
   const settle = (r: ConflictRow, use: "ours" | "theirs"): Array<EventDraft> => {
     const value = parse(use === "ours" ? r.ours : r.theirs)
@@ -287,6 +310,7 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
               })
             }
           }
+          for (const r of matched) yield* checkEdge(r, use)
           const plans = yield* trySqlite(() => matched.map((r) => ({ r, drafts: settle(r, use) })))
           if (!dryRun) yield* emit(plans.flatMap((p) => p.drafts))
           return {

@@ -429,9 +429,10 @@ export class Model {
   }
 
   /** What `resolve <record> --use ours|theirs` in the record's scope should append. */
-  expectedResolution(record: ConflictRecord, use: "ours" | "theirs"): Array<ExpectedResolution> {
+  expectedResolution(record: ConflictRecord, use: "ours" | "theirs"): Array<ExpectedResolution> | null {
     const chosen = use === "ours" ? record.ours : record.theirs
     const value = JSON.parse(chosen) as unknown
+    if (record.entityKind === "dependency" && value === true && !this.canReAdd(record.entityId)) return null
     const first = { entityKind: record.entityKind, entityId: record.entityId, field: record.field, value, causedByFirst: false }
     if (record.field === "existence" && value === false) return [first, ...this.confirmCascade(record.entityKind, record.entityId)]
     if (record.field !== "existence") return [first]
@@ -479,6 +480,23 @@ export class Model {
       }
     }
     return out
+  }
+
+  /** Re-adding an edge (resolving its presence to true) needs both ends live and no cycle, like `dep add`. */
+  private canReAdd(edgeId: string): boolean {
+    const [source, target] = edgeId.split(">") as [string, string]
+    const live = this.liveState()
+    if (live.dependencies.some((d) => d.sourceId === source && d.targetId === target)) return true
+    const exists = (id: string) => [...live.tasks, ...live.subtasks].some((x) => x.id === id)
+    if (!exists(source) || !exists(target)) return false
+    const seen = new Set<string>([target])
+    const stack = [target]
+    while (stack.length > 0) {
+      const at = stack.pop()!
+      if (at === source) return false
+      for (const d of live.dependencies) if (d.sourceId === at && !seen.has(d.targetId)) seen.add(d.targetId), stack.push(d.targetId)
+    }
+    return true
   }
 
   /**

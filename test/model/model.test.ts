@@ -74,6 +74,7 @@ class Sim {
   }
   resolve(stream: string, record: ConflictRecord, use: "ours" | "theirs", version?: number) {
     const expected = this.model.expectedResolution(record, use)
+    if (expected === null) throw new Error(`the model refuses resolving ${record.entityId} with ${use}`)
     const firstSeq = this.seq + 1
     return this.emit(
       stream,
