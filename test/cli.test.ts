@@ -181,3 +181,14 @@ describe("--help", () => {
     for (const words of commands.slice(1)) expect(top).toContain(`- ${words.join(" ")}`)
   })
 })
+
+describe("bin/grove", () => {
+  it("runs from any repository through a symlink, with no Bun on PATH, using the Bun npm installed", () => {
+    const r = freshRepo()
+    const link = NodePath.join(r.base, "grove")
+    NodeFs.symlinkSync(NodePath.resolve(import.meta.dir, "../bin/grove"), link)
+    const out = Bun.spawnSync([link, "init", "--json"], { cwd: r.root, env: { PATH: "/usr/bin:/bin", HOME: process.env["HOME"] ?? "/tmp" } })
+    expect(out.exitCode).toBe(0)
+    expect(JSON.parse(out.stdout.toString()).data.database).toBe(NodePath.join(r.root, ".git", "grove", "grove.db"))
+  })
+})
