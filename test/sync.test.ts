@@ -17,6 +17,7 @@ import { type PullOptions, type PullReport, Sync } from "../src/sync/Sync.ts"
 import { Bulk } from "../src/tracker/Bulk.ts"
 import { type EntityKindName, type Patch, Tracker } from "../src/tracker/Tracker.ts"
 import { grove } from "./support/cli.ts"
+import { withEnv } from "./support/tracker.ts"
 import { flipRun, run } from "./support/effect.ts"
 import { git, makeRepo, type TestRepo } from "./support/repo.ts"
 
@@ -62,21 +63,6 @@ const addDetachedWorktree = (repo: TestRepo, name: string): string => {
   return path
 }
 
-const withEnv = async <A>(vars: Record<string, string | undefined>, f: () => Promise<A>): Promise<A> => {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]))
-  const apply = (values: Record<string, string | undefined>) => {
-    for (const [k, v] of Object.entries(values)) {
-      if (v === undefined) delete process.env[k]
-      else process.env[k] = v
-    }
-  }
-  apply(vars)
-  try {
-    return await f()
-  } finally {
-    apply(saved)
-  }
-}
 
 // ---------------------------------------------------------------------------
 // In-process grove commands: each `go` is one command in one worktree.
