@@ -440,7 +440,7 @@ describe("backups", () => {
 })
 
 describe("the real migration list", () => {
-  it("applies; refuses to revert the sync step (it would drop the log's causal context); version 1 reverts cleanly", async () => {
+  it("applies; refuses to revert the replica step (it would drop the database's identity on remotes); version 1 reverts cleanly", async () => {
     const path = tempDb()
     const up1 = await withMigrator(path, realMigrations, (m) => m.up)
     expect(up1.to).toBe(realMigrations.length)
@@ -450,7 +450,7 @@ describe("the real migration list", () => {
       expect.arrayContaining(["events", "transactions", "streams", "epics", "tasks", "subtasks", "dependencies", "hlc", "conflicts", "heads"])
     )
     const refused = await failMigrator(path, realMigrations, (m) => m.down(0))
-    expect(refused).toMatchObject({ code: "migration_irreversible", details: { version: 2 } })
+    expect(refused).toMatchObject({ code: "migration_irreversible", details: { version: 3 } })
     expect(snapshot(path)).toEqual(applied)
     // Version 1 alone goes down and up again to the same schema.
     const first = realMigrations.slice(0, 1)

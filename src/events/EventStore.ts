@@ -7,6 +7,7 @@ import { Sqlite } from "../storage/Sqlite.ts"
 import { type EventDraft, payloadVersion, readStoredPayload, type StoredEvent } from "./Event.ts"
 import { GitContext } from "./GitContext.ts"
 import { nextStamps, wallTimeOf } from "./hlc.ts"
+import { ensureLocalStream, nextPos } from "./streams.ts"
 
 /** Appends drafts inside the current write transaction and returns them as stored. */
 export type Append = (drafts: ReadonlyArray<EventDraft>) => Effect.Effect<ReadonlyArray<StoredEvent>, DatabaseBusy | DatabaseError>
@@ -50,7 +51,8 @@ const eventColumns = [
   "payload_version",
   "cause_id",
   "frontier_id",
-  "if_version"
+  "if_version",
+  "pos"
 ] as const
 
 /** The append-only log: write transactions stamped with their git context, and reads. */
@@ -73,12 +75,9 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
       const transact = <A, E, R>(body: (append: Append) => Effect.Effect<A, E, R>) =>
         Effect.gen(function*() {
           const context = yield* gitContext.resolve
-          let opened: { readonly txId: number; readonly streamId: number; readonly frontierId: number | null; last: number } | undefined
+          let opened: { readonly txId: number; readonly streamId: number; readonly frontierId: number | null; last: number; pos: number } | undefined
           const open = () => {
-            const stream = context.stream
-            const found = db.query("SELECT id FROM streams WHERE name = ?").get(stream) as { id: number } | null
-            const streamId = found?.id ??
-              (db.query("INSERT INTO streams (name) VALUES (?) RETURNING id").get(stream) as { id: number }).id
+            const streamId = ensureLocalStream(db, context.stream)
             const txId = (db.query(
               "INSERT INTO transactions (stream_id, worktree, head, actor, committed_at) VALUES (?, ?, ?, ?, ?) RETURNING id"
             ).get(streamId, context.worktree, context.head, context.actor, Date.now()) as { id: number }).id
@@ -87,7 +86,7 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
             const knowledge = db.query("SELECT frontier_id FROM stream_knowledge WHERE stream_id = ?").get(streamId) as
               | { frontier_id: number }
               | null
-            return { txId, streamId, frontierId: knowledge?.frontier_id ?? null, last }
+            return { txId, streamId, frontierId: knowledge?.frontier_id ?? null, last, pos: nextPos(db, streamId) }
           }
           const append: Append = (drafts) =>
             trySqlite(() => {
@@ -106,7 +105,7 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
                 db,
                 "events",
                 eventColumns,
-                stored.map((e) => [
+                stored.map((e, i) => [
                   e.seq,
                   e.id,
                   tx.txId,
@@ -119,9 +118,11 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
                   payloadVersion,
                   e.causeId,
                   tx.frontierId,
-                  e.ifVersion ? 1 : 0
+                  e.ifVersion ? 1 : 0,
+                  tx.pos + i
                 ])
               )
+              tx.pos += stored.length
               db.run("UPDATE hlc SET last = ?", [stamps.last])
               tx.last = stamps.last
               return stored

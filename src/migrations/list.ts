@@ -167,5 +167,60 @@ export const migrations: ReadonlyArray<Migration> = [
     // Dropping the causal context from the append-only log would lose it for good: later pulls would miss
     // real conflicts. Restore a backup instead.
     down: irreversible
+  },
+  {
+    version: 3,
+    name: "replicas: stream identity and portable positions across clones",
+    up: `
+      -- This database's replica id (row 1), and the replicas it has imported events from.
+      CREATE TABLE replicas (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+      );
+      INSERT INTO replicas (id, name) VALUES (1, lower(hex(randomblob(8))));
+      -- A stream is a branch of one replica. name stays unique: the branch for this replica's streams,
+      -- branch@replica for imported ones.
+      ALTER TABLE streams ADD COLUMN replica_id INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE streams ADD COLUMN branch TEXT;
+      UPDATE streams SET branch = name;
+      CREATE UNIQUE INDEX streams_by_replica ON streams (replica_id, branch);
+      -- pos: the event's place in its stream (1, 2, ...), the same in every replica.
+      -- seen_frontier_id: for an imported --if-version write, what its writer's database held (rule (d)).
+      ALTER TABLE events ADD COLUMN pos INTEGER;
+      ALTER TABLE events ADD COLUMN seen_frontier_id INTEGER;
+      DROP TRIGGER events_no_update;
+      UPDATE events SET pos = numbered.pos
+        FROM (SELECT seq, row_number() OVER (PARTITION BY stream_id ORDER BY seq) AS pos FROM events) AS numbered
+        WHERE numbered.seq = events.seq;
+      CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'grove events are append-only'); END;
+      CREATE UNIQUE INDEX events_by_stream_pos ON events (stream_id, pos);
+      -- Imported events can be older than local ones: replay and restores order by clock, ties by id.
+      CREATE INDEX events_by_clock ON events (clock, id);
+      -- The union of the seen sets of imported --if-version writes, beside the local bound in seq.
+      ALTER TABLE if_version_floors ADD COLUMN frontier_id INTEGER;
+      -- Per remote and grove ref: the newest commit verified, so a rewrite of what was imported is refused.
+      CREATE TABLE remote_refs (
+        remote TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        tip TEXT NOT NULL,
+        PRIMARY KEY (remote, ref)
+      ) WITHOUT ROWID;
+      -- Bundles and refs a fetch refused, with the code and reason.
+      CREATE TABLE remote_quarantine (
+        id INTEGER PRIMARY KEY,
+        remote TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        tip TEXT NOT NULL,
+        bundle TEXT,
+        code TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        quarantined_at INTEGER NOT NULL,
+        UNIQUE (remote, ref, tip, code)
+      );
+    `,
+    // The replica id is this database's identity on every remote it pushed to: a new one after a down and
+    // up would republish the same events under another name. Restore a backup instead.
+    down: irreversible
   }
 ]

@@ -10,30 +10,39 @@ export class VerifyMismatch extends GroveError("VerifyMismatch", "verify_mismatc
 
 const pageSize = 10_000
 
+/** Reads and applies events: those that fail their Schema never reached the live tables, so they are skipped. */
+export const applyStored = (
+  target: Database,
+  rows: ReadonlyArray<{ op: Operation; entityKind: EntityKind; entityId: string; payload: string; clock: number }>
+): number => {
+  const readable = rows.flatMap((r): Array<ProjectableEvent> => {
+    const payload = readStoredPayload(r.op, r.payload)
+    return Either.isRight(payload)
+      ? [{ op: r.op, entityKind: r.entityKind, entityId: r.entityId, clock: r.clock, payload: payload.right } as ProjectableEvent]
+      : []
+  })
+  applyEvents(target, readable)
+  return readable.length
+}
+
 /**
- * Feeds the whole log, in order, to `apply`, a page at a time. Events written
- * in one database carry strictly increasing clocks in seq order, so seq order
- * is clock order.
+ * Feeds the whole log to `apply` in clock order (ties by id), a page at a
+ * time: the live state is every field's greatest-clock write, and events
+ * imported from other clones can be older than ones written here.
  */
 const replayLog = (source: Database, target: Database, onPage?: (replayed: number) => void): number => {
   const page = source.query(
-    "SELECT seq, op, entity_kind AS entityKind, entity_id AS entityId, payload, clock FROM events WHERE seq > ? ORDER BY seq LIMIT ?"
+    `SELECT op, entity_kind AS entityKind, entity_id AS entityId, payload, clock, id FROM events
+     WHERE (clock, id) > (?, ?) ORDER BY clock, id LIMIT ?`
   )
-  let after = 0
+  let after: [number, string] = [0, ""]
   let replayed = 0
   for (;;) {
-    const rows = page.all(after, pageSize) as Array<{ seq: number; op: Operation; entityKind: EntityKind; entityId: string; payload: string; clock: number }>
+    const rows = page.all(...after, pageSize) as Array<{ op: Operation; entityKind: EntityKind; entityId: string; payload: string; clock: number; id: string }>
     if (rows.length === 0) return replayed
-    // Events that fail their Schema never reached the live tables (grove did not write them); replay skips them too.
-    const readable = rows.flatMap((r): Array<ProjectableEvent> => {
-      const payload = readStoredPayload(r.op, r.payload)
-      return Either.isRight(payload)
-        ? [{ op: r.op, entityKind: r.entityKind, entityId: r.entityId, clock: r.clock, payload: payload.right } as ProjectableEvent]
-        : []
-    })
-    applyEvents(target, readable)
-    after = rows[rows.length - 1]!.seq
-    replayed += readable.length
+    replayed += applyStored(target, rows)
+    const last = rows[rows.length - 1]!
+    after = [last.clock, last.id]
     onPage?.(replayed)
   }
 }

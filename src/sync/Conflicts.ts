@@ -5,6 +5,7 @@ import { wallTimeOf } from "../events/hlc.ts"
 import { deleted, entityFields, writesOf } from "../events/writes.ts"
 import { GroveError, NotFound } from "../errors/index.ts"
 import { trySqlite } from "../storage/errors.ts"
+import { localStreamId } from "../events/streams.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { adoptPending, inScope, inScopeParams } from "./scope.ts"
 import { Writer } from "./Writer.ts"
@@ -127,7 +128,7 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
 
   const select = `SELECT c.*, s.name AS branch FROM conflicts c JOIN streams s ON s.id = c.stream_id`
 
-  const streamOf = (name: string) => (db.query("SELECT id FROM streams WHERE name = ?").get(name) as { id: number } | null)?.id
+  const streamOf = (branch: string) => localStreamId(db, branch)
 
   /** This worktree+branch's conflicts: pending ones, or all with `all`. */
   const list = (options: { readonly all?: boolean } = {}) =>
@@ -151,7 +152,7 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
 
   /** An entity's readable history in clock order (unreadable events are skipped, as everywhere). */
   const history = (entityId: string) =>
-    (db.query("SELECT op, entity_kind AS entityKind, payload, clock FROM events WHERE entity_id = ? ORDER BY clock").all(entityId) as Array<
+    (db.query("SELECT op, entity_kind AS entityKind, payload, clock FROM events WHERE entity_id = ? ORDER BY clock, id").all(entityId) as Array<
       { op: string; entityKind: string; payload: string; clock: number }
     >).flatMap((h) => {
       const payload = readStoredPayload(h.op, h.payload)
@@ -221,7 +222,7 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
     }
     // Restore the entity, then what its delete cascaded to, each from the log.
     const root = draft("conflict.resolved", entity, { conflict: r.id, field: "existence", value: true, ...restoration(r.entity_id, r.entity_kind) })
-    const lastDelete = db.query("SELECT id FROM events WHERE entity_id = ? AND op LIKE '%.deleted' ORDER BY seq DESC LIMIT 1").get(r.entity_id) as
+    const lastDelete = db.query("SELECT id FROM events WHERE entity_id = ? AND op LIKE '%.deleted' ORDER BY clock DESC, id DESC LIMIT 1").get(r.entity_id) as
       | { id: string }
       | null
     const cascade = lastDelete === null ? [] : db.query("SELECT entity_kind AS kind, entity_id AS id FROM events WHERE cause_id = ? ORDER BY seq").all(lastDelete.id) as Array<

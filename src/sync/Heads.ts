@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite"
 import { Either } from "effect"
 import { readStoredPayload } from "../events/Event.ts"
 import { deleted, isCreation, type Write, writesOf } from "../events/writes.ts"
-import { type CausalEvent, inPast, isCascadeDelete } from "./causality.ts"
+import { type CausalEvent, type Frontier, inPast, isCascadeDelete } from "./causality.ts"
 import type { Knowledge } from "./Knowledge.ts"
 
 /** An event as conflict detection sees it. */
@@ -24,10 +24,11 @@ export interface EventRow {
   readonly clock: number
   readonly if_version: number
   readonly frontier_id: number | null
+  readonly seen_frontier_id: number | null
   readonly cause_id: string | null
 }
 
-export const eventRowColumns = "seq, id, stream_id, entity_kind, entity_id, op, payload, clock, if_version, frontier_id, cause_id"
+export const eventRowColumns = "seq, id, stream_id, entity_kind, entity_id, op, payload, clock, if_version, frontier_id, seen_frontier_id, cause_id"
 
 /** A conflict record while a batch works on it. */
 interface Record {
@@ -60,6 +61,24 @@ const chunked = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
   return out
 }
+/**
+ * What the --if-version writes a stream knows to a field have in their past by rule (d): every write
+ * below seq (those written here), and per stream up to seen (those imported: what their writer held).
+ */
+interface Floor {
+  readonly seq: number
+  readonly seen: Frontier
+}
+
+const underFloor = (y: LearntEvent, floor: Floor) => y.seq < floor.seq || y.seq <= (floor.seen[y.streamId] ?? 0)
+
+const raiseFloor = (floor: Floor = { seq: 0, seen: {} }, y: LearntEvent): Floor => {
+  if (y.seen === null) return { seq: Math.max(floor.seq, y.seq), seen: floor.seen }
+  const seen: { [stream: number]: number } = { ...floor.seen }
+  for (const [s, seq] of Object.entries(y.seen)) seen[Number(s)] = Math.max(seen[Number(s)] ?? 0, seq)
+  return { seq: floor.seq, seen }
+}
+
 const placeholders = (n: number) => Array(n).fill("?").join(", ")
 const key2 = (entity: string, field: string) => `${entity}\u0000${field}`
 
@@ -83,6 +102,7 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
     clock: r.clock,
     ifVersion: r.if_version === 1,
     frontier: knowledge.byId(r.frontier_id),
+    seen: r.seen_frontier_id === null ? null : knowledge.byId(r.seen_frontier_id),
     causeId: r.cause_id
   })
 
@@ -111,7 +131,7 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
   const histories = (entityIds: ReadonlyArray<string>): Map<string, Array<LearntEvent>> => {
     const out = new Map<string, Array<LearntEvent>>()
     for (const chunk of chunked(entityIds, 500)) {
-      const rows = db.query(`SELECT ${eventRowColumns} FROM events WHERE entity_id IN (${placeholders(chunk.length)}) ORDER BY clock DESC`)
+      const rows = db.query(`SELECT ${eventRowColumns} FROM events WHERE entity_id IN (${placeholders(chunk.length)}) ORDER BY clock DESC, id DESC`)
         .all(...chunk) as Array<EventRow>
       for (const row of rows) {
         const payload = readStoredPayload(row.op, row.payload)
@@ -161,7 +181,7 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
     // Load the entities' heads, floors and pending records.
     const heads = new Map<string, Map<string, Array<LearntEvent>>>()
     const headSeqs: Array<{ e: string; f: string; seq: number }> = []
-    const floors = new Map<string, number>()
+    const floors = new Map<string, Floor>()
     const pending = new Map<string, Map<string, Record>>()
     // Most streams have no --if-version floors and no pending records: one probe each spares a query per chunk.
     const anyFloors = db.query("SELECT 1 FROM if_version_floors WHERE stream_id = ? LIMIT 1").get(A) !== null
@@ -172,10 +192,11 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
         headSeqs.push(r)
       }
       const floorRows = anyFloors
-        ? db.query(`SELECT entity_id AS e, field AS f, seq FROM if_version_floors WHERE stream_id = ? AND entity_id IN (${ph})`).all(A, ...chunk) as Array<{ e: string; f: string; seq: number }>
+        ? db.query(`SELECT entity_id AS e, field AS f, seq, frontier_id FROM if_version_floors WHERE stream_id = ? AND entity_id IN (${ph})`)
+          .all(A, ...chunk) as Array<{ e: string; f: string; seq: number; frontier_id: number | null }>
         : []
       for (const r of floorRows) {
-        floors.set(key2(r.e, r.f), r.seq)
+        floors.set(key2(r.e, r.f), { seq: r.seq, seen: knowledge.byId(r.frontier_id) })
       }
       const pendingRows = anyPending
         ? db.query(`SELECT * FROM conflicts WHERE stream_id = ? AND status = 'pending' AND entity_id IN (${ph})`).all(A, ...chunk) as Array<any>
@@ -315,12 +336,12 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
         else if (current.some((h) => h.seq === y.seq)) continue // learnt already (a replayed pull)
         else {
           const floor = floors.get(k)
-          const dominated = (floor !== undefined && y.seq < floor) || current.some((h) => inPast(y, h))
+          const dominated = (floor !== undefined && underFloor(y, floor)) || current.some((h) => inPast(y, h))
           next = current.filter((h) => !inPast(h, y))
           if (!dominated) next.push(y)
         }
-        if (y.ifVersion && (floors.get(k) ?? 0) < y.seq) {
-          floors.set(k, y.seq)
+        if (y.ifVersion) {
+          floors.set(k, raiseFloor(floors.get(k), y))
           dirtyFloors.add(k)
         }
         fields.set(field, next)
@@ -350,9 +371,12 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
     }
     for (const k of dirtyFloors) {
       const [e, f] = k.split("\u0000") as [string, string]
+      const floor = floors.get(k)!
+      const seen = Object.keys(floor.seen).length === 0 ? null : knowledge.store(floor.seen)
       db.query(
-        "INSERT INTO if_version_floors (stream_id, entity_id, field, seq) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET seq = max(seq, excluded.seq)"
-      ).run(A, e, f, floors.get(k)!)
+        `INSERT INTO if_version_floors (stream_id, entity_id, field, seq, frontier_id) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET seq = excluded.seq, frontier_id = excluded.frontier_id`
+      ).run(A, e, f, floor.seq, seen)
     }
     const settled: Array<number> = []
     const fresh: Array<Record> = []

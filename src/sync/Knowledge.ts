@@ -19,6 +19,12 @@ export const makeKnowledge = (db: Database) => {
     }
     return frontier
   }
+  /** Stores a frontier once and returns its id. */
+  const store = (frontier: Frontier): number => {
+    const id = (db.query("INSERT INTO frontiers (vector) VALUES (?) RETURNING id").get(JSON.stringify(frontier)) as { id: number }).id
+    cache.set(id, frontier)
+    return id
+  }
   return {
     byId,
     /** The stream's current frontier (what it has pulled; its own events are implicit). */
@@ -28,10 +34,10 @@ export const makeKnowledge = (db: Database) => {
         | null
       return byId(row?.frontier_id ?? null)
     },
+    store,
     /** Records a new frontier for the stream; later events it writes carry it. */
     advance: (streamId: number, frontier: Frontier): void => {
-      const id = (db.query("INSERT INTO frontiers (vector) VALUES (?) RETURNING id").get(JSON.stringify(frontier)) as { id: number }).id
-      cache.set(id, frontier)
+      const id = store(frontier)
       db.query(
         "INSERT INTO stream_knowledge (stream_id, frontier_id) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET frontier_id = excluded.frontier_id"
       ).run(streamId, id)

@@ -10,6 +10,7 @@ import { Sqlite } from "../storage/Sqlite.ts"
 import type { Frontier } from "./causality.ts"
 import { Detector } from "./Detector.ts"
 import { eventRowColumns, type EventRow, type LearntEvent } from "./Heads.ts"
+import { ensureLocalStream, localStreamId, streamName, streamsOfBranch } from "../events/streams.ts"
 import { adoptPending } from "./scope.ts"
 import { branchExists, defaultBranch } from "./SourceBranch.ts"
 
@@ -86,48 +87,53 @@ const makeSync = (
   repository: typeof Repository.Service,
   gitCommands: typeof Git.Service
 ) => {
-  const streamId = (name: string) => (db.query("SELECT id FROM streams WHERE name = ?").get(name) as { id: number } | null)?.id
-  const streamName = (id: number) => (db.query("SELECT name FROM streams WHERE id = ?").get(id) as { name: string } | null)?.name ?? `#${id}`
-  const ensureStream = (name: string) =>
-    streamId(name) ?? (db.query("INSERT INTO streams (name) VALUES (?) RETURNING id").get(name) as { id: number }).id
   const newestSeq = (stream: number) =>
     (db.query("SELECT coalesce(max(seq), 0) AS seq FROM events WHERE stream_id = ?").get(stream) as { seq: number }).seq
   const countIn = (r: Range) =>
     r.hi <= r.lo ? 0 : (db.query("SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND seq <= ?").get(r.stream, r.lo, r.hi) as { n: number }).n
 
   /**
-   * What `source` knows, as the highest seq per stream (its own stream: its newest event). The newest
-   * seq is read first: frontiers only grow, so an event the source writes between the two reads is
-   * never taken without the knowledge it was written with.
+   * What `sources` know together, as the highest seq per stream (each source's own stream: its newest
+   * event). The newest seq is read first: frontiers only grow, so an event a source writes between the
+   * two reads is never taken without the knowledge it was written with.
    */
-  const knowledgeOf = (source: number): Frontier => {
-    const newest = newestSeq(source)
-    return { ...knowledge.current(source), [source]: newest }
+  const knowledgeOf = (sources: ReadonlyArray<number>): Frontier => {
+    const union: Record<number, number> = {}
+    for (const source of sources) {
+      const newest = newestSeq(source)
+      for (const [s, seq] of Object.entries({ ...knowledge.current(source), [source]: newest })) {
+        union[Number(s)] = Math.max(union[Number(s)] ?? 0, seq)
+      }
+    }
+    return union
   }
 
-  /** The ranges of `target` knowledge that `self` lacks (its own stream excluded). */
-  const missing = (self: number, selfKnows: Frontier, target: Frontier): Array<Range> =>
+  /** The ranges of `target` knowledge that `self` lacks (the streams in `own` excluded: they know their own events). */
+  const missing = (own: ReadonlyArray<number>, selfKnows: Frontier, target: Frontier): Array<Range> =>
     Object.entries(target)
       .map(([s, hi]) => ({ stream: Number(s), lo: selfKnows[Number(s)] ?? 0, hi }))
-      .filter((r) => r.stream !== self && r.hi > r.lo)
+      .filter((r) => !own.includes(r.stream) && r.hi > r.lo)
 
-  /** Resolves the source branch; an unknown one is an error, a branch grove never wrote to knows nothing. */
-  const source = (from: string | undefined) =>
+  /**
+   * Resolves the source branch to its streams: this replica's and those imported from other clones
+   * (`sync fetch`). An unknown branch is an error; a branch grove never wrote to knows nothing.
+   */
+  const source = (from: string | undefined, self: number | undefined) =>
     Effect.gen(function*() {
       const name = from ?? (yield* Effect.provideService(defaultBranch(repository.cwd), Git, gitCommands))
-      const id = yield* trySqlite(() => streamId(name))
-      if (id === undefined && !(yield* Effect.provideService(branchExists(repository.cwd, name), Git, gitCommands))) {
+      const all = yield* trySqlite(() => streamsOfBranch(db, name))
+      if (all.length === 0 && !(yield* Effect.provideService(branchExists(repository.cwd, name), Git, gitCommands))) {
         return yield* new UnknownSource({
           message: `unknown source ${name}: no such branch, and grove has no events from it`,
           details: { source: name }
         })
       }
-      return { name, id }
+      return { name, all, ids: all.filter((id) => id !== self) }
     })
 
   const cursorOf = (self: number) => {
     const known = knowledge.current(self)
-    return Object.fromEntries(Object.entries(known).map(([s, seq]) => [streamName(Number(s)), seq]))
+    return Object.fromEntries(Object.entries(known).map(([s, seq]) => [streamName(db, Number(s)), seq]))
   }
 
   const quarantine = (row: EventRow, reason: string, detail: string) =>
@@ -144,18 +150,18 @@ const makeSync = (
   const pull = (from: string | undefined, options: PullOptions = {}) =>
     Effect.gen(function*() {
       const context = yield* git.resolve
-      const src = yield* source(from)
+      const src = yield* source(from, yield* trySqlite(() => localStreamId(db, context.stream)))
       const batchSize = options.batchSize ?? (yield* pullBatchFromEnv(process.env["GROVE_PULL_BATCH"]))
       const report = { scanned: 0, conflictsCreated: 0, conflictsSettled: 0, quarantined: 0, batches: 0 }
       const byReason: Record<string, number> = {}
       // What B knows when the pull starts: later writes to B wait for the next pull.
-      const target = src.id === undefined ? {} : yield* trySqlite(() => knowledgeOf(src.id!))
+      const target = yield* trySqlite(() => knowledgeOf(src.ids))
       const batch = Effect.suspend(() =>
         trySqlite(() => {
-          const self = ensureStream(context.stream)
+          const self = ensureLocalStream(db, context.stream)
           if (report.batches === 0) adoptPending(db, context.worktree, self)
           const known = knowledge.current(self)
-          const ranges = missing(self, known, target)
+          const ranges = missing([self], known, target)
           if (ranges.length === 0) return { done: true, self }
           const from = Math.min(...ranges.map((r) => r.lo))
           const to = Math.max(...ranges.map((r) => r.hi))
@@ -206,14 +212,14 @@ const makeSync = (
   const status = (from: string | undefined) =>
     Effect.gen(function*() {
       const context = yield* git.resolve
-      const src = yield* source(from)
+      const self = yield* trySqlite(() => localStreamId(db, context.stream))
+      const src = yield* source(from, self)
       return yield* trySqlite(() => {
-        const self = streamId(context.stream)
-        const selfKnows: Frontier = self === undefined ? {} : knowledgeOf(self)
-        const sourceKnows: Frontier = src.id === undefined ? {} : knowledgeOf(src.id)
+        const selfKnows: Frontier = self === undefined ? {} : knowledgeOf([self])
+        const sourceKnows: Frontier = knowledgeOf(src.all)
         // A branch that never wrote has no stream yet: it knows nothing, so it lacks all the source knows.
-        const behind = src.id !== undefined && src.id === self ? 0 : missing(self ?? -1, selfKnows, sourceKnows).reduce((n, r) => n + countIn(r), 0)
-        const ahead = src.id === self ? 0 : missing(src.id ?? -1, sourceKnows, selfKnows).reduce((n, r) => n + countIn(r), 0)
+        const behind = missing(self === undefined ? [] : [self], selfKnows, sourceKnows).reduce((n, r) => n + countIn(r), 0)
+        const ahead = missing(src.all, sourceKnows, selfKnows).reduce((n, r) => n + countIn(r), 0)
         // This branch's pending records, wherever they were created: they follow the branch (scope.ts).
         const pendingConflicts = self === undefined ? 0 : (db.query(
           "SELECT count(*) AS n FROM conflicts WHERE stream_id = ? AND status = 'pending'"
@@ -222,5 +228,5 @@ const makeSync = (
       })
     })
 
-  return { pull, status, streamId }
+  return { pull, status }
 }

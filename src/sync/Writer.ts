@@ -37,7 +37,7 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
                   yield* trySqlite(() =>
                     detector.heads.learn(
                       { worktree: context.worktree, streamId: stored[0]!.streamId },
-                      stored.map((e) => ({ ...e, frontier: detector.knowledge.byId(e.frontierId) })),
+                      stored.map((e) => ({ ...e, frontier: detector.knowledge.byId(e.frontierId), seen: null })),
                       "own"
                     )
                   )

@@ -1,0 +1,34 @@
+import type { Database } from "bun:sqlite"
+
+/**
+ * Streams: the branches events are written on, each of one replica (a grove
+ * database; row 1 of `replicas` is this one). A stream's `name` is unique in
+ * the database: the branch for this replica's streams, `branch@replica` for
+ * streams imported from other clones.
+ */
+export const localReplica = 1
+
+/** This database's replica id, as it names its refs on remotes. */
+export const localReplicaName = (db: Database): string =>
+  (db.query("SELECT name FROM replicas WHERE id = ?").get(localReplica) as { name: string }).name
+
+/** This replica's stream for a branch, if grove has written or pulled on it. */
+export const localStreamId = (db: Database, branch: string): number | undefined =>
+  (db.query("SELECT id FROM streams WHERE replica_id = ? AND branch = ?").get(localReplica, branch) as { id: number } | null)?.id
+
+export const ensureStream = (db: Database, replicaId: number, branch: string, name: string): number =>
+  (db.query("SELECT id FROM streams WHERE replica_id = ? AND branch = ?").get(replicaId, branch) as { id: number } | null)?.id ??
+    (db.query("INSERT INTO streams (replica_id, branch, name) VALUES (?, ?, ?) RETURNING id").get(replicaId, branch, name) as { id: number }).id
+
+export const ensureLocalStream = (db: Database, branch: string): number => ensureStream(db, localReplica, branch, branch)
+
+/** Every stream of a branch, this replica's and imported ones: what `--from <branch>` names. */
+export const streamsOfBranch = (db: Database, branch: string): Array<number> =>
+  (db.query("SELECT id FROM streams WHERE branch = ? ORDER BY id").all(branch) as Array<{ id: number }>).map((r) => r.id)
+
+export const streamName = (db: Database, id: number): string =>
+  (db.query("SELECT name FROM streams WHERE id = ?").get(id) as { name: string } | null)?.name ?? `#${id}`
+
+/** The position the next event of a stream takes. */
+export const nextPos = (db: Database, streamId: number): number =>
+  (db.query("SELECT coalesce(max(pos), 0) + 1 AS pos FROM events WHERE stream_id = ?").get(streamId) as { pos: number }).pos
