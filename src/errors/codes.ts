@@ -32,6 +32,10 @@ export const errorCodes = {
   expect_mismatch: { exit: 1, summary: "resolve --all --expect: the conflicts matched now differ from the ids previewed; nothing was written." },
   nothing_to_resolve: { exit: 1, summary: "resolve matched no pending conflict in this scope." },
   watch_locked: { exit: 1, summary: "Another grove sync watch already watches this worktree (details.pid names it)." },
+  remote_not_found: { exit: 1, summary: "sync push/fetch: the remote is not configured (with no REMOTE: the branch has no upstream remote and there is no origin)." },
+  bundle_corrupt: { exit: 1, summary: "sync fetch: a grove ref holds a bundle that does not hash to its name, does not decode, or does not follow the ref's positions; that ref was quarantined, nothing of it imported." },
+  history_rewritten: { exit: 1, summary: "sync fetch: a grove ref no longer extends what was verified or imported from it; that ref was quarantined, nothing already imported changed." },
+  push_rejected: { exit: 1, summary: "sync push: the remote kept rejecting the push (others pushed first each time, after a fetch and retry); nothing was forced." },
   verify_mismatch: { exit: 1, summary: "grove verify found that the live tables differ from a replay of the log." },
 } as const satisfies Record<string, { readonly exit: 1 | 2; readonly summary: string }>
 

@@ -8,6 +8,8 @@ export interface GitResult {
   readonly exitCode: number
   readonly stdout: string
   readonly stderr: string
+  /** stdout as bytes (blob contents are sized in bytes). */
+  readonly bytes: Uint8Array
 }
 
 /** Where a directory sits in git: the shared common dir, its own git dir, work tree and HEAD commit. */
@@ -26,19 +28,20 @@ export interface RepositoryPaths {
  * streams (measured here), and every command starts with one (docs/decisions.md).
  */
 export class Git extends Context.Tag("grove/Git")<Git, {
-  /** Runs `git args` in cwd; a non-zero exit is returned, not failed. */
-  readonly run: (cwd: string, args: ReadonlyArray<string>) => Effect.Effect<GitResult, GitFailed>
+  /** Runs `git args` in cwd, with `input` on stdin; a non-zero exit is returned, not failed. */
+  readonly run: (cwd: string, args: ReadonlyArray<string>, input?: string | Uint8Array) => Effect.Effect<GitResult, GitFailed>
   /** One git call in the common case; fails with NotARepository outside a work tree. */
   readonly repositoryPaths: (cwd: string) => Effect.Effect<RepositoryPaths, NotARepository | GitFailed>
 }>() {
   static readonly layer = Layer.sync(
     Git,
     () => {
-      const run = (cwd: string, args: ReadonlyArray<string>) =>
+      const run = (cwd: string, args: ReadonlyArray<string>, input?: string | Uint8Array) =>
         Effect.try({
           try: () => {
-            const r = Bun.spawnSync(["git", ...args], { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
-            return { exitCode: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() }
+            const stdin = input === undefined ? "ignore" : typeof input === "string" ? new TextEncoder().encode(input) : input
+            const r = Bun.spawnSync(["git", ...args], { cwd, stdin, stdout: "pipe", stderr: "pipe" })
+            return { exitCode: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString(), bytes: r.stdout }
           },
           catch: (cause) =>
             new GitFailed({ message: `could not run git ${args.join(" ")}: ${String(cause)}`, details: { cwd } })

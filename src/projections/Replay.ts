@@ -26,6 +26,30 @@ export const applyStored = (
 }
 
 /**
+ * Projects these entities again from their whole history in clock order
+ * (ties by id): each entity's rows are a fold of its own events, so events
+ * imported out of clock order are placed by removing and replaying only the
+ * entities they touch.
+ */
+export const reproject = (db: Database, entityIds: ReadonlyArray<string>): void => {
+  for (let i = 0; i < entityIds.length; i += 500) {
+    const chunk = entityIds.slice(i, i + 500)
+    const ph = chunk.map(() => "?").join(", ")
+    for (const table of ["epics", "tasks", "subtasks"]) db.query(`DELETE FROM ${table} WHERE id IN (${ph})`).run(...chunk)
+    // An edge's id is `source>target`; node ids are unique across kinds.
+    for (const edge of chunk.filter((id) => id.includes(">"))) {
+      const [source, target] = edge.split(">")
+      db.query("DELETE FROM dependencies WHERE source_id = ? AND target_id = ?").run(source!, target!)
+    }
+    applyStored(
+      db,
+      db.query(`SELECT op, entity_kind AS entityKind, entity_id AS entityId, payload, clock FROM events WHERE entity_id IN (${ph}) ORDER BY clock, id`)
+        .all(...chunk) as Array<{ op: Operation; entityKind: EntityKind; entityId: string; payload: string; clock: number }>
+    )
+  }
+}
+
+/**
  * Feeds the whole log to `apply` in clock order (ties by id), a page at a
  * time: the live state is every field's greatest-clock write, and events
  * imported from other clones can be older than ones written here.

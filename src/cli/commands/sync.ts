@@ -2,6 +2,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { InvalidInput } from "../../errors/index.ts"
 import { type Conflict, Conflicts } from "../../sync/Conflicts.ts"
+import { type FetchReport, Remote } from "../../remote/Remote.ts"
 import { Sync } from "../../sync/Sync.ts"
 import * as Flags from "../options.ts"
 import { Repository } from "../../git/Repository.ts"
@@ -135,6 +136,41 @@ const resolve = Command.make(
     )
 ).pipe(Command.withDescription("Settle conflicts with one side's value, as an event every peer sees when it pulls."))
 
+const remoteArg = Args.text({ name: "remote" }).pipe(
+  Args.withDescription("a configured git remote (default: the branch's upstream remote, else origin)"),
+  Args.optional
+)
+
+const fetchText = (r: FetchReport) =>
+  [
+    `Fetched ${r.remote}: ${r.imported} events imported, ${r.known} already here${r.waiting > 0 ? `, ${r.waiting} waiting for events not pushed yet` : ""} (${r.refs} grove refs)`,
+    ...(r.quarantined > 0 ? [`Quarantined ${r.quarantined}: ${Object.entries(r.quarantinedByReason).map(([k, n]) => `${k} ${n}`).join(", ")}`] : [])
+  ]
+
+const fetchCommand = Command.make("fetch", { remote: remoteArg }, (o) =>
+  runTracker(
+    "sync fetch",
+    Effect.map(Effect.flatMap(Remote, (r) => r.fetch(Option.getOrUndefined(o.remote))), (r) => ({ data: r, text: fetchText(r).join("\n") }))
+  )).pipe(Command.withDescription(
+    "Import the events other clones pushed to a git remote (grove's refs); then `sync pull --from <branch>` learns them. Idempotent."
+  ))
+
+const pushCommand = Command.make("push", { remote: remoteArg }, (o) =>
+  runTracker(
+    "sync push",
+    Effect.map(Effect.flatMap(Remote, (r) => r.push(Option.getOrUndefined(o.remote))), (r) => ({
+      data: r,
+      text: [
+        ...fetchText(r.fetched),
+        r.pushed.length === 0
+          ? `Nothing to push: ${r.remote} has every event here.`
+          : `Pushed to ${r.remote}: ${r.pushed.map((p) => `refs/grove/${p.ref} ${p.from}-${p.to}`).join(", ")}${r.attempts > 1 ? ` (after ${r.attempts - 1} rejected attempt${r.attempts > 2 ? "s" : ""})` : ""}`
+      ].join("\n")
+    }))
+  )).pipe(Command.withDescription(
+    "Fetch, then publish this database's events the remote lacks as bundles under refs/grove/<replica>/<branch>, with plain git push."
+  ))
+
 const positive = (name: string, fallback: number) =>
   Options.integer(name).pipe(Options.optional, Options.map((v) => ({ name, value: Option.getOrElse(v, () => fallback) })))
 
@@ -182,5 +218,5 @@ const watchCommand = Command.make(
 
 export const sync = Command.make("sync").pipe(
   Command.withDescription("Reconcile what branches did concurrently."),
-  Command.withSubcommands([status, pull, conflicts, resolve, watchCommand])
+  Command.withSubcommands([status, pull, conflicts, resolve, fetchCommand, pushCommand, watchCommand])
 )

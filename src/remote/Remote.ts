@@ -1,0 +1,240 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Context, Effect, Either, Layer } from "effect"
+import { GroveError } from "../errors/index.ts"
+import { orDatabaseError, trySqlite } from "../storage/errors.ts"
+import { Sqlite } from "../storage/Sqlite.ts"
+import { Detector } from "../sync/Detector.ts"
+import { encodeBundle, openBundle, parseBundleName } from "./Bundle.ts"
+import { makeExporter } from "./Export.ts"
+import { type FetchedBundle, makeImporter, type Refusal } from "./Import.ts"
+import { refOf, streamOfRef, type TreeEntry, Transport } from "./Transport.ts"
+
+export class BundleCorrupt extends GroveError("BundleCorrupt", "bundle_corrupt") {}
+export class HistoryRewritten extends GroveError("HistoryRewritten", "history_rewritten") {}
+export class PushRejected extends GroveError("PushRejected", "push_rejected") {}
+
+export interface FetchReport {
+  readonly remote: string
+  /** grove refs on the remote (one per stream of every clone that pushed). */
+  readonly refs: number
+  readonly imported: number
+  /** Events of the remote this database held already. */
+  readonly known: number
+  /** Events whose causal past has not reached the remote yet: a later fetch imports them. */
+  readonly waiting: number
+  readonly quarantined: number
+  readonly quarantinedByReason: Readonly<Record<string, number>>
+  readonly refused: ReadonlyArray<Refusal>
+}
+
+export interface PushReport {
+  readonly remote: string
+  /** What the fetch before the (last) push brought. */
+  readonly fetched: FetchReport
+  readonly pushed: ReadonlyArray<{ readonly ref: string; readonly from: number; readonly to: number }>
+  /** Pushes tried: more than one when someone else pushed first and this one fetched and tried again. */
+  readonly attempts: number
+}
+
+export interface RemoteOptions {
+  /** Events per import transaction (default 2000). */
+  readonly batchSize?: number
+}
+
+/** Pushes after a rejection before giving up: each one fetches first. */
+export const pushAttempts = 5
+
+/**
+ * `sync fetch` and `sync push`: this database's events travel to other clones
+ * as bundles under grove's refs on a git remote, and theirs come back.
+ */
+export class Remote extends Context.Tag("grove/Remote")<Remote, ReturnType<typeof makeRemote>>() {
+  static readonly layer = Layer.effect(
+    Remote,
+    Effect.gen(function*() {
+      return makeRemote(yield* Sqlite, yield* SqlClient.SqlClient, yield* Detector, yield* Transport)
+    })
+  ).pipe(Layer.provideMerge(Transport.layer))
+}
+
+const makeRemote = (
+  { db }: typeof Sqlite.Service,
+  sql: SqlClient.SqlClient,
+  { knowledge }: typeof Detector.Service,
+  transport: typeof Transport.Service
+) => {
+  const exporter = makeExporter(db, knowledge)
+  const importer = makeImporter(db, knowledge)
+
+  const highestPos = (replica: string, branch: string) =>
+    (db.query(
+      `SELECT coalesce(max(e.pos), 0) AS pos FROM events e JOIN streams s ON s.id = e.stream_id JOIN replicas r ON r.id = s.replica_id
+       WHERE r.name = ? AND s.branch = ?`
+    ).get(replica, branch) as { pos: number }).pos
+
+  /** A ref's bundles, checked against the tip verified before: append-only, contiguous from position 1. */
+  const inspect = (remote: string, ref: string, tip: string) =>
+    Effect.gen(function*() {
+      const refuse = (code: Refusal["code"], detail: string) => Either.left<Refusal>({ ref, code, detail })
+      const stream = streamOfRef(ref)
+      if (stream === undefined) return refuse("bundle_corrupt", `refs/grove/${ref} does not name a stream (<replica>/<branch>)`)
+      const entries = yield* transport.treeOf(tip)
+      let to = 0
+      for (const e of entries) {
+        const name = parseBundleName(e.name)
+        if (e.type !== "blob" || name === undefined || name.from !== to + 1 || name.to < name.from) {
+          return refuse("bundle_corrupt", `${e.name} at ${tip} is not the bundle that follows position ${to}`)
+        }
+        to = name.to
+      }
+      const verified = yield* trySqlite(() =>
+        (db.query("SELECT tip FROM remote_refs WHERE remote = ? AND ref = ?").get(remote, ref) as { tip: string } | null)?.tip
+      )
+      if (verified !== undefined && verified !== tip) {
+        const before = (yield* transport.isAncestor(verified, tip)) ? yield* transport.treeOf(verified) : undefined
+        const kept = before?.every((old) => entries.some((e) => e.name === old.name && e.blob === old.blob))
+        if (kept !== true) return refuse("history_rewritten", `refs/grove/${ref} moved from ${verified} to ${tip}, which does not keep every bundle it had`)
+      }
+      // New bundles, and the newest one already held: it checks that the ref agrees with what is here.
+      const have = yield* trySqlite(() => highestPos(stream.replica, stream.branch))
+      const lastHeld = entries.filter((e) => parseBundleName(e.name)!.to <= have).at(-1)
+      const needed = entries.filter((e) => e === lastHeld || parseBundleName(e.name)!.to > have)
+      return Either.right({ stream, needed, entries, to })
+    })
+
+  const record = (remote: string, tips: ReadonlyMap<string, string>, refused: ReadonlyArray<Refusal>) =>
+    trySqlite(() => {
+      const refusedRefs = new Set(refused.map((r) => r.ref))
+      for (const [ref, tip] of tips) {
+        if (refusedRefs.has(ref)) continue
+        db.query("INSERT INTO remote_refs (remote, ref, tip) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET tip = excluded.tip").run(remote, ref, tip)
+      }
+      for (const r of refused) {
+        db.query(
+          "INSERT OR IGNORE INTO remote_quarantine (remote, ref, tip, bundle, code, detail, quarantined_at) VALUES (?, ?, ?, NULL, ?, ?, ?)"
+        ).run(remote, r.ref, tips.get(r.ref) ?? "", r.code, r.detail, Date.now())
+      }
+    })
+
+  /** Imports what the remote's refs (as last fetched) hold that this database lacks. */
+  const importFrom = (remote: string, options: RemoteOptions) =>
+    Effect.gen(function*() {
+      const tips = yield* transport.tips(remote)
+      const refused: Array<Refusal> = []
+      const wanted: Array<{ ref: string; stream: { replica: string; branch: string }; entry: TreeEntry }> = []
+      for (const [ref, tip] of tips) {
+        const inspected = yield* inspect(remote, ref, tip)
+        if (Either.isLeft(inspected)) refused.push(inspected.left)
+        else for (const entry of inspected.right.needed) wanted.push({ ref, stream: inspected.right.stream, entry })
+      }
+      const blobs = yield* transport.readBlobs([...new Set(wanted.map((w) => w.entry.blob))])
+      const bundles: Array<FetchedBundle> = []
+      const broken = new Set<string>()
+      for (const w of wanted) {
+        const bytes = blobs.get(w.entry.blob)
+        const opened = bytes === undefined
+          ? Either.left(`bundle ${w.entry.name} is missing from the repository`)
+          : openBundle(w.entry.name, bytes, w.stream)
+        if (Either.isLeft(opened)) {
+          if (!broken.has(w.ref)) refused.push({ ref: w.ref, code: "bundle_corrupt", detail: opened.left })
+          broken.add(w.ref)
+        } else bundles.push({ ref: w.ref, name: w.entry.name, bundle: opened.right })
+      }
+      const plan = yield* trySqlite(() => importer.plan(bundles.filter((b) => !broken.has(b.ref))))
+      refused.push(...plan.refused)
+      const batchSize = options.batchSize ?? 2000
+      let imported = 0
+      let quarantined = 0
+      const byReason: Record<string, number> = {}
+      for (let i = 0; i < plan.order.length; i += batchSize) {
+        const batch = plan.order.slice(i, i + batchSize)
+        const r = yield* orDatabaseError(sql.withTransaction(trySqlite(() => importer.apply(batch))))
+        imported += r.imported
+        quarantined += r.quarantined
+        for (const [k, n] of Object.entries(r.quarantinedByReason)) byReason[k] = (byReason[k] ?? 0) + n
+        // A macrotask turn between batches, so a signal lands between transactions.
+        yield* Effect.sleep(0)
+      }
+      yield* orDatabaseError(sql.withTransaction(record(remote, tips, refused)))
+      return {
+        remote,
+        refs: tips.size,
+        imported,
+        known: plan.known,
+        waiting: plan.waiting,
+        quarantined,
+        quarantinedByReason: byReason,
+        refused
+      } satisfies FetchReport
+    })
+
+  /** Fetches the remote's grove refs and imports what they hold. Refused refs are reported, the rest imported. */
+  const fetchFrom = (remote: string, options: RemoteOptions) =>
+    Effect.zipRight(transport.fetchRefs(remote), importFrom(remote, options))
+
+  const failOnRefusal = (report: FetchReport) => {
+    const first = report.refused[0]
+    if (first === undefined) return Effect.void
+    const Refused = first.code === "bundle_corrupt" ? BundleCorrupt : HistoryRewritten
+    return Effect.fail(
+      new Refused({
+        message: `refused ${report.refused.length} grove ref${report.refused.length === 1 ? "" : "s"} of ${report.remote}: ${
+          report.refused.map((r) => `${r.ref}: ${r.detail}`).join("; ")
+        }. Nothing they hold was imported; the rest of the fetch was (${report.imported} events).`,
+        details: { ...report }
+      })
+    )
+  }
+
+  const fetch = (remote: string | undefined, options: RemoteOptions = {}) =>
+    Effect.gen(function*() {
+      const name = yield* transport.resolveRemote(remote)
+      const report = yield* fetchFrom(name, options)
+      yield* failOnRefusal(report)
+      return report
+    })
+
+  /**
+   * Fetches, then appends this database's events the remote lacks to each
+   * stream's ref and pushes them in one atomic `git push`, never forced. When
+   * someone else moved a ref first, it fetches and tries again.
+   */
+  const push = (remote: string | undefined, options: RemoteOptions = {}) =>
+    Effect.gen(function*() {
+      const name = yield* transport.resolveRemote(remote)
+      for (let attempt = 1;; attempt++) {
+        const fetched = yield* fetchFrom(name, options)
+        yield* failOnRefusal(fetched)
+        const tips = yield* transport.tips(name)
+        const updates: Array<{ ref: string; commit: string; from: number; to: number }> = []
+        for (const stream of yield* trySqlite(() => exporter.streams())) {
+          const ref = refOf(stream.replica, stream.branch)
+          const tip = tips.get(ref)
+          const entries = tip === undefined ? [] : yield* transport.treeOf(tip)
+          const remoteTo = entries.reduce((to, e) => Math.max(to, parseBundleName(e.name)?.to ?? 0), 0)
+          if (stream.pos <= remoteTo) continue
+          const bundles = yield* trySqlite(() => exporter.bundles(stream, remoteTo))
+          const commit = yield* transport.appendBundles(
+            tip,
+            entries,
+            bundles.map(encodeBundle),
+            `grove: ${stream.branch}@${stream.replica} events ${remoteTo + 1}-${stream.pos}`
+          )
+          updates.push({ ref, commit, from: remoteTo + 1, to: stream.pos })
+        }
+        const outcomes = yield* transport.push(name, updates)
+        const rejected = outcomes.filter((o) => !o.accepted)
+        if (rejected.length === 0) {
+          return { remote: name, fetched, pushed: updates.map(({ ref, from, to }) => ({ ref, from, to })), attempts: attempt } satisfies PushReport
+        }
+        if (attempt === pushAttempts) {
+          return yield* new PushRejected({
+            message: `${name} rejected the push ${attempt} times (someone pushed first each time): ${rejected.map((r) => `${r.ref} ${r.reason}`).join("; ")}`,
+            details: { remote: name, attempts: attempt, rejected }
+          })
+        }
+      }
+    })
+
+  return { fetch, push }
+}
