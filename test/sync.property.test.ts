@@ -1,10 +1,13 @@
 /**
  * The sync property test (DESIGN.md section 6, "reference model"): random
- * scenarios over 2-4 real linked worktrees on different branches of one real
- * repository, driven in-process through the real services, and through the
- * naive model of test/model. After every step the conflict records of every
- * scope, the live state, every stream's knowledge and every event's recorded
- * causal context must be identical.
+ * scenarios over real linked worktrees on different branches of 1-3 real
+ * clones of one bare remote, each clone with its own database (a replica),
+ * driven in-process through the real services, and through the naive model of
+ * test/model (one model per clone). Steps write, pull, resolve, and push and
+ * fetch through the remote in random orders. After every step the conflict
+ * records of every scope, the live state, every stream's knowledge and every
+ * event's recorded causal context must be identical; at the end every clone
+ * pushes and fetches, and all must converge (equal `verify` checksums).
  *
  * GROVE_PROPERTY_SEED=<n> replays a seed (GROVE_PROPERTY_PATH=<path> a shrunk
  * case), GROVE_PROPERTY_RUNS=<n> sets the number of scenarios (500 for the
@@ -19,11 +22,13 @@ import * as NodePath from "node:path"
 import { withTracker } from "../src/cli/AppLayer.ts"
 import type { EntityKind, Status } from "../src/events/Event.ts"
 import { isGroveFailure } from "../src/errors/index.ts"
+import { Replay } from "../src/projections/Replay.ts"
+import { Remote } from "../src/remote/Remote.ts"
 import { Conflicts } from "../src/sync/Conflicts.ts"
 import { Sync } from "../src/sync/Sync.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import { type ConflictRecord, type EventInput, type ExpectedResolution, Model } from "./model/Model.ts"
-import { makeRepo, type TestRepo } from "./support/repo.ts"
+import { git, makeRepo, type TestRepo } from "./support/repo.ts"
 import { isolateEnv, type TrackerServices } from "./support/tracker.ts"
 
 const runs = Number(process.env["GROVE_PROPERTY_RUNS"] ?? "") || 50
@@ -47,6 +52,8 @@ const waived = new Set((process.env["GROVE_PROPERTY_WAIVE"] ?? "").split(",").fi
  */
 const timeLimit = Math.max(60_000, runs * 1_000)
 const maxSteps = Number(process.env["GROVE_PROPERTY_STEPS"] ?? "") || 40
+/** GROVE_PROPERTY_CLONES=<n>: at most n clones per scenario (1 tests worktrees of one database only). */
+const maxClones = Math.min(3, Number(process.env["GROVE_PROPERTY_CLONES"] ?? "") || 3)
 
 // ---------------------------------------------------------------------------
 // Scenarios
@@ -80,6 +87,9 @@ type Step =
   /** Two worktrees edit the same field of the same entity, one after the other: the usual road to a conflict. */
   | { readonly t: "clash"; readonly w: number; readonly other: number; readonly e: number; readonly f: "title" | "description" | "status" | "owner"; readonly v: number; readonly ifv: IfVersion }
   | { readonly t: "resolve"; readonly w: number; readonly c: number; readonly use: "ours" | "theirs"; readonly all: boolean }
+  /** A clone publishes its events to the remote (which fetches first), or imports what the remote holds. */
+  | { readonly t: "push"; readonly clone: number }
+  | { readonly t: "fetch"; readonly clone: number }
 
 const w = fc.nat({ max: 3 })
 const n = fc.nat({ max: 7 })
@@ -122,9 +132,14 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   {
     weight: 8,
     arbitrary: fc.record({ t: fc.constant("resolve" as const), w, c: n, use: fc.constantFrom("ours" as const, "theirs" as const), all: fc.boolean() })
-  }
+  },
+  { weight: 5, arbitrary: fc.record({ t: fc.constant("push" as const), clone: fc.nat({ max: 2 }) }) },
+  { weight: 5, arbitrary: fc.record({ t: fc.constant("fetch" as const), clone: fc.nat({ max: 2 }) }) }
 )
 const scenarioArb = fc.record({
+  /** Clones of the remote, each with its own database; push and fetch steps are no-ops with one. */
+  clones: fc.constantFrom(...[1, 1, 2, 3].filter((c) => c <= maxClones)),
+  /** Worktrees per clone (with several clones, at most 2 each). */
   worktrees: fc.integer({ min: 2, max: 4 }),
   /** Start from an epic with two tasks and a subtask created on main, or from nothing. */
   prelude: fc.constantFrom(true, true, true, false),
@@ -135,19 +150,41 @@ const scenarioArb = fc.record({
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer A> ? A : never
 
 // ---------------------------------------------------------------------------
-// The repository: one main checkout and three linked worktrees, reused by
-// every scenario with a fresh database file each (GROVE_DB).
+// The repositories: a bare remote and three clones of it (the first is the
+// original checkout), each with linked worktrees on b1, b2, b3, reused by
+// every scenario with fresh database files (GROVE_DB) and no grove refs.
+
+type Place = { readonly clone: number; readonly path: string; readonly branch: string }
 
 let repo: TestRepo
 let restoreEnv: () => void
-let places: Array<{ readonly path: string; readonly branch: string }> = []
+let remote: string
+/** Per clone: its main checkout first, then its worktrees. */
+let clonePlaces: Array<Array<Place>> = []
 let scenarioNumber = 0
 
 beforeAll(() => {
   restoreEnv = isolateEnv()
   process.env["GROVE_ACTOR"] = "property"
   repo = makeRepo()
-  places = [{ path: repo.root, branch: "main" }, ...["b1", "b2", "b3"].map((b) => ({ path: repo.addWorktree(b), branch: b }))]
+  remote = NodePath.join(repo.base, "remote.git")
+  git(repo.base, "init", "-q", "--bare", "--initial-branch=main", remote)
+  git(repo.root, "remote", "add", "origin", remote)
+  git(repo.root, "push", "-q", "origin", "main")
+  const worktrees = (clone: number, root: string) => [
+    { clone, path: root, branch: "main" },
+    ...["b1", "b2", "b3"].map((branch) => {
+      const path = NodePath.join(repo.base, `c${clone}-${branch}`)
+      git(root, "worktree", "add", "-q", "-b", branch, path)
+      return { clone, path, branch }
+    })
+  ]
+  clonePlaces = [0, 1, 2].map((clone) => {
+    if (clone === 0) return worktrees(0, repo.root)
+    const root = NodePath.join(repo.base, `clone${clone}`)
+    git(repo.base, "clone", "-q", remote, root)
+    return worktrees(clone, root)
+  })
 })
 afterAll(() => {
   delete process.env["GROVE_DB"]
@@ -156,6 +193,13 @@ afterAll(() => {
   repo.cleanup()
   restoreEnv()
 })
+
+/** Deletes grove's refs (on the remote, and each clone's fetched copies), so a scenario starts from none. */
+const clearGroveRefs = () => {
+  for (const [dir, prefix] of [[remote, "refs/grove/"], ...clonePlaces.map((c) => [c[0]!.path, "refs/grove-remotes/"] as const)] as const) {
+    for (const ref of git(dir, "for-each-ref", "--format=%(refname)", prefix).split("\n").filter((r) => r !== "")) git(dir, "update-ref", "-d", ref)
+  }
+}
 
 /** Failures a random scenario may legitimately run into: the command refuses and writes nothing. */
 const tolerated = new Set([
@@ -172,7 +216,19 @@ const tolerated = new Set([
 class Mismatch extends Error {}
 
 /** What the scenarios exercised, printed after the run: a property that never conflicts proves little. */
-const stats = { scenarios: 0, steps: 0, events: 0, refused: 0, pulls: 0, created: 0, settled: 0, resolves: 0, byKey: {} as Record<string, number> }
+const stats = {
+  scenarios: 0,
+  steps: 0,
+  events: 0,
+  refused: 0,
+  pulls: 0,
+  created: 0,
+  settled: 0,
+  resolves: 0,
+  imports: 0,
+  converged: 0,
+  byKey: {} as Record<string, number>
+}
 
 const command = async <A, E>(cwd: string, effect: Effect.Effect<A, E, TrackerServices>): Promise<Either.Either<A, E>> =>
   Effect.runPromise(Effect.scoped(withTracker(cwd)(Effect.either(effect))))
@@ -222,6 +278,9 @@ class Real {
       this.db.run("PRAGMA busy_timeout = 10000")
     }
     return this.db
+  }
+  replica(): string {
+    return (this.conn.query("SELECT name FROM replicas WHERE id = 1").get() as { name: string }).name
   }
   close() {
     this.db?.close()
@@ -308,24 +367,50 @@ const diff = (what: string, real: unknown, model: unknown): string | undefined =
   return a === b ? undefined : `${what} differ\n  real:  ${a}\n  model: ${b}`
 }
 
-class Run {
+/** One clone: its database, the model of it, and its worktrees. */
+class Replica {
   readonly model = new Model()
   readonly real: Real
-  readonly log: Array<string> = []
-  private seen = 0
-  readonly places: ReadonlyArray<{ readonly path: string; readonly branch: string }>
-
-  constructor(dbPath: string, worktrees: number) {
+  /** The last seq fed to the model. */
+  seen = 0
+  constructor(readonly index: number, readonly dbPath: string, readonly places: ReadonlyArray<Place>) {
     if (waived.has("restore-latest-delete")) this.model.cascadeOf = "latest-delete"
     if (waived.has("restore-skips-live")) this.model.restoreLiveChildren = false
     if (waived.has("restore-parents")) this.model.restoreParents = true
     this.real = new Real(dbPath)
-    this.places = places.slice(0, worktrees)
+  }
+}
+
+class Run {
+  readonly log: Array<string> = []
+  readonly replicas: ReadonlyArray<Replica>
+  readonly places: ReadonlyArray<Place>
+  /** Which clone wrote each event: its model is the one an import copies the event from. */
+  private readonly writer = new Map<string, Replica>()
+
+  constructor(dbPath: (clone: number) => string, clones: number, worktrees: number) {
+    const perClone = clones === 1 ? worktrees : Math.min(worktrees, 2)
+    this.replicas = Array.from({ length: clones }, (_, i) => new Replica(i, dbPath(i), clonePlaces[i]!.slice(0, perClone)))
+    this.places = this.replicas.flatMap((r) => r.places)
+  }
+
+  /** Runs a command in a worktree of one clone, against that clone's database. */
+  private command<A, E>(r: Replica, cwd: string, effect: Effect.Effect<A, E, TrackerServices>) {
+    process.env["GROVE_DB"] = r.dbPath
+    return command(cwd, effect)
+  }
+
+  /** Creates each clone's database and tells its model the replica id. */
+  async open(): Promise<void> {
+    for (const r of this.replicas) {
+      await this.command(r, r.places[0]!.path, Effect.void)
+      r.model.replica = r.real.replica()
+    }
   }
 
   /** Live entities of some kinds in creation order (ids are random; creation order is what a seed reproduces). */
-  private entities(kinds: ReadonlyArray<EntityKind>) {
-    const live = this.model.liveState()
+  private entities(r: Replica, kinds: ReadonlyArray<EntityKind>) {
+    const live = r.model.liveState()
     type Row = { kind: EntityKind; id: string; title: string; description: string; status: Status; version: number; owner: string | null }
     const rows = new Map<string, Row>()
     const add = (kind: EntityKind, e: { id: string; title: string; description: string; status: string; version: number | null; owner?: string | null }) =>
@@ -334,13 +419,13 @@ class Run {
     for (const t of live.tasks) add("task", t)
     for (const s of live.subtasks) add("subtask", s)
     const firstSeq = new Map<string, number>()
-    for (const e of this.model.events) if (!firstSeq.has(e.entityId)) firstSeq.set(e.entityId, e.seq)
+    for (const e of r.model.events) if (!firstSeq.has(e.entityId)) firstSeq.set(e.entityId, e.seq)
     return [...rows.values()].filter((r) => kinds.includes(r.kind)).sort((a, b) => firstSeq.get(a.id)! - firstSeq.get(b.id)!)
   }
-  private edges() {
+  private edges(r: Replica) {
     const firstSeq = new Map<string, number>()
-    for (const e of this.model.events) if (!firstSeq.has(e.entityId)) firstSeq.set(e.entityId, e.seq)
-    return this.model.liveState().dependencies
+    for (const e of r.model.events) if (!firstSeq.has(e.entityId)) firstSeq.set(e.entityId, e.seq)
+    return r.model.liveState().dependencies
       .map((d) => ({ ...d, key: `${d.sourceId}>${d.targetId}` }))
       .sort((a, b) => (firstSeq.get(a.key) ?? 0) - (firstSeq.get(b.key) ?? 0))
   }
@@ -353,12 +438,23 @@ class Run {
     return mode === 0 ? undefined : mode === 1 ? version : version - 1
   }
 
-  /** Feeds the model what the real system appended since the last step; all of it must be on `stream`. */
-  private absorb(stream: string | undefined): Array<EventRow> {
-    const fresh = this.real.eventsAfter(this.seen)
+  /**
+   * Feeds the model what the real system appended since the last step: all of it written on `stream`, or
+   * (`imported`) imported from other clones by a push or fetch.
+   */
+  private absorb(r: Replica, stream: string | undefined, imported = false): Array<EventRow> {
+    const fresh = r.real.eventsAfter(r.seen)
     if (fresh.length === 0) return []
-    if (stream === undefined) throw new Mismatch(`the step wrote ${fresh.length} events but should have written none`)
-    const inputs: Array<EventInput> = fresh.map((r) => {
+    if (imported) {
+      r.model.importEvents(fresh, (id) => {
+        const origin = this.writer.get(id)
+        if (origin === undefined) throw new Mismatch(`clone ${r.index} imported ${id}, which no clone wrote`)
+        return { event: origin.model.eventById(id)!, model: origin.model }
+      })
+      this.log.push(...fresh.map((e) => `    imported ${e.seq} ${e.op} ${e.entity_id} on ${e.stream}`))
+    }
+    if (stream === undefined && !imported) throw new Mismatch(`the step wrote ${fresh.length} events but should have written none`)
+    const inputs: Array<EventInput> = imported ? [] : fresh.map((r) => {
       if (r.stream !== stream) throw new Mismatch(`event ${r.seq} was written on ${r.stream}, expected ${stream}`)
       return {
         seq: r.seq,
@@ -373,22 +469,25 @@ class Run {
         clock: r.clock
       }
     })
-    const settledByOwn = this.model.write(stream, inputs)
-    stats.settled += settledByOwn.length
+    if (!imported) {
+      const settledByOwn = r.model.write(stream!, inputs)
+      stats.settled += settledByOwn.length
+      for (const e of fresh) this.writer.set(e.id, r)
+    }
     // The causal context the real system recorded must be the model's knowledge at write time.
-    for (const r of fresh) {
-      const modelFrontier = Object.fromEntries([...this.model.event(r.seq).frontier.entries()].sort())
-      const d = diff(`frontier recorded with event ${r.seq} (${r.op} on ${r.stream})`, r.frontier, modelFrontier)
+    for (const e of fresh) {
+      const modelFrontier = Object.fromEntries([...r.model.event(e.seq).frontier.entries()].sort())
+      const d = diff(`frontier recorded with event ${e.seq} (${e.op} on ${e.stream}) in clone ${r.index}`, e.frontier, modelFrontier)
       if (d !== undefined) throw new Mismatch(d)
     }
-    this.seen = fresh[fresh.length - 1]!.seq
+    r.seen = fresh[fresh.length - 1]!.seq
     stats.events += fresh.length
     this.log.push(...fresh.map((r) => `    wrote ${r.seq} ${r.op} ${r.entity_id} ${r.payload}${r.if_version ? " (if-version)" : ""}${r.cause_id ? ` cause ${r.cause_id}` : ""}`))
     return fresh
   }
 
-  private async expectOk<A, E>(what: string, cwd: string, effect: Effect.Effect<A, E, TrackerServices>): Promise<A | undefined> {
-    const result = await command(cwd, effect)
+  private async expectOk<A, E>(r: Replica, what: string, cwd: string, effect: Effect.Effect<A, E, TrackerServices>): Promise<A | undefined> {
+    const result = await this.command(r, cwd, effect)
     if (Either.isRight(result)) return result.right
     const error: unknown = result.left
     if (isGroveFailure(error) && tolerated.has(error.code)) {
@@ -401,15 +500,18 @@ class Run {
 
   /** Runs one step on the real system, feeds the model, and compares. */
   async step(step: Step, index: number): Promise<void> {
+    if (step.t === "push" || step.t === "fetch") return this.transfer(step.t, this.replicas[step.clone % this.replicas.length]!, index)
     const place = this.places[step.w % this.places.length]!
     const { path: cwd, branch } = place
+    const r = this.replicas[place.clone]!
     const tracker = <A, E>(what: string, f: (t: typeof Tracker.Service) => Effect.Effect<A, E>) =>
-      this.expectOk(what, cwd, Effect.flatMap(Tracker, f))
+      this.expectOk(r, what, cwd, Effect.flatMap(Tracker, f))
     stats.steps++
     const label = `#${index} ${branch}: ${show(step)}`
     this.log.push(label)
     switch (step.t) {
       case "clash": {
+        // The other writer is any worktree, of this clone or another.
         let other = step.other % this.places.length
         if (other === step.w % this.places.length) other = (other + 1) % this.places.length
         await this.step({ t: "edit", w: step.w, e: step.e, f: step.f, v: step.v, ifv: 0 }, index)
@@ -422,14 +524,14 @@ class Run {
       }
       case "task":
       case "subtask": {
-        const parent = this.pick(this.entities([step.t === "task" ? "epic" : "task"]), step.p)
+        const parent = this.pick(this.entities(r, [step.t === "task" ? "epic" : "task"]), step.p)
         if (parent === undefined) break
         await tracker(`${step.t} create`, (t) => t.create(step.t, parent.id, { title: titles[((index % 3) + 3) % 3]!, owner: null }))
         break
       }
       case "edit": {
         const kinds: ReadonlyArray<EntityKind> = step.f === "owner" ? ["task", "subtask"] : ["epic", "task", "subtask"]
-        const target = this.pick(this.entities(kinds), step.e)
+        const target = this.pick(this.entities(r, kinds), step.e)
         if (target === undefined) break
         // A value other than the current one (an equal one writes nothing).
         const other = <A>(values: ReadonlyArray<A>, current: A) => {
@@ -448,26 +550,26 @@ class Run {
         break
       }
       case "claim": {
-        const target = this.pick(this.entities(["task"]), step.e)
+        const target = this.pick(this.entities(r, ["task"]), step.e)
         if (target === undefined) break
         await tracker("claim", (t) => t.claim(target.id, claimers[step.v % 2]!, this.versionArg(target.version, step.ifv)))
         break
       }
       case "done": {
-        const target = this.pick(this.entities(["task", "subtask"]), step.e)
+        const target = this.pick(this.entities(r, ["task", "subtask"]), step.e)
         if (target === undefined) break
         await tracker("done", (t) => t.done(target.kind as "task", target.id, this.versionArg(target.version, step.ifv)))
         break
       }
       case "delete": {
-        const target = this.pick(this.entities(["epic", "task", "subtask"]), step.e)
+        const target = this.pick(this.entities(r, ["epic", "task", "subtask"]), step.e)
         if (target === undefined) break
         this.log.push(`    delete ${target.kind} ${target.id}`)
         await tracker("delete", (t) => t.remove(target.kind as "epic", target.id, this.versionArg(target.version, step.ifv)))
         break
       }
       case "depAdd": {
-        const nodes = this.entities(["task", "subtask"])
+        const nodes = this.entities(r, ["task", "subtask"])
         const s = this.pick(nodes, step.s)
         const d = this.pick(nodes, step.d)
         if (s === undefined || d === undefined) break
@@ -475,22 +577,22 @@ class Run {
         break
       }
       case "depRemove": {
-        const edge = this.pick(this.edges(), step.e)
+        const edge = this.pick(this.edges(r), step.e)
         if (edge === undefined) break
         await tracker("dep remove", (t) => t.removeDependency(edge.sourceId, edge.targetId))
         break
       }
       case "pull": {
-        let fromIndex = step.from % this.places.length
-        if (fromIndex === step.w % this.places.length) fromIndex = (fromIndex + 1) % this.places.length
-        const from = this.places[fromIndex]!.branch
+        // A branch of this clone; with several clones, its own branch too (pulling the same branch of other clones).
+        let fromIndex = step.from % r.places.length
+        if (fromIndex === r.places.indexOf(place) && this.replicas.length === 1) fromIndex = (fromIndex + 1) % r.places.length
+        const from = r.places[fromIndex]!.branch
         this.log.push(`    ${branch} <- ${from}`)
-        const status = await this.expectOk("sync status", cwd, Effect.flatMap(Sync, (s) => s.status(from)))
-        const report = await this.expectOk("sync pull", cwd, Effect.flatMap(Sync, (s) => s.pull(from)))
-        this.absorb(undefined)
-        const expectBehind = [...this.model.knowledgeOf(from)].filter((s) => !this.model.knowledgeOf(branch).has(s) && this.model.event(s).stream !== branch).length
-        const expectAhead = [...this.model.knowledgeOf(branch)].filter((s) => !this.model.knowledgeOf(from).has(s) && this.model.event(s).stream !== from).length
-        const modelReport = this.model.pull(cwd, branch, from)
+        const status = await this.expectOk(r, "sync status", cwd, Effect.flatMap(Sync, (s) => s.status(from)))
+        const report = await this.expectOk(r, "sync pull", cwd, Effect.flatMap(Sync, (s) => s.pull(from)))
+        this.absorb(r, undefined)
+        const { behind: expectBehind, ahead: expectAhead } = r.model.behindAhead(branch, from)
+        const modelReport = r.model.pull(cwd, branch, from)
         const d = diff(
           `sync status/pull report of ${branch} <- ${from}`,
           { behind: status?.behind, ahead: status?.ahead, scanned: report?.scanned, created: report?.conflictsCreated, settled: report?.conflictsSettled },
@@ -505,19 +607,19 @@ class Run {
         break
       }
       case "resolve": {
-        const pending = this.real.conflicts().filter((r) => r.worktree === cwd && r.stream === branch && r.status === "pending")
+        const pending = r.real.conflicts().filter((r) => r.worktree === cwd && r.stream === branch && r.status === "pending")
         const chosen = this.pick(pending, step.c)
         if (chosen === undefined) break
         const matched = step.all ? pending.filter((r) => r.entity_id === chosen.entity_id) : [chosen]
         if (waived.has("list-bottom") && matched.some((r) => r.base === "⊥")) break
         let expected: Array<ExpectedResolution> = []
         let refused = false
-        for (const r of matched) {
-          const record = this.model.records.find((m) =>
-            m.stream === branch && m.status === "pending" && m.entityId === r.entity_id && m.field === r.field
+        for (const c of matched) {
+          const record = r.model.records.find((m) =>
+            m.stream === branch && m.status === "pending" && m.entityId === c.entity_id && m.field === c.field
           )
-          if (record === undefined) throw new Mismatch(`real pending conflict ${r.id} (${r.entity_id} ${r.field}) has no pending model record`)
-          const resolution = this.model.expectedResolution(record, step.use)
+          if (record === undefined) throw new Mismatch(`real pending conflict ${c.id} (${c.entity_id} ${c.field}) has no pending model record`)
+          const resolution = r.model.expectedResolution(record, step.use)
           if (resolution === null) refused = true
           else expected.push(...resolution)
         }
@@ -525,8 +627,8 @@ class Run {
         if (refused) expected = []
         this.log.push(`    resolve ${matched.map((r) => `${r.id}:${r.entity_id}:${r.field}`).join(",")} --use ${step.use}`)
         const selection = step.all ? { entity: chosen.entity_id, expect: matched.map((r) => r.id) } : { id: chosen.id }
-        await this.expectOk("resolve", cwd, Effect.flatMap(Conflicts, (c) => c.resolve(selection, step.use, false)))
-        const written = this.real.eventsAfter(this.seen)
+        await this.expectOk(r, "resolve", cwd, Effect.flatMap(Conflicts, (c) => c.resolve(selection, step.use, false)))
+        const written = r.real.eventsAfter(r.seen)
         const firsts = new Set<string>()
         const realView = written.map((e) => {
           const p = JSON.parse(e.payload) as { field: string; value: unknown; restored?: Record<string, unknown>; conflict: number | null }
@@ -554,36 +656,65 @@ class Run {
         break
       }
     }
-    if (step.t !== "pull") this.absorb(branch)
-    this.compare()
+    if (step.t !== "pull") this.absorb(r, branch)
+    this.compare(r)
+  }
+
+  /** `sync push` or `sync fetch` in a clone: what it imported goes to its model as imports. */
+  private async transfer(t: "push" | "fetch", r: Replica, index: number): Promise<void> {
+    stats.steps++
+    this.log.push(`#${index} clone ${r.index}: ${t}`)
+    if (this.replicas.length === 1) return
+    const cwd = r.places[0]!.path
+    const report = await this.expectOk(r, `sync ${t}`, cwd, Effect.flatMap(Remote, (remote) => t === "push" ? Effect.map(remote.push(undefined), (p) => p.fetched) : remote.fetch(undefined)))
+    // Every push sends a whole database, which holds the causal past of all it holds: nothing waits.
+    if (report === undefined || report.waiting !== 0 || report.refused.length !== 0) throw new Mismatch(`sync ${t} in clone ${r.index}: ${show(report)}`)
+    stats.imports += report.imported
+    this.absorb(r, undefined, true)
+    this.compare(r)
+  }
+
+  /** Every clone pushes, then every clone fetches: all must hold the same log and show the same live state. */
+  async converge(): Promise<void> {
+    if (this.replicas.length === 1) return
+    for (const r of this.replicas) await this.transfer("push", r, -1)
+    for (const r of this.replicas) await this.transfer("fetch", r, -1)
+    const verified = []
+    for (const r of this.replicas) verified.push(await this.expectOk(r, "verify", r.places[0]!.path, Effect.flatMap(Replay, (replay) => replay.verify)))
+    for (const [i, v] of verified.entries()) {
+      if (v?.identical !== true) throw new Mismatch(`verify in clone ${i}: ${show(v)}`)
+      const d = diff(`verify checksums of clone ${i} and clone 0`, v.tables.map((t) => t.live), verified[0]!.tables.map((t) => t.live))
+      if (d !== undefined) throw new Mismatch(d)
+    }
+    stats.converged++
   }
 
   /** Conflict records per scope, the live state and every stream's knowledge must be the model's. */
-  compare(): void {
-    const real = this.real.conflicts()
-    const scopes = new Set([...real.map((r) => `${r.worktree}\u0000${r.stream}`), ...this.model.records.map((r) => `${r.worktree}\u0000${r.stream}`)])
+  compare(r: Replica): void {
+    const real = r.real.conflicts()
+    const scopes = new Set([...real.map((r) => `${r.worktree}\u0000${r.stream}`), ...r.model.records.map((r) => `${r.worktree}\u0000${r.stream}`)])
     for (const scope of scopes) {
       const [worktree, stream] = scope.split("\u0000") as [string, string]
       const d = diff(
         `conflicts of ${stream} at ${worktree}`,
         real.filter((r) => r.worktree === worktree && r.stream === stream).map(rowView),
-        this.model.conflicts(worktree, stream).map(recordView)
+        r.model.conflicts(worktree, stream).map(recordView)
       )
       if (d !== undefined) throw new Mismatch(d)
     }
     {
-      const model = this.model.liveState()
-      const d = diff("live state", this.real.live(), model)
+      const model = r.model.liveState()
+      const d = diff("live state", r.real.live(), model)
       if (d !== undefined) throw new Mismatch(d)
-      const knowledge = this.real.knowledge()
+      const knowledge = r.real.knowledge()
       const expected: Record<string, Record<string, number>> = {}
-      for (const name of Object.keys(knowledge)) expected[name] = Object.fromEntries([...this.model.frontierOf(name).entries()].sort())
+      for (const name of Object.keys(knowledge)) expected[name] = Object.fromEntries([...r.model.frontierOf(name).entries()].sort())
       const k = diff("stream knowledge", knowledge, expected)
       if (k !== undefined) throw new Mismatch(k)
       // A stream that pulled something must have a knowledge row.
-      for (const p of this.places) {
-        if (this.model.frontierOf(p.branch).size > 0 && knowledge[p.branch] === undefined) {
-          throw new Mismatch(`${p.branch} has no knowledge row but the model knows ${show([...this.model.frontierOf(p.branch)])}`)
+      for (const p of r.places) {
+        if (r.model.frontierOf(p.branch).size > 0 && knowledge[p.branch] === undefined) {
+          throw new Mismatch(`${p.branch} has no knowledge row but the model knows ${show([...r.model.frontierOf(p.branch)])}`)
         }
       }
     }
@@ -591,12 +722,13 @@ class Run {
 
   /** `conflicts list` in each worktree shows exactly its scope's records. */
   async compareLists(): Promise<void> {
-    // list-bottom: listing a record whose base is ⊥ fails with database_error.
-    if (waived.has("list-bottom") && this.real.conflicts().some((r) => r.base === "⊥")) return
     for (const p of this.places) {
-      const listed = await this.expectOk("conflicts list", p.path, Effect.flatMap(Conflicts, (c) => c.list({ all: true })))
+      const r = this.replicas[p.clone]!
+      // list-bottom: listing a record whose base is ⊥ fails with database_error.
+      if (waived.has("list-bottom") && r.real.conflicts().some((c) => c.base === "⊥")) return
+      const listed = await this.expectOk(r, "conflicts list", p.path, Effect.flatMap(Conflicts, (c) => c.list({ all: true })))
       const ids = (listed ?? []).map((c) => c.id)
-      const rows = this.real.conflicts().filter((r) => r.worktree === p.path && r.stream === p.branch).map((r) => r.id)
+      const rows = r.real.conflicts().filter((r) => r.worktree === p.path && r.stream === p.branch).map((r) => r.id)
       const d = diff(`conflicts list in ${p.branch}`, ids, rows)
       if (d !== undefined) throw new Mismatch(d)
     }
@@ -606,14 +738,15 @@ class Run {
 const sortKeys = (o: Readonly<Record<string, unknown>>) => Object.fromEntries(Object.entries(o).sort(byKey((x) => x[0])))
 
 const runScenario = async (scenario: Scenario): Promise<void> => {
-  const dbPath = NodePath.join(repo.base, `property-${++scenarioNumber}.db`)
-  process.env["GROVE_DB"] = dbPath
+  const number = ++scenarioNumber
+  const dbPath = (clone: number) => NodePath.join(repo.base, `property-${number}-c${clone}.db`)
   process.env["GROVE_PULL_BATCH"] = String(scenario.batch)
-  const run = new Run(dbPath, scenario.worktrees)
+  clearGroveRefs()
+  const run = new Run(dbPath, scenario.clones, scenario.worktrees)
   stats.scenarios++
   try {
-    // The first command creates and migrates the database file.
-    await command(repo.root, Effect.void)
+    // The first command in each clone creates and migrates its database file.
+    await run.open()
     const prelude: ReadonlyArray<Step> = scenario.prelude
       ? [
         { t: "epic", w: 0 },
@@ -626,15 +759,23 @@ const runScenario = async (scenario: Scenario): Promise<void> => {
       ]
       : []
     for (const [i, step] of prelude.entries()) await run.step(step, i - prelude.length)
+    // Every clone starts from the prelude: the first one pushes it, the others fetch it.
+    if (prelude.length > 0) {
+      await run.step({ t: "push", clone: 0 }, -1)
+      for (const r of run.replicas.slice(1)) await run.step({ t: "fetch", clone: r.index }, -1)
+    }
     for (const [i, step] of scenario.steps.entries()) await run.step(step, i)
     await run.compareLists()
+    await run.converge()
     if (process.env["GROVE_PROPERTY_VERBOSE"]) console.log(run.log.join("\n"))
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
-    throw new Error(`${message}\n\nscenario (${scenario.worktrees} worktrees, pull batch ${scenario.batch}):\n${run.log.join("\n")}`)
+    throw new Error(`${message}\n\nscenario (${scenario.clones} clones, ${scenario.worktrees} worktrees, pull batch ${scenario.batch}):\n${run.log.join("\n")}`)
   } finally {
-    run.real.close()
-    for (const suffix of ["", "-wal", "-shm"]) NodeFs.rmSync(dbPath + suffix, { force: true })
+    for (const r of run.replicas) {
+      r.real.close()
+      for (const suffix of ["", "-wal", "-shm"]) NodeFs.rmSync(r.dbPath + suffix, { force: true })
+    }
   }
 }
 
@@ -667,7 +808,7 @@ describe("sync: the real system against the reference model", () => {
  */
 describe("sync: replayed scenarios against the reference model", () => {
   const replay = (name: string, worktrees: number, steps: ReadonlyArray<Step>) =>
-    it(name, () => runScenario({ worktrees, prelude: true, batch: 2000, steps: [...steps] }), 60_000)
+    it(name, () => runScenario({ clones: 1, worktrees, prelude: true, batch: 2000, steps: [...steps] }), 60_000)
 
   replay("a branch that never wrote is behind everything its source knows", 2, [
     { t: "pull", w: 1, from: 0 }

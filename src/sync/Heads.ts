@@ -280,7 +280,8 @@ export const makeHeads = (db: Database, knowledge: Knowledge) => {
         const sideValue = (e: LearntEvent) => (key === "existence" ? valueOf(e, "existence") : valueOf(e, fY))
         const baseField = key === "existence" ? "existence" : fY
         if (record === undefined) {
-          const ours = fields.get(fY)!.filter((h) => h.seq !== y.seq).reduce((a, b) => (b.clock > a.clock ? b : a))
+          // The newest by clock; two clones' clocks can meet, so ties go to the greater id.
+          const ours = fields.get(fY)!.filter((h) => h.seq !== y.seq).reduce((a, b) => (b.clock > a.clock || (b.clock === a.clock && b.id > a.id) ? b : a))
           const fresh: Record = {
             id: undefined,
             worktree: scope.worktree,

@@ -40,6 +40,9 @@ export interface EventInput {
 
 /** An event inside the model, with what the model derived for it when it was written. */
 export interface ModelEvent extends EventInput {
+  /** Where it was written: this stream's replica and branch. */
+  readonly replica: string
+  readonly branch: string
   readonly clock: number
   /** The frontier its stream had when it was written: for every other stream, the highest seq known. */
   readonly frontier: ReadonlyMap<string, number>
@@ -174,9 +177,21 @@ export const writesOfEvent = (e: Pick<EventInput, "op" | "entityKind" | "payload
   return out
 }
 
-const byClockDesc = (a: ModelEvent, b: ModelEvent) => b.clock - a.clock
+/** Newest first: by clock, ties (two clones' clocks can meet) by id. */
+const byClockDesc = (a: ModelEvent, b: ModelEvent) => b.clock - a.clock || (b.id > a.id ? 1 : b.id < a.id ? -1 : 0)
+
+/** What an import needs of the event's origin: the event as its writer's model has it, and that model. */
+export interface Origin {
+  readonly event: ModelEvent
+  readonly model: Model
+}
 
 export class Model {
+  /**
+   * This database's replica id: its own streams are named by branch, streams
+   * imported from other clones `branch@replica` (as the real system names them).
+   */
+  replica = "local"
   /** Every event, in seq order. */
   readonly events: Array<ModelEvent> = []
   private readonly bySeq = new Map<number, ModelEvent>()
@@ -208,8 +223,15 @@ export class Model {
   }
 
   eventById(id: string): ModelEvent | undefined {
-    return this.events.find((e) => e.id === id)
+    return this.byId.get(id)
   }
+  private readonly byId = new Map<string, ModelEvent>()
+
+  /** The stream a (replica, branch) is here. */
+  label(replica: string, branch: string): string {
+    return replica === this.replica ? branch : `${branch}@${replica}`
+  }
+
 
   get lastSeq(): number {
     return this.events.length === 0 ? 0 : this.events[this.events.length - 1]!.seq
@@ -270,17 +292,60 @@ export class Model {
       if (input.seq <= this.lastSeq) throw new Error(`model: event ${input.seq} is not after ${this.lastSeq}`)
       const partial = {
         ...input,
+        replica: this.replica,
+        branch: stream,
         clock: input.clock ?? input.seq,
         frontier: this.frontierOf(stream),
         writes: writesOfEvent(input)
       }
       const e: ModelEvent = { ...partial, past: this.pastOf(partial) }
-      this.events.push(e)
-      this.bySeq.set(e.seq, e)
+      this.add(e)
       this.mutableKnowledge(stream).add(e.seq)
       settled.push(...this.learn(stream, null, e))
     }
     return settled
+  }
+
+  private add(e: ModelEvent): void {
+    this.events.push(e)
+    this.bySeq.set(e.seq, e)
+    this.byId.set(e.id, e)
+  }
+
+  /**
+   * The real system imported events from other clones (`sync fetch`), at
+   * these local seqs, in this order. Each keeps what its writer's model
+   * derived: its causal past, its stream's frontier, its writes; its stream
+   * now knows what the event knew. Nothing else changes: no stream here
+   * learns anything, so no conflict record moves.
+   */
+  importEvents(imported: ReadonlyArray<{ readonly seq: number; readonly id: string }>, origin: (id: string) => Origin): void {
+    for (const { seq, id } of imported) {
+      if (seq <= this.lastSeq) throw new Error(`model: imported event \${seq} is not after \${this.lastSeq}`)
+      if (this.byId.has(id)) throw new Error(`model: event \${id} imported twice`)
+      const { event: x, model: o } = origin(id)
+      const here = (oseq: number) => {
+        const found = this.byId.get(o.event(oseq).id)
+        if (found === undefined) throw new Error(`model: \${id} imported before \${o.event(oseq).id} in its causal past`)
+        return found
+      }
+      const past = new Set([...x.past].map((p) => here(p).seq))
+      const frontier = new Map<string, number>()
+      for (const [, oseq] of x.frontier) {
+        const e = here(oseq)
+        frontier.set(e.stream, Math.max(frontier.get(e.stream) ?? 0, e.seq))
+      }
+      const stream = this.label(x.replica, x.branch)
+      const e: ModelEvent = { ...x, seq, stream, frontier, past }
+      this.add(e)
+      // An imported stream knows its events and what the newest of them knew.
+      if (x.replica !== this.replica) {
+        const k = this.mutableKnowledge(stream)
+        for (const y of this.events) {
+          if (y.stream === stream ? y.seq <= seq : y.seq <= (frontier.get(y.stream) ?? 0)) k.add(y.seq)
+        }
+      }
+    }
   }
 
   /** The writes to (entity, field) that `stream` knows. */
@@ -401,14 +466,37 @@ export class Model {
     return changed
   }
 
+  /** The streams of branch `b` here: this replica's and imported ones. */
+  streamsOfBranch(b: string): Array<string> {
+    return [...new Set([b, ...this.events.filter((e) => e.branch === b).map((e) => e.stream)])]
+  }
+
+  /** What the streams of branch `b` (but `a`) know together. */
+  private sourceKnowledge(a: string, b: string): Set<number> {
+    return new Set(this.streamsOfBranch(b).filter((s) => s !== a).flatMap((s) => [...this.knowledgeOf(s)]))
+  }
+
+  /**
+   * `sync status --from B`: what B knows that A does not, and what A knows that B does not (each side's own
+   * events aside). B is every stream of the branch, A's own too when A is on it: A is never ahead of itself.
+   */
+  behindAhead(a: string, b: string): { readonly behind: number; readonly ahead: number } {
+    const mine = this.knowledgeOf(a)
+    const theirs = this.sourceKnowledge("", b)
+    const sources = new Set(this.streamsOfBranch(b))
+    return {
+      behind: [...theirs].filter((s) => !mine.has(s) && this.event(s).stream !== a).length,
+      ahead: [...mine].filter((s) => !theirs.has(s) && !sources.has(this.event(s).stream)).length
+    }
+  }
+
   /**
    * `sync pull --from B` in `worktree` (on branch A): A learns, in seq order,
-   * everything B knows that it does not.
+   * everything the streams of branch B (in every replica) know that it does not.
    */
   pull(worktree: string, a: string, b: string): PullReport {
-    if (a === b) throw new Error("model: a stream cannot pull itself")
     const mine = this.mutableKnowledge(a)
-    const incoming = [...this.knowledgeOf(b)].filter((s) => !mine.has(s)).sort((x, y) => x - y)
+    const incoming = [...this.sourceKnowledge(a, b)].filter((s) => !mine.has(s)).sort((x, y) => x - y)
     const created: Array<ConflictRecord> = []
     const settled: Array<ConflictRecord> = []
     for (const seq of incoming) {
@@ -455,7 +543,7 @@ export class Model {
     }
     const deletedSide = this.cascadeOf === "deleted-side"
       ? this.event(use === "ours" ? record.theirsSeq : record.oursSeq)
-      : this.events.filter((e) => e.entityId === record.entityId && isDeleteOp(e.op)).pop()
+      : this.events.filter((e) => e.entityId === record.entityId && isDeleteOp(e.op)).sort(byClockDesc)[0]
     if (deletedSide !== undefined && isDeleteOp(deletedSide.op)) {
       const live = this.liveState()
       const isLive = (id: string) => [...live.epics, ...live.tasks, ...live.subtasks].some((x) => x.id === id)
@@ -537,7 +625,7 @@ export class Model {
     return out
   }
 
-  /** The live state: every event applied in seq order, as the projection shows it. */
+  /** The live state: every event applied in clock order (ties by id), as the projection shows it. */
   liveState(): LiveState {
     type Row = Record<string, unknown> & { id: string; version: number | null }
     const tables: Record<"epic" | "task" | "subtask", Map<string, Row>> = { epic: new Map(), task: new Map(), subtask: new Map() }
@@ -550,7 +638,7 @@ export class Model {
       for (const f of FIELDS[kind]) if (f !== "existence") row[column(f)] = values[f] ?? null
       return row
     }
-    for (const e of this.events) {
+    for (const e of [...this.events].sort(byClockDesc).reverse()) {
       const p = (e.payload ?? {}) as Record<string, unknown>
       if (e.entityKind === "dependency") {
         const edge = edgeOf(e, endpoints)
