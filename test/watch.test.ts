@@ -117,6 +117,31 @@ describe("sync watch", () => {
     expect(w.child.exitCode).toBeNull()
   }, 20_000)
 
+  it("--remote-every fetches and pushes through the remote before the tick's pulls", async () => {
+    const r = repo()
+    const remote = NodePath.join(r.base, "remote.git")
+    git(r.base, "init", "-q", "--bare", "--initial-branch=main", remote)
+    git(r.root, "remote", "add", "origin", remote)
+    git(r.root, "push", "-q", "origin", "main")
+    const other = NodePath.join(r.base, "other")
+    git(r.base, "clone", "-q", remote, other)
+    // No GROVE_DB: each clone has its own database.
+    const clean = { ...env, GROVE_DB: undefined }
+    const epic = grove(r.root, ["epic", "create", "--title", "from the first clone", "--json"], { env: clean }).json.data
+    const pushing = grove(r.root, ["sync", "watch", "--once", "--remote-every", "1000"], { env: clean })
+    expect(pushing.exitCode).toBe(0)
+    expect(JSON.parse(pushing.stdout.split("\n")[0]!).exchange).toMatchObject({ remote: "origin", pushed: 1 })
+    const fetching = grove(other, ["sync", "watch", "--once", "--remote-every", "1000", "--from", "main"], { env: clean })
+    const line = JSON.parse(fetching.stdout.split("\n")[0]!)
+    expect(line.exchange).toMatchObject({ remote: "origin", imported: 1, pushed: 0 })
+    // Fetched first, so the same tick's pull from main learnt the other clone's event.
+    expect(line.pulls).toEqual([expect.objectContaining({ from: "main", scanned: 1 })])
+    expect(grove(other, ["epic", "list", "--json"], { env: clean }).json.data.map((e: any) => e.id)).toEqual([epic.id])
+    const bad = grove(other, ["sync", "watch", "--once", "--remote", "origin", "--json"], { env: clean })
+    expect(bad.exitCode).toBe(2)
+    expect(bad.json.error.code).toBe("invalid_input")
+  }, 30_000)
+
   it("refuses a second watcher in the same worktree, naming the holder's pid", async () => {
     const { feat } = await setup()
     const w = startWatch(feat, ["--from", "main", "--interval", "60000"])

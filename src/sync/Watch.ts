@@ -20,10 +20,23 @@ export interface WatchSettings {
   /** WAL larger than this: a TRUNCATE checkpoint when readers allow. */
   readonly walBoundBytes: number
   readonly once: boolean
+  /**
+   * `--remote-every`: exchange events with a git remote (fetch, then push) at
+   * most this often, before the tick's pulls so what arrived is pulled at once.
+   * Given by the caller (the command line), as it lives above sync.
+   */
+  readonly exchange?: { readonly everyMs: number; readonly run: Effect.Effect<ExchangeSummary, unknown> } | undefined
+}
+
+/** What a tick's fetch and push did. */
+export interface ExchangeSummary {
+  readonly remote: string
+  readonly imported: number
+  readonly pushed: number
 }
 
 /** Why a tick ran. */
-export type TickReason = "start" | "data" | "head" | "interval" | "idle" | "wal"
+export type TickReason = "start" | "data" | "head" | "interval" | "idle" | "wal" | "remote"
 
 export interface TickLine {
   readonly tick: number
@@ -37,6 +50,8 @@ export interface TickLine {
   >
   readonly walBytes: number
   readonly checkpoint: CheckpointResult | null
+  /** The tick's fetch and push (with --remote-every), or its error; absent when none was due. */
+  readonly exchange?: ExchangeSummary | { readonly error: { readonly code: string; readonly message: string } }
 }
 
 /** Runs an effect with the sync services of this worktree, opened fresh (so HEAD and branch are read anew). */
@@ -90,10 +105,18 @@ export const watch = (
     }
 
     let ticks = 0
+    let lastExchange = 0
+    const exchangeDue = () => settings.exchange !== undefined && Date.now() - lastExchange >= settings.exchange.everyMs
     const tick = (reason: TickReason, upkeep: "PASSIVE" | "TRUNCATE" | null) =>
       Effect.gen(function*() {
         // Upkeep first: a WAL past its bound should not wait for the pulls.
         const done = upkeep === null ? null : upkeep === "TRUNCATE" ? shrink() : checkpoint(monitor, paths.database, upkeep)
+        let exchange: TickLine["exchange"]
+        if (settings.exchange !== undefined && exchangeDue()) {
+          lastExchange = Date.now()
+          const r = yield* Effect.either(Effect.catchAllDefect(settings.exchange.run, (defect) => Effect.fail(defect)))
+          exchange = r._tag === "Right" ? r.right : { error: errorOf(r.left) }
+        }
         const result = yield* Effect.either(Effect.catchAllDefect(inWorktree(Effect.gen(function*() {
           const context = yield* (yield* GitContext).resolve
           const sync = yield* Sync
@@ -118,7 +141,8 @@ export const watch = (
           branch: result._tag === "Right" ? result.right.context.stream : null,
           pulls: result._tag === "Right" ? result.right.pulls : [{ from: settings.sources.join(",") || "(default)", error: errorOf(result.left) }],
           walBytes: walBytes(paths.database),
-          checkpoint: done
+          checkpoint: done,
+          ...(exchange === undefined ? {} : { exchange })
         })
       })
 
@@ -141,6 +165,7 @@ export const watch = (
       else if (wal > settings.walBoundBytes) reason = "wal"
       else if (!idleCheckpointed && now - lastChange >= settings.idleMs) reason = "idle"
       else if (now - lastTick >= settings.intervalMs) reason = "interval"
+      else if (exchangeDue()) reason = "remote"
       if (data !== lastData) {
         lastChange = now
         idleCheckpointed = false

@@ -182,14 +182,22 @@ const watchCommand = Command.make(
     idle: positive("idle-ms", 5000).pipe(Options.withDescription("PASSIVE checkpoint after MS milliseconds without new data (default 5000)")),
     walBound: positive("wal-bound-mib", 64).pipe(Options.withDescription("TRUNCATE checkpoint when the WAL passes N MiB (default 64)")),
     poll: positive("poll-ms", 100).pipe(Options.withDescription("how often to look for new data and HEAD changes (default 100)")),
-    once: Options.boolean("once").pipe(Options.withDescription("run one tick and exit"))
+    once: Options.boolean("once").pipe(Options.withDescription("run one tick and exit")),
+    remoteEvery: Options.integer("remote-every").pipe(
+      Options.withDescription("also fetch and push through a git remote every MS milliseconds (sync push)"),
+      Options.optional
+    ),
+    remote: Options.text("remote").pipe(Options.withDescription("with --remote-every: the remote (default: upstream, else origin)"), Options.optional)
   },
   (o) =>
     respond(
       "sync watch",
       Effect.gen(function*() {
-        for (const flag of [o.interval, o.idle, o.walBound, o.poll]) {
+        for (const flag of [o.interval, o.idle, o.walBound, o.poll, ...Option.toArray(Option.map(o.remoteEvery, (value) => ({ name: "remote-every", value })))]) {
           if (flag.value <= 0) return yield* new InvalidInput({ message: `--${flag.name} must be positive, got ${flag.value}`, details: { flag: flag.name } })
+        }
+        if (Option.isSome(o.remote) && Option.isNone(o.remoteEvery)) {
+          return yield* new InvalidInput({ message: "--remote goes with --remote-every", details: { flag: "remote" } })
         }
         const cwd = process.cwd()
         const paths = yield* withTracker(cwd)(Effect.gen(function*() {
@@ -204,7 +212,15 @@ const watchCommand = Command.make(
             idleMs: o.idle.value,
             walBoundBytes: o.walBound.value * 1024 * 1024,
             pollMs: o.poll.value,
-            once: o.once
+            once: o.once,
+            exchange: Option.getOrUndefined(Option.map(o.remoteEvery, (everyMs) => ({
+              everyMs,
+              run: withTracker(cwd)(Effect.map(Effect.flatMap(Remote, (r) => r.push(Option.getOrUndefined(o.remote))), (p) => ({
+                remote: p.remote,
+                imported: p.fetched.imported,
+                pushed: p.pushed.reduce((n, x) => n + x.to - x.from + 1, 0)
+              })))
+            })))
           },
           paths,
           withTracker(cwd),
