@@ -1,0 +1,717 @@
+/**
+ * End-to-end tests for `grove sync push` and `grove sync fetch` (src/remote):
+ * real git, a bare repository as the remote, and clones in temp dirs. Each
+ * clone has its own default database (<clone>/.git/grove/grove.db, GROVE_DB is
+ * never set) and so its own replica id; every grove command is the real CLI in
+ * its own process. Databases are read back read-only with bun:sqlite.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { Database } from "bun:sqlite"
+import { spawnSync } from "bun"
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { sha256 } from "../src/remote/Bundle.ts"
+import { type CliResult, groveAsync } from "./support/cli.ts"
+import { git, makeTempDir } from "./support/repo.ts"
+
+// ---------------------------------------------------------------------------
+// Environment: nothing from the developer's shell or global git config leaks in.
+
+let scratch: string
+let globalConfig: string
+const dirs: Array<string> = []
+
+beforeAll(() => {
+  scratch = makeTempDir()
+  dirs.push(scratch)
+  globalConfig = NodePath.join(scratch, "gitconfig")
+  NodeFs.writeFileSync(globalConfig, "")
+})
+
+afterAll(() => {
+  for (const d of dirs) NodeFs.rmSync(d, { recursive: true, force: true })
+})
+
+/** What a clone's grove processes see: no GROVE_DB (each clone's default database), its own actor. */
+const groveEnv = (actor: string): Record<string, string | undefined> => ({
+  GROVE_DB: undefined,
+  GROVE_ACTOR: actor,
+  GROVE_PULL_BATCH: undefined,
+  GROVE_SQLITE_DURABILITY: undefined,
+  GROVE_SQLITE_CACHE_MIB: undefined,
+  GROVE_BUSY_TIMEOUT_MS: undefined,
+  GIT_CONFIG_GLOBAL: globalConfig,
+  GIT_CONFIG_NOSYSTEM: "1",
+  // Tests run from inside a git hook must not point grove's git at the outer repository.
+  GIT_DIR: undefined,
+  GIT_WORK_TREE: undefined,
+  GIT_INDEX_FILE: undefined,
+  GIT_COMMON_DIR: undefined
+})
+
+const entry = NodePath.resolve(import.meta.dir, "../src/main.ts")
+
+/**
+ * The tests run concurrently (each has its own remote and clones): every CLI
+ * spawn loads the whole program (about 0.3-0.5 s on a 2-core machine), so a
+ * test's wall time is about the whole file's.
+ */
+const timeout = 120_000
+
+/** git with bytes on stdin, returning stdout as bytes. */
+const gitBytes = (cwd: string, input: Uint8Array | undefined, ...args: Array<string>): Buffer => {
+  const r = spawnSync(["git", ...args], {
+    cwd,
+    stdin: input === undefined ? "ignore" : input,
+    env: { ...process.env, GIT_CONFIG_GLOBAL: globalConfig, GIT_CONFIG_NOSYSTEM: "1" }
+  })
+  if (r.exitCode !== 0) throw new Error(`git ${args.join(" ")} failed in ${cwd}: ${r.stderr.toString()}`)
+  return r.stdout
+}
+
+// ---------------------------------------------------------------------------
+// Clones and the remote.
+
+interface Failure {
+  readonly code: string
+  readonly message: string
+  readonly details: any
+}
+
+interface Clone {
+  readonly name: string
+  readonly dir: string
+  readonly db: string
+  /** grove ARGS --json in this clone. */
+  readonly run: (...args: Array<string>) => Promise<CliResult>
+  /** grove ARGS --json, expected to succeed: its data. */
+  readonly ok: (...args: Array<string>) => Promise<any>
+  /** grove ARGS --json, expected to fail with a domain error (exit 1): its error. */
+  readonly fails: (...args: Array<string>) => Promise<Failure>
+}
+
+const describeRun = (args: ReadonlyArray<string>, r: CliResult) => `grove ${args.join(" ")} exited ${r.exitCode}: ${r.stdout}${r.stderr}`
+
+const makeClone = (dir: string, actor: string): Clone => {
+  // Asynchronous, so that the tests of this file (each with its own remote and clones) run concurrently.
+  const run = (...args: Array<string>) => groveAsync(dir, [...args, "--json"], groveEnv(actor))
+  return {
+    name: actor,
+    dir,
+    db: NodePath.join(dir, ".git", "grove", "grove.db"),
+    run,
+    ok: async (...args) => {
+      const r = await run(...args)
+      if (r.exitCode !== 0 || r.json?.ok !== true) throw new Error(describeRun(args, r))
+      return r.json.data
+    },
+    fails: async (...args) => {
+      const r = await run(...args)
+      if (r.exitCode !== 1 || r.json?.ok !== false) throw new Error(`expected a domain error: ${describeRun(args, r)}`)
+      return r.json.error as Failure
+    }
+  }
+}
+
+interface World {
+  readonly base: string
+  /** The bare repository every clone's origin points at. */
+  readonly bare: string
+  readonly clones: ReadonlyArray<Clone>
+  /** Another bare repository (a second remote). */
+  readonly newBare: (name: string) => string
+}
+
+/** A bare remote with one commit on main, and one clone per actor (origin = the remote, main tracking origin/main). */
+const makeWorld = (actors: ReadonlyArray<string>): World => {
+  const base = makeTempDir()
+  dirs.push(base)
+  const newBare = (name: string) => {
+    const bare = NodePath.join(base, `${name}.git`)
+    git(base, "init", "-q", "--bare", "-b", "main", bare)
+    return bare
+  }
+  const bare = newBare("remote")
+  const seed = NodePath.join(base, "seed")
+  NodeFs.mkdirSync(seed)
+  git(seed, "init", "-q", "-b", "main")
+  NodeFs.writeFileSync(NodePath.join(seed, "README"), "test\n")
+  git(seed, "add", "README")
+  git(seed, "commit", "-q", "-m", "initial")
+  git(seed, "push", "-q", bare, "main")
+  const clones = actors.map((actor) => {
+    const dir = NodePath.join(base, actor)
+    git(base, "clone", "-q", bare, dir)
+    git(dir, "config", "user.email", `${actor}@example.com`)
+    git(dir, "config", "user.name", actor)
+    return makeClone(dir, actor)
+  })
+  return { base, bare, clones, newBare }
+}
+
+const two = (w: World): [Clone, Clone] => [w.clones[0]!, w.clones[1]!]
+
+/** grove's refs in a (bare) repository: ref below refs/grove/ -> commit. */
+const groveRefs = (repo: string): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const line of git(repo, "for-each-ref", "--format=%(objectname) %(refname)", "refs/grove/").split("\n")) {
+    if (line === "") continue
+    const [commit, name] = line.split(" ") as [string, string]
+    out[name.slice("refs/grove/".length)] = commit
+  }
+  return out
+}
+
+const isAncestor = (repo: string, ancestor: string, commit: string) =>
+  spawnSync(["git", "merge-base", "--is-ancestor", ancestor, commit], { cwd: repo }).exitCode === 0
+
+// ---------------------------------------------------------------------------
+// Reading a clone's database (read-only).
+
+const readDb = <A>(c: Clone, f: (db: Database) => A): A => {
+  const db = new Database(c.db, { readonly: true })
+  try {
+    return f(db)
+  } finally {
+    db.close()
+  }
+}
+
+const replicaOf = (c: Clone): string => readDb(c, (db) => (db.query("SELECT name FROM replicas WHERE id = 1").get() as { name: string }).name)
+
+/** Every event as any clone would name it: id, clock, stream (replica, branch) and position, content and origin. */
+const portableEvents = (c: Clone) =>
+  readDb(c, (db) =>
+    db.query(
+      `SELECT e.id, e.clock, r.name AS replica, s.branch, e.pos, e.entity_kind, e.entity_id, e.op, e.payload, e.cause_id,
+              e.if_version, t.actor, t.worktree, t.head
+       FROM events e JOIN streams s ON s.id = e.stream_id JOIN replicas r ON r.id = s.replica_id JOIN transactions t ON t.id = e.tx_id
+       ORDER BY e.id`
+    ).all())
+
+/** Everything an import or a refused fetch could change, in local form. */
+const localState = (c: Clone) =>
+  readDb(c, (db) => ({
+    events: db.query("SELECT * FROM events ORDER BY seq").all(),
+    transactions: db.query("SELECT count(*) AS n FROM transactions").get(),
+    streams: db.query("SELECT * FROM streams ORDER BY id").all(),
+    hlc: db.query("SELECT last FROM hlc").get(),
+    tasks: db.query("SELECT * FROM tasks ORDER BY id").all(),
+    epics: db.query("SELECT * FROM epics ORDER BY id").all()
+  }))
+
+/** The live projection tables, as `verify` checksums them (cheap to compare between clones mid-test). */
+const projection = (c: Clone) =>
+  readDb(c, (db) => ({
+    epics: db.query("SELECT * FROM epics ORDER BY id").all(),
+    tasks: db.query("SELECT * FROM tasks ORDER BY id").all(),
+    subtasks: db.query("SELECT * FROM subtasks ORDER BY id").all(),
+    dependencies: db.query("SELECT * FROM dependencies ORDER BY source_id, target_id").all()
+  }))
+
+/** Every conflict record in the database, any scope: entity, field, status. */
+const conflictRows = (c: Clone) =>
+  readDb(c, (db) => db.query("SELECT entity_id, field, status FROM conflicts ORDER BY id").all())
+
+const eventCount = (c: Clone): number => readDb(c, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
+
+const quarantineRows = (c: Clone) =>
+  readDb(c, (db) =>
+    db.query("SELECT remote, ref, tip, code, detail FROM remote_quarantine ORDER BY id").all() as Array<
+      { remote: string; ref: string; tip: string; code: string; detail: string }
+    >)
+
+/** `grove verify`: the live tables equal a replay of the log; returns the per-table row counts and checksums. */
+const checksums = async (c: Clone) => {
+  const v = await c.ok("verify")
+  expect(v.identical).toBe(true)
+  return (v.tables as Array<any>).map((t) => ({ table: t.table, rows: t.live.rows, checksum: t.live.checksum }))
+}
+
+/** A task's live title, as the projection holds it. */
+/** `verify` in both clones (in parallel): both consistent, and the same checksums per table. */
+const expectSameChecksums = async (x: Clone, y: Clone) => {
+  const [sx, sy] = await Promise.all([checksums(x), checksums(y)])
+  expect(sy).toEqual(sx)
+  return sx
+}
+
+const title = (c: Clone, id: string): string | undefined =>
+  readDb(c, (db) => (db.query("SELECT title FROM tasks WHERE id = ?").get(id) as { title: string } | null)?.title)
+
+const pendingConflicts = async (c: Clone) => ((await c.ok("sync", "conflicts", "list")) as Array<any>).filter((x) => x.status === "pending")
+
+/** An epic with one task, created in `c`. */
+const seedTask = async (c: Clone, taskTitle = "Index documents") => {
+  const epic = (await c.ok("epic", "create", "--title", "Search")).id as string
+  const task = (await c.ok("task", "create", "--epic", epic, "--title", taskTitle)).id as string
+  return { epic, task }
+}
+
+// ---------------------------------------------------------------------------
+// Rewriting a grove ref behind grove's back, in a scratch repository.
+
+interface Entry {
+  readonly name: string
+  readonly blob: string
+}
+
+const workRepo = (w: World): string => {
+  const work = NodePath.join(w.base, "tamper")
+  if (!NodeFs.existsSync(work)) {
+    NodeFs.mkdirSync(work)
+    git(work, "init", "-q", "-b", "main")
+  }
+  git(work, "fetch", "-q", "--no-tags", w.bare, "+refs/grove/*:refs/grove/*")
+  return work
+}
+
+const treeOf = (work: string, commit: string): Array<Entry> =>
+  git(work, "ls-tree", commit).split("\n").filter((l) => l !== "").map((line) => {
+    const [meta, name] = line.split("\t") as [string, string]
+    return { name, blob: meta.split(" ")[2]! }
+  })
+
+const readBlob = (work: string, blob: string): Buffer => gitBytes(work, undefined, "cat-file", "blob", blob)
+const writeBlob = (work: string, bytes: Uint8Array): string => gitBytes(work, bytes, "hash-object", "-w", "--stdin").toString().trim()
+
+/** A commit holding `entries`, on top of `parent` (none: a new root). */
+const commitTree = (work: string, entries: ReadonlyArray<Entry>, parent: string | undefined, message: string): string => {
+  const tree = gitBytes(work, Buffer.from(entries.map((e) => `100644 blob ${e.blob}\t${e.name}\n`).join("")), "mktree").toString().trim()
+  return git(work, "commit-tree", tree, ...(parent === undefined ? [] : ["-p", parent]), "-m", message)
+}
+
+/** The content-addressed name grove gives these bytes at these positions. */
+const bundleName = (from: number, to: number, bytes: Uint8Array) =>
+  `${String(from).padStart(12, "0")}-${String(to).padStart(12, "0")}-${sha256(bytes)}`
+
+// ---------------------------------------------------------------------------
+
+describe("sync push / sync fetch between clones", () => {
+  test.concurrent("round trip: the other clone gets the same events (ids, clocks, positions) and the same projection; a second fetch changes nothing", async () => {
+    const w = makeWorld(["alice", "bob"])
+    const [a, b] = two(w)
+    const { epic, task } = await seedTask(a)
+    await a.ok("task", "update", task, "--description", "every file")
+    // A second branch, with a slash in its name (URI-encoded in the ref).
+    git(a.dir, "checkout", "-q", "-b", "feature/search")
+    const other = (await a.ok("task", "create", "--epic", epic, "--title", "Rank results")).id as string
+    git(a.dir, "checkout", "-q", "main")
+
+    const ra = replicaOf(a)
+    expect(ra).toMatch(/^[0-9a-f]{16}$/)
+
+    const pushed = await a.ok("sync", "push")
+    expect(pushed).toMatchObject({ remote: "origin", attempts: 1, fetched: { refs: 0, imported: 0, refused: [] } })
+    expect([...pushed.pushed].sort((x: any, y: any) => x.ref.localeCompare(y.ref))).toEqual([
+      { ref: `${ra}/feature%2Fsearch`, from: 1, to: 1 },
+      { ref: `${ra}/main`, from: 1, to: 3 }
+    ])
+    expect(Object.keys(groveRefs(w.bare)).sort()).toEqual([`${ra}/feature%2Fsearch`, `${ra}/main`])
+
+    const fetched = await b.ok("sync", "fetch")
+    expect(fetched).toMatchObject({ remote: "origin", refs: 2, imported: 4, known: 0, waiting: 0, quarantined: 0, refused: [] })
+    expect(replicaOf(b)).not.toBe(ra) // B's database is its own replica
+    // The same events: ids, clocks, streams, positions, payloads and git context.
+    const eventsA = portableEvents(a)
+    expect(eventsA).toHaveLength(4)
+    expect(portableEvents(b)).toEqual(eventsA)
+    // Imported streams are named branch@replica; the tracking refs mirror the remote's.
+    expect(readDb(b, (db) => db.query("SELECT name FROM streams ORDER BY name").all())).toEqual([
+      { name: `feature/search@${ra}` },
+      { name: `main@${ra}` }
+    ])
+    expect(git(b.dir, "for-each-ref", "--format=%(refname)", "refs/grove-remotes/origin/").split("\n").sort()).toEqual([
+      `refs/grove-remotes/origin/${ra}/feature%2Fsearch`,
+      `refs/grove-remotes/origin/${ra}/main`
+    ])
+    expect(title(b, task)).toBe("Index documents")
+    expect(title(b, other)).toBe("Rank results")
+    expect(await b.ok("task", "show", task)).toEqual(await a.ok("task", "show", task))
+    const sums = await expectSameChecksums(a, b)
+    expect(sums.find((t) => t.table === "tasks")!.rows).toBe(2)
+
+    // Idempotent: the second fetch imports nothing and changes nothing.
+    const before = localState(b)
+    const again = await b.ok("sync", "fetch")
+    expect(again).toMatchObject({ refs: 2, imported: 0, known: 4, waiting: 0, refused: [] })
+    expect(localState(b)).toEqual(before)
+    expect(await checksums(b)).toEqual(sums)
+
+    // Pushing again has nothing to push, from either side; B relays nothing A's ref lacks and has no stream of its own.
+    const tips = groveRefs(w.bare)
+    expect(await a.ok("sync", "push")).toMatchObject({ pushed: [], attempts: 1 })
+    expect(await b.ok("sync", "push")).toMatchObject({ pushed: [], attempts: 1 })
+    expect(groveRefs(w.bare)).toEqual(tips)
+    expect(localState(b)).toEqual(before)
+  }, timeout)
+
+  test.concurrent("concurrent edits of one field conflict in both clones after fetch + pull, and both show the greatest clock's value; causally ordered edits do not", async () => {
+    const w = makeWorld(["alice", "bob"])
+    const [a, b] = two(w)
+    const { epic, task } = await seedTask(a)
+    const task2 = (await a.ok("task", "create", "--epic", epic, "--title", "Second")).id as string
+    await a.ok("sync", "push")
+    expect((await b.ok("sync", "fetch")).imported).toBe(3)
+    expect((await b.ok("sync", "pull", "--from", "main")).scanned).toBe(3)
+
+    // Both edit the title, neither knowing of the other's edit; B's is the later one.
+    await a.ok("task", "update", task, "--title", "Title by alice")
+    await b.ok("task", "update", task, "--title", "Title by bob")
+    await a.ok("sync", "push")
+    const bPush = await b.ok("sync", "push")
+    expect(bPush.fetched.imported).toBe(1) // push fetches first
+    expect(bPush.pushed).toEqual([{ ref: `${replicaOf(b)}/main`, from: 1, to: 1 }])
+    expect((await a.ok("sync", "fetch")).imported).toBe(1)
+
+    const clockOf = (c: Clone, actor: string) =>
+      readDb(c, (db) =>
+        (db.query(
+          "SELECT e.clock FROM events e JOIN transactions t ON t.id = e.tx_id WHERE e.entity_id = ? AND e.op = 'task.updated' AND t.actor = ?"
+        ).get(task, actor) as { clock: number }).clock)
+    expect(clockOf(a, "bob")).toBeGreaterThan(clockOf(a, "alice"))
+
+    // Fetch alone records no conflict (it never writes events nor conflicts): pull does.
+    expect(readDb(a, (db) => db.query("SELECT count(*) AS n FROM conflicts").get())).toEqual({ n: 0 })
+    const pulls = await Promise.all([a.ok("sync", "pull", "--from", "main"), b.ok("sync", "pull", "--from", "main")])
+    expect(pulls.map((p) => p.conflictsCreated)).toEqual([1, 1])
+    const [conflictsA, conflictsB] = await Promise.all([pendingConflicts(a), pendingConflicts(b)])
+    expect(conflictsA).toHaveLength(1)
+    expect(conflictsB).toHaveLength(1)
+    expect(conflictsA[0]).toMatchObject({
+      entity: { kind: "task", id: task },
+      field: "title",
+      base: "Index documents",
+      ours: "Title by alice",
+      theirs: "Title by bob"
+    })
+    expect(conflictsB[0]).toMatchObject({
+      entity: { kind: "task", id: task },
+      field: "title",
+      base: "Index documents",
+      ours: "Title by bob",
+      theirs: "Title by alice"
+    })
+    // The live state is the greatest clock's write, in both.
+    expect(title(a, task)).toBe("Title by bob")
+    expect(title(b, task)).toBe("Title by bob")
+    expect(projection(b)).toEqual(projection(a))
+
+    // Causally ordered: B learns A's edit (fetch + pull) before editing; A learns B's edit: no conflict anywhere.
+    await a.ok("task", "update", task2, "--title", "Second, by alice")
+    await a.ok("sync", "push")
+    expect((await b.ok("sync", "fetch")).imported).toBe(1)
+    expect((await b.ok("sync", "pull", "--from", "main")).conflictsCreated).toBe(0)
+    await b.ok("task", "update", task2, "--title", "Second, by bob after alice")
+    await b.ok("sync", "push")
+    expect((await a.ok("sync", "fetch")).imported).toBe(1)
+    expect((await a.ok("sync", "pull", "--from", "main")).conflictsCreated).toBe(0)
+    for (const c of [a, b]) expect(conflictRows(c)).toEqual([{ entity_id: task, field: "title", status: "pending" }])
+    expect(title(a, task2)).toBe("Second, by bob after alice")
+    expect(title(b, task2)).toBe("Second, by bob after alice")
+
+    // A settles the conflict with its own value; the resolution travels: B's record is settled by B's next pull.
+    const resolved = await a.ok("sync", "resolve", String(conflictsA[0].id), "--use", "ours")
+    expect(resolved.resolutions[0]).toMatchObject({ field: "title", value: "Title by alice" })
+    await a.ok("sync", "push")
+    expect((await b.ok("sync", "fetch")).imported).toBe(1)
+    expect(await b.ok("sync", "pull", "--from", "main")).toMatchObject({ conflictsCreated: 0, conflictsSettled: 1 })
+    for (const c of [a, b]) expect(conflictRows(c)).toEqual([{ entity_id: task, field: "title", status: "settled" }])
+    expect(title(a, task)).toBe("Title by alice")
+    expect(title(b, task)).toBe("Title by alice")
+    expect(portableEvents(b)).toEqual(portableEvents(a))
+    await expectSameChecksums(a, b)
+  }, timeout)
+
+  test.concurrent("an older event imported after a newer local one does not overwrite it", async () => {
+    const w = makeWorld(["alice", "bob"])
+    const [a, b] = two(w)
+    const { task } = await seedTask(a)
+    await a.ok("sync", "push")
+    await b.ok("sync", "fetch")
+    await b.ok("sync", "pull", "--from", "main")
+
+    await a.ok("task", "update", task, "--title", "older, by alice")
+    await b.ok("task", "update", task, "--title", "newer, by bob")
+    expect((await a.ok("sync", "push")).fetched.imported).toBe(0) // B has not pushed: A does not know B's edit
+
+    // B imports A's older edit after its own newer one.
+    expect((await b.ok("sync", "fetch")).imported).toBe(1)
+    const edits = readDb(b, (db) =>
+      db.query(
+        "SELECT e.seq, e.clock, t.actor FROM events e JOIN transactions t ON t.id = e.tx_id WHERE e.op = 'task.updated' ORDER BY e.seq"
+      ).all() as Array<{ seq: number; clock: number; actor: string }>)
+    expect(edits.map((e) => e.actor)).toEqual(["bob", "alice"]) // alice's edit came in second ...
+    expect(edits[1]!.clock).toBeLessThan(edits[0]!.clock) // ... with the smaller clock
+    expect(title(b, task)).toBe("newer, by bob")
+    expect((await b.ok("task", "show", task)).updatedClock).toBe(edits[0]!.clock)
+
+    await b.ok("sync", "push")
+    expect((await a.ok("sync", "fetch")).imported).toBe(1)
+    expect(title(a, task)).toBe("newer, by bob")
+    expect(portableEvents(b)).toEqual(portableEvents(a))
+    await expectSameChecksums(a, b)
+  }, timeout)
+
+  test.concurrent("a tampered bundle is refused (bundle_corrupt, or history_rewritten where the ref was imported before); the other refs are imported", async () => {
+    const w = makeWorld(["alice", "bob", "carol", "dave"])
+    const [a, b] = two(w)
+    const c = w.clones[2]!
+    const d = w.clones[3]!
+    const { task } = await seedTask(a)
+    await a.ok("sync", "push")
+    const ref = `${replicaOf(a)}/main`
+    // Dave imports A's ref before it is tampered with; Carol publishes an unrelated stream.
+    expect((await d.ok("sync", "fetch")).imported).toBe(2)
+    await c.ok("epic", "create", "--title", "Carol's epic")
+    await c.ok("sync", "push")
+    const carolRef = `${replicaOf(c)}/main`
+
+    // 1. A fast-forward that edits the bundle's bytes: it no longer hashes to its name.
+    const work = workRepo(w)
+    const tip0 = git(work, "rev-parse", `refs/grove/${ref}`)
+    const [original] = treeOf(work, tip0)
+    expect(treeOf(work, tip0)).toHaveLength(1)
+    const bytes = readBlob(work, original!.blob)
+    const edited = Buffer.from(bytes.toString().replace("Index documents", "Index DOCUMENTS"))
+    expect(edited.equals(bytes)).toBe(false)
+    const tip1 = commitTree(work, [{ name: original!.name, blob: writeBlob(work, edited) }], tip0, "edit a bundle")
+    git(work, "push", "-q", w.bare, `${tip1}:refs/grove/${ref}`) // not forced: a fast-forward
+
+    expect(NodeFs.existsSync(b.db)).toBe(false) // B has never run grove
+    const e1 = await b.fails("sync", "fetch")
+    expect(e1.code).toBe("bundle_corrupt")
+    expect(e1.details.refused).toEqual([{ ref, code: "bundle_corrupt", detail: expect.stringContaining("not to its name") }])
+    expect(e1.details.imported).toBe(1) // Carol's epic: the other ref is imported
+    expect(readDb(b, (db) => db.query("SELECT e.op, s.name FROM events e JOIN streams s ON s.id = e.stream_id").all())).toEqual([
+      { op: "epic.created", name: `main@${replicaOf(c)}` }
+    ])
+    expect(title(b, task)).toBeUndefined()
+    expect((await b.run("task", "show", task)).json.error.code).toBe("not_found")
+    expect(quarantineRows(b)).toEqual([{ remote: "origin", ref, tip: tip1, code: "bundle_corrupt", detail: expect.stringContaining("hashes to") }])
+    expect((await checksums(b)).find((t) => t.table === "epics")!.rows).toBe(1)
+
+    // Dave had imported the ref: the edited bundle rewrites what he verified.
+    const dBefore = localState(d)
+    const e2 = await d.fails("sync", "fetch")
+    expect(e2.code).toBe("history_rewritten")
+    expect(e2.details.refused).toEqual([{ ref, code: "history_rewritten", detail: expect.any(String) }])
+    expect(e2.details.imported).toBe(1) // Carol's epic
+    const dAfter = localState(d)
+    expect(dAfter.events.slice(0, dBefore.events.length)).toEqual(dBefore.events)
+    expect(dAfter.tasks).toEqual(dBefore.tasks)
+    expect(title(d, task)).toBe("Index documents")
+    expect(quarantineRows(d)).toEqual([{ remote: "origin", ref, tip: tip1, code: "history_rewritten", detail: expect.any(String) }])
+
+    // 2. A bundle that hashes to its name but is truncated JSON (fast-forward on top of the edit).
+    const half = bytes.subarray(0, Math.floor(bytes.length / 2))
+    const truncatedName = bundleName(1, 2, half)
+    expect(truncatedName.slice(0, 26)).toBe(original!.name.slice(0, 26))
+    const tip2 = commitTree(work, [{ name: truncatedName, blob: writeBlob(work, half) }], tip1, "truncate a bundle")
+    git(work, "push", "-q", w.bare, `${tip2}:refs/grove/${ref}`)
+    const e3 = await b.fails("sync", "fetch")
+    expect(e3.code).toBe("bundle_corrupt")
+    expect(e3.details.refused).toEqual([{ ref, code: "bundle_corrupt", detail: expect.stringContaining("is not a grove bundle") }])
+    expect(eventCount(b)).toBe(1) // still only Carol's epic
+    expect(quarantineRows(b).map((r) => [r.tip, r.code])).toEqual([[tip1, "bundle_corrupt"], [tip2, "bundle_corrupt"]])
+    // Carol's ref was verified; A's (refused) was not.
+    expect(readDb(b, (db) => db.query("SELECT ref FROM remote_refs ORDER BY ref").all())).toEqual([{ ref: carolRef }])
+    expect(groveRefs(w.bare)[carolRef]).toBeDefined()
+  }, timeout)
+
+  test.concurrent("a force-pushed grove ref (not a descendant of what was imported) is refused with history_rewritten; nothing imported changes", async () => {
+    const w = makeWorld(["alice", "bob"])
+    const [a, b] = two(w)
+    const epic = (await a.ok("epic", "create", "--title", "Search")).id as string
+    await a.ok("sync", "push")
+    const task = (await a.ok("task", "create", "--epic", epic, "--title", "Index documents")).id as string
+    await a.ok("sync", "push")
+    const ref = `${replicaOf(a)}/main`
+    const work = workRepo(w)
+    const tip2 = git(work, "rev-parse", `refs/grove/${ref}`)
+    const tip1 = git(work, "rev-parse", `${tip2}^`)
+    expect(treeOf(work, tip2).map((e) => e.name.slice(0, 25))).toEqual(["000000000001-000000000001", "000000000002-000000000002"])
+
+    expect((await b.ok("sync", "fetch")).imported).toBe(2)
+    const before = localState(b)
+    const sums = await checksums(b)
+
+    // 1. The ref rewound to its parent.
+    git(work, "push", "-q", "--force", w.bare, `${tip1}:refs/grove/${ref}`)
+    const e1 = await b.fails("sync", "fetch")
+    expect(e1.code).toBe("history_rewritten")
+    expect(e1.details.refused).toEqual([{ ref, code: "history_rewritten", detail: expect.stringContaining(tip2) }])
+    expect(localState(b)).toEqual(before)
+
+    // 2. A new root whose second bundle is well formed and hashes to its name, but holds another event at
+    // position 2 (what another database using A's replica id would publish).
+    const [first, second] = treeOf(work, tip2)
+    const genuineId = readDb(b, (db) => (db.query("SELECT id FROM events WHERE entity_id = ?").get(task) as { id: string }).id)
+    const secondText = readBlob(work, second!.blob).toString()
+    expect(secondText).toContain(`"id":"${genuineId}"`)
+    const forgedBytes = Buffer.from(
+      secondText.replace(`"id":"${genuineId}"`, `"id":"${genuineId}x"`).replace("Index documents", "Something else")
+    )
+    const forged = commitTree(work, [first!, { name: bundleName(2, 2, forgedBytes), blob: writeBlob(work, forgedBytes) }], undefined, "forged")
+    git(work, "push", "-q", "--force", w.bare, `${forged}:refs/grove/${ref}`)
+    const e2 = await b.fails("sync", "fetch")
+    expect(e2.code).toBe("history_rewritten")
+    expect(localState(b)).toEqual(before)
+    expect(title(b, task)).toBe("Index documents")
+    expect(await checksums(b)).toEqual(sums)
+    expect(quarantineRows(b).map((r) => [r.ref, r.tip, r.code])).toEqual([[ref, tip1, "history_rewritten"], [ref, forged, "history_rewritten"]])
+
+    // 3. The same forgery on another remote, one B never verified a tip of: the positions B holds must match.
+    const mirror = w.newBare("mirror")
+    git(work, "push", "-q", mirror, `${forged}:refs/grove/${ref}`)
+    git(b.dir, "remote", "add", "mirror", mirror)
+    const e3 = await b.fails("sync", "fetch", "mirror")
+    expect(e3.code).toBe("history_rewritten")
+    expect(e3.details.refused).toEqual([{ ref, code: "history_rewritten", detail: expect.stringContaining("position 2") }])
+    expect(localState(b)).toEqual(before)
+    expect(quarantineRows(b).at(-1)).toMatchObject({ remote: "mirror", ref, tip: forged, code: "history_rewritten" })
+  }, timeout)
+
+  test.concurrent("the remote: REMOTE if given, else the branch's upstream remote, else origin; remote_not_found otherwise", async () => {
+    const w = makeWorld(["alice"])
+    const a = w.clones[0]!
+    const other = w.newBare("other")
+    git(a.dir, "remote", "add", "other", other)
+    await a.ok("epic", "create", "--title", "Search")
+    const ref = `${replicaOf(a)}/main`
+
+    // main's upstream is origin (a clone): the default.
+    expect(git(a.dir, "config", "--get", "branch.main.remote")).toBe("origin")
+    expect((await a.ok("sync", "fetch")).remote).toBe("origin")
+
+    // The upstream remote wins over origin.
+    git(a.dir, "config", "branch.main.remote", "other")
+    const pushed = await a.ok("sync", "push")
+    expect(pushed.remote).toBe("other")
+    expect(Object.keys(groveRefs(other))).toEqual([ref])
+    expect(groveRefs(w.bare)).toEqual({})
+
+    // REMOTE named explicitly.
+    expect(await a.ok("sync", "push", "origin")).toMatchObject({ remote: "origin", pushed: [{ ref, from: 1, to: 1 }] })
+    expect(Object.keys(groveRefs(w.bare))).toEqual([ref])
+
+    // No upstream (a new branch, a local upstream, a detached HEAD): origin.
+    git(a.dir, "checkout", "-q", "-b", "topic")
+    expect((await a.ok("sync", "fetch")).remote).toBe("origin")
+    git(a.dir, "config", "branch.topic.remote", ".")
+    expect((await a.ok("sync", "fetch")).remote).toBe("origin")
+    git(a.dir, "checkout", "-q", "--detach")
+    expect((await a.ok("sync", "fetch")).remote).toBe("origin")
+    git(a.dir, "checkout", "-q", "main")
+
+    // An upstream remote that is not configured, and an unknown REMOTE.
+    git(a.dir, "config", "branch.main.remote", "gone")
+    const gone = await a.fails("sync", "fetch")
+    expect(gone).toMatchObject({ code: "remote_not_found", details: { remote: "gone" } })
+    for (const command of ["fetch", "push"]) {
+      const r = await a.run("sync", command, "nosuch")
+      expect(r.exitCode).toBe(1)
+      expect(r.json.error).toMatchObject({ code: "remote_not_found", details: { remote: "nosuch" } })
+      expect(r.json.error.message).toContain("nosuch")
+    }
+
+    // A repository with no origin and no upstream.
+    const lone = NodePath.join(w.base, "lone")
+    NodeFs.mkdirSync(lone)
+    git(lone, "init", "-q", "-b", "main")
+    git(lone, "commit", "-q", "--allow-empty", "-m", "initial")
+    const l = makeClone(lone, "lone")
+    await l.ok("epic", "create", "--title", "Alone")
+    for (const command of ["fetch", "push"]) {
+      const e = await l.fails("sync", command)
+      expect(e).toMatchObject({ code: "remote_not_found", details: { remote: "origin" } })
+      expect(e.message).toContain("no upstream")
+    }
+    expect(groveRefs(lone)).toEqual({})
+  }, timeout)
+
+  test.concurrent("a push rejected because someone else moved the ref first is retried after a fetch, never forced", async () => {
+    const w = makeWorld(["alice", "carol"])
+    const [a, c] = two(w)
+    const relay = w.newBare("relay")
+    git(a.dir, "remote", "add", "relay", relay)
+    git(c.dir, "remote", "add", "relay", relay)
+    const { task } = await seedTask(a)
+    await a.ok("sync", "push") // origin: A's positions 1-2
+    const ref = `${replicaOf(a)}/main`
+    const x = groveRefs(w.bare)[ref]!
+
+    // A's position 3 reaches Carol through another remote; A then writes position 4.
+    await a.ok("task", "update", task, "--title", "third")
+    await a.ok("sync", "push", "relay")
+    expect((await c.ok("sync", "fetch", "relay")).imported).toBe(3)
+    await a.ok("task", "update", task, "--title", "fourth")
+
+    // While A's next push is in the remote's pre-receive hook, Carol relays A's position 3 to origin:
+    // A's push then finds the ref moved (a genuine lost race), fetches and pushes again.
+    const armed = NodePath.join(w.base, "armed")
+    const relayed = NodePath.join(w.base, "relayed")
+    const relayOut = NodePath.join(w.base, "relay.json")
+    const hook = NodePath.join(w.bare, "hooks", "pre-receive")
+    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+    const hookLog = NodePath.join(w.base, "hook.log")
+    NodeFs.writeFileSync(
+      hook,
+      [
+        "#!/bin/sh",
+        "cat > /dev/null",
+        `echo run >> ${q(hookLog)}`,
+        `if [ -e ${q(armed)} ]; then`,
+        `  rm -f ${q(armed)}`,
+        `  cd ${q(c.dir)} && env -i PATH="$PATH" HOME="$HOME" GIT_CONFIG_GLOBAL=${q(globalConfig)} GIT_CONFIG_NOSYSTEM=1 GROVE_ACTOR=carol ${
+          q(process.execPath)
+        } ${q(entry)} sync push origin --json > ${q(relayOut)} 2>&1`,
+        `  env -i PATH="$PATH" git --git-dir=${q(w.bare)} rev-parse ${q(`refs/grove/${ref}`)} > ${q(relayed)}`,
+        "fi",
+        "exit 0",
+        ""
+      ].join("\n")
+    )
+    NodeFs.chmodSync(hook, 0o755)
+    NodeFs.writeFileSync(armed, "")
+    git(w.bare, "config", "receive.denyNonFastForwards", "true") // a forced update could not succeed
+
+    const pushed = await a.ok("sync", "push")
+    const relayReport = JSON.parse(NodeFs.readFileSync(relayOut, "utf8"))
+    expect(relayReport).toMatchObject({ ok: true, data: { remote: "origin", attempts: 1, pushed: [{ ref, from: 3, to: 3 }] } })
+    expect(NodeFs.existsSync(armed)).toBe(false)
+    const z = NodeFs.readFileSync(relayed, "utf8").trim()
+    expect(z).not.toBe(x)
+
+    expect(pushed.attempts).toBeGreaterThan(1)
+    expect(pushed.attempts).toBe(2)
+    // The hook ran for A's first attempt, Carol's relay and A's second attempt.
+    expect(NodeFs.readFileSync(hookLog, "utf8")).toBe("run\nrun\nrun\n")
+    expect(pushed.pushed).toEqual([{ ref, from: 4, to: 4 }]) // only what Carol's commit lacked
+    const tip = groveRefs(w.bare)[ref]!
+    // Never forced: the ref's history keeps A's first commit and Carol's, and A's commit sits on Carol's.
+    expect(isAncestor(w.bare, x, z)).toBe(true)
+    expect(isAncestor(w.bare, z, tip)).toBe(true)
+    expect(git(w.bare, "rev-parse", `${tip}^`)).toBe(z)
+    expect(git(w.bare, "rev-list", "--count", tip)).toBe("3")
+    expect(treeOf(w.bare, tip).map((e) => e.name.slice(0, 25))).toEqual([
+      "000000000001-000000000002",
+      "000000000003-000000000003",
+      "000000000004-000000000004"
+    ])
+
+    // The result imports cleanly elsewhere.
+    expect(await c.ok("sync", "fetch")).toMatchObject({ imported: 1, refused: [] })
+    expect(title(c, task)).toBe("fourth")
+    expect(portableEvents(c)).toEqual(portableEvents(a))
+    await expectSameChecksums(a, c)
+
+    // A remote that rejects every attempt: push_rejected after 5 tries (each after a fetch), the ref untouched.
+    NodeFs.writeFileSync(hook, "#!/bin/sh\ncat > /dev/null\necho declined >&2\nexit 1\n")
+    await a.ok("task", "update", task, "--title", "fifth")
+    const rejected = await a.fails("sync", "push")
+    expect(rejected).toMatchObject({ code: "push_rejected", details: { remote: "origin", attempts: 5, rejected: [{ ref, accepted: false }] } })
+    expect(rejected.details.rejected[0].reason).toContain("pre-receive hook declined")
+    expect(groveRefs(w.bare)[ref]).toBe(tip)
+  }, timeout)
+})
