@@ -570,6 +570,19 @@ describe("sync push / sync fetch between clones", () => {
     expect(e3.details.refused).toEqual([{ ref, code: "history_rewritten", detail: expect.stringContaining("position 2") }])
     expect(localState(b)).toEqual(before)
     expect(quarantineRows(b).at(-1)).toMatchObject({ remote: "mirror", ref, tip: forged, code: "history_rewritten" })
+
+    // 4. A forgery that keeps every id and position and changes only a payload, on a remote B never fetched
+    // from: the events B holds are compared whole, not by id.
+    const sameIdBytes = Buffer.from(secondText.replace("Index documents", "Forged title"))
+    const sameId = commitTree(work, [first!, { name: bundleName(2, 2, sameIdBytes), blob: writeBlob(work, sameIdBytes) }], undefined, "same ids")
+    const mirror2 = w.newBare("mirror2")
+    git(work, "push", "-q", mirror2, `${sameId}:refs/grove/${ref}`)
+    git(b.dir, "remote", "add", "mirror2", mirror2)
+    const e4 = await b.fails("sync", "fetch", "mirror2")
+    expect(e4.code).toBe("history_rewritten")
+    expect(e4.details.refused).toEqual([{ ref, code: "history_rewritten", detail: expect.stringContaining("position 2") }])
+    expect(localState(b)).toEqual(before)
+    expect(title(b, task)).toBe("Index documents")
   }, timeout)
 
   test.concurrent("the remote: REMOTE if given, else the branch's upstream remote, else origin; remote_not_found otherwise", async () => {

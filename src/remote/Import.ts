@@ -110,9 +110,14 @@ export const makeImporter = (db: Database, knowledge: Knowledge) => {
       const id = streamIdOf(stream, false)
       const held = id === undefined ? [] : candidates.filter((c) => c.event.pos <= have)
       // What was imported (or written) here must be exactly what the ref says at those positions.
-      const mismatch = held.find((c) =>
-        (db.query("SELECT id FROM events WHERE stream_id = ? AND pos = ?").get(id!, c.event.pos) as { id: string } | null)?.id !== c.event.id
-      )
+      // Same id is not enough: a forged copy can keep ids and change payloads.
+      const mismatch = held.find((c) => {
+        const here = db.query("SELECT id, clock, entity_id, op, payload, cause_id FROM events WHERE stream_id = ? AND pos = ?").get(id!, c.event.pos) as
+          | { id: string; clock: number; entity_id: string; op: string; payload: string; cause_id: string | null }
+          | null
+        return here === null || here.id !== c.event.id || here.clock !== c.event.clock || here.entity_id !== c.event.entity ||
+          here.op !== c.event.op || here.payload !== c.event.payload || here.cause_id !== c.event.cause
+      })
       if (mismatch !== undefined) {
         refused.push({ ref, code: "history_rewritten", detail: `position ${mismatch.event.pos} of ${stream[1]}@${stream[0]} holds another event here than ${mismatch.event.id}` })
         continue

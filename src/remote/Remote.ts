@@ -95,10 +95,12 @@ const makeRemote = (
         const kept = before?.every((old) => entries.some((e) => e.name === old.name && e.blob === old.blob))
         if (kept !== true) return refuse("history_rewritten", `refs/grove/${ref} moved from ${verified} to ${tip}, which does not keep every bundle it had`)
       }
-      // New bundles, and the newest one already held: it checks that the ref agrees with what is here.
+      // New bundles; and held ones, compared with what is here: all of them from a tip never verified,
+      // else the newest (the older ones are the verified tip's, kept unchanged).
       const have = yield* trySqlite(() => highestPos(stream.replica, stream.branch))
-      const lastHeld = entries.filter((e) => parseBundleName(e.name)!.to <= have).at(-1)
-      const needed = entries.filter((e) => e === lastHeld || parseBundleName(e.name)!.to > have)
+      const held = entries.filter((e) => parseBundleName(e.name)!.to <= have)
+      const compared = verified === undefined ? held : held.slice(-1)
+      const needed = entries.filter((e) => compared.includes(e) || parseBundleName(e.name)!.to > have)
       return Either.right({ stream, needed, entries, to })
     })
 
