@@ -1,5 +1,5 @@
 import type { Effect } from "effect"
-import { withReader, withTracker } from "./AppLayer.ts"
+import { withReader, withTracker } from "../app/AppLayer.ts"
 import type { Reply } from "./Output.ts"
 import { respond } from "./respond.ts"
 

@@ -5,7 +5,7 @@
  * usage: bun test/support/loadWriter.ts <worktree> <epic id> <batches> <size>
  */
 import { Effect } from "effect"
-import { withTracker } from "../../src/cli/AppLayer.ts"
+import { withTracker } from "../../src/app/AppLayer.ts"
 import { Bulk } from "../../src/tracker/Bulk.ts"
 
 const [cwd, epic, batches, size] = process.argv.slice(2)

@@ -7,7 +7,7 @@
  * usage: bun test/support/taskWriter.ts <worktree> <epic id> <count> <start at, epoch ms>
  */
 import { Effect } from "effect"
-import { withTracker } from "../../src/cli/AppLayer.ts"
+import { withTracker } from "../../src/app/AppLayer.ts"
 import { Tracker } from "../../src/tracker/Tracker.ts"
 
 const [cwd, epic, count, startAt] = process.argv.slice(2)

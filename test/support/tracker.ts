@@ -6,7 +6,7 @@
 import { Database } from "bun:sqlite"
 import type { Effect, Layer } from "effect"
 import * as NodePath from "node:path"
-import { trackerLayer, withTracker } from "../../src/cli/AppLayer.ts"
+import { trackerLayer, withTracker } from "../../src/app/AppLayer.ts"
 import { isGroveFailure } from "../../src/errors/index.ts"
 import { flipRun, run } from "./effect.ts"
 

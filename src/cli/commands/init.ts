@@ -2,7 +2,7 @@ import { Command } from "@effect/cli"
 import { Effect } from "effect"
 import { Migrator } from "../../migrations/Migrator.ts"
 import { Sqlite } from "../../storage/Sqlite.ts"
-import { databaseLayer } from "../AppLayer.ts"
+import { databaseLayer } from "../../app/AppLayer.ts"
 import { respond } from "../respond.ts"
 
 export const init = Command.make("init", {}, () =>

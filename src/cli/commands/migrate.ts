@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { InvalidInput } from "../../errors/index.ts"
 import { Backup } from "../../migrations/Backup.ts"
 import { Migrator, type MigrationRun } from "../../migrations/Migrator.ts"
-import { databaseLayer } from "../AppLayer.ts"
+import { databaseLayer } from "../../app/AppLayer.ts"
 import { respond } from "../respond.ts"
 
 const onDatabase = Effect.provide(databaseLayer(process.cwd()))

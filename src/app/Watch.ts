@@ -5,7 +5,7 @@ import * as NodePath from "node:path"
 import { GitContext } from "../events/GitContext.ts"
 import { isGroveFailure } from "../errors/index.ts"
 import { checkpoint, type CheckpointResult, walBytes } from "../storage/Wal.ts"
-import { type PullReport, Sync } from "./Sync.ts"
+import { type PullReport, Sync } from "../sync/Sync.ts"
 import { acquireWatchLock } from "./WatchLock.ts"
 
 export interface WatchSettings {
