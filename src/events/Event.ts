@@ -23,6 +23,8 @@ const Fields = {
   status: Schema.optional(Status)
 }
 const WorkFields = { ...Fields, owner: Schema.optional(Schema.NullOr(Schema.String)) }
+const Lease = Schema.Struct({ owner: Schema.String, lease: Schema.Int.pipe(Schema.positive()) })
+const Note = Schema.Struct({ text: Schema.Trim.pipe(Schema.minLength(1, { message: () => "a note must not be empty" })) })
 /** A payload that sets no fields: an empty JSON object (Struct({}) would accept any non-null value, even 3 or "x"). */
 const Empty = Schema.Record({ key: Schema.String, value: Schema.Never })
 
@@ -52,7 +54,19 @@ export const payloadSchemas = {
     owner: Schema.NullOr(Schema.String)
   }),
   "subtask.updated": Schema.Struct(WorkFields),
+  "subtask.claimed": Schema.Struct({ owner: Schema.String, status: Schema.Literal("in_progress") }),
   "subtask.deleted": Empty,
+  /** A claim's lease, set or renewed by its owner: it expires `lease` ms after the event's wall time. */
+  "task.leased": Lease,
+  "subtask.leased": Lease,
+  /** An append-only note; the note's id is its event's id. */
+  "task.noted": Note,
+  "subtask.noted": Note,
+  /** A plan applied to this epic: its temporary keys and the entities they name (src/tracker/Plan.ts). */
+  "epic.planned": Schema.Struct({
+    plan: Schema.String,
+    keys: Schema.Record({ key: Schema.String, value: Schema.Struct({ kind: Schema.Literal("epic", "task", "subtask"), id: Schema.String }) })
+  }),
   "dependency.added": Edge,
   "dependency.removed": Edge,
   /**

@@ -36,12 +36,16 @@ const valuesOf = (payload: unknown, skip: ReadonlySet<string>): Array<Write> =>
 
 const none = new Set<string>()
 
+/** Operations that set no field: notes append, leases and plans annotate; concurrent ones never conflict. */
+export const writesNoField = (op: string) => op.endsWith(".noted") || op.endsWith(".leased") || op === "epic.planned"
+
 /** The fields `event` writes, in alphabetical order. */
 export const writesOf = (event: WritingEvent): ReadonlyArray<Write> => {
   const fields = entityFields[event.entityKind as EntityKind] ?? []
   const op = event.op
   const payload = event.payload as Record<string, unknown>
   let writes: Array<Write>
+  if (writesNoField(op)) return []
   if (isCreation(op)) writes = [{ field: "existence", value: "true" }, ...valuesOf(payload, none)]
   else if (op.endsWith(".deleted")) writes = fields.map((field) => ({ field, value: field === "existence" ? "false" : deleted }))
   else if (op === "dependency.added") writes = [{ field: "presence", value: "true" }]

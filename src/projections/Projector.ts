@@ -1,19 +1,26 @@
 import type { Database } from "bun:sqlite"
 import { Context, Effect, Layer } from "effect"
 import type { EventDraft, NodeRef, Operation, PayloadOf } from "../events/Event.ts"
+import { wallTimeOf } from "../events/hlc.ts"
 import { insertRows } from "../storage/batch.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 
 /** What the projector needs of an event: which write it is and when. */
-export type ProjectableEvent = Pick<EventDraft, "op" | "entityKind" | "entityId" | "payload"> & { readonly clock: number }
+export type ProjectableEvent = Pick<EventDraft, "id" | "op" | "entityKind" | "entityId" | "payload"> & { readonly clock: number }
 
 /** The projection tables, in dependency-free order, with the key that orders their rows. */
 export const projectionTables = [
   { name: "epics", key: "id" },
   { name: "tasks", key: "id" },
   { name: "subtasks", key: "id" },
-  { name: "dependencies", key: "source_kind, source_id, target_kind, target_id" }
+  { name: "dependencies", key: "source_kind, source_id, target_kind, target_id" },
+  { name: "leases", key: "entity_id" },
+  { name: "notes", key: "id" },
+  { name: "plan_keys", key: "plan, key" },
+  // Kept by triggers on the tables above (migration 4): the rows search matches, and their FTS5 index.
+  { name: "search_rows", key: "entity_id, source" },
+  { name: "search", key: "title, body" }
 ] as const
 
 const tableOf = { epic: "epics", task: "tasks", subtask: "subtasks" } as const
@@ -57,7 +64,11 @@ const setFields = (db: Database, table: string, e: ProjectableEvent, payload: Re
   db.query(
     `UPDATE ${table} SET ${fields.map((f) => `${f} = ?, `).join("")}version = version + 1, updated_clock = ? WHERE id = ?`
   ).run(...(values as Array<never>), e.clock as never, e.entityId as never)
+  // A lease belongs to one claim: it ends when the owner changes or the work leaves in_progress.
+  if ("owner" in payload || (payload["status"] !== undefined && payload["status"] !== "in_progress")) dropLease(db, e.entityId)
 }
+
+const dropLease = (db: Database, entityId: string) => db.query("DELETE FROM leases WHERE entity_id = ?").run(entityId)
 
 const addEdge = (db: Database, source: NodeRef, target: NodeRef, clock: number) =>
   db.query(
@@ -112,13 +123,33 @@ export const applyEvents = (db: Database, events: ReadonlyArray<ProjectableEvent
       case "task.updated":
       case "task.claimed":
       case "subtask.updated":
+      case "subtask.claimed":
         setFields(db, tableOf[e.op.slice(0, e.op.indexOf(".")) as keyof typeof tableOf], e)
         break
       case "epic.deleted":
       case "task.deleted":
       case "subtask.deleted":
         db.query(`DELETE FROM ${tableOf[e.op.slice(0, e.op.indexOf(".")) as keyof typeof tableOf]} WHERE id = ?`).run(e.entityId)
+        dropLease(db, e.entityId)
         break
+      case "task.leased":
+      case "subtask.leased": {
+        const { owner, lease } = e.payload as PayloadOf<"task.leased">
+        db.query("INSERT OR REPLACE INTO leases (entity_id, owner, lease_ms, expires_at) VALUES (?, ?, ?, ?)")
+          .run(e.entityId, owner, lease, wallTimeOf(e.clock) + lease)
+        break
+      }
+      case "task.noted":
+      case "subtask.noted":
+        db.query("INSERT INTO notes (id, entity_kind, entity_id, text, clock) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+          .run(e.id, e.entityKind, e.entityId, (e.payload as PayloadOf<"task.noted">).text, e.clock)
+        break
+      case "epic.planned": {
+        const { plan, keys } = e.payload as PayloadOf<"epic.planned">
+        const insert = db.query("INSERT INTO plan_keys (plan, key, entity_kind, entity_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+        for (const [key, ref] of Object.entries(keys)) insert.run(plan, key, ref.kind, ref.id)
+        break
+      }
       case "dependency.added": {
         const { source, target } = e.payload as PayloadOf<"dependency.added">
         addEdge(db, source, target, e.clock)

@@ -13,12 +13,12 @@ const pageSize = 10_000
 /** Reads and applies events: those that fail their Schema never reached the live tables, so they are skipped. */
 export const applyStored = (
   target: Database,
-  rows: ReadonlyArray<{ op: Operation; entityKind: EntityKind; entityId: string; payload: string; clock: number }>
+  rows: ReadonlyArray<{ id: string; op: Operation; entityKind: EntityKind; entityId: string; payload: string; clock: number }>
 ): number => {
   const readable = rows.flatMap((r): Array<ProjectableEvent> => {
     const payload = readStoredPayload(r.op, r.payload)
     return Either.isRight(payload)
-      ? [{ op: r.op, entityKind: r.entityKind, entityId: r.entityId, clock: r.clock, payload: payload.right } as ProjectableEvent]
+      ? [{ id: r.id, op: r.op, entityKind: r.entityKind, entityId: r.entityId, clock: r.clock, payload: payload.right } as ProjectableEvent]
       : []
   })
   applyEvents(target, readable)
@@ -36,6 +36,7 @@ export const reproject = (db: Database, entityIds: ReadonlyArray<string>): void 
     const chunk = entityIds.slice(i, i + 500)
     const ph = chunk.map(() => "?").join(", ")
     for (const table of ["epics", "tasks", "subtasks"]) db.query(`DELETE FROM ${table} WHERE id IN (${ph})`).run(...chunk)
+    db.query(`DELETE FROM leases WHERE entity_id IN (${ph})`).run(...chunk)
     // An edge's id is `source>target`; node ids are unique across kinds.
     for (const edge of chunk.filter((id) => id.includes(">"))) {
       const [source, target] = edge.split(">")
@@ -43,8 +44,8 @@ export const reproject = (db: Database, entityIds: ReadonlyArray<string>): void 
     }
     applyStored(
       db,
-      db.query(`SELECT op, entity_kind AS entityKind, entity_id AS entityId, payload, clock FROM events WHERE entity_id IN (${ph}) ORDER BY clock, id`)
-        .all(...chunk) as Array<{ op: Operation; entityKind: EntityKind; entityId: string; payload: string; clock: number }>
+      db.query(`SELECT id, op, entity_kind AS entityKind, entity_id AS entityId, payload, clock FROM events WHERE entity_id IN (${ph}) ORDER BY clock, id`)
+        .all(...chunk) as Array<{ id: string; op: Operation; entityKind: EntityKind; entityId: string; payload: string; clock: number }>
     )
   }
 }
@@ -72,7 +73,7 @@ const replayLog = (source: Database, target: Database, onPage?: (replayed: numbe
 }
 
 /** The live projection tables' or their secondary indexes' names and DDL. */
-const projectionSchema = (db: Database, type: "table" | "index") =>
+const projectionSchema = (db: Database, type: "table" | "index" | "trigger") =>
   db.query(
     `SELECT name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL
      AND tbl_name IN (${projectionTables.map(() => "?").join(", ")})`
@@ -132,6 +133,8 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
           try {
             // Tables only: the checksums read in key order, so the scratch copy needs no secondary index.
             for (const { sql } of projectionSchema(db, "table")) scratch.run(sql)
+            // The search tables are kept by triggers on the others (migration 4).
+            for (const { sql } of projectionSchema(db, "trigger")) scratch.run(sql)
             const events = scratch.transaction(() => replayLog(db, scratch))()
             const tables = projectionTables.map((t) => {
               const live = checksumTable(db, t.name, t.key)

@@ -251,6 +251,7 @@ export const makeImporter = (db: Database, knowledge: Knowledge) => {
     applyStored(
       db,
       fresh.filter((c) => !replay.has(c.event.entity)).sort(byClock).map((c) => ({
+        id: c.event.id,
         op: c.event.op as never,
         entityKind: c.event.kind as never,
         entityId: c.event.entity,
