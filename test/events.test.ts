@@ -91,8 +91,8 @@ const samples: Record<Operation, { readonly valid: unknown; readonly invalid: Re
   },
   "task.leased": { valid: { owner: "agent", lease: 60_000 }, invalid: [{ owner: "agent" }, { owner: "agent", lease: 0 }, { owner: "a", lease: 1.5 }] },
   "subtask.leased": { valid: { owner: "agent", lease: 1 }, invalid: [{ lease: 5 }, { owner: "agent", lease: -1 }] },
-  "task.noted": { valid: { text: "found the bug" }, invalid: [{}, { text: "   " }, { text: 3 }] },
-  "subtask.noted": { valid: { text: "x" }, invalid: [{ text: "" }, null] },
+  "task.noted": { valid: { text: "found the bug", author: "agent" }, invalid: [{ author: "a" }, { text: "   ", author: "a" }, { text: 3, author: "a" }, { text: "x" }] },
+  "subtask.noted": { valid: { text: "x", author: "a" }, invalid: [{ text: "", author: "a" }, null] },
   "epic.planned": {
     valid: { plan: "search", keys: { e: { kind: "epic", id: "e-1" }, t1: { kind: "task", id: "t-1" } } },
     invalid: [{ plan: "p" }, { plan: "p", keys: { t: { kind: "dependency", id: "x" } } }, { keys: {} }]

@@ -14,7 +14,10 @@ import { Detector } from "../sync/Detector.ts"
 import { Sync } from "../sync/Sync.ts"
 import { Writer } from "../sync/Writer.ts"
 import { Bulk } from "../tracker/Bulk.ts"
+import { Claims } from "../tracker/Claims.ts"
+import { Next } from "../tracker/Next.ts"
 import { Tracker } from "../tracker/Tracker.ts"
+import { Work } from "../projections/Work.ts"
 import { DatabaseLocation } from "../storage/DatabaseLocation.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { StorageConfig } from "../storage/StorageConfig.ts"
@@ -36,7 +39,7 @@ export const databaseLayer = (cwd: string) => {
 }
 
 /** What read-only queries need: the database and its projection reads (a fraction of a cold start's layers). */
-export const readerLayer = (cwd: string) => Queries.layer.pipe(Layer.provideMerge(databaseLayer(cwd)))
+export const readerLayer = (cwd: string) => Layer.merge(Queries.layer, Work.layer).pipe(Layer.provideMerge(databaseLayer(cwd)))
 
 /** Runs a read-only `effect` in the worktree at `cwd`, after bringing the schema up to date. */
 export const withReader = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -48,8 +51,9 @@ export const trackerLayer = (cwd: string) => {
   const events = EventStore.layer.pipe(Layer.provideMerge(GitContext.layer(process.env)), Layer.provideMerge(database))
   const projections = Layer.mergeAll(Projector.layer, Queries.layer, Replay.layer, Detector.layer).pipe(Layer.provideMerge(events))
   const writer = Writer.layer.pipe(Layer.provideMerge(projections))
-  const tracker = Tracker.layer.pipe(Layer.provideMerge(writer))
-  return Layer.mergeAll(Bulk.layer, Sync.layer, Conflicts.layer, Remote.layer).pipe(Layer.provideMerge(tracker))
+  const tracker = Tracker.layer.pipe(Layer.provideMerge(Work.layer.pipe(Layer.provideMerge(writer))))
+  const loop = Next.layer.pipe(Layer.provideMerge(Claims.layer), Layer.provideMerge(tracker))
+  return Layer.mergeAll(Bulk.layer, Sync.layer, Conflicts.layer, Remote.layer).pipe(Layer.provideMerge(loop))
 }
 
 /** Runs `effect` in the worktree at `cwd` with the tracker services, after bringing the schema up to date. */

@@ -7,6 +7,7 @@ import { epic } from "./commands/epic.ts"
 import { events } from "./commands/events.ts"
 import { init } from "./commands/init.ts"
 import { migrate } from "./commands/migrate.ts"
+import { next } from "./commands/next.ts"
 import { rebuild, verify } from "./commands/replay.ts"
 import { subtask } from "./commands/subtask.ts"
 import { sync } from "./commands/sync.ts"
@@ -18,7 +19,7 @@ export const version = "0.1.0"
 
 const grove = Command.make("grove").pipe(
   Command.withDescription("An event-sourced task graph for people and agents working in parallel git worktrees."),
-  Command.withSubcommands([init, epic, task, subtask, dep, events, sync, migrate, rebuild, verify])
+  Command.withSubcommands([init, next, epic, task, subtask, dep, events, sync, migrate, rebuild, verify])
 )
 
 const cli = Command.run(grove, { name: "grove", version })

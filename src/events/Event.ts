@@ -24,7 +24,7 @@ const Fields = {
 }
 const WorkFields = { ...Fields, owner: Schema.optional(Schema.NullOr(Schema.String)) }
 const Lease = Schema.Struct({ owner: Schema.String, lease: Schema.Int.pipe(Schema.positive()) })
-const Note = Schema.Struct({ text: Schema.Trim.pipe(Schema.minLength(1, { message: () => "a note must not be empty" })) })
+const Note = Schema.Struct({ text: Schema.Trim.pipe(Schema.minLength(1, { message: () => "a note must not be empty" })), author: Schema.String })
 /** A payload that sets no fields: an empty JSON object (Struct({}) would accept any non-null value, even 3 or "x"). */
 const Empty = Schema.Record({ key: Schema.String, value: Schema.Never })
 

@@ -239,6 +239,7 @@ export const migrations: ReadonlyArray<Migration> = [
         id TEXT PRIMARY KEY,
         entity_kind TEXT NOT NULL,
         entity_id TEXT NOT NULL,
+        author TEXT NOT NULL,
         text TEXT NOT NULL,
         clock INTEGER NOT NULL
       ) WITHOUT ROWID;

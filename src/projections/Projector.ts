@@ -141,8 +141,11 @@ export const applyEvents = (db: Database, events: ReadonlyArray<ProjectableEvent
       }
       case "task.noted":
       case "subtask.noted":
-        db.query("INSERT INTO notes (id, entity_kind, entity_id, text, clock) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
-          .run(e.id, e.entityKind, e.entityId, (e.payload as PayloadOf<"task.noted">).text, e.clock)
+      {
+        const { text, author } = e.payload as PayloadOf<"task.noted">
+        db.query("INSERT INTO notes (id, entity_kind, entity_id, author, text, clock) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+          .run(e.id, e.entityKind, e.entityId, author, text, e.clock)
+      }
         break
       case "epic.planned": {
         const { plan, keys } = e.payload as PayloadOf<"epic.planned">

@@ -2,10 +2,12 @@ import { Args, Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { InvalidInput } from "../../errors/index.ts"
 import { Queries } from "../../projections/Queries.ts"
+import { Work } from "../../projections/Work.ts"
 import { type EntityKindName, Tracker } from "../../tracker/Tracker.ts"
 import * as Flags from "../options.ts"
 import { edgeLine, entityDetail, entityLine } from "../render.ts"
 import { runTracker } from "../run.ts"
+import { noteLine } from "./work.ts"
 
 /** The create / show / update / delete commands epics, tasks and subtasks share. */
 
@@ -48,17 +50,22 @@ export const showCommand = (kind: EntityKindName) =>
         const queries = yield* Queries
         const children = kind === "epic" ? yield* queries.tasks({ epic: id }) : kind === "task" ? yield* queries.subtasks(id) : []
         const edges = kind === "epic" ? { dependsOn: [], dependedOnBy: [] } : yield* queries.dependencies({ kind, id })
+        const work = yield* Work
+        const notes = kind === "epic" ? [] : yield* work.notes(id)
+        const lease = kind === "epic" ? null : yield* work.lease(id)
         return {
-          data: { ...entity, children, dependsOn: edges.dependsOn, dependedOnBy: edges.dependedOnBy },
+          data: { ...entity, children, dependsOn: edges.dependsOn, dependedOnBy: edges.dependedOnBy, lease, notes },
           text: [
             entityDetail(entity),
             ...(children.length ? ["  children:", ...children.map((c) => `    ${entityLine(c)}`)] : []),
             ...(edges.dependsOn.length ? ["  depends on:", ...edges.dependsOn.map((d) => `    ${edgeLine(d)}`)] : []),
-            ...(edges.dependedOnBy.length ? ["  depended on by:", ...edges.dependedOnBy.map((d) => `    ${edgeLine(d)}`)] : [])
+            ...(edges.dependedOnBy.length ? ["  depended on by:", ...edges.dependedOnBy.map((d) => `    ${edgeLine(d)}`)] : []),
+            ...(lease === null ? [] : [`  lease:       ${lease.owner} until ${new Date(lease.expiresAt).toISOString()}`]),
+            ...(notes.length ? ["  notes:", ...notes.map((n) => `    ${noteLine(n)}`)] : [])
           ].join("\n")
         }
       })
-    )).pipe(Command.withDescription(`Show a ${kind} with its children and dependencies.`))
+    )).pipe(Command.withDescription(`Show a ${kind} with its children, dependencies, lease and notes (with their provenance).`))
 
 export const updateCommand = (kind: EntityKindName) =>
   Command.make(

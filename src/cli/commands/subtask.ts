@@ -5,7 +5,8 @@ import * as Flags from "../options.ts"
 import { entityLines } from "../render.ts"
 import { runReader } from "../run.ts"
 import { createCommand, deleteCommand, showCommand, updateCommand } from "./entities.ts"
-import { createManyCommand, doneCommand } from "./task.ts"
+import { createManyCommand } from "./task.ts"
+import { claimCommand, doneCommand, heartbeatCommand, noteCommand, releaseCommand } from "./work.ts"
 
 const list = Command.make(
   "list",
@@ -28,7 +29,11 @@ export const subtask = Command.make("subtask").pipe(
     list,
     updateCommand("subtask"),
     deleteCommand("subtask"),
+    claimCommand("subtask"),
+    releaseCommand("subtask"),
+    heartbeatCommand("subtask"),
     doneCommand("subtask"),
+    noteCommand("subtask"),
     createManyCommand("subtask")
   ])
 )

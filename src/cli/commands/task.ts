@@ -2,13 +2,13 @@ import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { Queries } from "../../projections/Queries.ts"
 import { Bulk } from "../../tracker/Bulk.ts"
-import { Tracker } from "../../tracker/Tracker.ts"
 import * as Flags from "../options.ts"
 import { entityLine, entityLines } from "../render.ts"
 import { Output, progressLine } from "../Output.ts"
 import { runReader, runTracker } from "../run.ts"
 import { bulkLines, titles } from "./bulk.ts"
-import { createCommand, deleteCommand, id, showCommand, updateCommand } from "./entities.ts"
+import { createCommand, deleteCommand, showCommand, updateCommand } from "./entities.ts"
+import { claimCommand, doneCommand, heartbeatCommand, noteCommand, releaseCommand } from "./work.ts"
 
 const epicFilter = Options.text("epic").pipe(Options.withDescription("only this epic's tasks"), Options.optional)
 
@@ -20,29 +20,6 @@ const list = Command.make("list", { epic: epicFilter, status: Flags.status, owne
       (tasks) => ({ data: tasks, text: entityLines(tasks, "No tasks.") })
     )
   )).pipe(Command.withDescription("List tasks, oldest first, optionally filtered."))
-
-const claim = Command.make(
-  "claim",
-  { id, owner: Options.text("owner").pipe(Options.withDescription("who claims it")), ifVersion: Flags.ifVersion },
-  (o) =>
-    runTracker(
-      "task claim",
-      Effect.map(Effect.flatMap(Tracker, (t) => t.claim(o.id, o.owner, Flags.optional(o.ifVersion))), (r) => ({
-        data: r,
-        text: r.claimed ? `Claimed ${entityLine(r.task)}` : `Not claimed: ${o.id} is owned by ${r.owner}`
-      }))
-    )
-).pipe(Command.withDescription("Atomically claim a task: of racing claimers exactly one wins; the others get claimed:false."))
-
-export const doneCommand = (kind: "task" | "subtask") =>
-  Command.make("done", { id, ifVersion: Flags.ifVersion }, (o) =>
-    runTracker(
-      `${kind} done`,
-      Effect.map(Effect.flatMap(Tracker, (t) => t.done(kind, o.id, Flags.optional(o.ifVersion))), (r) => ({
-        data: r,
-        text: `${r.changed ? "Done" : "Already done"}: ${entityLine(r.entity)}`
-      }))
-    )).pipe(Command.withDescription(`Mark a ${kind} done (from any status, once its dependencies are done).`))
 
 const ready = Command.make("ready", { epic: epicFilter }, (o) =>
   runReader(
@@ -88,8 +65,11 @@ export const task = Command.make("task").pipe(
     list,
     updateCommand("task"),
     deleteCommand("task"),
-    claim,
+    claimCommand("task"),
+    releaseCommand("task"),
+    heartbeatCommand("task"),
     doneCommand("task"),
+    noteCommand("task"),
     ready,
     createManyCommand("task")
   ])
