@@ -5,6 +5,7 @@ import { projectionTables } from "../src/projections/Projector.ts"
 import { Queries } from "../src/projections/Queries.ts"
 import { Replay } from "../src/projections/Replay.ts"
 import { Bulk } from "../src/tracker/Bulk.ts"
+import { Claims } from "../src/tracker/Claims.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import { grove } from "./support/cli.ts"
 import { makeRepo, type TestRepo } from "./support/repo.ts"
@@ -16,6 +17,7 @@ const domainCodes = new Set([
   "version_mismatch",
   "invalid_transition",
   "dependency_not_done",
+  "claim_lost",
   "dependency_cycle",
   "self_dependency",
   "dependency_exists",
@@ -31,6 +33,7 @@ const randomCommands = (seed: number, count: number, tally: Map<string, number>)
   Effect.gen(function*() {
     const rng = seededRandom(seed)
     const tracker = yield* Tracker
+    const claims = yield* Claims
     const bulk = yield* Bulk
     const queries = yield* Queries
     for (let i = 0; i < count; i++) {
@@ -63,7 +66,7 @@ const randomCommands = (seed: number, count: number, tally: Map<string, number>)
           return ["update", tracker.update(kind, target?.id ?? "x-none", patch, version(target?.version ?? 1))] as [string, Effect.Effect<unknown, unknown>]
         })()
         : roll < 63
-        ? ["claim", tracker.claim(idOf(tasks, "t"), `owner-${rng.int(4)}`)]
+        ? ["claim", claims.claim("task", idOf(tasks, "t"), { owner: `owner-${rng.int(4)}` })]
         : roll < 71
         ? (() => {
           const node = rng.pick(nodes)

@@ -29,7 +29,7 @@ import { Sync } from "../src/sync/Sync.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import { type ConflictRecord, type EventInput, type ExpectedResolution, Model } from "./model/Model.ts"
 import { git, makeRepo, type TestRepo } from "./support/repo.ts"
-import { isolateEnv, type TrackerServices } from "./support/tracker.ts"
+import { claimTask, isolateEnv, type TrackerServices } from "./support/tracker.ts"
 
 const runs = Number(process.env["GROVE_PROPERTY_RUNS"] ?? "") || 50
 const seed = process.env["GROVE_PROPERTY_SEED"] !== undefined && process.env["GROVE_PROPERTY_SEED"] !== ""
@@ -210,7 +210,8 @@ const tolerated = new Set([
   "dependency_cycle",
   "self_dependency",
   "dependency_exists",
-  "nothing_to_resolve"
+  "nothing_to_resolve",
+  "claim_lost"
 ])
 
 class Mismatch extends Error {}
@@ -552,7 +553,7 @@ class Run {
       case "claim": {
         const target = this.pick(this.entities(r, ["task"]), step.e)
         if (target === undefined) break
-        await tracker("claim", (t) => t.claim(target.id, claimers[step.v % 2]!, this.versionArg(target.version, step.ifv)))
+        await this.expectOk(r, "claim", cwd, claimTask(target.id, claimers[step.v % 2]!, this.versionArg(target.version, step.ifv)))
         break
       }
       case "done": {

@@ -17,7 +17,7 @@ import { type PullOptions, type PullReport, Sync } from "../src/sync/Sync.ts"
 import { Bulk } from "../src/tracker/Bulk.ts"
 import { type EntityKindName, type Patch, Tracker } from "../src/tracker/Tracker.ts"
 import { grove } from "./support/cli.ts"
-import { withEnv } from "./support/tracker.ts"
+import { claimTask, withEnv } from "./support/tracker.ts"
 import { flipRun, run } from "./support/effect.ts"
 import { git, makeRepo, type TestRepo } from "./support/repo.ts"
 
@@ -1198,7 +1198,7 @@ describe("resolutions keep the domain rules", () => {
     expect(titleOf(db, t1)).toBe("edited by a")
     expect(all(db, "SELECT * FROM dependencies")).toEqual([])
     // T1 is not stuck behind a dependency on a task that no longer exists.
-    expect((await go(a, Effect.flatMap(Tracker, (tr) => tr.claim(t1, "alice")))).claimed).toBe(true)
+    expect((await go(a, claimTask(t1, "alice"))).claimed).toBe(true)
   })
 })
 

@@ -122,7 +122,7 @@ const makeClaims = (tracker: typeof Tracker.Service, work: typeof Work.Service, 
       return {
         claimed: true as const,
         changed: !held,
-        [kind]: yield* item(kind, id),
+        entity: yield* item(kind, id),
         lease: yield* work.lease(id),
         previous
       }
@@ -137,10 +137,10 @@ const makeClaims = (tracker: typeof Tracker.Service, work: typeof Work.Service, 
       tracker.write((emit) =>
         Effect.gen(function*() {
           const entity = yield* item(kind, id)
-          if (entity.owner === null) return { [kind]: entity, changed: false, previousOwner: null }
+          if (entity.owner === null) return { entity, changed: false, previousOwner: null }
           yield* checkOwner(entity, who, acting.force, "release")
           yield* emit([draft(`${kind}.updated`, { kind, id }, entity.status === "in_progress" ? { owner: null, status: "todo" } : { owner: null })])
-          return { [kind]: yield* item(kind, id), changed: true, previousOwner: entity.owner }
+          return { entity: yield* item(kind, id), changed: true, previousOwner: entity.owner as string | null }
         })
       ))
 
@@ -162,7 +162,7 @@ const makeClaims = (tracker: typeof Tracker.Service, work: typeof Work.Service, 
             return yield* new InvalidInput({ message: `${kind} ${id} has no lease to renew; give --lease`, details: { id, flag: "lease" } })
           }
           yield* emit([draft(`${kind}.leased`, { kind, id }, { owner: who, lease: leaseMs })])
-          return { [kind]: entity, lease: yield* work.lease(id) }
+          return { entity, lease: yield* work.lease(id) }
         })
       ))
 

@@ -4,14 +4,19 @@
  * read the database file directly with bun:sqlite to check what was written.
  */
 import { Database } from "bun:sqlite"
-import type { Effect, Layer } from "effect"
+import { Effect, type Layer } from "effect"
 import * as NodePath from "node:path"
 import { trackerLayer, withTracker } from "../../src/app/AppLayer.ts"
 import { isGroveFailure } from "../../src/errors/index.ts"
+import { Claims } from "../../src/tracker/Claims.ts"
 import { flipRun, run } from "./effect.ts"
 
 /** Every service a tracker command can use. */
 export type TrackerServices = Layer.Layer.Success<ReturnType<typeof trackerLayer>>
+
+/** A task claim as `grove task claim` makes it. */
+export const claimTask = (id: string, owner: string, ifVersion?: number) =>
+  Effect.flatMap(Claims, (c) => c.claim("task", id, { owner, ifVersion }))
 
 /** Runs `effect` as one grove command in the worktree at `cwd` and returns its value. */
 export const inWorktree = <A, E>(cwd: string, effect: Effect.Effect<A, E, TrackerServices>): Promise<A> =>

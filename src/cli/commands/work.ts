@@ -37,11 +37,10 @@ export const claimCommand = (kind: WorkKind) =>
           lease: yield* leaseMs(o.lease),
           ifVersion: Flags.optional(o.ifVersion)
         })
-        const item = (r as unknown as Record<WorkKind, Parameters<typeof entityLine>[0]>)[kind]
         return {
           data: r,
           text: [
-            `${r.changed ? "Claimed" : "Already yours"}: ${entityLine(item)}`,
+            `${r.changed ? "Claimed" : "Already yours"}: ${entityLine(r.entity)}`,
             ...(r.lease === null ? [] : [`  lease until ${new Date(r.lease.expiresAt).toISOString()}`]),
             ...(r.previous === null ? [] : [`  taken over from ${r.previous.owner}, whose lease expired ${new Date(r.previous.expiredAt).toISOString()}`])
           ].join("\n")
