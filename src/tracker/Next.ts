@@ -73,9 +73,11 @@ const makeNext = (tracker: typeof Tracker.Service, claims: typeof Claims.Service
   const next = (options: NextOptions) =>
     Effect.gen(function*() {
       const who = yield* claims.whoActs(options)
-      const picked = options.claim === true
+      // A read first: when there is nothing to pick, polling agents take no write lock.
+      const seen = yield* choose(who, options, undefined)
+      const picked = options.claim === true && seen !== undefined
         ? yield* tracker.write((emit) => choose(who, options, emit))
-        : yield* choose(who, options, undefined)
+        : seen
       if (picked === undefined) return { owner: who, task: null, claimed: false, ...(yield* idle(options.epic)) }
       const task = (yield* queries.task(picked.task.id))!
       const candidate = picked.task as Partial<Candidate>

@@ -1,6 +1,7 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { Queries } from "../../projections/Queries.ts"
+import { Work } from "../../projections/Work.ts"
 import { Bulk } from "../../tracker/Bulk.ts"
 import { Tracker } from "../../tracker/Tracker.ts"
 import * as Flags from "../options.ts"
@@ -69,7 +70,31 @@ const addMany = Command.make(
     )
 ).pipe(Command.withDescription('Add many edges in one transaction: --edge S:T repeated, or JSON lines {"source","target"} from --file.'))
 
+const tree = Command.make(
+  "tree",
+  {
+    id: Args.text({ name: "id" }).pipe(Args.withDescription("the task or subtask at the root")),
+    reverse: Options.boolean("reverse").pipe(Options.withDescription("what depends on it, rather than what it depends on")),
+    depth: Options.integer("depth").pipe(Options.withDescription("at most N edges away (default: no limit)"), Options.optional)
+  },
+  (o) =>
+    runTracker(
+      "dep tree",
+      Effect.gen(function*() {
+        const depth = yield* Flags.nonNegative("depth", o.depth)
+        const node = yield* Effect.flatMap(Tracker, (t) => t.findNode(o.id))
+        const nodes = yield* (yield* Work).tree({ kind: node.kind, id: node.id }, { reverse: o.reverse, depth: depth ?? 1_000_000 })
+        return {
+          data: { root: { kind: node.kind, id: node.id }, reverse: o.reverse, nodes },
+          text: nodes.length === 0
+            ? `${node.id} ${o.reverse ? "has no dependents" : "depends on nothing"}.`
+            : nodes.map((n) => `${"  ".repeat(n.distance)}${n.id}  [${n.status}]  ${n.title}  (distance ${n.distance}, via ${n.via})`).join("\n")
+        }
+      })
+    )
+).pipe(Command.withDescription("Everything a task or subtask depends on, transitively, each at its shortest distance; --reverse: what depends on it."))
+
 export const dep = Command.make("dep").pipe(
   Command.withDescription("Dependency edges between tasks and subtasks."),
-  Command.withSubcommands([add, remove, list, addMany])
+  Command.withSubcommands([add, remove, list, addMany, tree])
 )

@@ -1,9 +1,32 @@
 import { Command } from "@effect/cli"
 import { Effect } from "effect"
+import { NotFound } from "../../errors/index.ts"
 import { Queries } from "../../projections/Queries.ts"
-import { entityLines } from "../render.ts"
+import { Work } from "../../projections/Work.ts"
+import { entityLine, entityLines } from "../render.ts"
 import { runReader } from "../run.ts"
-import { createCommand, deleteCommand, showCommand, updateCommand } from "./entities.ts"
+import { createCommand, deleteCommand, id, showCommand, updateCommand } from "./entities.ts"
+
+const progress = Command.make("progress", { id }, (o) =>
+  runReader(
+    "epic progress",
+    Effect.gen(function*() {
+      if ((yield* (yield* Queries).epic(o.id)) === undefined) {
+        return yield* new NotFound({ message: `no epic with id ${o.id}`, details: { kind: "epic", id: o.id } })
+      }
+      const work = yield* Work
+      const counts = yield* work.progress(o.id)
+      // The next candidate for anyone: ready and unowned (an empty owner matches no task's owner).
+      const next = (yield* work.candidates({ epic: o.id, who: "", now: Date.now(), limit: 1 }))[0] ?? null
+      return {
+        data: { epic: o.id, ...counts, next },
+        text: [
+          `${o.id}: ${counts.done}/${counts.total} done, ${counts.inProgress} in progress, ${counts.todo} todo (${counts.ready} ready, ${counts.waiting} waiting on dependencies), ${counts.blocked} blocked`,
+          next === null ? "  next: nothing ready" : `  next: ${entityLine(next)}`
+        ].join("\n")
+      }
+    })
+  )).pipe(Command.withDescription("Counts per status, ready and waiting tasks, and the next candidate of an epic."))
 
 const list = Command.make("list", {}, () =>
   runReader(
@@ -13,5 +36,5 @@ const list = Command.make("list", {}, () =>
 
 export const epic = Command.make("epic").pipe(
   Command.withDescription("Epics: the top of the graph."),
-  Command.withSubcommands([createCommand("epic"), showCommand("epic"), list, updateCommand("epic"), deleteCommand("epic")])
+  Command.withSubcommands([createCommand("epic"), showCommand("epic"), list, updateCommand("epic"), deleteCommand("epic"), progress])
 )
