@@ -14,6 +14,10 @@ export const description = Options.text("description").pipe(Options.withDescript
 export const status = Options.choice("status", Status.literals).pipe(Options.withDescription("new status"), Options.optional)
 export const owner = Options.text("owner").pipe(Options.withDescription("owner (an empty string clears it)"), Options.optional)
 export const file = Options.text("file").pipe(Options.withDescription("read JSON lines from a file, or - for stdin"), Options.optional)
+export const search = Options.text("search").pipe(
+  Options.withDescription("only those whose title, description or notes contain every word (word prefixes, best match first)"),
+  Options.optional
+)
 export const limit = Options.integer("limit").pipe(Options.withDescription("at most N rows"), Options.optional)
 
 export const optional = <A>(o: Option.Option<A>): A | undefined => Option.getOrUndefined(o)

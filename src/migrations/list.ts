@@ -252,6 +252,8 @@ export const migrations: ReadonlyArray<Migration> = [
         entity_id TEXT NOT NULL,
         PRIMARY KEY (plan, key)
       ) WITHOUT ROWID;
+      -- grove session: each worktree's actors and last activity.
+      CREATE INDEX transactions_by_worktree ON transactions (worktree, committed_at);
       -- What search matches: one row per epic, task and subtask (source '') and per note (source = note id),
       -- kept by triggers, so every projection path (writes, imports, resolutions, rebuild) keeps it.
       CREATE TABLE search_rows (
@@ -324,6 +326,7 @@ export const migrations: ReadonlyArray<Migration> = [
       DROP TABLE plan_keys;
       DROP TABLE notes;
       DROP TABLE leases;
+      DROP INDEX transactions_by_worktree;
     `
   }
 ]

@@ -173,15 +173,21 @@ const makeWork = (db: Database) => {
       ).all(root.kind, root.id, options.depth) as Array<TreeNode>)
     })
 
-  /** Epics, tasks and subtasks whose title, description or notes match FTS5 query `text`. */
+  /**
+   * Epics, tasks and subtasks whose title, description or notes contain every
+   * word of `text` (as a word prefix, case and accents ignored), best match first.
+   * Words are quoted, so FTS5 operators in the text are searched for, not obeyed.
+   */
   const search = (text: string, kinds: ReadonlyArray<"epic" | "task" | "subtask">) =>
     trySqlite(() => {
+      const query = text.split(/\s+/).filter((w) => w !== "").map((w) => `"${w.replaceAll('"', '""')}"*`).join(" ")
+      if (query === "") return []
       const rows = db.query(
         `SELECT r.entity_kind AS kind, r.entity_id AS id, r.source,
                 highlight(search, 0, '[', ']') <> r.title AS inTitle, highlight(search, 1, '[', ']') <> r.body AS inBody
          FROM search JOIN search_rows r ON r.rowid = search.rowid
          WHERE search MATCH ? ORDER BY rank`
-      ).all(text) as Array<{ kind: "epic" | "task" | "subtask"; id: string; source: string; inTitle: number; inBody: number }>
+      ).all(query) as Array<{ kind: "epic" | "task" | "subtask"; id: string; source: string; inTitle: number; inBody: number }>
       const hits = new Map<string, { kind: "epic" | "task" | "subtask"; id: string; matched: Set<"title" | "description" | "note"> }>()
       for (const r of rows) {
         if (!kinds.includes(r.kind)) continue
@@ -201,5 +207,15 @@ const makeWork = (db: Database) => {
       })
     })
 
-  return { lease, notes, candidates, inProgressOf, unblockedBy, progress, tree, search }
+  /** `list` narrowed to the search hits for `text`, best match first, each with what matched. */
+  const narrow = <A extends { readonly id: string }>(list: ReadonlyArray<A>, text: string, kind: "epic" | "task" | "subtask") =>
+    Effect.map(search(text, [kind]), (hits) => {
+      const byId = new Map(list.map((x) => [x.id, x]))
+      return hits.flatMap((h) => {
+        const x = byId.get(h.id)
+        return x === undefined ? [] : [{ ...x, matched: h.matched }]
+      })
+    })
+
+  return { lease, notes, candidates, inProgressOf, unblockedBy, progress, tree, search, narrow }
 }

@@ -1,5 +1,6 @@
 import { Command } from "@effect/cli"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
+import * as Flags from "../options.ts"
 import { NotFound } from "../../errors/index.ts"
 import { Queries } from "../../projections/Queries.ts"
 import { Work } from "../../projections/Work.ts"
@@ -28,11 +29,15 @@ const progress = Command.make("progress", { id }, (o) =>
     })
   )).pipe(Command.withDescription("Counts per status, ready and waiting tasks, and the next candidate of an epic."))
 
-const list = Command.make("list", {}, () =>
+const list = Command.make("list", { search: Flags.search }, (o) =>
   runReader(
     "epic list",
-    Effect.map(Effect.flatMap(Queries, (q) => q.epics()), (epics) => ({ data: epics, text: entityLines(epics, "No epics.") }))
-  )).pipe(Command.withDescription("List epics, oldest first."))
+    Effect.gen(function*() {
+      const all = yield* (yield* Queries).epics()
+      const epics = Option.isSome(o.search) ? yield* (yield* Work).narrow(all, o.search.value, "epic") : all
+      return { data: epics, text: entityLines(epics, "No epics.") }
+    })
+  )).pipe(Command.withDescription("List epics, oldest first (best match first with --search)."))
 
 export const epic = Command.make("epic").pipe(
   Command.withDescription("Epics: the top of the graph."),

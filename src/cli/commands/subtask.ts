@@ -1,6 +1,7 @@
 import { Command, Options } from "@effect/cli"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { Queries } from "../../projections/Queries.ts"
+import { Work } from "../../projections/Work.ts"
 import * as Flags from "../options.ts"
 import { entityLines } from "../render.ts"
 import { runReader } from "../run.ts"
@@ -10,14 +11,15 @@ import { claimCommand, doneCommand, heartbeatCommand, noteCommand, releaseComman
 
 const list = Command.make(
   "list",
-  { task: Options.text("task").pipe(Options.withDescription("only this task's subtasks"), Options.optional) },
+  { task: Options.text("task").pipe(Options.withDescription("only this task's subtasks"), Options.optional), search: Flags.search },
   (o) =>
     runReader(
       "subtask list",
-      Effect.map(Effect.flatMap(Queries, (q) => q.subtasks(Flags.optional(o.task))), (subtasks) => ({
-        data: subtasks,
-        text: entityLines(subtasks, "No subtasks.")
-      }))
+      Effect.gen(function*() {
+        const all = yield* (yield* Queries).subtasks(Flags.optional(o.task))
+        const subtasks = Option.isSome(o.search) ? yield* (yield* Work).narrow(all, o.search.value, "subtask") : all
+        return { data: subtasks, text: entityLines(subtasks, "No subtasks.") }
+      })
     )
 ).pipe(Command.withDescription("List subtasks, oldest first."))
 

@@ -1,6 +1,7 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { Queries } from "../../projections/Queries.ts"
+import { Work } from "../../projections/Work.ts"
 import { Bulk } from "../../tracker/Bulk.ts"
 import * as Flags from "../options.ts"
 import { entityLine, entityLines } from "../render.ts"
@@ -12,14 +13,15 @@ import { claimCommand, doneCommand, heartbeatCommand, noteCommand, releaseComman
 
 const epicFilter = Options.text("epic").pipe(Options.withDescription("only this epic's tasks"), Options.optional)
 
-const list = Command.make("list", { epic: epicFilter, status: Flags.status, owner: Flags.owner }, (o) =>
+const list = Command.make("list", { epic: epicFilter, status: Flags.status, owner: Flags.owner, search: Flags.search }, (o) =>
   runReader(
     "task list",
-    Effect.map(
-      Effect.flatMap(Queries, (q) => q.tasks({ epic: Flags.optional(o.epic), status: Flags.optional(o.status), owner: Flags.optional(o.owner) })),
-      (tasks) => ({ data: tasks, text: entityLines(tasks, "No tasks.") })
-    )
-  )).pipe(Command.withDescription("List tasks, oldest first, optionally filtered."))
+    Effect.gen(function*() {
+      const all = yield* (yield* Queries).tasks({ epic: Flags.optional(o.epic), status: Flags.optional(o.status), owner: Flags.optional(o.owner) })
+      const tasks = Option.isSome(o.search) ? yield* (yield* Work).narrow(all, o.search.value, "task") : all
+      return { data: tasks, text: entityLines(tasks, "No tasks.") }
+    })
+  )).pipe(Command.withDescription("List tasks, oldest first (best match first with --search), optionally filtered."))
 
 const ready = Command.make("ready", { epic: epicFilter }, (o) =>
   runReader(
