@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test"
 import { Effect } from "effect"
+import * as NodeFs from "node:fs"
 import { Claims } from "../src/tracker/Claims.ts"
 import { Next } from "../src/tracker/Next.ts"
 import { addNote } from "../src/tracker/Notes.ts"
@@ -13,7 +14,7 @@ import { Tracker } from "../src/tracker/Tracker.ts"
 import { Work } from "../src/projections/Work.ts"
 import { grove } from "./support/cli.ts"
 import { makeRepo, type TestRepo } from "./support/repo.ts"
-import { countRows, failureIn, inWorktree, isolateEnv, lastSeq, neutralEnv } from "./support/tracker.ts"
+import { countRows, failureIn, inWorktree, isolateEnv, lastSeq, neutralEnv, withDb } from "./support/tracker.ts"
 
 let repo: TestRepo
 let root: string
@@ -237,3 +238,117 @@ describe("notes", () => {
     expect(cli(root, "verify").json.data.identical).toBe(true)
   }, 90_000)
 })
+
+describe("plan apply", () => {
+  const plan = {
+    plan: "search-v1",
+    epic: { key: "search", title: "Search", description: "full-text search" },
+    tasks: [
+      { key: "schema", title: "Schema" },
+      { key: "index", title: "Index documents", dependsOn: ["schema"], subtasks: [{ key: "tokenize", title: "Tokenizer" }] },
+      { key: "query", title: "Query parser", dependsOn: ["index", "tokenize"] }
+    ]
+  }
+  const write = (name: string, content: string) => {
+    const path = `${repo.base}/${name}`
+    NodeFs.writeFileSync(path, content)
+    return path
+  }
+
+  it("creates epic, tasks, subtasks and edges by key in one transaction; the same plan again changes nothing; an edited plan adds only what is new", async () => {
+    const file = write("plan.json", JSON.stringify(plan))
+    const seq = lastSeq(root)
+    const first = cli(wtA, "plan", "apply", file)
+    expect(first.exitCode).toBe(0)
+    expect(first.json.data).toMatchObject({ plan: "search-v1", changed: true, created: { epics: 1, tasks: 3, subtasks: 1, dependencies: 3 } })
+    const keys = first.json.data.keys
+    // One transaction: every event of the apply shares one transaction row.
+    const written = withTx(seq)
+    expect(new Set(written.map((e) => e.tx))).toEqual(new Set([written[0]!.tx]))
+    expect(cli(wtA, "task", "show", keys.query).json.data.dependsOn.map((d: any) => d.target.id).sort()).toEqual([keys.index, keys.tokenize].sort())
+
+    const again = await unchanged(async () => cli(wtB, "plan", "apply", file))
+    expect(again.json.data).toMatchObject({ changed: false, created: { epics: 0, tasks: 0, subtasks: 0, dependencies: 0 }, keys })
+
+    // Edited, as JSON lines: one new task depending on an old one, one new edge between old ones.
+    const lines = [
+      { type: "plan", plan: "search-v1" },
+      { type: "epic", key: "search", title: "Search" },
+      { type: "task", key: "schema", title: "Schema" },
+      { type: "task", key: "index", title: "Index documents", dependsOn: ["schema"] },
+      { type: "subtask", task: "index", key: "tokenize", title: "Tokenizer" },
+      { type: "task", key: "query", title: "Query parser", dependsOn: ["index", "tokenize"] },
+      { type: "task", key: "rank", title: "Ranking", dependsOn: ["query"] },
+      { type: "dependency", source: "tokenize", target: "schema" }
+    ]
+    const edited = cli(wtA, "plan", "apply", write("plan.jsonl", lines.map((l) => JSON.stringify(l)).join("\n")))
+    expect(edited.json.data).toMatchObject({ changed: true, created: { epics: 0, tasks: 1, subtasks: 0, dependencies: 2 } })
+    expect(edited.json.data.keys).toMatchObject(keys)
+    const progress = cli(wtA, "epic", "progress", keys.search).json.data
+    expect(progress).toMatchObject({ total: 4, todo: 4, ready: 1, waiting: 3, next: { id: keys.schema } })
+    const tree = cli(wtA, "dep", "tree", keys.rank).json.data.nodes.map((n: any) => [n.id, n.distance])
+    expect(tree).toEqual([[keys.query, 1], [keys.index, 2], [keys.tokenize, 2], [keys.schema, 3]].sort((a, b) => (a[1] as number) - (b[1] as number) || (a[0]! < b[0]! ? -1 : 1)))
+    const reverse = cli(wtA, "dep", "tree", keys.schema, "--reverse", "--depth", "1").json.data.nodes.map((n: any) => n.id).sort()
+    expect(reverse).toEqual([keys.index, keys.tokenize].sort())
+  }, 90_000)
+
+  it("a bad plan (unknown key, duplicate key, cycle, bad JSON line) is plan_invalid and writes nothing", async () => {
+    const bad = [
+      JSON.stringify({ epic: { key: "e", title: "E" }, tasks: [{ key: "a", title: "A", dependsOn: ["nope"] }] }),
+      JSON.stringify({ epic: { key: "e", title: "E" }, tasks: [{ key: "a", title: "A" }, { key: "a", title: "again" }] }),
+      JSON.stringify({ epic: { key: "e", title: "E" }, tasks: [{ key: "a", title: "A", dependsOn: ["b"] }, { key: "b", title: "B", dependsOn: ["a"] }] }),
+      `{"type":"epic","key":"e","title":"E"}\n{"type":"task","key":"a"`
+    ]
+    for (const [i, content] of bad.entries()) {
+      const r = await unchanged(async () => cli(wtA, "plan", "apply", write(`bad${i}.json`, content)))
+      expect({ i, exit: r.exitCode, code: r.json.error.code }).toEqual({ i, exit: 1, code: "plan_invalid" })
+    }
+  }, 60_000)
+})
+
+describe("search and session", () => {
+  it("task list --search matches titles, descriptions and notes (word prefixes, FTS5 operators taken literally); epics and subtasks too", async () => {
+    const e = await epic("Searchable ranking epic")
+    const t1 = await inWorktree(root, Effect.flatMap(Tracker, (t) => t.create("task", e.id, { title: "Tokenizer", description: "split on unicode boundaries" })))
+    const t2 = await task(e.id, "Unrelated")
+    await inWorktree(root, addNote("task", t2.id, "the tokenizer fails on emoji", { owner: "alice" }))
+    const hits = cli(wtA, "task", "list", "--search", "tokeniz").json.data
+    expect(hits.map((h: any) => [h.id, h.matched])).toContainEqual([t1.id, ["title"]])
+    expect(hits.map((h: any) => [h.id, h.matched])).toContainEqual([t2.id, ["note"]])
+    expect(cli(wtA, "task", "list", "--search", "unicode bound").json.data.map((h: any) => h.id)).toEqual([t1.id])
+    expect(cli(wtA, "task", "list", "--search", 'emoji" OR "x').json.data).toEqual([])
+    expect(cli(wtA, "epic", "list", "--search", "searchable").json.data.map((h: any) => h.id)).toEqual([e.id])
+    const s = await inWorktree(root, Effect.flatMap(Tracker, (t) => t.create("subtask", t1.id, { title: "Grapheme clusters" })))
+    expect(cli(wtA, "subtask", "list", "--search", "graph").json.data.map((h: any) => h.id)).toEqual([s.id])
+    // Renamed: the index follows the projection, and rebuild and verify cover it.
+    await inWorktree(root, Effect.flatMap(Tracker, (t) => t.update("task", t1.id, { title: "Lexer" })))
+    expect(cli(wtA, "task", "list", "--search", "lexer").json.data.map((h: any) => h.id)).toEqual([t1.id])
+    expect(cli(root, "rebuild").exitCode).toBe(0)
+    expect(cli(wtA, "task", "list", "--search", "lexer").json.data.map((h: any) => h.id)).toEqual([t1.id])
+    const verify = cli(root, "verify").json.data
+    expect(verify.identical).toBe(true)
+    expect(verify.tables.map((t: any) => t.table)).toEqual(expect.arrayContaining(["notes", "leases", "plan_keys", "search_rows", "search"]))
+  }, 90_000)
+
+  it("session shows this worktree, my claims, counts, sync state, and the other worktrees' branches, actors, claims and activity", async () => {
+    const e = await epic("session")
+    const t = await task(e.id, "watched")
+    expect(cli(wtB, "task", "claim", t.id, "--owner", "bob", "--lease", "10m").exitCode).toBe(0)
+    const s = grove(wtA, ["session", "--owner", "alice", "--json"], { env: { ...neutralEnv, GROVE_ACTOR: "agent-a" } }).json.data
+    expect(s).toMatchObject({ worktree: wtA, branch: "a", actor: "agent-a", owner: "alice", myClaims: [] })
+    expect(s.tasks.inProgress).toBeGreaterThan(0)
+    expect(s.sync).toMatchObject({ source: "main" })
+    expect(typeof s.sync.pendingConflicts).toBe("number")
+    const b = s.others.find((w: any) => w.worktree === wtB)
+    expect(b).toMatchObject({ branch: "b", actors: ["dev@example.com"] })
+    expect(b.claims).toContainEqual(expect.objectContaining({ id: t.id, owner: "bob" }))
+    expect(Date.parse(b.lastActivity)).toBeGreaterThan(0)
+    expect(s.others.map((w: any) => w.worktree)).toContain(root)
+    const mine = cli(wtB, "session", "--owner", "bob").json.data
+    expect(mine.myClaims).toContainEqual(expect.objectContaining({ id: t.id, leaseExpiresAt: expect.any(String) }))
+  }, 60_000)
+})
+
+/** Events after `seq` with their transaction id. */
+const withTx = (seq: number) =>
+  withDb(root, (db) => db.query("SELECT seq, tx_id AS tx FROM events WHERE seq > ? ORDER BY seq").all(seq) as Array<{ seq: number; tx: number }>)
