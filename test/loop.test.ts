@@ -286,7 +286,8 @@ describe("plan apply", () => {
     expect(edited.json.data.keys).toMatchObject(keys)
     const progress = cli(wtA, "epic", "progress", keys.search).json.data
     expect(progress).toMatchObject({ total: 4, todo: 4, ready: 1, waiting: 3, next: { id: keys.schema } })
-    const tree = cli(wtA, "dep", "tree", keys.rank).json.data.nodes.map((n: any) => [n.id, n.distance])
+    const rank = edited.json.data.keys.rank
+    const tree = cli(wtA, "dep", "tree", rank).json.data.nodes.map((n: any) => [n.id, n.distance])
     expect(tree).toEqual([[keys.query, 1], [keys.index, 2], [keys.tokenize, 2], [keys.schema, 3]].sort((a, b) => (a[1] as number) - (b[1] as number) || (a[0]! < b[0]! ? -1 : 1)))
     const reverse = cli(wtA, "dep", "tree", keys.schema, "--reverse", "--depth", "1").json.data.nodes.map((n: any) => n.id).sort()
     expect(reverse).toEqual([keys.index, keys.tokenize].sort())
