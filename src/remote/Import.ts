@@ -4,7 +4,7 @@ import { readStoredPayload } from "../events/Event.ts"
 import { ensureStream, localReplica } from "../events/streams.ts"
 import { applyStored, reproject } from "../projections/Replay.ts"
 import { insertRows } from "../storage/batch.ts"
-import type { Knowledge } from "../sync/Knowledge.ts"
+import type { Knowledge } from "../causality/Knowledge.ts"
 import type { Bundle, BundleEvent, BundleTransaction, StreamKey } from "./Bundle.ts"
 
 /** A verified bundle and the ref it came from. */

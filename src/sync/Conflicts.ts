@@ -8,7 +8,7 @@ import { trySqlite } from "../storage/errors.ts"
 import { localStreamId } from "../events/streams.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { adoptPending, inScope, inScopeParams } from "./scope.ts"
-import { Writer } from "./Writer.ts"
+import { Writer } from "../write/Writer.ts"
 
 export class ExpectMismatch extends GroveError("ExpectMismatch", "expect_mismatch") {}
 export class NothingToResolve extends GroveError("NothingToResolve", "nothing_to_resolve") {}

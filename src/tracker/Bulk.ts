@@ -3,7 +3,7 @@ import { draft, edgeId, type EventDraft, formatParseError, type NodeRef, Title }
 import { newEntityId } from "../events/ids.ts"
 import { GroveError } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"
-import type { Emit } from "../sync/Writer.ts"
+import type { Emit } from "../write/Writer.ts"
 import { Tracker } from "./Tracker.ts"
 
 export class BulkInputInvalid extends GroveError("BulkInputInvalid", "bulk_input_invalid") {}

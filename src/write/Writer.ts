@@ -4,7 +4,7 @@ import { EventStore, type WriteError } from "../events/EventStore.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { Projector } from "../projections/Projector.ts"
 import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
-import { Detector } from "./Detector.ts"
+import { Detector } from "../causality/Detector.ts"
 
 /** Appends drafts inside the current write transaction. */
 export type Emit = (drafts: ReadonlyArray<EventDraft>) => Effect.Effect<void, DatabaseError | DatabaseBusy>
