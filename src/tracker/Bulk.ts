@@ -1,5 +1,6 @@
 import { Context, Effect, Either, Layer, Schema } from "effect"
-import { draft, edgeId, type EventDraft, formatParseError, type NodeRef, Title } from "../events/Event.ts"
+import { formatParseError } from "../events/operations.ts"
+import { draft, edgeId, type EventDraft, type NodeRef, Title } from "../events/Event.ts"
 import { newEntityId } from "../events/ids.ts"
 import { GroveError } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"

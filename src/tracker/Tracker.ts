@@ -1,5 +1,6 @@
 import { Context, Effect, Layer } from "effect"
-import { draft, edgeId, type EventDraft, type NodeRef, type PayloadOf, type Status } from "../events/Event.ts"
+import { type PayloadOf } from "../events/operations.ts"
+import { draft, edgeId, type EventDraft, type NodeRef, type Status } from "../events/Event.ts"
 import { newEntityId } from "../events/ids.ts"
 import { InvalidInput, NotFound } from "../errors/index.ts"
 import type { DatabaseBusy, DatabaseError } from "../storage/errors.ts"
