@@ -2,6 +2,7 @@ import { Effect, Layer } from "effect"
 import { EventStore } from "../events/EventStore.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { Git } from "../git/Git.ts"
+import { Graph } from "../graph/Graph.ts"
 import { Repository } from "../git/Repository.ts"
 import { Backup } from "../migrations/Backup.ts"
 import { Migrations, Migrator } from "../migrations/Migrator.ts"
@@ -47,7 +48,7 @@ export const trackerLayer = (cwd: string) => {
   const database = databaseLayer(cwd)
   const events = EventStore.layer.pipe(Layer.provideMerge(GitContext.layer(process.env)), Layer.provideMerge(database))
   const projections = Layer.mergeAll(Projector.layer, Queries.layer, Replay.layer, Detector.layer).pipe(Layer.provideMerge(events))
-  const writer = Writer.layer.pipe(Layer.provideMerge(projections))
+  const writer = Layer.merge(Writer.layer, Graph.layer).pipe(Layer.provideMerge(projections))
   const tracker = Tracker.layer.pipe(Layer.provideMerge(writer))
   return Layer.mergeAll(Bulk.layer, Sync.layer, Conflicts.layer, Remote.layer).pipe(Layer.provideMerge(tracker))
 }
