@@ -108,7 +108,7 @@ const entityCommands = (kind: Kind): ReadonlyArray<CommandSpec> => {
         summary: `Create many ${kind}s in one transaction: --title repeated, or JSON lines from --file (- for stdin). A bad line rejects the whole batch.`,
         flags: [text(parentOf[kind], `the ${parentOf[kind]} for lines that name none`, { placeholder: "ID" }), titleList, fileFlag],
         example: `grove ${kind} create-many --${parentOf[kind]} ${ids[parentOf[kind]]} --file ${kind}s.jsonl`,
-        module: "task"
+        module: "bulk"
       } satisfies CommandSpec
     ])
   ]
@@ -180,7 +180,7 @@ export const commands: ReadonlyArray<CommandSpec> = [
     summary: 'Add many edges in one transaction: --edge S:T repeated, or JSON lines {"source","target"} from --file. Existing edges are skipped and reported.',
     flags: [text("edge", "SOURCE:TARGET; repeat for several", { repeated: true, placeholder: "S:T" }), fileFlag],
     example: "grove dep add-many --edge t-4k2m9x1qpz:t-9v8c7b6n5m --edge t-4k2m9x1qpz:t-1a2s3d4f5g",
-    module: "dep"
+    module: "bulk"
   },
   {
     path: ["events", "list"],

@@ -4,7 +4,7 @@ import { Replay, VerifyMismatch } from "../../projections/Replay.ts"
 import type { Handler } from "../execute.ts"
 import * as Flags from "../options.ts"
 import { Output, progressLine } from "../Output.ts"
-import { runTracker } from "../run.ts"
+import { runTracker } from "../runTracker.ts"
 import type { Input } from "../spec.ts"
 
 /** The log and the projection as wholes: events list, rebuild, verify. */

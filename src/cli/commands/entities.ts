@@ -1,10 +1,10 @@
 import { Effect } from "effect"
-import { InvalidInput } from "../../errors/index.ts"
+import { InvalidInput, NotFound } from "../../errors/index.ts"
 import { Queries } from "../../projections/Queries.ts"
 import { type EntityKindName, Tracker } from "../../tracker/Tracker.ts"
 import type { Handler } from "../execute.ts"
 import { edgeLine, entityDetail, entityLine, entityLines } from "../render.ts"
-import { runReader, runTracker } from "../run.ts"
+import { runCore, runReader } from "../run.ts"
 import type { Input } from "../spec.ts"
 
 /** The create / show / list / update / delete commands epics, tasks and subtasks share. */
@@ -12,7 +12,7 @@ import type { Input } from "../spec.ts"
 const parentFlag = { task: "epic", subtask: "task" } as const
 
 const create = (kind: EntityKindName): Handler => (o: Input) =>
-  runTracker(
+  runCore(
     `${kind} create`,
     Effect.gen(function*() {
       const title = o.required("title").trim()
@@ -27,13 +27,15 @@ const create = (kind: EntityKindName): Handler => (o: Input) =>
     })
   )
 
+/** A read: the projection only, no write path. */
 const show = (kind: EntityKindName): Handler => (o: Input) =>
-  runTracker(
+  runReader(
     `${kind} show`,
     Effect.gen(function*() {
       const id = o.required("id")
-      const entity = yield* (yield* Tracker).find(kind, id)
       const queries = yield* Queries
+      const entity = yield* (kind === "epic" ? queries.epic(id) : kind === "task" ? queries.task(id) : queries.subtask(id))
+      if (entity === undefined) return yield* new NotFound({ message: `no ${kind} with id ${id}`, details: { kind, id } })
       const children = kind === "epic" ? yield* queries.tasks({ epic: id }) : kind === "task" ? yield* queries.subtasks(id) : []
       const edges = kind === "epic" ? { dependsOn: [], dependedOnBy: [] } : yield* queries.dependencies({ kind, id })
       return {
@@ -63,7 +65,7 @@ const list = (kind: EntityKindName): Handler => (o: Input) =>
   )
 
 const update = (kind: EntityKindName): Handler => (o: Input) =>
-  runTracker(
+  runCore(
     `${kind} update`,
     Effect.gen(function*() {
       const title = o.text("title")?.trim()
@@ -80,7 +82,7 @@ const update = (kind: EntityKindName): Handler => (o: Input) =>
   )
 
 const remove = (kind: EntityKindName): Handler => (o: Input) =>
-  runTracker(
+  runCore(
     `${kind} delete`,
     Effect.gen(function*() {
       const id = o.required("id")

@@ -14,6 +14,8 @@ export const load = (module: HandlerModule) => {
       return import("./task.ts")
     case "dep":
       return import("./dep.ts")
+    case "bulk":
+      return import("./bulk.ts")
     case "sync":
       return import("./sync.ts")
     case "migrate":

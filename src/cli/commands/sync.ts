@@ -9,7 +9,7 @@ import { watch } from "../../app/Watch.ts"
 import { withTracker } from "../../app/AppLayer.ts"
 import { Output, progressLine } from "../Output.ts"
 import { respond } from "../respond.ts"
-import { runTracker } from "../run.ts"
+import { runTracker } from "../runTracker.ts"
 import type { Handler } from "../execute.ts"
 import type { Input } from "../spec.ts"
 

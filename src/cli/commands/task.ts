@@ -1,18 +1,15 @@
 import { Effect } from "effect"
 import { Queries } from "../../projections/Queries.ts"
-import { Bulk } from "../../tracker/Bulk.ts"
 import { Tracker } from "../../tracker/Tracker.ts"
 import type { Handler } from "../execute.ts"
-import { Output, progressLine } from "../Output.ts"
 import { entityLine, entityLines } from "../render.ts"
-import { runReader, runTracker } from "../run.ts"
+import { runCore, runReader } from "../run.ts"
 import type { Input } from "../spec.ts"
-import { bulkLines } from "./bulk.ts"
 
-/** The task and subtask commands beyond create/show/list/update/delete: claim, done, ready, create-many. */
+/** The task and subtask commands beyond create/show/list/update/delete: claim, done, ready. */
 
 const claim: Handler = (o: Input) =>
-  runTracker(
+  runCore(
     "task claim",
     Effect.map(Effect.flatMap(Tracker, (t) => t.claim(o.required("id"), o.required("owner"), o.integer("if-version"))), (r) => ({
       data: r,
@@ -21,7 +18,7 @@ const claim: Handler = (o: Input) =>
   )
 
 const done = (kind: "task" | "subtask"): Handler => (o: Input) =>
-  runTracker(
+  runCore(
     `${kind} done`,
     Effect.map(Effect.flatMap(Tracker, (t) => t.done(kind, o.required("id"), o.integer("if-version"))), (r) => ({
       data: r,
@@ -38,23 +35,9 @@ const ready: Handler = (o: Input) =>
     }))
   )
 
-const createMany = (kind: "task" | "subtask"): Handler => (o: Input) =>
-  runTracker(
-    `${kind} create-many`,
-    Effect.gen(function*() {
-      const lines = yield* bulkLines(o.list("title"), o.text("file"), (title) => ({ title }))
-      const progress = progressLine((yield* Output).json, `${kind}s written:`)
-      const result = yield* (yield* Bulk).createMany(kind, o.text(kind === "task" ? "epic" : "task"), lines, progress.report)
-      progress.end()
-      return { data: result, text: `Created ${result.created} ${kind}s` }
-    })
-  )
-
 export const handlers: Record<string, Handler> = {
   "task claim": claim,
   "task done": done("task"),
   "subtask done": done("subtask"),
-  "task ready": ready,
-  "task create-many": createMany("task"),
-  "subtask create-many": createMany("subtask")
+  "task ready": ready
 }
