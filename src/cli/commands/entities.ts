@@ -4,6 +4,7 @@ import { Queries } from "../../projections/Queries.ts"
 import { type EntityKindName, Tracker } from "../../tracker/Tracker.ts"
 import type { Handler } from "../execute.ts"
 import { edgeLine, entityDetail, entityLine, entityLines } from "../render.ts"
+import { pageMeta, pageRequest, statusFilter } from "../paging.ts"
 import { runCore, runReader } from "../run.ts"
 import type { Input } from "../spec.ts"
 
@@ -54,13 +55,11 @@ const list = (kind: EntityKindName): Handler => (o: Input) =>
   runReader(
     `${kind} list`,
     Effect.gen(function*() {
-      const queries = yield* Queries
-      const rows = kind === "epic"
-        ? yield* queries.epics()
-        : kind === "task"
-        ? yield* queries.tasks({ epic: o.text("epic"), status: o.text("status") as never, owner: o.text("owner") })
-        : yield* queries.subtasks(o.text("task"))
-      return { data: rows, text: entityLines(rows, `No ${kind}s.`) }
+      const request = yield* pageRequest(o)
+      const statuses = yield* statusFilter(o)
+      const page = yield* (yield* Queries).list(kind, { parent: o.text(kind === "task" ? "epic" : "task"), statuses, owner: o.text("owner") }, request)
+      const { footer, meta } = pageMeta(page, request)
+      return { data: page.rows, meta, text: [entityLines(page.rows, `No ${kind}s.`), ...footer].join("\n") }
     })
   )
 

@@ -1,8 +1,10 @@
 import { Effect } from "effect"
+import { NotFound } from "../../errors/index.ts"
 import { Queries } from "../../projections/Queries.ts"
 import { Tracker } from "../../tracker/Tracker.ts"
 import type { Handler } from "../execute.ts"
 import { entityLine, entityLines } from "../render.ts"
+import { pageMeta, pageRequest } from "../paging.ts"
 import { runCore, runReader } from "../run.ts"
 import type { Input } from "../spec.ts"
 
@@ -29,10 +31,18 @@ const done = (kind: "task" | "subtask"): Handler => (o: Input) =>
 const ready: Handler = (o: Input) =>
   runReader(
     "task ready",
-    Effect.map(Effect.flatMap(Queries, (q) => q.readyTasks(o.text("epic"))), (tasks) => ({
-      data: tasks,
-      text: entityLines(tasks, "No ready tasks.")
-    }))
+    Effect.gen(function*() {
+      const request = yield* pageRequest(o)
+      const queries = yield* Queries
+      const epic = o.text("epic")
+      // An unknown epic is an error, not an empty answer: a typo must not read as "nothing to do".
+      if (epic !== undefined && (yield* queries.epic(epic)) === undefined) {
+        return yield* new NotFound({ message: `no epic with id ${epic}`, details: { kind: "epic", id: epic } })
+      }
+      const page = yield* queries.ready(epic, request)
+      const { footer, meta } = pageMeta(page, request)
+      return { data: page.rows, meta, text: [entityLines(page.rows, "No ready tasks."), ...footer].join("\n") }
+    })
   )
 
 export const handlers: Record<string, Handler> = {
