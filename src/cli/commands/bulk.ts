@@ -49,7 +49,7 @@ const addMany: Handler = (o: Input) =>
       const progress = progressLine((yield* Output).json, "dependencies written:")
       const result = yield* (yield* Bulk).addDependencies(lines, progress.report)
       progress.end()
-      return { data: result, text: `Added ${result.added} dependencies` }
+      return { data: result, text: [`Added ${result.added} dependencies`, ...(result.skipped ?? []).map((x) => `  skipped line ${x.line}: ${x.source} -> ${x.target} already exists`)].join("\n") }
     })
   )
 

@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import type { NodeRef } from "../../events/Event.ts"
 import { Queries } from "../../projections/Queries.ts"
 import { Tracker } from "../../tracker/Tracker.ts"
 import type { Handler } from "../execute.ts"
@@ -6,13 +7,17 @@ import { edgeLine } from "../render.ts"
 import { runCore } from "../run.ts"
 import type { Input } from "../spec.ts"
 
+/** Idempotent: adding an edge that exists succeeds with changed:false (re-running a plan script must not fail). */
 const add: Handler = (o: Input) =>
   runCore(
     "dep add",
-    Effect.map(Effect.flatMap(Tracker, (t) => t.addDependency(o.required("source"), o.required("target"))), (edge) => ({
-      data: edge,
-      text: `Added ${edgeLine(edge)}`
-    }))
+    Effect.flatMap(Tracker, (t) => t.addDependency(o.required("source"), o.required("target"))).pipe(
+      Effect.map((edge) => ({ data: { ...edge, changed: true }, text: `Added ${edgeLine(edge)}` })),
+      Effect.catchTag("DependencyExists", (e) => {
+        const edge = e.details as { source: NodeRef; target: NodeRef }
+        return Effect.succeed({ data: { ...edge, changed: false }, text: `Unchanged: ${edgeLine(edge)} already exists` })
+      })
+    )
   )
 
 const remove: Handler = (o: Input) =>

@@ -1,9 +1,10 @@
 import { Effect } from "effect"
 import { InvalidInput, NotFound } from "../../errors/index.ts"
 import { Queries } from "../../projections/Queries.ts"
+import { oversized, sizeLimits } from "../../tracker/limits.ts"
 import { type EntityKindName, Tracker } from "../../tracker/Tracker.ts"
 import type { Handler } from "../execute.ts"
-import { edgeLine, entityDetail, entityLine, entityLines } from "../render.ts"
+import { cell, edgeLine, entityDetail, entityLine, entityLines } from "../render.ts"
 import { pageMeta, pageRequest, statusFilter } from "../paging.ts"
 import { runCore, runReader } from "../run.ts"
 import type { Input } from "../spec.ts"
@@ -12,6 +13,12 @@ import type { Input } from "../spec.ts"
 
 const parentFlag = { task: "epic", subtask: "task" } as const
 
+/** Titles, descriptions and owners beyond their documented sizes are refused before anything is opened for writing. */
+const checkSizes = (fields: Parameters<typeof oversized>[0]) => {
+  const over = oversized(fields)
+  return over === undefined ? Effect.void : Effect.fail(new InvalidInput({ message: `--${over.field}: ${over.message}`, details: { flag: over.field, limit: sizeLimits[over.field] } }))
+}
+
 const create = (kind: EntityKindName): Handler => (o: Input) =>
   runCore(
     `${kind} create`,
@@ -19,12 +26,13 @@ const create = (kind: EntityKindName): Handler => (o: Input) =>
       const title = o.required("title").trim()
       if (title === "") return yield* new InvalidInput({ message: "--title must not be empty", details: { flag: "title" } })
       const owner = o.text("owner")
+      yield* checkSizes({ title, description: o.text("description"), owner })
       const created = yield* (yield* Tracker).create(kind, kind === "epic" ? undefined : o.required(parentFlag[kind]), {
         title,
         description: o.text("description"),
         owner: owner === "" ? null : owner
       })
-      return { data: created, text: `Created ${kind} ${created.id}: ${created.title}` }
+      return { data: created, text: `Created ${kind} ${created.id}: ${cell(created.title)}` }
     })
   )
 
@@ -70,6 +78,7 @@ const update = (kind: EntityKindName): Handler => (o: Input) =>
       const title = o.text("title")?.trim()
       if (title === "") return yield* new InvalidInput({ message: "--title must not be empty", details: { flag: "title" } })
       const owner = o.text("owner")
+      yield* checkSizes({ title, description: o.text("description"), owner })
       const result = yield* (yield* Tracker).update(
         kind,
         o.required("id"),

@@ -13,6 +13,8 @@ import { runTracker } from "../runTracker.ts"
 import type { Handler } from "../execute.ts"
 import type { Input } from "../spec.ts"
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+
 const show = (v: unknown) => (v === null || v === undefined ? "-" : JSON.stringify(v))
 
 const conflictLine = (c: Conflict) =>
@@ -37,7 +39,7 @@ const pull: Handler = (o: Input) =>
       return {
         data: r,
         text: [
-          `Pulled ${r.sourceBranch} into ${r.currentBranch}: ${r.scanned} events, ${r.conflictsCreated} conflicts created, ${r.conflictsSettled} settled`,
+          `Pulled ${r.sourceBranch} into ${r.currentBranch}: ${r.scanned} events, ${plural(r.conflictsCreated, "conflict")} created, ${r.conflictsSettled} settled`,
           ...(r.quarantined > 0
             ? [`Quarantined ${r.quarantined}: ${Object.entries(r.quarantinedByReason).map(([k, n]) => `${k} ${n}`).join(", ")}`]
             : [])
@@ -100,11 +102,29 @@ const resolve: Handler = (o: Input) =>
             `  #${x.conflict} ${x.entity.kind} ${x.entity.id} ${x.field}: base ${show(x.base)}, ours ${show(x.ours)}, theirs ${show(x.theirs)} -> ${show(x.value)}`,
             ...x.writes.slice(1).map((w) => `      and restore ${w.entity}`)
           ]),
-          ...(r.dryRun ? [`Apply with: grove sync resolve --all --use ${use} --expect ${r.resolutions.map((x) => x.conflict).join(",")}`] : [])
+          // The hint repeats the filters: without them the applied set differs from the previewed one (expect_mismatch).
+          ...(r.dryRun
+            ? [`Apply with: ${applyCommand(id, use, o.text("entity"), o.text("field"), r.resolutions.map((x) => x.conflict))}`]
+            : [])
         ].join("\n")
       }
     })
   )
+
+/** The command that applies what a --dry-run previewed, with the same selection. */
+const applyCommand = (id: number | undefined, use: string, entity: string | undefined, field: string | undefined, ids: ReadonlyArray<number>) =>
+  id !== undefined
+    ? `grove sync resolve ${id} --use ${use}`
+    : [
+      "grove sync resolve --all",
+      `--use ${use}`,
+      ...(entity !== undefined ? [`--entity ${quote(entity)}`] : []),
+      ...(field !== undefined ? [`--field ${quote(field)}`] : []),
+      `--expect ${ids.join(",")}`
+    ].join(" ")
+
+/** A shell word: bare when safe, else single-quoted. */
+const quote = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`)
 
 const fetchText = (r: FetchReport) =>
   [

@@ -3,7 +3,7 @@ import { NotFound } from "../../errors/index.ts"
 import { Queries } from "../../projections/Queries.ts"
 import { Tracker } from "../../tracker/Tracker.ts"
 import type { Handler } from "../execute.ts"
-import { entityLine, entityLines } from "../render.ts"
+import { cell, entityLine, entityLines } from "../render.ts"
 import { pageMeta, pageRequest } from "../paging.ts"
 import { runCore, runReader } from "../run.ts"
 import type { Input } from "../spec.ts"
@@ -15,7 +15,7 @@ const claim: Handler = (o: Input) =>
     "task claim",
     Effect.map(Effect.flatMap(Tracker, (t) => t.claim(o.required("id"), o.required("owner"), o.integer("if-version"))), (r) => ({
       data: r,
-      text: r.claimed ? `Claimed ${entityLine(r.task)}` : `Not claimed: ${o.required("id")} is owned by ${r.owner}`
+      text: r.claimed ? `Claimed ${entityLine(r.task)}` : `Not claimed: ${o.required("id")} is owned by ${cell(r.owner ?? "-", 40)}`
     }))
   )
 
