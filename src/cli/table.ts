@@ -81,7 +81,8 @@ const entityCommands = (kind: Kind): ReadonlyArray<CommandSpec> => {
         descriptionFlag,
         { name: "status", type: "choice", choices: statuses, description: "new status" },
         ...owner,
-        ifVersion
+        ifVersion,
+        ...(kind === "epic" ? [boolean("force", "with --status done: even while tasks of the epic are open")] : [])
       ],
       example: `grove ${kind} update ${ids[kind]} --status in_progress`,
       module: "entities"

@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { InvalidInput, NotFound } from "../../errors/index.ts"
 import { Queries } from "../../projections/Queries.ts"
+import { ensureTasksDone } from "../../tracker/epicDone.ts"
 import { oversized, sizeLimits } from "../../tracker/limits.ts"
 import { type EntityKindName, Tracker } from "../../tracker/Tracker.ts"
 import type { Handler } from "../execute.ts"
@@ -79,6 +80,7 @@ const update = (kind: EntityKindName): Handler => (o: Input) =>
       if (title === "") return yield* new InvalidInput({ message: "--title must not be empty", details: { flag: "title" } })
       const owner = o.text("owner")
       yield* checkSizes({ title, description: o.text("description"), owner })
+      if (kind === "epic" && o.text("status") === "done" && !o.flag("force")) yield* ensureTasksDone(o.required("id"))
       const result = yield* (yield* Tracker).update(
         kind,
         o.required("id"),
