@@ -274,6 +274,10 @@ const makeConflicts = (
             if (selection.field !== undefined) where.push("c.field = ?"), params.push(selection.field)
             return db.query(`${select} WHERE ${where.join(" AND ")} ORDER BY c.id`).all(...params) as Array<ConflictRow>
           })
+          // An id no scope has is unknown, as in `sync conflicts show`; one that exists elsewhere or is settled is nothing to resolve.
+          if (matched.length === 0 && selection.id !== undefined && (yield* trySqlite(() => db.query("SELECT 1 FROM conflicts WHERE id = ?").get(selection.id!))) === null) {
+            return yield* new NotFound({ message: `no conflict with id ${selection.id}`, details: { id: selection.id } })
+          }
           if (matched.length === 0) {
             return yield* new NothingToResolve({
               message: selection.id !== undefined

@@ -6,6 +6,7 @@ import { GroveError } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"
 import { EdgeSet } from "../graph/Graph.ts"
 import { type Emit, Writer } from "../write/Writer.ts"
+import { oversized } from "./limits.ts"
 
 export class BulkInputInvalid extends GroveError("BulkInputInvalid", "bulk_input_invalid") {}
 
@@ -47,14 +48,49 @@ export const parseJsonLines = (text: string): Either.Either<ReadonlyArray<BulkLi
   return Either.right(out)
 }
 
-const decodeAll = <A, I>(schema: Schema.Schema<A, I>, lines: ReadonlyArray<BulkLine>) =>
+/** The closest allowed key to a misspelt one (at most two edits), for "did you mean". */
+const closest = (key: string, allowed: ReadonlyArray<string>) =>
+  allowed.find((a) => {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => i)
+    for (let i = 1; i <= key.length; i++) {
+      let prev = d[0]!
+      d[0] = i
+      for (let j = 1; j <= a.length; j++) {
+        const cur = d[j]!
+        d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (key[i - 1] === a[j - 1] ? 0 : 1))
+        prev = cur
+      }
+    }
+    return d[a.length]! <= 2
+  })
+
+/**
+ * What is wrong with a line before its Schema runs, in user words: not an
+ * object, an unknown key (never silently dropped), or a field over its size limit.
+ */
+const lineProblem = (value: unknown, allowed: ReadonlyArray<string>): string | undefined => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return `expected a JSON object like {${allowed.map((k) => `"${k}": ...`).join(", ")}}`
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      const guess = closest(key, allowed)
+      return `unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : ""}; allowed keys: ${allowed.join(", ")}`
+    }
+  }
+  return oversized(value as Record<string, string>)?.message
+}
+
+const decodeAll = <F extends Schema.Struct.Fields>(schema: Schema.Struct<F>, lines: ReadonlyArray<BulkLine>) =>
   Effect.suspend(() => {
-    const decode = Schema.decodeUnknownEither(schema)
+    type A = Schema.Struct.Type<F>
+    const decode = Schema.decodeUnknownEither(schema as unknown as Schema.Schema<A>)
+    const allowed = Object.keys(schema.fields)
     const out: Array<A & { readonly line: number }> = []
     for (const l of lines) {
+      const problem = lineProblem(l.value, allowed)
+      if (problem !== undefined) return Effect.fail(invalid(l.line, problem))
       const r = decode(l.value)
       if (Either.isLeft(r)) return Effect.fail(invalid(l.line, formatParseError(r.left)))
-      out.push({ ...r.right, line: l.line })
+      out.push({ ...(r.right as object), line: l.line } as A & { readonly line: number })
     }
     return Effect.succeed(out)
   })
@@ -126,19 +162,24 @@ const makeBulk = ({ write }: typeof Writer.Service, queries: typeof Queries.Serv
           tasks.has(id) ? { kind: "task", id } : subtasks.has(id) ? { kind: "subtask", id } : undefined
         const graph = new EdgeSet(yield* queries.allDependencies())
         const drafts: Array<EventDraft> = []
+        // Edges already in the graph are skipped and reported, so re-running a plan script succeeds.
+        const skipped: Array<{ readonly line: number; readonly source: string; readonly target: string }> = []
         for (const e of edges) {
           const source = nodeOf(e.source)
           const target = nodeOf(e.target)
           if (source === undefined) return yield* invalid(e.line, `unknown task or subtask ${e.source}`)
           if (target === undefined) return yield* invalid(e.line, `unknown task or subtask ${e.target}`)
           if (e.source === e.target) return yield* invalid(e.line, `${e.source} cannot depend on itself`)
-          if (graph.has(source, target)) return yield* invalid(e.line, `${e.source} already depends on ${e.target}`)
+          if (graph.has(source, target)) {
+            skipped.push({ line: e.line, source: e.source, target: e.target })
+            continue
+          }
           if (graph.reaches(e.target, e.source)) return yield* invalid(e.line, `${e.source} -> ${e.target} would form a cycle`)
           graph.add(source, target)
           drafts.push(draft("dependency.added", { kind: "dependency", id: edgeId(source, target) }, { source, target }))
         }
         yield* emitInSteps(emit, drafts, onProgress)
-        return { added: drafts.length }
+        return { added: drafts.length, ...(skipped.length > 0 ? { skipped } : {}) }
       })
     )
 
