@@ -29,7 +29,7 @@ beforeAll(async () => {
   wtA = repo.addWorktree("a")
   wtB = repo.addWorktree("b")
   await inWorktree(root, Effect.void)
-})
+}, 60_000)
 afterAll(() => {
   repo.cleanup()
   restoreEnv()
