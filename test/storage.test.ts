@@ -8,7 +8,7 @@ import * as NodePath from "node:path"
 import { repositoryLayer } from "../src/app/AppLayer.ts"
 import { DatabaseLocation } from "../src/storage/DatabaseLocation.ts"
 import { Sqlite } from "../src/storage/Sqlite.ts"
-import { readStorageSettings } from "../src/storage/StorageConfig.ts"
+import { configLayer, readStorageSettings } from "../src/app/Config.ts"
 import { migrations } from "../src/migrations/list.ts"
 import {
   childEnv,
@@ -20,7 +20,6 @@ import {
   run,
   scratch,
   sqliteAt,
-  storageConfigFrom as configFrom,
   withDb
 } from "./support/index.ts"
 
@@ -31,7 +30,7 @@ const tempDir = temp.dir
 /** The database path DatabaseLocation resolves in-process for a working directory, exactly as the CLI builds it. */
 const locationOf = (cwd: string, env: EnvPatch = {}) =>
   Effect.map(DatabaseLocation, (l) => l.path).pipe(
-    Effect.provide(DatabaseLocation.layer.pipe(Layer.provide(Layer.merge(configFrom(env), repositoryLayer(cwd)))))
+    Effect.provide(DatabaseLocation.layer.pipe(Layer.provide(Layer.merge(configLayer(env), repositoryLayer(cwd)))))
   )
 const locate = (cwd: string, env: EnvPatch = {}) => run(locationOf(cwd, env))
 

@@ -19,6 +19,7 @@ import { Effect, Either } from "effect"
 import * as fc from "fast-check"
 import * as NodePath from "node:path"
 import type { EntityKind, Status } from "../src/events/Event.ts"
+import type { LogEntry } from "../src/events/log.ts"
 import { isGroveFailure } from "../src/errors/index.ts"
 import { Replay } from "../src/projections/Replay.ts"
 import { Remote } from "../src/remote/Remote.ts"
@@ -214,19 +215,8 @@ const command = <A, E>(cwd: string, effect: Effect.Effect<A, E, TrackerServices>
 // ---------------------------------------------------------------------------
 // Reading the real system back (raw SQLite: exact JSON texts)
 
-type EventRow = {
-  seq: number
-  id: string
-  stream: string
-  entity_kind: string
-  entity_id: string
-  op: string
-  payload: string
-  cause_id: string | null
-  if_version: number
-  clock: number
-  frontier_id: number | null
-}
+/** An event as the comparison reads it: its stream by name. */
+type EventRow = Pick<LogEntry, "seq" | "id" | "stream" | "entity_kind" | "entity_id" | "op" | "payload" | "cause_id" | "if_version" | "clock" | "frontier_id">
 
 type ConflictRow = {
   id: number

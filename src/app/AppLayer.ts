@@ -1,7 +1,9 @@
 import { Effect, Layer } from "effect"
+import { actorFrom, configLayer } from "./Config.ts"
 import { EventStore } from "../events/EventStore.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { Git } from "../git/Git.ts"
+import { Graph } from "../graph/Graph.ts"
 import { Repository } from "../git/Repository.ts"
 import { Backup } from "../migrations/Backup.ts"
 import { Migrations, Migrator } from "../migrations/Migrator.ts"
@@ -17,7 +19,6 @@ import { Bulk } from "../tracker/Bulk.ts"
 import { Tracker } from "../tracker/Tracker.ts"
 import { DatabaseLocation } from "../storage/DatabaseLocation.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import { StorageConfig } from "../storage/StorageConfig.ts"
 
 /** Git and the repository of the working directory. */
 export const repositoryLayer = (cwd: string) => Repository.fromCwd(cwd).pipe(Layer.provideMerge(Git.layer))
@@ -28,7 +29,7 @@ export const repositoryLayer = (cwd: string) => Repository.fromCwd(cwd).pipe(Lay
  */
 export const databaseLayer = (cwd: string) => {
   const located = DatabaseLocation.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(StorageConfig.fromEnv, repositoryLayer(cwd)))
+    Layer.provideMerge(Layer.mergeAll(configLayer(), repositoryLayer(cwd)))
   )
   const opened = Sqlite.layer().pipe(Layer.provideMerge(located))
   const backup = Backup.layer.pipe(Layer.provideMerge(opened))
@@ -45,9 +46,9 @@ export const withReader = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E,
 /** Everything the tracker commands need, over the migrated database. */
 export const trackerLayer = (cwd: string) => {
   const database = databaseLayer(cwd)
-  const events = EventStore.layer.pipe(Layer.provideMerge(GitContext.layer(process.env)), Layer.provideMerge(database))
+  const events = EventStore.layer.pipe(Layer.provideMerge(GitContext.layer(actorFrom(process.env))), Layer.provideMerge(database))
   const projections = Layer.mergeAll(Projector.layer, Queries.layer, Replay.layer, Detector.layer).pipe(Layer.provideMerge(events))
-  const writer = Writer.layer.pipe(Layer.provideMerge(projections))
+  const writer = Layer.merge(Writer.layer, Graph.layer).pipe(Layer.provideMerge(projections))
   const tracker = Tracker.layer.pipe(Layer.provideMerge(writer))
   return Layer.mergeAll(Bulk.layer, Sync.layer, Conflicts.layer, Remote.layer).pipe(Layer.provideMerge(tracker))
 }

@@ -4,6 +4,7 @@
  */
 import { Database } from "bun:sqlite"
 import * as NodeFs from "node:fs"
+import type { LogEntry } from "../../src/events/log.ts"
 
 /** Opens an existing database file (read-only when asked), waiting up to 10 s for grove's locks. */
 export const openDb = (path: string, options: { readonly readonly?: boolean } = {}): Database => {
@@ -33,28 +34,11 @@ export const countRows = (path: string, table: string, where = ""): number =>
 export const lastSeq = (path: string): number =>
   withDb(path, (db) => (db.query("SELECT coalesce(max(seq), 0) AS n FROM events").get() as { n: number }).n)
 
-export type EventRow = {
-  readonly seq: number
-  readonly id: string
-  readonly tx_id: number
-  readonly clock: number
-  readonly entity_kind: string
-  readonly entity_id: string
-  readonly op: string
-  readonly payload: string
-  readonly cause_id: string | null
-  readonly stream: string
-  readonly worktree: string
-  readonly head: string | null
-  readonly actor: string
-}
-
 /** Events in log order with their transaction's git context, optionally only those after `afterSeq`. */
-export const eventsAfter = (path: string, afterSeq = 0): Array<EventRow> =>
+export const eventsAfter = (path: string, afterSeq = 0): Array<LogEntry> =>
   withDb(path, (db) =>
     db.query(
-      `SELECT e.seq, e.id, e.tx_id, e.clock, e.entity_kind, e.entity_id, e.op, e.payload, e.cause_id,
-              s.name AS stream, t.worktree, t.head, t.actor
+      `SELECT e.*, s.name AS stream, t.worktree, t.head, t.actor
        FROM events e JOIN transactions t ON t.id = e.tx_id JOIN streams s ON s.id = e.stream_id
        WHERE e.seq > ? ORDER BY e.seq`
-    ).all(afterSeq) as Array<EventRow>)
+    ).all(afterSeq) as Array<LogEntry>)

@@ -6,9 +6,9 @@
 import { Effect, Layer, type Scope } from "effect"
 import { trackerLayer, withTracker } from "../../src/app/AppLayer.ts"
 import { isGroveFailure } from "../../src/errors/index.ts"
+import { configLayer } from "../../src/app/Config.ts"
 import { DatabaseLocation } from "../../src/storage/DatabaseLocation.ts"
 import { Sqlite } from "../../src/storage/Sqlite.ts"
-import { readStorageSettings, StorageConfig } from "../../src/storage/StorageConfig.ts"
 import type { EnvPatch } from "./env.ts"
 
 export const run = <A, E>(self: Effect.Effect<A, E, Scope.Scope>): Promise<A> => Effect.runPromise(Effect.scoped(self))
@@ -37,9 +37,6 @@ export const failureIn = async <A, E>(cwd: string, effect: Effect.Effect<A, E, T
   return { code: error.code, message: error.message, details: (error.details ?? {}) as Record<string, any> }
 }
 
-/** StorageConfig read from `env` instead of process.env (bad values fail as the CLI's do). */
-export const storageConfigFrom = (env: EnvPatch = {}) => Layer.effect(StorageConfig, readStorageSettings(env))
-
-/** grove's Sqlite layer over the file at `path`, with settings read from `env`; also provides its location and config. */
+/** grove's Sqlite layer over the file at `path`, with settings read from `env` (not process.env); also provides its location and config. */
 export const sqliteAt = (path: string, env: EnvPatch = {}, options: { readonly readonly?: boolean } = {}) =>
-  Sqlite.layer(options).pipe(Layer.provideMerge(Layer.merge(DatabaseLocation.at(path), storageConfigFrom(env))))
+  Sqlite.layer(options).pipe(Layer.provideMerge(Layer.merge(DatabaseLocation.at(path), configLayer(env))))

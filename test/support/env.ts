@@ -11,7 +11,8 @@ export const groveVariables = [
   "GROVE_PULL_BATCH",
   "GROVE_SQLITE_DURABILITY",
   "GROVE_SQLITE_CACHE_MIB",
-  "GROVE_BUSY_TIMEOUT_MS"
+  "GROVE_BUSY_TIMEOUT_MS",
+  "GROVE_DEBUG"
 ] as const
 
 /** Set by git for its hooks: inherited, they would point grove's git and the tests' git at the outer repository. */
