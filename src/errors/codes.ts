@@ -36,6 +36,12 @@ export const errorCodes = {
   bundle_corrupt: { exit: 1, summary: "sync fetch: a grove ref holds a bundle that does not hash to its name, does not decode, or does not follow the ref's positions; that ref was quarantined, nothing of it imported." },
   history_rewritten: { exit: 1, summary: "sync fetch: a grove ref no longer extends what was verified or imported from it; that ref was quarantined, nothing already imported changed." },
   push_rejected: { exit: 1, summary: "sync push: the remote kept rejecting the push (others pushed first each time, after a fetch and retry); nothing was forced." },
+  token_required: { exit: 1, summary: "grove board: the request carried no valid board token (URL ?token=, the cookie it sets, or Authorization: Bearer); HTTP 401." },
+  host_rejected: { exit: 1, summary: "grove board: the Host header names neither the board's address nor an IP literal or localhost on its port (DNS rebinding); HTTP 403." },
+  origin_rejected: { exit: 1, summary: "grove board: the Origin (or Sec-Fetch-Site) header shows a cross-site request; HTTP 403." },
+  unknown_route: { exit: 1, summary: "grove board: no page or API endpoint has that method and path; HTTP 404." },
+  body_too_large: { exit: 1, summary: "grove board: the request body is over the endpoint's size limit; nothing was read or written; HTTP 413." },
+  port_unavailable: { exit: 1, summary: "grove board: the address could not be bound (port in use, or not an address of this machine)." },
   verify_mismatch: { exit: 1, summary: "grove verify found that the live tables differ from a replay of the log." },
 } as const satisfies Record<string, { readonly exit: 1 | 2; readonly summary: string }>
 
