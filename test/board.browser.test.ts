@@ -9,11 +9,13 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
+import { Effect } from "effect"
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
 import { type Board, makeTitleConflict, startBoard } from "./support/board.ts"
 import { grove as groveCli, groveAsync } from "./support/cli.ts"
 import { makeRepo, type TestRepo } from "./support/repo.ts"
-import { withDb } from "./support/tracker.ts"
+import { Tracker } from "../src/tracker/Tracker.ts"
+import { inWorktree, withDb } from "./support/tracker.ts"
 
 setDefaultTimeout(90_000)
 
@@ -66,24 +68,26 @@ beforeAll(async () => {
   shots = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "grove-board-shots-"))
   process.stderr.write(`board screenshots: ${shots}\n`)
   repo = makeRepo()
-  ok(repo.root, ["init"])
+  // The graph is set up in-process, one withTracker call per command (a CLI process each would cost seconds on a
+  // loaded machine); the tests themselves write through the real CLI.
+  process.env["GROVE_ACTOR"] = cliEnv.GROVE_ACTOR
   feat = repo.addWorktree("feat-ranking")
-  // A small but real graph, written by the CLI from the main worktree.
-  ids["epic"] = created(repo.root, ["epic", "create", "--title", "Search"])
-  ids["index"] = created(repo.root, ["task", "create", "--epic", ids["epic"]!, "--title", "Index documents"])
-  ids["parse"] = created(repo.root, ["task", "create", "--epic", ids["epic"]!, "--title", "Parse queries"])
-  ids["rank"] = created(repo.root, ["task", "create", "--epic", ids["epic"]!, "--title", "Rank results"])
-  ids["ui"] = created(repo.root, ["task", "create", "--epic", ids["epic"]!, "--title", "Results page"])
-  ids["docs"] = created(repo.root, ["task", "create", "--epic", ids["epic"]!, "--title", "Write the docs"])
-  ids["tokenize"] = created(repo.root, ["subtask", "create", "--task", ids["index"]!, "--title", "Tokenizer"])
-  ids["store"] = created(repo.root, ["subtask", "create", "--task", ids["index"]!, "--title", "Posting lists"])
-  ok(repo.root, ["dep", "add", ids["rank"]!, ids["index"]!])
-  ok(repo.root, ["dep", "add", ids["rank"]!, ids["parse"]!])
-  ok(repo.root, ["dep", "add", ids["ui"]!, ids["rank"]!])
-  ok(repo.root, ["task", "claim", ids["index"]!, "--owner", "agent-1"])
-  ok(repo.root, ["subtask", "done", ids["tokenize"]!])
-  ok(repo.root, ["task", "done", ids["docs"]!])
-  ok(repo.root, ["task", "update", ids["parse"]!, "--status", "blocked"])
+  const make = (kind: "epic" | "task" | "subtask", parent: string | undefined, title: string) =>
+    inWorktree(repo.root, Effect.map(Effect.flatMap(Tracker, (t) => t.create(kind, parent, { title })), (e) => e.id))
+  const tracker = <A, E>(f: (t: typeof Tracker.Service) => Effect.Effect<A, E>) => inWorktree(repo.root, Effect.flatMap(Tracker, f))
+  ids["epic"] = await make("epic", undefined, "Search")
+  for (const [key, title] of [["index", "Index documents"], ["parse", "Parse queries"], ["rank", "Rank results"], ["ui", "Results page"], ["docs", "Write the docs"]]) {
+    ids[key!] = await make("task", ids["epic"], title!)
+  }
+  ids["tokenize"] = await make("subtask", ids["index"], "Tokenizer")
+  ids["store"] = await make("subtask", ids["index"], "Posting lists")
+  await tracker((t) => t.addDependency(ids["rank"]!, ids["index"]!))
+  await tracker((t) => t.addDependency(ids["rank"]!, ids["parse"]!))
+  await tracker((t) => t.addDependency(ids["ui"]!, ids["rank"]!))
+  await tracker((t) => t.claim(ids["index"]!, "agent-1"))
+  await tracker((t) => t.done("subtask", ids["tokenize"]!))
+  await tracker((t) => t.done("task", ids["docs"]!))
+  await tracker((t) => t.update("task", ids["parse"]!, { status: "blocked" }))
   board = await startBoard(repo.root, { GROVE_ACTOR: boardActor })
   browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: chromiumFlags })
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
@@ -91,6 +95,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
+  delete process.env["GROVE_ACTOR"]
   await browser?.close()
   await board?.stop()
   repo?.cleanup()
@@ -102,7 +107,7 @@ describe("grove board in Chromium", () => {
     await page.goto(board.url)
     // The token left the address bar for an HttpOnly cookie the page cannot read.
     expect(new URL(page.url()).search).toBe("")
-    expect(await page.evaluate(() => document.cookie)).toBe("")
+    expect(await page.evaluate("document.cookie")).toBe("")
     await page.waitForSelector("body[data-ready]")
     await expect(card(added).locator(".title").textContent()).resolves.toBe("Add BM25")
     expect(await card(added).getAttribute("data-version")).toBe("1")
@@ -125,7 +130,7 @@ describe("grove board in Chromium", () => {
     let focused = ""
     for (let i = 0; i < 40 && !focused.includes(`#/task/${ids["index"]}`); i++) {
       await page.keyboard.press("Tab")
-      focused = await page.evaluate(() => (document.activeElement as HTMLAnchorElement | null)?.href ?? "")
+      focused = await page.evaluate<string>("document.activeElement?.href ?? ''")
     }
     expect(focused).toContain(`#/task/${ids["index"]}`)
     await page.keyboard.press("Enter")
@@ -141,13 +146,13 @@ describe("grove board in Chromium", () => {
   test("a CLI write in another worktree appears in the open page within 2 s, without a reload", async () => {
     await page.goto(`${board.origin}/#/board`)
     await page.waitForSelector('[data-live="on"]')
-    await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true))
+    await page.evaluate("window.sameDocument = true")
     const id = created(feat, ["task", "create", "--epic", ids["epic"]!, "--title", "Live from feat"])
     const written = performance.now()
     await card(id).waitFor({ timeout: 2000 })
     const shownAfterMs = performance.now() - written
     expect(shownAfterMs).toBeLessThan(2000)
-    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true)
+    expect(await page.evaluate("window.sameDocument")).toBe(true)
     // The Activity view has it too, with where it was written.
     await page.goto(`${board.origin}/#/activity`)
     const line = page.locator(`[data-view="activity"] tr:has(a[href="#/task/${id}"])`)
@@ -247,7 +252,7 @@ describe("grove board in Chromium", () => {
     const darkPage = await dark.newPage()
     await darkPage.goto(board.url)
     await darkPage.waitForSelector("body[data-ready]")
-    const colors = await darkPage.evaluate(() => ({ bg: getComputedStyle(document.body).backgroundColor, fg: getComputedStyle(document.body).color }))
+    const colors = await darkPage.evaluate("({ bg: getComputedStyle(document.body).backgroundColor, fg: getComputedStyle(document.body).color })")
     expect(colors).toEqual({ bg: "rgb(13, 17, 23)", fg: "rgb(230, 237, 243)" })
     await screenshot(darkPage, "board-dark")
     await dark.close()
