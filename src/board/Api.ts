@@ -6,7 +6,8 @@ import { EventStore } from "../events/EventStore.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { InvalidInput, NotFound } from "../errors/index.ts"
 import { Repository } from "../git/Repository.ts"
-import { Queries } from "../projections/Queries.ts"
+import { Queries, type Subtask, type Task } from "../projections/Queries.ts"
+import type { DatabaseBusy, DatabaseError } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { Conflicts } from "../sync/Conflicts.ts"
 import { Tracker } from "../tracker/Tracker.ts"
@@ -60,8 +61,8 @@ const taskDetail = (id: string) =>
     const edges = kind === "epic" ? { dependsOn: [], dependedOnBy: [] } : yield* queries.dependencies({ kind, id })
     const describe = (ref: { kind: "task" | "subtask"; id: string }) =>
       Effect.map(
-        ref.kind === "task" ? queries.task(ref.id) : queries.subtask(ref.id) as Effect.Effect<{ title: string; status: Status } | undefined, never>,
-        (e) => ({ id: ref.id, kind: ref.kind, title: e?.title ?? null, status: e?.status ?? null })
+        (ref.kind === "task" ? queries.task(ref.id) : queries.subtask(ref.id)) as Effect.Effect<Task | Subtask | undefined, DatabaseError | DatabaseBusy>,
+        (e: Task | Subtask | undefined) => ({ id: ref.id, kind: ref.kind, title: e?.title ?? null, status: e?.status ?? null })
       )
     const history = yield* (yield* EventStore).list({ entity: id, limit: 1000 })
     return {
