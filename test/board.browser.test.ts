@@ -116,7 +116,7 @@ describe("grove board in Chromium", () => {
     expect(await card(ids["rank"]!).locator(".why").textContent()).toBe("waiting on Index documents, Parse queries")
     await screenshot(page, "board")
     // Filters: by worktree (where each task was last written) and by owner.
-    await page.selectOption('select[data-filter="worktree"]', feat)
+    await page.selectOption('select[data-filter="worktree"]', { label: "feat-ranking" })
     expect(await page.locator("article.card").evaluateAll((cards) => cards.map((c) => c.getAttribute("data-id")))).toEqual([added])
     await page.selectOption('select[data-filter="worktree"]', "")
     await page.selectOption('select[data-filter="owner"]', "agent-1")

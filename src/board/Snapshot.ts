@@ -14,29 +14,32 @@ export type Card = {
   readonly dependencies: number
   /** Dependencies not done yet: what a blocked or waiting card is waiting on. */
   readonly waitingOn: ReadonlyArray<string>
-  /** The worktree of the newest event on the task: where it was last worked on. */
-  readonly worktree: string | null
+  /** Where the task was last worked on: the worktree of its newest event, as an index into `worktrees`. */
+  readonly worktree: number | null
 }
 
 export type BoardSnapshot = {
   readonly epics: ReadonlyArray<{ readonly id: string; readonly title: string; readonly status: Status; readonly version: number }>
+  /** Worktree paths, each once: cards refer to them by index (a path per card would double the payload). */
+  readonly worktrees: ReadonlyArray<string>
   readonly tasks: ReadonlyArray<Card>
   /** The newest event's seq: the page's position in the log (live updates continue from it). */
   readonly seq: number
 }
 
 /**
- * The whole board in four statements on the raw handle (a first load of
+ * The whole board in a few statements on the raw handle (a first load of
  * 10,000 tasks is a hot path: Effect's per-statement cost would dominate).
  */
 export const boardSnapshot = (db: Database): BoardSnapshot =>
   db.transaction(() => {
     const epics = db.query("SELECT id, title, status, version FROM epics ORDER BY created_clock").all() as BoardSnapshot["epics"]
-    const tasks = db.query(
-      `SELECT t.id, t.epic_id AS epicId, t.title, t.status, t.owner, t.version,
-              count(s.id) AS subtasks, coalesce(sum(s.status = 'done'), 0) AS subtasksDone
-       FROM tasks t LEFT JOIN subtasks s ON s.task_id = t.id GROUP BY t.id ORDER BY t.created_clock`
-    ).all() as Array<Omit<Card, "dependencies" | "waitingOn" | "worktree">>
+    const tasks = db.query("SELECT id, epic_id AS epicId, title, status, owner, version FROM tasks ORDER BY created_clock").all() as Array<
+      Pick<Card, "id" | "epicId" | "title" | "status" | "owner" | "version">
+    >
+    const subtasks = db.query("SELECT task_id AS task, count(*) AS n, sum(status = 'done') AS done FROM subtasks GROUP BY task_id").all() as Array<
+      { task: string; n: number; done: number }
+    >
     const edges = db.query(
       `SELECT d.source_id AS source, d.target_id AS target,
               coalesce(t.status, s.status) AS status
@@ -45,9 +48,10 @@ export const boardSnapshot = (db: Database): BoardSnapshot =>
        LEFT JOIN subtasks s ON d.target_kind = 'subtask' AND s.id = d.target_id
        WHERE d.source_kind = 'task'`
     ).all() as Array<{ source: string; target: string; status: Status | null }>
+    // The newest event of each task, with the worktree of its transaction (one pass over the entity index).
     const lastWorktree = db.query(
-      `SELECT e.entity_id AS id, tx.worktree FROM events e JOIN transactions tx ON tx.id = e.tx_id
-       WHERE e.seq IN (SELECT max(seq) FROM events WHERE entity_kind = 'task' GROUP BY entity_id)`
+      `SELECT e.entity_id AS id, tx.worktree, max(e.seq) AS seq FROM events e JOIN transactions tx ON tx.id = e.tx_id
+       WHERE e.entity_kind = 'task' GROUP BY e.entity_id`
     ).all() as Array<{ id: string; worktree: string }>
     const seq = (db.query("SELECT coalesce(max(seq), 0) AS seq FROM events").get() as { seq: number }).seq
     const deps = new Map<string, { total: number; waiting: Array<string> }>()
@@ -57,14 +61,24 @@ export const boardSnapshot = (db: Database): BoardSnapshot =>
       if (e.status !== "done") d.waiting.push(e.target)
       deps.set(e.source, d)
     }
-    const worktrees = new Map(lastWorktree.map((r) => [r.id, r.worktree]))
+    const worktrees: Array<string> = []
+    const worktreeIndex = new Map<string, number>()
+    const worktreeOf = new Map(lastWorktree.map((r) => {
+      let i = worktreeIndex.get(r.worktree)
+      if (i === undefined) worktreeIndex.set(r.worktree, i = worktrees.push(r.worktree) - 1)
+      return [r.id, i]
+    }))
+    const subtasksOf = new Map(subtasks.map((r) => [r.task, r]))
     return {
       epics,
+      worktrees,
       tasks: tasks.map((t) => ({
         ...t,
+        subtasks: subtasksOf.get(t.id)?.n ?? 0,
+        subtasksDone: subtasksOf.get(t.id)?.done ?? 0,
         dependencies: deps.get(t.id)?.total ?? 0,
         waitingOn: deps.get(t.id)?.waiting ?? [],
-        worktree: worktrees.get(t.id) ?? null
+        worktree: worktreeOf.get(t.id) ?? null
       })),
       seq
     }

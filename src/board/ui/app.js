@@ -95,28 +95,28 @@ function BoardView({ data, onAct }) {
   const [shown, setShown] = useState({})
   const byId = useMemo(() => new Map(data.tasks.map((t) => [t.id, t])), [data])
   const owners = useMemo(() => [...new Set(data.tasks.map((t) => t.owner).filter(Boolean))].sort(), [data])
-  const worktrees = useMemo(() => [...new Set(data.tasks.map((t) => t.worktree).filter(Boolean))].sort(), [data])
+  const worktrees = useMemo(() => data.worktrees.map((path, i) => [path, String(i)]).sort(), [data])
   const columns = useMemo(() => {
     const out = Object.fromEntries(statuses.map((s) => [s, []]))
     for (const t of data.tasks) {
       if (filters.epic && t.epicId !== filters.epic) continue
       if (filters.owner && t.owner !== filters.owner) continue
-      if (filters.worktree && t.worktree !== filters.worktree) continue
+      if (filters.worktree && String(t.worktree) !== filters.worktree) continue
       out[t.status].push(t)
     }
     return out
   }, [data, filters])
-  const select = (name, label, options, text = (x) => x) => html`<label>${label} <select aria-label=${label} data-filter=${name} value=${filters[name]}
+  // Options are [label, value] pairs.
+  const select = (name, label, options) => html`<label>${label} <select aria-label=${label} data-filter=${name} value=${filters[name]}
       onChange=${(e) => setFilters({ ...filters, [name]: e.currentTarget.value })}>
       <option value="">all</option>
-      ${options.map((o) => html`<option value=${o}>${text(o)}</option>`)}
+      ${options.map(([text, value]) => html`<option value=${value} data-label=${text}>${text}</option>`)}
     </select></label>`
-  const epicTitle = new Map(data.epics.map((e) => [e.id, e.title]))
   return html`<div>
     <div class="filters" role="group" aria-label="Filters">
-      ${select("epic", "Epic", data.epics.map((e) => e.id), (id) => `${epicTitle.get(id)} (${id})`)}
-      ${select("owner", "Owner", owners)}
-      ${select("worktree", "Worktree", worktrees, base)}
+      ${select("epic", "Epic", data.epics.map((e) => [`${e.title} (${e.id})`, e.id]))}
+      ${select("owner", "Owner", owners.map((o) => [o, o]))}
+      ${select("worktree", "Worktree", worktrees.map(([path, i]) => [base(path), i]))}
       <span class="muted">${data.tasks.length} tasks</span>
     </div>
     <div class="columns">
@@ -327,8 +327,8 @@ function App() {
   }, [reload])
 
   useEffect(() => {
-    reload()
-    api("/api/events?limit=200").then(setEvents, () => {})
+    // The board first; the activity list after it, so it never delays the first cards.
+    reload().then(() => api("/api/events?limit=200").then((old) => setEvents((live) => [...live, ...old.filter((e) => !live.some((l) => l.seq === e.seq))])), () => {})
     // The browser reconnects by itself and sends Last-Event-ID: the board replays what the page missed.
     const source = new EventSource("/api/stream")
     source.onopen = () => setConnected(true)
