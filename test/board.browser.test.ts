@@ -76,7 +76,7 @@ beforeAll(async () => {
     inWorktree(repo.root, Effect.map(Effect.flatMap(Tracker, (t) => t.create(kind, parent, { title })), (e) => e.id))
   const tracker = <A, E>(f: (t: typeof Tracker.Service) => Effect.Effect<A, E>) => inWorktree(repo.root, Effect.flatMap(Tracker, f))
   ids["epic"] = await make("epic", undefined, "Search")
-  for (const [key, title] of [["index", "Index documents"], ["parse", "Parse queries"], ["rank", "Rank results"], ["ui", "Results page"], ["docs", "Write the docs"]]) {
+  for (const [key, title] of [["index", "Index documents"], ["parse", "Parse queries"], ["rank", "Rank results"], ["ui", "Results page"], ["docs", "Write the docs"], ["grammar", "Query grammar"]]) {
     ids[key!] = await make("task", ids["epic"], title!)
   }
   ids["tokenize"] = await make("subtask", ids["index"], "Tokenizer")
@@ -84,6 +84,7 @@ beforeAll(async () => {
   await tracker((t) => t.addDependency(ids["rank"]!, ids["index"]!))
   await tracker((t) => t.addDependency(ids["rank"]!, ids["parse"]!))
   await tracker((t) => t.addDependency(ids["ui"]!, ids["rank"]!))
+  await tracker((t) => t.addDependency(ids["parse"]!, ids["grammar"]!))
   await tracker((t) => t.claim(ids["index"]!, "agent-1"))
   await tracker((t) => t.done("subtask", ids["tokenize"]!))
   await tracker((t) => t.done("task", ids["docs"]!))
@@ -112,7 +113,7 @@ describe("grove board in Chromium", () => {
     await expect(card(added).locator(".title").textContent()).resolves.toBe("Add BM25")
     expect(await card(added).getAttribute("data-version")).toBe("1")
     expect(await page.locator(`section[data-status="in_progress"] article[data-id="${ids["index"]}"] .meta`).textContent()).toContain("subtasks 1/2")
-    expect(await card(ids["parse"]!).locator(".why").textContent()).toBe("blocked (no open dependency: set by hand)")
+    expect(await card(ids["parse"]!).locator(".why").textContent()).toBe("blocked by Query grammar")
     expect(await card(ids["rank"]!).locator(".why").textContent()).toBe("waiting on Index documents, Parse queries")
     await screenshot(page, "board")
     // Filters: by worktree (where each task was last written) and by owner.
@@ -211,8 +212,8 @@ describe("grove board in Chromium", () => {
       nodes.map((n) => [n.getAttribute("data-node"), n.getAttribute("data-state")])))
     expect(states).toMatchObject({ [ids["index"]!]: "in_progress", [ids["parse"]!]: "blocked", [ids["rank"]!]: "blocked", [ids["docs"]!]: "done" })
     const chain = await page.locator("svg.graph a.chain").evaluateAll((nodes) => nodes.map((n) => n.getAttribute("data-node")))
-    expect(new Set(chain)).toEqual(new Set([ids["index"], ids["rank"], ids["ui"]]))
-    expect(await page.locator("svg.graph path.chain").count()).toBe(2)
+    expect(new Set(chain)).toEqual(new Set([ids["grammar"], ids["parse"], ids["rank"], ids["ui"]]))
+    expect(await page.locator("svg.graph path.chain").count()).toBe(3)
     await screenshot(page, "graph")
   })
 

@@ -46,7 +46,8 @@ export const epicGraph = (db: Database, epicId: string): EpicGraph =>
     const ids = new Set(own.map((n) => n.id))
     const edges = (db.query(
       `SELECT source_id AS source, target_id AS target FROM dependencies
-       WHERE source_id IN (SELECT value FROM json_each(?1)) OR target_id IN (SELECT value FROM json_each(?1))`
+       WHERE source_id IN (SELECT value FROM json_each(?1)) OR target_id IN (SELECT value FROM json_each(?1))
+       ORDER BY created_clock`
     ).all(JSON.stringify([...ids])) as Array<{ source: string; target: string }>)
     const outside = [...new Set(edges.flatMap((e) => [e.source, e.target]).filter((id) => !ids.has(id)))]
     const external = outside.length === 0 ? [] : db.query(

@@ -46,7 +46,7 @@ export const boardSnapshot = (db: Database): BoardSnapshot =>
        FROM dependencies d
        LEFT JOIN tasks t ON d.target_kind = 'task' AND t.id = d.target_id
        LEFT JOIN subtasks s ON d.target_kind = 'subtask' AND s.id = d.target_id
-       WHERE d.source_kind = 'task'`
+       WHERE d.source_kind = 'task' ORDER BY d.created_clock`
     ).all() as Array<{ source: string; target: string; status: Status | null }>
     // The newest event of each task, with the worktree of its transaction (one pass over the entity index).
     const lastWorktree = db.query(
