@@ -1,14 +1,15 @@
 import { Context, Effect, Either, Layer } from "effect"
-import { draft, edgeId, type EventDraft, type NodeRef, readStoredPayload } from "../events/Event.ts"
+import { readStoredPayload, writesOf } from "../events/operations.ts"
+import { draft, edgeId, type EventDraft, type NodeRef } from "../events/Event.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { wallTimeOf } from "../events/hlc.ts"
-import { deleted, entityFields, writesOf } from "../events/writes.ts"
+import { deleted, entityFields } from "../events/writes.ts"
 import { GroveError, NotFound } from "../errors/index.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { localStreamId } from "../events/streams.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { adoptPending, inScope, inScopeParams } from "./scope.ts"
-import { Writer } from "./Writer.ts"
+import { Writer } from "../write/Writer.ts"
 
 export class ExpectMismatch extends GroveError("ExpectMismatch", "expect_mismatch") {}
 export class NothingToResolve extends GroveError("NothingToResolve", "nothing_to_resolve") {}
