@@ -5,11 +5,13 @@
  * refused write is checked to have written nothing (event count before/after).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
+import { Effect } from "effect"
 import { errorCodes } from "../src/errors/codes.ts"
+import { Tracker } from "../src/tracker/Tracker.ts"
 import { type Board, makeTitleConflict, startBoard } from "./support/board.ts"
 import { grove as groveCli } from "./support/cli.ts"
 import { makeRepo, type TestRepo } from "./support/repo.ts"
-import { withDb } from "./support/tracker.ts"
+import { inWorktree, withDb } from "./support/tracker.ts"
 
 // Each test spawns several grove processes; on a loaded 2-core machine one takes up to a second or two.
 setDefaultTimeout(60_000)
@@ -58,16 +60,20 @@ const version = (id: string) => grove(repo.root, ["task", "show", id, "--json"])
 
 beforeAll(async () => {
   repo = makeRepo()
-  expect(grove(repo.root, ["init"]).exitCode).toBe(0)
   feat = repo.addWorktree("feat")
-  epic = created(repo.root, ["epic", "create", "--title", "Search"])
-  first = created(repo.root, ["task", "create", "--epic", epic, "--title", "Index documents"])
-  second = created(repo.root, ["task", "create", "--epic", epic, "--title", "Parse queries"])
-  expect(grove(repo.root, ["dep", "add", second, first]).exitCode).toBe(0)
+  // Set up in-process, one withTracker call per command (a CLI process each costs seconds on a loaded machine).
+  process.env["GROVE_ACTOR"] = cliEnv.GROVE_ACTOR
+  const make = (kind: "epic" | "task", parent: string | undefined, title: string) =>
+    inWorktree(repo.root, Effect.map(Effect.flatMap(Tracker, (t) => t.create(kind, parent, { title })), (e) => e.id))
+  epic = await make("epic", undefined, "Search")
+  first = await make("task", epic, "Index documents")
+  second = await make("task", epic, "Parse queries")
+  await inWorktree(repo.root, Effect.flatMap(Tracker, (t) => t.addDependency(second, first)))
   board = await startBoard(repo.root, { GROVE_ACTOR: "board@example.com" })
 })
 
 afterAll(async () => {
+  delete process.env["GROVE_ACTOR"]
   await board?.stop()
   repo?.cleanup()
 })

@@ -167,13 +167,12 @@ describe("grove board in Chromium", () => {
     await page.goto(`${board.origin}/#/board`)
     const claim = card(contested).locator('button[data-action="claim"]')
     await claim.waitFor()
-    const [cli] = await Promise.all([
+    const message = page.locator(".message", { hasText: contested }).first()
+    // The page's outcome is read as soon as it shows (messages fade after 8 s; the CLI may take longer on a loaded machine).
+    const [cli, said] = await Promise.all([
       groveAsync(feat, ["task", "claim", contested, "--owner", "cli-agent", "--json"], cliEnv),
-      claim.click()
+      claim.click().then(() => message.waitFor()).then(() => message.textContent())
     ])
-    const message = page.locator(".message", { hasText: contested })
-    await message.first().waitFor()
-    const said = await message.first().textContent()
     const owner = ok(repo.root, ["task", "show", contested]).owner
     const claims = withDb(repo.root, (db) =>
       (db.query("SELECT count(*) AS n FROM events WHERE entity_id = ? AND op = 'task.claimed'").get(contested) as { n: number }).n)

@@ -37,13 +37,13 @@ export const makeLive = (db: Database, pollMs: number) => {
   const dataVersion = () => (db.query("PRAGMA data_version").get() as { data_version: number }).data_version
   let seen = dataVersion()
   const poll = setInterval(() => {
-    const now = dataVersion()
-    if (now === seen || clients.size === 0) {
+    try {
+      const now = dataVersion()
+      if (now !== seen && clients.size > 0) for (const client of clients) update(db, client)
       seen = now
-      return
+    } catch {
+      // A read that fails (the file busy past the timeout) is retried on the next tick: `seen` did not move.
     }
-    seen = now
-    for (const client of clients) update(db, client)
   }, pollMs)
   // Proxies and browsers drop a silent connection; a comment line keeps it open.
   const keepAlive = setInterval(() => {
@@ -56,7 +56,14 @@ export const makeLive = (db: Database, pollMs: number) => {
     let client: Client | undefined
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
-        client = { send: (bytes) => controller.enqueue(bytes), seq: Number.isInteger(last) && last >= 0 ? last : latestSeq(db) }
+        const send = (bytes: Uint8Array) => {
+          try {
+            controller.enqueue(bytes)
+          } catch {
+            clients.delete(client!) // the page went away between two updates
+          }
+        }
+        client = { send, seq: Number.isInteger(last) && last >= 0 ? last : latestSeq(db) }
         clients.add(client)
         controller.enqueue(encoder.encode("retry: 500\n\n"))
         if (client.seq < latestSeq(db)) update(db, client)
