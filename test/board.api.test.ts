@@ -7,14 +7,15 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { Effect } from "effect"
 import { errorCodes } from "../src/errors/codes.ts"
+import { Conflicts } from "../src/sync/Conflicts.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import { type Board, makeTitleConflict, startBoard } from "./support/board.ts"
 import { grove as groveCli } from "./support/cli.ts"
 import { makeRepo, type TestRepo } from "./support/repo.ts"
 import { inWorktree, withDb } from "./support/tracker.ts"
 
-// Each test spawns several grove processes; on a loaded 2-core machine one takes up to a second or two.
-setDefaultTimeout(60_000)
+// The board is a process of its own; on a loaded 2-core machine its start and each write take seconds.
+setDefaultTimeout(180_000)
 
 let repo: TestRepo
 let feat: string
@@ -23,13 +24,11 @@ let epic: string
 let first: string
 let second: string
 
-const cliEnv = { GROVE_ACTOR: "cli@example.com" }
-const grove = (cwd: string, args: ReadonlyArray<string>) => groveCli(cwd, args, { env: cliEnv })
-const created = (cwd: string, args: ReadonlyArray<string>) => {
-  const r = grove(cwd, [...args, "--json"])
-  if (r.exitCode !== 0) throw new Error(`grove ${args.join(" ")} failed: ${r.stdout}${r.stderr}`)
-  return r.json.data.id as string
-}
+// Other writers are this test process, in-process through the same services as the CLI (a CLI process each costs
+// seconds on a loaded machine); the board is a process of its own either way.
+const otherActor = "cli@example.com"
+const tracker = <A, E>(cwd: string, f: (t: typeof Tracker.Service) => Effect.Effect<A, E>) => inWorktree(cwd, Effect.flatMap(Tracker, f))
+const task = (cwd: string, title: string) => tracker(cwd, (t) => Effect.map(t.create("task", epic, { title }), (e) => e.id))
 const eventCount = () => withDb(repo.root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
 
 /** A request as the page makes it: its cookie and its own origin. */
@@ -56,19 +55,17 @@ const expectFailure = async (response: Response, status: number, code: keyof typ
   expect(typeof r.body.error.message).toBe("string")
 }
 
-const version = (id: string) => grove(repo.root, ["task", "show", id, "--json"]).json.data.version as number
+const version = (id: string) => withDb(repo.root, (db) => (db.query("SELECT version FROM tasks WHERE id = ?").get(id) as { version: number }).version)
 
 beforeAll(async () => {
   repo = makeRepo()
   feat = repo.addWorktree("feat")
   // Set up in-process, one withTracker call per command (a CLI process each costs seconds on a loaded machine).
-  process.env["GROVE_ACTOR"] = cliEnv.GROVE_ACTOR
-  const make = (kind: "epic" | "task", parent: string | undefined, title: string) =>
-    inWorktree(repo.root, Effect.map(Effect.flatMap(Tracker, (t) => t.create(kind, parent, { title })), (e) => e.id))
-  epic = await make("epic", undefined, "Search")
-  first = await make("task", epic, "Index documents")
-  second = await make("task", epic, "Parse queries")
-  await inWorktree(repo.root, Effect.flatMap(Tracker, (t) => t.addDependency(second, first)))
+  process.env["GROVE_ACTOR"] = otherActor
+  epic = await tracker(repo.root, (t) => Effect.map(t.create("epic", undefined, { title: "Search" }), (e) => e.id))
+  first = await task(repo.root, "Index documents")
+  second = await task(repo.root, "Parse queries")
+  await tracker(repo.root, (t) => t.addDependency(second, first))
   board = await startBoard(repo.root, { GROVE_ACTOR: "board@example.com" })
 })
 
@@ -185,7 +182,7 @@ describe("read endpoints", () => {
 
 describe("write endpoints", () => {
   test("POST /api/entities/:id/status: written with the board's actor and worktree at the version shown; a stale version is version_mismatch (409), nothing written", async () => {
-    const third = created(feat, ["task", "create", "--epic", epic, "--title", "Rank results"])
+    const third = await task(feat, "Rank results")
     const before = eventCount()
     const ok = await reply(await post(`/api/entities/${third}/status`, { status: "in_progress", ifVersion: 1 }))
     expect(ok.status).toBe(200)
@@ -237,17 +234,16 @@ describe("write endpoints", () => {
     const r = await reply(await post(`/api/tasks/${first}/claim`, { ifVersion: version(first) }))
     expect(r.status).toBe(200)
     expect(r.body.data).toMatchObject({ claimed: true, task: { owner: "board@example.com", status: "in_progress" } })
-    const cli = grove(feat, ["task", "claim", first, "--owner", "cli-agent", "--json"])
-    expect(cli.json.data).toMatchObject({ claimed: false, owner: "board@example.com" })
-    const fourth = created(repo.root, ["task", "create", "--epic", epic, "--title", "Cache"])
-    expect(grove(feat, ["task", "claim", fourth, "--owner", "cli-agent"]).exitCode).toBe(0)
+    expect(await tracker(feat, (t) => t.claim(first, "cli-agent"))).toMatchObject({ claimed: false, owner: "board@example.com" })
+    const fourth = await task(repo.root, "Cache")
+    expect(await tracker(feat, (t) => t.claim(fourth, "cli-agent"))).toMatchObject({ claimed: true })
     const lost = await reply(await post(`/api/tasks/${fourth}/claim`, { ifVersion: version(fourth) }))
     expect(lost.body.data).toMatchObject({ claimed: false, owner: "cli-agent" })
   })
 
   test("POST /api/conflicts/:id/resolve: a dry run writes nothing, the real one settles, a second is nothing_to_resolve (409)", async () => {
-    const target = created(repo.root, ["task", "create", "--epic", epic, "--title", "Contested"])
-    makeTitleConflict(grove, repo.root, feat, target)
+    const target = await task(repo.root, "Contested")
+    await makeTitleConflict(repo.root, feat, target)
     const listed = await reply(await call("/api/conflicts"))
     const conflict = listed.body.data.find((c: any) => c.entity.id === target)
     expect(conflict).toMatchObject({ field: "title", ours: "title from main", theirs: "title from feat", mine: true, scope: { branch: "main" } })
@@ -261,7 +257,7 @@ describe("write endpoints", () => {
     const done = await reply(await post(`/api/conflicts/${conflict.id}/resolve`, { use: "theirs", dryRun: false, expect: [conflict.id] }))
     expect(done.status).toBe(200)
     expect(eventCount()).toBe(before + 1)
-    expect(grove(repo.root, ["sync", "conflicts", "list", "--json"]).json.data).toEqual([])
+    expect(await inWorktree(repo.root, Effect.flatMap(Conflicts, (c) => c.list()))).toEqual([])
     await expectFailure(await post(`/api/conflicts/${conflict.id}/resolve`, { use: "ours", dryRun: false }), 409, "nothing_to_resolve")
   })
 })
@@ -293,7 +289,7 @@ describe("live stream", () => {
   test("GET /api/stream: a CLI write in another worktree arrives as a change with its events", async () => {
     const stream = await call("/api/stream")
     expect(stream.headers.get("content-type")).toBe("text/event-stream")
-    const made = created(feat, ["task", "create", "--epic", epic, "--title", "Live one"])
+    const made = await task(feat, "Live one")
     const frame = await readFrames(stream, (f) => f.includes(made))
     const data = JSON.parse(frame.split("\n").find((l) => l.startsWith("data: "))!.slice(6))
     expect(data.events.at(-1)).toMatchObject({ op: "task.created", entityId: made, worktree: feat, branch: "feat", actor: "cli@example.com" })
@@ -302,7 +298,7 @@ describe("live stream", () => {
 
   test("a reconnect with Last-Event-ID gets the events it missed at once", async () => {
     const from = eventCount()
-    const missed = created(feat, ["task", "create", "--epic", epic, "--title", "Missed while away"])
+    const missed = await task(feat, "Missed while away")
     const frame = await readFrames(await call("/api/stream", { headers: { "last-event-id": String(from) } }), (f) => f.includes("event: change"))
     expect(frame).toContain(missed)
   })
@@ -310,9 +306,9 @@ describe("live stream", () => {
 
 describe("command line", () => {
   test("--port of a port in use is port_unavailable (exit 1); a port out of range is invalid_input (exit 2)", () => {
-    const taken = grove(repo.root, ["board", "--port", String(board.port), "--json"])
+    const taken = groveCli(repo.root, ["board", "--port", String(board.port), "--json"])
     expect({ exit: taken.exitCode, code: taken.json?.error?.code }).toEqual({ exit: 1, code: "port_unavailable" })
-    const bad = grove(repo.root, ["board", "--port", "70000", "--json"])
+    const bad = groveCli(repo.root, ["board", "--port", "70000", "--json"])
     expect({ exit: bad.exitCode, code: bad.json?.error?.code }).toEqual({ exit: 2, code: "invalid_input" })
   })
 })

@@ -17,7 +17,7 @@ import { makeRepo, type TestRepo } from "./support/repo.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import { inWorktree, withDb } from "./support/tracker.ts"
 
-setDefaultTimeout(90_000)
+setDefaultTimeout(180_000)
 
 const chromiumFlags = [
   "--headless",
@@ -62,6 +62,14 @@ const screenshot = async (target: Page, name: string) => {
   }
 }
 
+/** Creates in the main worktree in-process, as one grove command would (the proofs that need the CLI spawn it). */
+const make = (kind: "epic" | "task" | "subtask", parent: string | undefined, title: string) =>
+  inWorktree(repo.root, Effect.map(Effect.flatMap(Tracker, (t) => t.create(kind, parent, { title })), (e) => e.id))
+
+/** A task's projection row, read straight from the database file. */
+const row = (id: string) =>
+  withDb(repo.root, (db) => db.query("SELECT title, status, owner FROM tasks WHERE id = ?").get(id) as { title: string; status: string; owner: string | null })
+
 const card = (id: string) => page.locator(`article.card[data-id="${id}"]`)
 
 beforeAll(async () => {
@@ -72,8 +80,6 @@ beforeAll(async () => {
   // loaded machine); the tests themselves write through the real CLI.
   process.env["GROVE_ACTOR"] = cliEnv.GROVE_ACTOR
   feat = repo.addWorktree("feat-ranking")
-  const make = (kind: "epic" | "task" | "subtask", parent: string | undefined, title: string) =>
-    inWorktree(repo.root, Effect.map(Effect.flatMap(Tracker, (t) => t.create(kind, parent, { title })), (e) => e.id))
   const tracker = <A, E>(f: (t: typeof Tracker.Service) => Effect.Effect<A, E>) => inWorktree(repo.root, Effect.flatMap(Tracker, f))
   ids["epic"] = await make("epic", undefined, "Search")
   for (const [key, title] of [["index", "Index documents"], ["parse", "Parse queries"], ["rank", "Rank results"], ["ui", "Results page"], ["docs", "Write the docs"], ["grammar", "Query grammar"]]) {
@@ -163,7 +169,7 @@ describe("grove board in Chromium", () => {
   })
 
   test("a claim race between the page and the CLI has exactly one winner", async () => {
-    const contested = created(repo.root, ["task", "create", "--epic", ids["epic"]!, "--title", "Contested claim"])
+    const contested = await make("task", ids["epic"], "Contested claim")
     await page.goto(`${board.origin}/#/board`)
     const claim = card(contested).locator('button[data-action="claim"]')
     await claim.waitFor()
@@ -173,7 +179,7 @@ describe("grove board in Chromium", () => {
       groveAsync(feat, ["task", "claim", contested, "--owner", "cli-agent", "--json"], cliEnv),
       claim.click().then(() => message.waitFor()).then(() => message.textContent())
     ])
-    const owner = ok(repo.root, ["task", "show", contested]).owner
+    const owner = row(contested).owner
     const claims = withDb(repo.root, (db) =>
       (db.query("SELECT count(*) AS n FROM events WHERE entity_id = ? AND op = 'task.claimed'").get(contested) as { n: number }).n)
     expect(claims).toBe(1)
@@ -184,13 +190,13 @@ describe("grove board in Chromium", () => {
   })
 
   test("a stale edit gets a clear message and writes nothing", async () => {
-    const stale = created(repo.root, ["task", "create", "--epic", ids["epic"]!, "--title", "Edited twice"])
+    const stale = await make("task", ids["epic"], "Edited twice")
     // The page stays offline from the live stream, so it still shows version 1 when the CLI moves the task on.
     await page.route("**/api/stream", (route) => route.abort().catch(() => {}))
     await page.goto(`${board.origin}/#/board`)
     await page.reload() // a new document: the stream the old one held is gone
     await card(stale).waitFor()
-    ok(feat, ["task", "update", stale, "--title", "Edited from feat"])
+    await inWorktree(feat, Effect.flatMap(Tracker, (t) => t.update("task", stale, { title: "Edited from feat" })))
     const before = withDb(repo.root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
     await card(stale).locator('select[data-action="status"]').selectOption("in_progress")
     const message = page.locator(".message.error", { hasText: stale })
@@ -201,7 +207,7 @@ describe("grove board in Chromium", () => {
     // After the refusal the page shows the current version.
     await page.locator(`article.card[data-id="${stale}"][data-version="2"]`).waitFor()
     expect(withDb(repo.root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)).toBe(before)
-    expect(ok(repo.root, ["task", "show", stale]).status).toBe("todo")
+    expect(row(stale).status).toBe("todo")
   })
 
   test("the graph shows states at a glance and highlights the longest remaining chain", async () => {
@@ -229,7 +235,7 @@ describe("grove board in Chromium", () => {
   })
 
   test("resolving a conflict in the page settles it, after a preview (the CLI's conflicts list confirms)", async () => {
-    makeTitleConflict(grove, repo.root, feat, ids["docs"]!)
+    await makeTitleConflict(repo.root, feat, ids["docs"]!)
     const [pending] = ok(repo.root, ["sync", "conflicts", "list"])
     await page.goto(`${board.origin}/#/conflicts`)
     const conflict = page.locator(`[data-conflict="${pending.id}"]`)
@@ -244,7 +250,7 @@ describe("grove board in Chromium", () => {
     await conflict.locator('button[data-apply="theirs"]').click()
     await page.locator(".message", { hasText: `Conflict #${pending.id} resolved with theirs` }).waitFor()
     expect(ok(repo.root, ["sync", "conflicts", "list"])).toEqual([])
-    expect(ok(repo.root, ["task", "show", ids["docs"]!]).title).toBe("title from feat")
+    expect(row(ids["docs"]!).title).toBe("title from feat")
     await page.locator('[data-view="conflicts"]', { hasText: "No pending conflicts" }).waitFor()
   })
 
@@ -272,7 +278,7 @@ describe("grove board in Chromium", () => {
     await stranger.close()
 
     // Another site on this machine (same host, other port: its requests carry the board's cookie) tries a write.
-    const target = created(repo.root, ["task", "create", "--epic", ids["epic"]!, "--title", "Not yours"])
+    const target = await make("task", ids["epic"], "Not yours")
     const before = withDb(repo.root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
     const attacker = Bun.serve({
       hostname: "127.0.0.1",
@@ -293,6 +299,6 @@ describe("grove board in Chromium", () => {
       attacker.stop(true)
     }
     expect(withDb(repo.root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)).toBe(before)
-    expect(ok(repo.root, ["task", "show", target]).owner).toBeNull()
+    expect(row(target).owner).toBeNull()
   })
 })

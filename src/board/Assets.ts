@@ -28,5 +28,4 @@ export const buildAssets = async (): Promise<ReadonlyMap<string, Asset>> => {
   ])
 }
 
-export const serveAsset = (asset: Asset, extra: Record<string, string> = {}) =>
-  new Response(asset.body, { headers: { ...baseHeaders, "content-type": asset.type, ...extra } })
+export const serveAsset = (asset: Asset) => new Response(asset.body, { headers: { ...baseHeaders, "content-type": asset.type } })

@@ -88,5 +88,5 @@ export const makeLive = (db: Database, pollMs: number) => {
     clearInterval(keepAlive)
     clients.clear()
   }
-  return { stream, close, clients: () => clients.size }
+  return { stream, close }
 }

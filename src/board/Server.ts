@@ -25,8 +25,6 @@ export interface BoardOptions {
 export interface RunningBoard {
   /** The address to open: it carries the token once, the page then holds it as a cookie. */
   readonly url: string
-  readonly origin: string
-  readonly token: string
 }
 
 export const isLoopback = (host: string) => host === "localhost" || host === "::1" || /^127\./.test(host)
@@ -103,6 +101,6 @@ export const serveBoard = (options: BoardOptions): Effect.Effect<RunningBoard, P
     const port = server.port!
     guard = { bound: { host: options.host, port }, token }
     const origin = `http://${urlHost(options.host)}:${port}`
-    return { url: `${origin}/?token=${token}`, origin, token }
+    return { url: `${origin}/?token=${token}` }
   })
 

@@ -5,7 +5,11 @@
  */
 import { spawn } from "bun"
 import * as NodePath from "node:path"
+import { Effect } from "effect"
+import { Sync } from "../../src/sync/Sync.ts"
+import { Tracker } from "../../src/tracker/Tracker.ts"
 import { git } from "./repo.ts"
+import { inWorktree } from "./tracker.ts"
 
 const entry = NodePath.resolve(import.meta.dir, "../../src/main.ts")
 
@@ -49,21 +53,13 @@ export const startBoard = async (cwd: string, env: Record<string, string> = {}, 
 
 /**
  * A pending title conflict in the main worktree's scope: `feat` and `main`
- * retitle the same task concurrently, then main pulls feat.
+ * retitle the same task concurrently, then main pulls feat (in-process, one
+ * withTracker call per command).
  */
-export const makeTitleConflict = (
-  grove: (cwd: string, args: ReadonlyArray<string>) => { json: any; exitCode: number },
-  root: string,
-  feat: string,
-  taskId: string
-) => {
-  for (const [cwd, args] of [
-    [feat, ["sync", "pull", "--from", "main"]],
-    [feat, ["task", "update", taskId, "--title", "title from feat"]],
-    [root, ["task", "update", taskId, "--title", "title from main"]],
-    [root, ["sync", "pull", "--from", git(feat, "rev-parse", "--abbrev-ref", "HEAD")]]
-  ] as const) {
-    const r = grove(cwd, [...args, "--json"])
-    if (r.exitCode !== 0) throw new Error(`grove ${args.join(" ")} failed: ${JSON.stringify(r.json)}`)
-  }
+export const makeTitleConflict = async (root: string, feat: string, taskId: string) => {
+  const retitle = (cwd: string, title: string) => inWorktree(cwd, Effect.flatMap(Tracker, (t) => t.update("task", taskId, { title })))
+  await inWorktree(feat, Effect.flatMap(Sync, (s) => s.pull("main")))
+  await retitle(feat, "title from feat")
+  await retitle(root, "title from main")
+  await inWorktree(root, Effect.flatMap(Sync, (s) => s.pull(git(feat, "rev-parse", "--abbrev-ref", "HEAD"))))
 }
