@@ -183,7 +183,7 @@ describe("grove board in Chromium", () => {
     const claims = withDb(repo.root, (db) =>
       (db.query("SELECT count(*) AS n FROM events WHERE entity_id = ? AND op = 'task.claimed'").get(contested) as { n: number }).n)
     expect(claims).toBe(1)
-    expect([boardActor, "cli-agent"]).toContain(owner)
+    expect([boardActor, "cli-agent"]).toContain(owner ?? "(none)")
     expect({ cliWon: cli.json.data.claimed, pageWon: said?.startsWith("Claimed") }).toEqual(
       owner === "cli-agent" ? { cliWon: true, pageWon: false } : { cliWon: false, pageWon: true }
     )
