@@ -286,7 +286,7 @@ describe("live stream", () => {
     }
   }
 
-  test("GET /api/stream: a CLI write in another worktree arrives as a change with its events", async () => {
+  test("GET /api/stream: a write by another process in another worktree arrives as a change with its events", async () => {
     const stream = await call("/api/stream")
     expect(stream.headers.get("content-type")).toBe("text/event-stream")
     const made = await task(feat, "Live one")
