@@ -13,10 +13,10 @@ import { Conflicts } from "../sync/Conflicts.ts"
 import { Tracker } from "../tracker/Tracker.ts"
 import { latestEvents } from "./Activity.ts"
 import { epicGraph } from "./Graph.ts"
-import { boardSnapshot } from "./Snapshot.ts"
+import { jsonText } from "./Http.ts"
 import { worktrees } from "./Worktrees.ts"
 
-/** An endpoint: method, path pattern (`:name` segments), the body Schema for writes, and its handler. */
+/** An endpoint: method, path pattern (`:name` segments), the body Schema for writes, and its handler (data, or a ready Response). */
 export type Endpoint = {
   readonly method: "GET" | "POST"
   readonly path: string
@@ -86,16 +86,13 @@ const conflictsView = (cwd: string) =>
     return all.map((c) => ({ ...c, mine: mine.has(c.id) }))
   })
 
-export const endpoints = (cwd: string): ReadonlyArray<Endpoint> => [
+/** The endpoints; `boardJson` gives the board's snapshot as JSON text (Snapshot.ts `snapshotCache`). */
+export const endpoints = (cwd: string, boardJson: () => string): ReadonlyArray<Endpoint> => [
   {
     method: "GET",
     path: "/api/board",
-    handle: () =>
-      Effect.gen(function*() {
-        const { db } = yield* Sqlite
-        const me = yield* whoAmI
-        return { ...boardSnapshot(db), me }
-      })
+    // The snapshot's text comes from the cache; only who the board writes as is added around it.
+    handle: () => Effect.map(whoAmI, (me) => jsonText(`{"ok":true,"data":{"me":${JSON.stringify(me)},${boardJson().slice(1)}}`))
   },
   { method: "GET", path: "/api/entities/:id", handle: ({ params }) => taskDetail(params["id"]!) },
   {

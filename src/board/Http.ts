@@ -36,8 +36,10 @@ export const baseHeaders = {
   "content-security-policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 } as const
 
-export const json = (data: unknown, status = 200) =>
-  new Response(JSON.stringify({ ok: true, data }), { status, headers: { ...baseHeaders, "content-type": "application/json" } })
+export const json = (data: unknown) => jsonText(JSON.stringify({ ok: true, data }))
+
+/** A success answer whose JSON text is already made. */
+export const jsonText = (text: string) => new Response(text, { headers: { ...baseHeaders, "content-type": "application/json" } })
 
 export const failure = (f: GroveFailure) =>
   new Response(

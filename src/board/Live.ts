@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite"
 import { eventsAfter } from "./Activity.ts"
 import { baseHeaders } from "./Http.ts"
-import { latestSeq } from "./Snapshot.ts"
+import { dataVersion, latestSeq } from "./Snapshot.ts"
 
 /** More new events than this in one update: the page reloads its data instead of applying a list. */
 const maxEventsPerUpdate = 200
@@ -34,11 +34,10 @@ const update = (db: Database, client: Client) => {
  */
 export const makeLive = (db: Database, pollMs: number) => {
   const clients = new Set<Client>()
-  const dataVersion = () => (db.query("PRAGMA data_version").get() as { data_version: number }).data_version
-  let seen = dataVersion()
+  let seen = dataVersion(db)
   const poll = setInterval(() => {
     try {
-      const now = dataVersion()
+      const now = dataVersion(db)
       if (now !== seen && clients.size > 0) for (const client of clients) update(db, client)
       seen = now
     } catch {

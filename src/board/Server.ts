@@ -6,6 +6,7 @@ import { endpoints, route } from "./Api.ts"
 import { buildAssets, serveAsset } from "./Assets.ts"
 import { baseHeaders, failure, json, readBody, UnknownRoute } from "./Http.ts"
 import { makeLive } from "./Live.ts"
+import { snapshotCache } from "./Snapshot.ts"
 import { checkHost, checkOrigin, checkToken, type Guard, newToken, sessionCookie } from "./Security.ts"
 
 export class PortUnavailable extends GroveError("PortUnavailable", "port_unavailable") {}
@@ -45,13 +46,18 @@ export const serveBoard = (options: BoardOptions): Effect.Effect<RunningBoard, P
     const assets = yield* Effect.promise(buildAssets)
     const live = makeLive(db, options.pollMs ?? 100)
     yield* Effect.addFinalizer(() => Effect.sync(live.close))
-    const table = endpoints(options.cwd)
+    const boardJson = snapshotCache(db)
+    boardJson() // computed before the URL is printed: the first page load does not wait for it
+    const table = endpoints(options.cwd, boardJson)
     const token = newToken()
     let guard: Guard | undefined
 
     const run = (effect: Effect.Effect<unknown, unknown, BoardServices>) =>
       Runtime.runPromise(runtime)(Effect.either(effect)).then(
-        (result) => Either.isRight(result) ? json(result.right) : isGroveFailure(result.left) ? failure(result.left) : Promise.reject(result.left)
+        (result) =>
+          Either.isRight(result)
+            ? result.right instanceof Response ? result.right : json(result.right)
+            : isGroveFailure(result.left) ? failure(result.left) : Promise.reject(result.left)
       )
 
     const handle = async (request: Request, server: Bun.Server<undefined>): Promise<Response> => {

@@ -86,3 +86,21 @@ export const boardSnapshot = (db: Database): BoardSnapshot =>
 
 /** The newest event's seq. */
 export const latestSeq = (db: Database) => (db.query("SELECT coalesce(max(seq), 0) AS seq FROM events").get() as { seq: number }).seq
+
+/** Changes whenever another connection commits (any grove process, the board's own writes included). */
+export const dataVersion = (db: Database) => (db.query("PRAGMA data_version").get() as { data_version: number }).data_version
+
+/**
+ * The board as JSON text, computed once per change of the database rather
+ * than per page: every page that opens (or reloads after a change) between
+ * two writes gets the same text. A write between reading the version and the
+ * snapshot only makes the next call compute again.
+ */
+export const snapshotCache = (db: Database) => {
+  let cached: { readonly version: number; readonly text: string } | undefined
+  return () => {
+    const version = dataVersion(db)
+    if (cached?.version !== version) cached = { version, text: JSON.stringify(boardSnapshot(db)) }
+    return cached.text
+  }
+}
