@@ -16,7 +16,8 @@ import * as NodeFs from "node:fs"
 import { boardSnapshot } from "../src/board/Snapshot.ts"
 import { Bulk } from "../src/tracker/Bulk.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
-import { type BenchContext, type BenchResult, groveBin, groveRuntime, makeRepo, now, openRaw, row, type Row, stat, target, type Target } from "./harness.ts"
+import { makeRepo } from "../test/support/repo.ts"
+import { type BenchContext, type BenchResult, groveBin, groveRuntime, now, openRaw, row, type Row, stat, target, type Target } from "./harness.ts"
 
 const chromiumPath = "/usr/bin/chromium"
 
@@ -56,7 +57,7 @@ export const boardLoad = async (ctx: BenchContext): Promise<BenchResult> => {
   const started = now()
   const [epics, perEpic, runs] = ctx.quick ? [4, 500, 3] : [20, 500, 7]
   const tasks = epics * perEpic
-  const repo = makeRepo("board")
+  const repo = makeRepo("bench-board")
   const rows: Array<Row> = []
   const targets: Array<Target> = []
   const details: Record<string, unknown> = { tasks, subtasks: tasks / 5, dependencies: tasks - tasks / 10 }
@@ -70,7 +71,7 @@ export const boardLoad = async (ctx: BenchContext): Promise<BenchResult> => {
       const raw: Array<number> = []
       const served: Array<number> = []
       let bytes = 0
-      const db = openRaw(repo.dbPath)
+      const db = openRaw(repo.db)
       try {
         JSON.stringify(boardSnapshot(db)) // warm the JIT once
         for (let i = 0; i < runs; i++) {
@@ -128,7 +129,7 @@ export const boardLoad = async (ctx: BenchContext): Promise<BenchResult> => {
       await board.stop()
     }
   } finally {
-    repo.remove()
+    repo.cleanup()
   }
   return { name: "board", rows, targets, details, seconds: (now() - started) / 1000 }
 }

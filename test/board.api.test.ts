@@ -12,7 +12,8 @@ import { Tracker } from "../src/tracker/Tracker.ts"
 import { type Board, makeTitleConflict, startBoard } from "./support/board.ts"
 import { grove as groveCli } from "./support/cli.ts"
 import { makeRepo, type TestRepo } from "./support/repo.ts"
-import { inWorktree, withDb } from "./support/tracker.ts"
+import { withDb } from "./support/db.ts"
+import { inWorktree } from "./support/effect.ts"
 
 // The board is a process of its own; on a loaded 2-core machine its start and each write take seconds.
 setDefaultTimeout(180_000)
@@ -29,7 +30,7 @@ let second: string
 const otherActor = "cli@example.com"
 const tracker = <A, E>(cwd: string, f: (t: typeof Tracker.Service) => Effect.Effect<A, E>) => inWorktree(cwd, Effect.flatMap(Tracker, f))
 const task = (cwd: string, title: string) => tracker(cwd, (t) => Effect.map(t.create("task", epic, { title }), (e) => e.id))
-const eventCount = () => withDb(repo.root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
+const eventCount = () => withDb(repo.db, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
 
 /** A request as the page makes it: its cookie and its own origin. */
 const call = (path: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) =>
@@ -55,7 +56,7 @@ const expectFailure = async (response: Response, status: number, code: keyof typ
   expect(typeof r.body.error.message).toBe("string")
 }
 
-const version = (id: string) => withDb(repo.root, (db) => (db.query("SELECT version FROM tasks WHERE id = ?").get(id) as { version: number }).version)
+const version = (id: string) => withDb(repo.db, (db) => (db.query("SELECT version FROM tasks WHERE id = ?").get(id) as { version: number }).version)
 
 beforeAll(async () => {
   repo = makeRepo()
@@ -188,7 +189,7 @@ describe("write endpoints", () => {
     expect(ok.status).toBe(200)
     expect(ok.body.data.entity).toMatchObject({ status: "in_progress", version: 2 })
     expect(eventCount()).toBe(before + 1)
-    const stamp = withDb(repo.root, (db) =>
+    const stamp = withDb(repo.db, (db) =>
       db.query("SELECT t.actor, t.worktree FROM events e JOIN transactions t ON t.id = e.tx_id ORDER BY e.seq DESC LIMIT 1").get())
     expect(stamp).toEqual({ actor: "board@example.com", worktree: repo.root })
     await expectFailure(await post(`/api/entities/${third}/status`, { status: "blocked", ifVersion: 1 }), 409, "version_mismatch")

@@ -15,7 +15,8 @@ import { type Board, makeTitleConflict, startBoard } from "./support/board.ts"
 import { grove as groveCli, groveAsync } from "./support/cli.ts"
 import { makeRepo, type TestRepo } from "./support/repo.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
-import { inWorktree, withDb } from "./support/tracker.ts"
+import { withDb } from "./support/db.ts"
+import { inWorktree } from "./support/effect.ts"
 
 setDefaultTimeout(180_000)
 
@@ -68,7 +69,7 @@ const make = (kind: "epic" | "task" | "subtask", parent: string | undefined, tit
 
 /** A task's projection row, read straight from the database file. */
 const row = (id: string) =>
-  withDb(repo.root, (db) => db.query("SELECT title, status, owner FROM tasks WHERE id = ?").get(id) as { title: string; status: string; owner: string | null })
+  withDb(repo.db, (db) => db.query("SELECT title, status, owner FROM tasks WHERE id = ?").get(id) as { title: string; status: string; owner: string | null })
 
 const card = (id: string) => page.locator(`article.card[data-id="${id}"]`)
 
@@ -180,7 +181,7 @@ describe("grove board in Chromium", () => {
       claim.click().then(() => message.waitFor()).then(() => message.textContent())
     ])
     const owner = row(contested).owner
-    const claims = withDb(repo.root, (db) =>
+    const claims = withDb(repo.db, (db) =>
       (db.query("SELECT count(*) AS n FROM events WHERE entity_id = ? AND op = 'task.claimed'").get(contested) as { n: number }).n)
     expect(claims).toBe(1)
     expect([boardActor, "cli-agent"]).toContain(owner ?? "(none)")
@@ -197,7 +198,7 @@ describe("grove board in Chromium", () => {
     await page.reload() // a new document: the stream the old one held is gone
     await card(stale).waitFor()
     await inWorktree(feat, Effect.flatMap(Tracker, (t) => t.update("task", stale, { title: "Edited from feat" })))
-    const before = withDb(repo.root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
+    const before = withDb(repo.db, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
     await card(stale).locator('select[data-action="status"]').selectOption("in_progress")
     const message = page.locator(".message.error", { hasText: stale })
     await message.waitFor()
@@ -206,7 +207,7 @@ describe("grove board in Chromium", () => {
     await page.unroute("**/api/stream")
     // After the refusal the page shows the current version.
     await page.locator(`article.card[data-id="${stale}"][data-version="2"]`).waitFor()
-    expect(withDb(repo.root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)).toBe(before)
+    expect(withDb(repo.db, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)).toBe(before)
     expect(row(stale).status).toBe("todo")
   })
 
@@ -279,7 +280,7 @@ describe("grove board in Chromium", () => {
 
     // Another site on this machine (same host, other port: its requests carry the board's cookie) tries a write.
     const target = await make("task", ids["epic"], "Not yours")
-    const before = withDb(repo.root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
+    const before = withDb(repo.db, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
     const attacker = Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
@@ -298,7 +299,7 @@ describe("grove board in Chromium", () => {
     } finally {
       attacker.stop(true)
     }
-    expect(withDb(repo.root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)).toBe(before)
+    expect(withDb(repo.db, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)).toBe(before)
     expect(row(target).owner).toBeNull()
   })
 })

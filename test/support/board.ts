@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { Sync } from "../../src/sync/Sync.ts"
 import { Tracker } from "../../src/tracker/Tracker.ts"
 import { git } from "./repo.ts"
-import { inWorktree } from "./tracker.ts"
+import { inWorktree } from "./effect.ts"
 
 const entry = NodePath.resolve(import.meta.dir, "../../src/main.ts")
 
