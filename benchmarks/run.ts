@@ -5,7 +5,7 @@
  *
  *   --quick        small sizes, few runs: the CI smoke test (exits 0 even when targets are missed;
  *                  writes benchmarks/results/quick.json, also ignored)
- *   --only a,b     run only these benchmarks (bulk, wal, pull, rebuild, cold, latency, reads)
+ *   --only a,b     run only these benchmarks (bulk, wal, pull, rebuild, cold, latency, reads, board)
  *   --record       write the committed record, benchmarks/results/latest.json, on purpose
  *                  (then update the figures in benchmarks/README.md from it)
  *   --out FILE     write the JSON there instead
@@ -15,10 +15,12 @@
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
+import { boardLoad } from "./board.ts"
 import { bulkCreate } from "./bulkCreate.ts"
 import { coldStart } from "./coldStart.ts"
 import { latency } from "./latency.ts"
-import { type BenchContext, type BenchResult, bundleState, clearGroveEnv, repoRoot, resultsTable, targetsTable } from "./harness.ts"
+import { neutralizeEnv } from "../test/support/env.ts"
+import { type BenchContext, type BenchResult, bundleState, repoRoot, resultsTable, targetsTable } from "./harness.ts"
 import { pull } from "./pull.ts"
 import { rebuild } from "./rebuild.ts"
 import { wal } from "./wal.ts"
@@ -39,7 +41,8 @@ const benchmarks: ReadonlyArray<{ key: string; run: (ctx: BenchContext) => Promi
   { key: "pull", run: pull },
   { key: "rebuild", run: rebuild },
   { key: "cold", run: coldStart },
-  { key: "latency", run: latency }
+  { key: "latency", run: latency },
+  { key: "board", run: boardLoad }
 ]
 
 const cpuModel = () => {
@@ -77,7 +80,7 @@ const source = (() => {
 })()
 const load = () => NodeOs.loadavg().map((x) => Math.round(x * 100) / 100)
 
-clearGroveEnv()
+neutralizeEnv()
 const started = performance.now()
 const log = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${line}\n`)
 log(`grove benchmarks (${quick ? "quick" : "full"}) on ${machine.cpu}, ${machine.nproc} cpus, bun ${machine.bun}, sqlite ${machine.sqlite}`)

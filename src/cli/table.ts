@@ -370,6 +370,17 @@ export const commands: ReadonlyArray<CommandSpec> = [
     summary: "Replay the log into a scratch database and compare per-table checksums with the live tables.",
     example: "grove verify --json",
     module: "admin"
+  },
+  {
+    path: ["board"],
+    summary: "Serve a live web board of the graph, the worktrees and their conflicts; prints its URL with a secret token first.",
+    flags: [
+      integer("port", "port to listen on (default 0: a free one)"),
+      text("host", "address to bind (default 127.0.0.1; anything else is reachable by others)", { placeholder: "ADDRESS" }),
+      boolean("open", "also open the URL in the default browser (xdg-open / open)")
+    ],
+    example: "grove board --open",
+    module: "board"
   }
 ]
 
