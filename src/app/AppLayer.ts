@@ -8,6 +8,7 @@ import { Migrations, Migrator } from "../migrations/Migrator.ts"
 import { Projector } from "../projections/Projector.ts"
 import { Queries } from "../projections/Queries.ts"
 import { Replay } from "../projections/Replay.ts"
+import { Quarantine } from "../remote/Quarantine.ts"
 import { Remote } from "../remote/Remote.ts"
 import { Conflicts } from "../sync/Conflicts.ts"
 import { Detector } from "../sync/Detector.ts"
@@ -49,7 +50,8 @@ export const trackerLayer = (cwd: string) => {
   const projections = Layer.mergeAll(Projector.layer, Queries.layer, Replay.layer, Detector.layer).pipe(Layer.provideMerge(events))
   const writer = Writer.layer.pipe(Layer.provideMerge(projections))
   const tracker = Tracker.layer.pipe(Layer.provideMerge(writer))
-  return Layer.mergeAll(Bulk.layer, Sync.layer, Conflicts.layer, Remote.layer).pipe(Layer.provideMerge(tracker))
+  const remote = Remote.layer.pipe(Layer.provideMerge(tracker))
+  return Layer.mergeAll(Bulk.layer, Sync.layer, Conflicts.layer, Quarantine.layer).pipe(Layer.provideMerge(remote))
 }
 
 /** Runs `effect` in the worktree at `cwd` with the tracker services, after bringing the schema up to date. */

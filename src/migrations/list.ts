@@ -222,5 +222,20 @@ export const migrations: ReadonlyArray<Migration> = [
     // The replica id is this database's identity on every remote it pushed to: a new one after a down and
     // up would republish the same events under another name. Restore a backup instead.
     down: irreversible
+  },
+  // Version 4 belongs to another branch being merged at the same time; this empty step keeps the list
+  // contiguous on this branch and is replaced by that branch's step at merge.
+  { version: 4, name: "reserved", up: "SELECT 1", down: "SELECT 1" },
+  {
+    version: 5,
+    name: "integrity: quarantine decisions",
+    up: `
+      -- A quarantined ref the user chose to ignore at this tip (sync quarantine drop): fetch skips it silently
+      -- until the ref moves.
+      ALTER TABLE remote_quarantine ADD COLUMN dropped_at INTEGER;
+    `,
+    down: `
+      ALTER TABLE remote_quarantine DROP COLUMN dropped_at;
+    `
   }
 ]

@@ -2,6 +2,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { InvalidInput } from "../../errors/index.ts"
 import { type Conflict, Conflicts } from "../../sync/Conflicts.ts"
+import { Quarantine, type QuarantinedRef } from "../../remote/Quarantine.ts"
 import { type FetchReport, Remote } from "../../remote/Remote.ts"
 import { Sync } from "../../sync/Sync.ts"
 import * as Flags from "../options.ts"
@@ -164,12 +165,64 @@ const pushCommand = Command.make("push", { remote: remoteArg }, (o) =>
         ...fetchText(r.fetched),
         r.pushed.length === 0
           ? `Nothing to push: ${r.remote} has every event here.`
-          : `Pushed to ${r.remote}: ${r.pushed.map((p) => `refs/grove/${p.ref} ${p.from}-${p.to}`).join(", ")}${r.attempts > 1 ? ` (after ${r.attempts - 1} rejected attempt${r.attempts > 2 ? "s" : ""})` : ""}`
+          : `Pushed to ${r.remote}: ${r.pushed.map((p) => `refs/grove/${p.ref} ${p.from}-${p.to}`).join(", ")}${r.attempts > 1 ? ` (after ${r.attempts - 1} rejected attempt${r.attempts > 2 ? "s" : ""})` : ""}`,
+        ...r.held.map((h) => `Held back another clone's ref refs/grove/${h.ref} (${h.code}: ${h.detail}); see grove sync quarantine list`)
       ].join("\n")
     }))
   )).pipe(Command.withDescription(
     "Fetch, then publish this database's events the remote lacks as bundles under refs/grove/<replica>/<branch>, with plain git push."
   ))
+
+const refLine = (r: QuarantinedRef) =>
+  `${r.id}  ${r.remote} refs/grove/${r.ref} at ${r.tip.slice(0, 12)}  ${r.code}: ${r.detail}${r.droppedAt === null ? "" : `  (dropped ${r.droppedAt})`}`
+
+const quarantineId = Args.text({ name: "id" }).pipe(Args.withDescription("r<N> for a ref, e<N> for an event (see sync quarantine list)"))
+
+const quarantineList = Command.make("list", {}, () =>
+  runTracker(
+    "sync quarantine list",
+    Effect.map(Effect.flatMap(Quarantine, (q) => q.list), (l) => ({
+      data: l,
+      text: l.refs.length + l.events.length === 0 ? "Nothing is quarantined." : [
+        ...l.refs.map(refLine),
+        ...l.events.map((e) => `${e.id}  event ${e.eventId} (${e.op} on ${e.stream})  ${e.reason}: ${e.detail}`)
+      ].join("\n")
+    }))
+  )).pipe(Command.withDescription("Refs a fetch refused and stored events whose payload fails its Schema."))
+
+const quarantineShow = Command.make("show", { id: quarantineId }, (o) =>
+  runTracker(
+    "sync quarantine show",
+    Effect.map(Effect.flatMap(Quarantine, (q) => q.show(o.id)), (r) => ({
+      data: r,
+      text: r.kind === "ref" ? refLine(r.ref) : JSON.stringify(r.event, null, 2)
+    }))
+  )).pipe(Command.withDescription("One quarantined ref or event, with the reason."))
+
+const quarantineRetry = Command.make("retry", { id: quarantineId }, (o) =>
+  runTracker(
+    "sync quarantine retry",
+    Effect.map(Effect.flatMap(Quarantine, (q) => q.retry(o.id)), (r) => ({
+      data: r,
+      text: r.accepted
+        ? `refs/grove/${r.ref.ref} of ${r.ref.remote} verifies now (${r.imported} events imported).`
+        : `refs/grove/${r.ref.ref} of ${r.ref.remote} is still refused: ${r.refusal!.code}: ${r.refusal!.detail}`
+    }))
+  )).pipe(Command.withDescription("Fetch a quarantined ref's remote again and re-check the ref; imported if it verifies now."))
+
+const quarantineDrop = Command.make("drop", { id: quarantineId }, (o) =>
+  runTracker(
+    "sync quarantine drop",
+    Effect.map(Effect.flatMap(Quarantine, (q) => q.drop(o.id)), (r) => ({
+      data: r,
+      text: `Dropped ${r.id}: fetch ignores refs/grove/${r.ref} of ${r.remote} while it stays at ${r.tip.slice(0, 12)}.`
+    }))
+  )).pipe(Command.withDescription("Ignore a quarantined ref at its current tip: fetch and push skip it silently until it moves."))
+
+const quarantine = Command.make("quarantine").pipe(
+  Command.withDescription("What grove holds back: refused refs and unreadable events."),
+  Command.withSubcommands([quarantineList, quarantineShow, quarantineRetry, quarantineDrop])
+)
 
 const positive = (name: string, fallback: number) =>
   Options.integer(name).pipe(Options.optional, Options.map((v) => ({ name, value: Option.getOrElse(v, () => fallback) })))
@@ -234,5 +287,5 @@ const watchCommand = Command.make(
 
 export const sync = Command.make("sync").pipe(
   Command.withDescription("Reconcile what branches did concurrently."),
-  Command.withSubcommands([status, pull, conflicts, resolve, fetchCommand, pushCommand, watchCommand])
+  Command.withSubcommands([status, pull, conflicts, resolve, fetchCommand, pushCommand, quarantine, watchCommand])
 )
