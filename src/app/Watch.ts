@@ -75,7 +75,8 @@ export const watch = (
   settings: WatchSettings,
   paths: { readonly database: string; readonly gitDir: string },
   inWorktree: InWorktree,
-  print: (line: TickLine) => void
+  /** Writes a tick line; false when the output is gone (its reader closed the pipe). */
+  print: (line: TickLine) => boolean
 ) =>
   Effect.gen(function*() {
     yield* acquireWatchLock(NodePath.join(paths.gitDir, "grove-watch.lock"))
@@ -133,7 +134,7 @@ export const watch = (
           return { context, pulls }
         })), (defect) => Effect.fail(defect)))
         ticks++
-        print({
+        const printed = print({
           tick: ticks,
           at: new Date().toISOString(),
           reason,
@@ -144,6 +145,8 @@ export const watch = (
           checkpoint: done,
           ...(exchange === undefined ? {} : { exchange })
         })
+        // Nobody reads the ticks any more: stop, so the scope releases the lock and the connection.
+        if (!printed) return yield* Effect.interrupt
       })
 
     yield* tick("start", walBytes(paths.database) > settings.walBoundBytes ? "TRUNCATE" : null)

@@ -1,5 +1,6 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
+import * as NodeFs from "node:fs"
 import { InvalidInput } from "../../errors/index.ts"
 import { type Conflict, Conflicts } from "../../sync/Conflicts.ts"
 import { Quarantine, type QuarantinedRef } from "../../remote/Quarantine.ts"
@@ -224,6 +225,21 @@ const quarantine = Command.make("quarantine").pipe(
   Command.withSubcommands([quarantineList, quarantineShow, quarantineRetry, quarantineDrop])
 )
 
+/**
+ * One tick line on stdout, written synchronously: a closed pipe is an EPIPE
+ * here, which ends the watcher cleanly (lock released), instead of an
+ * asynchronous stream error that would kill the process with its lock behind.
+ */
+const writeLine = (line: unknown) => {
+  try {
+    NodeFs.writeSync(1, `${JSON.stringify(line)}\n`)
+    return true
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EPIPE") return false
+    throw e
+  }
+}
+
 const positive = (name: string, fallback: number) =>
   Options.integer(name).pipe(Options.optional, Options.map((v) => ({ name, value: Option.getOrElse(v, () => fallback) })))
 
@@ -277,7 +293,7 @@ const watchCommand = Command.make(
           },
           paths,
           withTracker(cwd),
-          (line) => process.stdout.write(`${JSON.stringify(line)}\n`)
+          writeLine
         ))
         // Only --once gets here: otherwise the watcher runs until a signal interrupts it.
         return { data: { ticks }, text: `grove sync watch: ${ticks} tick done` }
