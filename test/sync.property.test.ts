@@ -210,6 +210,7 @@ const tolerated = new Set([
   "dependency_cycle",
   "self_dependency",
   "dependency_exists",
+  "dependency_source_done",
   "nothing_to_resolve"
 ])
 

@@ -67,14 +67,14 @@ const makeQueries = (db: import("bun:sqlite").Database) => {
       taskId === undefined
         ? all<Subtask>(`${selectSubtask} ORDER BY created_clock`)
         : all<Subtask>(`${selectSubtask} WHERE task_id = ? ORDER BY created_clock`, taskId),
-    /** Which of these ids exist, per table: for validating bulk input with one query per kind. */
+    /** Which of these ids exist, per table, with their status: for validating bulk input with one query per kind. */
     existing: (table: "epics" | "tasks" | "subtasks", ids: ReadonlyArray<string>) =>
       trySqlite(() => {
-        const found = new Set<string>()
+        const found = new Map<string, Status>()
         for (let i = 0; i < ids.length; i += 500) {
           const chunk = ids.slice(i, i + 500)
-          for (const r of db.query(`SELECT id FROM ${table} WHERE id IN (${chunk.map(() => "?").join(",")})`).all(...chunk)) {
-            found.add((r as { id: string }).id)
+          for (const r of db.query(`SELECT id, status FROM ${table} WHERE id IN (${chunk.map(() => "?").join(",")})`).all(...chunk)) {
+            found.set((r as { id: string }).id, (r as { status: Status }).status)
           }
         }
         return found

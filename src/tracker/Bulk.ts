@@ -121,6 +121,7 @@ const makeBulk = (tracker: typeof Tracker.Service, queries: typeof Queries.Servi
         const ids = [...new Set(edges.flatMap((e) => [e.source, e.target]))]
         const tasks = yield* queries.existing("tasks", ids)
         const subtasks = yield* queries.existing("subtasks", ids)
+        const status = new Map([...tasks, ...subtasks])
         const nodeOf = (id: string): NodeRef | undefined =>
           tasks.has(id) ? { kind: "task", id } : subtasks.has(id) ? { kind: "subtask", id } : undefined
         // The whole graph in memory: cycle checks for thousands of new edges without a query per edge.
@@ -151,6 +152,9 @@ const makeBulk = (tracker: typeof Tracker.Service, queries: typeof Queries.Servi
           const id = edgeId(source, target)
           if (present.has(id)) return yield* invalid(e.line, `${e.source} already depends on ${e.target}`)
           if (reaches(e.target, e.source)) return yield* invalid(e.line, `${e.source} -> ${e.target} would form a cycle`)
+          if (status.get(e.source) === "done" && status.get(e.target) !== "done") {
+            return yield* invalid(e.line, `${e.source} is done and ${e.target} is not (dep add --force reopens it)`)
+          }
           link(e.source, e.target)
           present.add(id)
           drafts.push(draft("dependency.added", { kind: "dependency", id }, { source, target }))

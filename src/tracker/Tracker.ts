@@ -10,6 +10,7 @@ import {
   DependencyCycle,
   DependencyExists,
   DependencyNotDone,
+  DependencySourceDone,
   InvalidTransition,
   isGated,
   SelfDependency,
@@ -214,7 +215,12 @@ const makeTracker = (writer: typeof Writer.Service, queries: typeof Queries.Serv
       })
     )
 
-  const addDependency = (sourceId: string, targetId: string) =>
+  /**
+   * Adds SOURCE -> TARGET. A done source with a target not done would break
+   * "done means dependencies done": refused, unless `force`, which reopens the
+   * source to todo in the same transaction.
+   */
+  const addDependency = (sourceId: string, targetId: string, options: { readonly force?: boolean } = {}) =>
     write((emit) =>
       Effect.gen(function*() {
         if (sourceId === targetId) {
@@ -233,8 +239,16 @@ const makeTracker = (writer: typeof Writer.Service, queries: typeof Queries.Serv
             details: { source, target }
           })
         }
-        yield* emit([draft("dependency.added", { kind: "dependency", id: edgeId(source, target) }, { source, target })])
-        return { source, target }
+        const reopen = s.status === "done" && t.status !== "done"
+        if (reopen && options.force !== true) {
+          return yield* new DependencySourceDone({
+            message: `${sourceId} is done and ${targetId} is not: a done ${s.kind} cannot wait for anything (--force reopens ${sourceId} to todo)`,
+            details: { source, target, targetStatus: t.status }
+          })
+        }
+        const added = draft("dependency.added", { kind: "dependency", id: edgeId(source, target) }, { source, target })
+        yield* emit(reopen ? [added, draft(`${s.kind}.updated`, source, { status: "todo" })] : [added])
+        return { source, target, reopened: reopen }
       })
     )
 

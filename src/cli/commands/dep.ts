@@ -12,12 +12,14 @@ import { bulkLines } from "./bulk.ts"
 const source = Args.text({ name: "source" }).pipe(Args.withDescription("the task or subtask that waits"))
 const target = Args.text({ name: "target" }).pipe(Args.withDescription("the task or subtask it waits for"))
 
-const add = Command.make("add", { source, target }, (o) =>
+const force = Options.boolean("force").pipe(Options.withDescription("when SOURCE is done and TARGET is not: add the edge and reopen SOURCE to todo"))
+
+const add = Command.make("add", { source, target, force }, (o) =>
   runTracker(
     "dep add",
-    Effect.map(Effect.flatMap(Tracker, (t) => t.addDependency(o.source, o.target)), (edge) => ({
+    Effect.map(Effect.flatMap(Tracker, (t) => t.addDependency(o.source, o.target, { force: o.force })), (edge) => ({
       data: edge,
-      text: `Added ${edgeLine(edge)}`
+      text: `Added ${edgeLine(edge)}${edge.reopened ? `; reopened ${edge.source.id} to todo` : ""}`
     }))
   )).pipe(Command.withDescription("SOURCE depends on TARGET: SOURCE cannot start or finish until TARGET is done."))
 
