@@ -13,13 +13,19 @@ export interface StorageSettings {
   readonly busyTimeoutMs: number
 }
 
-const nonNegativeInteger = (name: string, raw: string | undefined, fallback: number) => {
+/**
+ * An integer environment variable (unset or empty: `fallback`): digits only,
+ * at least `min`, and a safe integer, so a huge value is refused rather than
+ * rounded. Anything else is invalid_input naming the variable.
+ */
+export const integerVariable = (name: string, raw: string | undefined, fallback: number, min = 0) => {
   if (raw === undefined || raw === "") return Effect.succeed(fallback)
-  return /^\d+$/.test(raw.trim()) && Number.isSafeInteger(Number(raw.trim()))
-    ? Effect.succeed(Number(raw.trim()))
+  const value = Number(raw.trim())
+  return /^\d+$/.test(raw.trim()) && Number.isSafeInteger(value) && value >= min
+    ? Effect.succeed(value)
     : Effect.fail(
       new InvalidInput({
-        message: `${name} must be a non-negative integer, got ${JSON.stringify(raw)}`,
+        message: `${name} must be ${min === 0 ? "a non-negative" : "a positive"} integer no larger than ${Number.MAX_SAFE_INTEGER}, got ${JSON.stringify(raw)}`,
         details: { variable: name, value: raw }
       })
     )
@@ -38,8 +44,8 @@ export const readStorageSettings = (env: Record<string, string | undefined>) =>
     return {
       explicitPath: explicit === undefined || explicit === "" ? undefined : explicit,
       synchronous: durability === "full" ? "FULL" : "NORMAL",
-      cacheMiB: yield* nonNegativeInteger("GROVE_SQLITE_CACHE_MIB", env["GROVE_SQLITE_CACHE_MIB"], 64),
-      busyTimeoutMs: yield* nonNegativeInteger("GROVE_BUSY_TIMEOUT_MS", env["GROVE_BUSY_TIMEOUT_MS"], 10_000)
+      cacheMiB: yield* integerVariable("GROVE_SQLITE_CACHE_MIB", env["GROVE_SQLITE_CACHE_MIB"], 64),
+      busyTimeoutMs: yield* integerVariable("GROVE_BUSY_TIMEOUT_MS", env["GROVE_BUSY_TIMEOUT_MS"], 10_000)
     } satisfies StorageSettings
   })
 

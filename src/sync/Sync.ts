@@ -2,11 +2,12 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Effect, Either, Layer } from "effect"
 import { readStoredPayload, type Unreadable } from "../events/Event.ts"
 import { GitContext } from "../events/GitContext.ts"
-import { GroveError, InvalidInput } from "../errors/index.ts"
+import { GroveError } from "../errors/index.ts"
 import { Git } from "../git/Git.ts"
 import { Repository } from "../git/Repository.ts"
 import { orDatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
+import { integerVariable } from "../storage/StorageConfig.ts"
 import type { Frontier } from "./causality.ts"
 import { Detector } from "./Detector.ts"
 import { eventRowColumns, type EventRow, type LearntEvent } from "./Heads.ts"
@@ -53,15 +54,8 @@ interface Range {
 
 export const defaultBatchSize = 2000
 
-/** GROVE_PULL_BATCH: a positive integer, else invalid_input naming the variable. */
-const pullBatchFromEnv = (raw: string | undefined) =>
-  raw === undefined || raw === ""
-    ? Effect.succeed(defaultBatchSize)
-    : /^\d+$/.test(raw.trim()) && Number(raw) > 0
-    ? Effect.succeed(Number(raw))
-    : Effect.fail(
-      new InvalidInput({ message: `GROVE_PULL_BATCH must be a positive integer, got ${JSON.stringify(raw)}`, details: { variable: "GROVE_PULL_BATCH", value: raw } })
-    )
+/** GROVE_PULL_BATCH: a positive safe integer, else invalid_input naming the variable. */
+const pullBatchFromEnv = (raw: string | undefined) => integerVariable("GROVE_PULL_BATCH", raw, defaultBatchSize, 1)
 
 /**
  * `sync pull` and `sync status`: what B knows that A does not, learnt in seq
