@@ -732,6 +732,26 @@ describe("sync push / sync fetch between clones", () => {
     expect(groveRefs(w.bare)[ref]).toBe(tip)
   }, timeout)
 
+  test.concurrent("a grove ref whose latest commit holds no bundles is refused (bundle_corrupt), not imported as an empty stream", async () => {
+    const w = makeWorld(["alice", "bob"])
+    const [a, b] = two(w)
+    await seedTask(a)
+    await a.ok("sync", "push")
+    const work = workRepo(w)
+    const ref = `${replicaOf(a)}/main`
+    const tip = git(work, "rev-parse", `refs/grove/${ref}`)
+    // A fast-forward whose tree is empty, and a new ref that never held anything.
+    const empty = commitTree(work, [], tip, "empty")
+    git(work, "push", "-q", w.bare, `${empty}:refs/grove/${ref}`, `${commitTree(work, [], undefined, "nothing")}:refs/grove/00000000000000ff/main`)
+    const e = await b.fails("sync", "fetch")
+    expect(e.code).toBe("bundle_corrupt")
+    expect(e.details.refused.map((r: any) => [r.ref, r.detail]).sort()).toEqual([
+      ["00000000000000ff/main", expect.stringContaining("holds no bundles")],
+      [ref, expect.stringContaining("holds no bundles")]
+    ].sort())
+    expect(eventCount(b)).toBe(0)
+  }, timeout)
+
   test.concurrent("a quarantined ref of another clone never blocks a push: it is reported, left alone, and sync quarantine list|show|retry|drop manage it", async () => {
     const w = makeWorld(["alice", "bob"])
     const [a, b] = two(w)

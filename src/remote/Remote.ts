@@ -87,6 +87,8 @@ const makeRemote = (
       const stream = streamOfRef(ref)
       if (stream === undefined) return refuse("bundle_corrupt", `refs/grove/${ref} does not name a stream (<replica>/<branch>)`)
       const entries = yield* transport.treeOf(tip)
+      // grove never writes a commit without bundles: an empty tip is someone else's doing, not an empty stream.
+      if (entries.length === 0) return refuse("bundle_corrupt", `refs/grove/${ref} at ${tip} holds no bundles`)
       let to = 0
       for (const e of entries) {
         const name = parseBundleName(e.name)
