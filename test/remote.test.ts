@@ -183,7 +183,7 @@ const replicaOf = (c: Clone): string => readDb(c, (db) => (db.query("SELECT name
 const portableEvents = (c: Clone) =>
   readDb(c, (db) =>
     db.query(
-      `SELECT e.id, e.clock, r.name AS replica, s.branch, e.pos, e.entity_kind, e.entity_id, e.op, e.payload, e.cause_id,
+      `SELECT e.id, e.clock, r.name AS replica, s.branch, e.pos, e.entity_kind, e.entity_id, e.op, e.payload, e.cause_id, e.digest,
               e.if_version, t.actor, t.worktree, t.head
        FROM events e JOIN streams s ON s.id = e.stream_id JOIN replicas r ON r.id = s.replica_id JOIN transactions t ON t.id = e.tx_id
        ORDER BY e.id`

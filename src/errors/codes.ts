@@ -38,6 +38,7 @@ export const errorCodes = {
   history_rewritten: { exit: 1, summary: "sync fetch: a grove ref no longer extends what was verified or imported from it; that ref was quarantined, nothing already imported changed." },
   push_rejected: { exit: 1, summary: "sync push: the remote kept rejecting the push (others pushed first each time, after a fetch and retry); nothing was forced." },
   verify_mismatch: { exit: 1, summary: "grove verify found that the live tables differ from a replay of the log." },
+  log_tampered: { exit: 1, summary: "The event log was changed behind grove's back: a stream's hash chain is broken or an append-only trigger is missing; rebuild refuses such a log." },
 } as const satisfies Record<string, { readonly exit: 1 | 2; readonly summary: string }>
 
 export type ErrorCode = keyof typeof errorCodes

@@ -7,7 +7,8 @@ import { Sqlite } from "../storage/Sqlite.ts"
 import { type EventDraft, payloadVersion, readStoredPayload, type StoredEvent } from "./Event.ts"
 import { GitContext } from "./GitContext.ts"
 import { nextStamps, wallTimeOf } from "./hlc.ts"
-import { ensureLocalStream, nextPos } from "./streams.ts"
+import { chainDigests, chainHead } from "./chain.ts"
+import { ensureLocalStream, localReplicaName, nextPos } from "./streams.ts"
 
 /** Appends drafts inside the current write transaction and returns them as stored. */
 export type Append = (drafts: ReadonlyArray<EventDraft>) => Effect.Effect<ReadonlyArray<StoredEvent>, DatabaseBusy | DatabaseError>
@@ -52,7 +53,8 @@ const eventColumns = [
   "cause_id",
   "frontier_id",
   "if_version",
-  "pos"
+  "pos",
+  "digest"
 ] as const
 
 /** The append-only log: write transactions stamped with their git context, and reads. */
@@ -75,18 +77,30 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
       const transact = <A, E, R>(body: (append: Append) => Effect.Effect<A, E, R>) =>
         Effect.gen(function*() {
           const context = yield* gitContext.resolve
-          let opened: { readonly txId: number; readonly streamId: number; readonly frontierId: number | null; last: number; pos: number } | undefined
+          let opened:
+            | { readonly txId: number; readonly streamId: number; readonly frontierId: number | null; readonly at: number; readonly replica: string; last: number; pos: number; digest: string | null }
+            | undefined
           const open = () => {
             const streamId = ensureLocalStream(db, context.stream)
+            const at = Date.now()
             const txId = (db.query(
               "INSERT INTO transactions (stream_id, worktree, head, actor, committed_at) VALUES (?, ?, ?, ?, ?) RETURNING id"
-            ).get(streamId, context.worktree, context.head, context.actor, Date.now()) as { id: number }).id
+            ).get(streamId, context.worktree, context.head, context.actor, at) as { id: number }).id
             const last = (db.query("SELECT last FROM hlc").get() as { last: number }).last
             // The causal context: what this stream had pulled when it wrote (frontiers change only at pulls).
             const knowledge = db.query("SELECT frontier_id FROM stream_knowledge WHERE stream_id = ?").get(streamId) as
               | { frontier_id: number }
               | null
-            return { txId, streamId, frontierId: knowledge?.frontier_id ?? null, last, pos: nextPos(db, streamId) }
+            return {
+              txId,
+              streamId,
+              frontierId: knowledge?.frontier_id ?? null,
+              at,
+              replica: localReplicaName(db),
+              last,
+              pos: nextPos(db, streamId),
+              digest: chainHead(db, streamId)
+            }
           }
           const append: Append = (drafts) =>
             trySqlite(() => {
@@ -101,6 +115,25 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
                 streamId: tx.streamId,
                 frontierId: tx.frontierId
               }))
+              const payloads = stored.map((e) => JSON.stringify(e.payload))
+              const digests = chainDigests(tx.digest, stored.map((e, i) => ({
+                id: e.id,
+                replica: tx.replica,
+                branch: context.stream,
+                pos: tx.pos + i,
+                clock: e.clock,
+                entityKind: e.entityKind,
+                entityId: e.entityId,
+                op: e.op,
+                payload: payloads[i]!,
+                payloadVersion,
+                causeId: e.causeId,
+                ifVersion: e.ifVersion,
+                worktree: context.worktree,
+                head: context.head,
+                actor: context.actor,
+                at: tx.at
+              })))
               insertRows(
                 db,
                 "events",
@@ -114,15 +147,17 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
                   e.entityKind,
                   e.entityId,
                   e.op,
-                  JSON.stringify(e.payload),
+                  payloads[i],
                   payloadVersion,
                   e.causeId,
                   tx.frontierId,
                   e.ifVersion ? 1 : 0,
-                  tx.pos + i
+                  tx.pos + i,
+                  digests[i]
                 ])
               )
               tx.pos += stored.length
+              tx.digest = digests.at(-1)!
               db.run("UPDATE hlc SET last = ?", [stamps.last])
               tx.last = stamps.last
               return stored

@@ -1,3 +1,4 @@
+import { sealChains } from "../events/chain.ts"
 import { irreversible, type Migration } from "./Migration.ts"
 
 /**
@@ -228,14 +229,18 @@ export const migrations: ReadonlyArray<Migration> = [
   { version: 4, name: "reserved", up: "SELECT 1", down: "SELECT 1" },
   {
     version: 5,
-    name: "integrity: quarantine decisions",
+    name: "integrity: hash chain per stream (digests sealed in code), quarantine decisions",
     up: `
+      -- sha256 over the event, its git context and the previous event of its stream (src/events/chain.ts).
+      ALTER TABLE events ADD COLUMN digest TEXT;
       -- A quarantined ref the user chose to ignore at this tip (sync quarantine drop): fetch skips it silently
       -- until the ref moves.
       ALTER TABLE remote_quarantine ADD COLUMN dropped_at INTEGER;
     `,
+    upCode: (db) => void sealChains(db),
     down: `
       ALTER TABLE remote_quarantine DROP COLUMN dropped_at;
+      ALTER TABLE events DROP COLUMN digest;
     `
   }
 ]

@@ -30,6 +30,7 @@ interface ExportRow {
   readonly head: string | null
   readonly actor: string
   readonly committed_at: number
+  readonly digest: string
 }
 
 /** Events per bundle: a push of a long history writes several. */
@@ -90,7 +91,7 @@ export const makeExporter = (db: Database, knowledge: Knowledge) => {
   const bundles = (stream: StoredStream, after: number): Array<Bundle> => {
     const rows = db.query(
       `SELECT e.id, e.seq, e.pos, e.tx_id, e.clock, e.entity_kind, e.entity_id, e.op, e.payload, e.payload_version, e.cause_id,
-              e.if_version, e.frontier_id, e.seen_frontier_id, t.worktree, t.head, t.actor, t.committed_at
+              e.if_version, e.frontier_id, e.seen_frontier_id, t.worktree, t.head, t.actor, t.committed_at, e.digest
        FROM events e JOIN transactions t ON t.id = e.tx_id WHERE e.stream_id = ? AND e.pos > ? ORDER BY e.pos`
     ).all(stream.id, after) as Array<ExportRow>
     const out: Array<Bundle> = []
@@ -132,7 +133,8 @@ export const makeExporter = (db: Database, knowledge: Knowledge) => {
           cause: r.cause_id,
           ifVersion,
           frontier: indexed(portableFrontier(r.frontier_id)),
-          seen: !ifVersion ? null : indexed(r.seen_frontier_id === null ? heldBefore(r.seq) : portableFrontier(r.seen_frontier_id))
+          seen: !ifVersion ? null : indexed(r.seen_frontier_id === null ? heldBefore(r.seq) : portableFrontier(r.seen_frontier_id)),
+          digest: r.digest
         }
       })
       out.push({

@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite"
 import { Either } from "effect"
+import { chainDigests, chainHead } from "../events/chain.ts"
 import { readStoredPayload } from "../events/Event.ts"
 import { ensureStream, localReplica } from "../events/streams.ts"
 import { applyStored, reproject } from "../projections/Replay.ts"
@@ -31,6 +32,8 @@ export interface Candidate {
   readonly tx: BundleTransaction
   readonly frontier: ReadonlyArray<readonly [StreamKey, number]>
   readonly seen: ReadonlyArray<readonly [StreamKey, number]> | null
+  /** Its link in the stream's hash chain: the writer's, checked against its content (computed for older bundles). */
+  readonly digest: string
 }
 
 export interface ImportPlan {
@@ -56,7 +59,7 @@ const byClock = (a: Candidate, b: Candidate) =>
 
 const eventColumns = [
   "seq", "id", "tx_id", "stream_id", "clock", "entity_kind", "entity_id", "op", "payload", "payload_version",
-  "cause_id", "frontier_id", "if_version", "pos", "seen_frontier_id"
+  "cause_id", "frontier_id", "if_version", "pos", "seen_frontier_id", "digest"
 ] as const
 
 /**
@@ -102,7 +105,8 @@ export const makeImporter = (db: Database, knowledge: Knowledge) => {
             txKey: `${b.name}#${event.tx}`,
             tx: b.bundle.transactions[event.tx]!,
             frontier: resolve(event.frontier),
-            seen: event.seen === null ? null : resolve(event.seen)
+            seen: event.seen === null ? null : resolve(event.seen),
+            digest: event.digest ?? ""
           }
         })
       ).sort((a, b) => a.event.pos - b.event.pos)
@@ -112,21 +116,49 @@ export const makeImporter = (db: Database, knowledge: Knowledge) => {
       // What was imported (or written) here must be exactly what the ref says at those positions.
       // Same id is not enough: a forged copy can keep ids and change payloads.
       const mismatch = held.find((c) => {
-        const here = db.query("SELECT id, clock, entity_id, op, payload, cause_id FROM events WHERE stream_id = ? AND pos = ?").get(id!, c.event.pos) as
-          | { id: string; clock: number; entity_id: string; op: string; payload: string; cause_id: string | null }
+        const here = db.query("SELECT id, clock, entity_id, op, payload, cause_id, digest FROM events WHERE stream_id = ? AND pos = ?").get(id!, c.event.pos) as
+          | { id: string; clock: number; entity_id: string; op: string; payload: string; cause_id: string | null; digest: string }
           | null
         return here === null || here.id !== c.event.id || here.clock !== c.event.clock || here.entity_id !== c.event.entity ||
-          here.op !== c.event.op || here.payload !== c.event.payload || here.cause_id !== c.event.cause
+          here.op !== c.event.op || here.payload !== c.event.payload || here.cause_id !== c.event.cause ||
+          (c.event.digest !== undefined && here.digest !== c.event.digest)
       })
       if (mismatch !== undefined) {
         refused.push({ ref, code: "history_rewritten", detail: `position ${mismatch.event.pos} of ${stream[1]}@${stream[0]} holds another event here than ${mismatch.event.id}` })
         continue
       }
-      const fresh = candidates.filter((c) => c.event.pos > have)
-      if (fresh.length > 0 && fresh[0]!.event.pos !== have + 1) {
-        refused.push({ ref, code: "bundle_corrupt", detail: `the ref skips positions ${have + 1}-${fresh[0]!.event.pos - 1}` })
+      const unchained = candidates.filter((c) => c.event.pos > have)
+      if (unchained.length > 0 && unchained[0]!.event.pos !== have + 1) {
+        refused.push({ ref, code: "bundle_corrupt", detail: `the ref skips positions ${have + 1}-${unchained[0]!.event.pos - 1}` })
         continue
       }
+      // The chain continues from the stream's newest event here: a digest that does not match its event's
+      // content and the chain before it means the bundle was edited (or the writer's log was).
+      const digests = chainDigests(id === undefined ? null : chainHead(db, id), unchained.map((c) => ({
+        id: c.event.id,
+        replica: stream[0],
+        branch: stream[1],
+        pos: c.event.pos,
+        clock: c.event.clock,
+        entityKind: c.event.kind,
+        entityId: c.event.entity,
+        op: c.event.op,
+        payload: c.event.payload,
+        payloadVersion: c.event.payloadVersion,
+        causeId: c.event.cause,
+        ifVersion: c.event.ifVersion,
+        worktree: c.tx.worktree,
+        head: c.tx.head,
+        actor: c.tx.actor,
+        at: c.tx.at
+      })))
+      const forged = unchained.findIndex((c, i) => c.event.digest !== undefined && c.event.digest !== digests[i])
+      if (forged !== -1) {
+        const c = unchained[forged]!
+        refused.push({ ref, code: "bundle_corrupt", detail: `event ${c.event.id} at position ${c.event.pos}: its digest does not match its content and the chain before it` })
+        continue
+      }
+      const fresh = unchained.map((c, i) => ({ ...c, digest: digests[i]! }))
       const elsewhere = fresh.find((c) => db.query("SELECT 1 FROM events WHERE id = ?").get(c.event.id) !== null)
       if (elsewhere !== undefined) {
         refused.push({ ref, code: "history_rewritten", detail: `event ${elsewhere.event.id} is here already, at another place` })
@@ -221,7 +253,7 @@ export const makeImporter = (db: Database, knowledge: Knowledge) => {
       const e = c.event
       const row = [
         ++seq, e.id, tx, stream, e.clock, e.kind, e.entity, e.op, e.payload, e.payloadVersion,
-        e.cause, localize(c.frontier), e.ifVersion ? 1 : 0, e.pos, c.seen === null ? null : localize(c.seen)
+        e.cause, localize(c.frontier), e.ifVersion ? 1 : 0, e.pos, c.seen === null ? null : localize(c.seen), c.digest
       ]
       placed.set(`${stream}:${e.pos}`, seq)
       newest.set(stream, row[11] as number)

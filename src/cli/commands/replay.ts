@@ -1,6 +1,6 @@
 import { Command } from "@effect/cli"
 import { Effect } from "effect"
-import { Replay, VerifyMismatch } from "../../projections/Replay.ts"
+import { LogTampered, Replay, tamperedText, VerifyMismatch } from "../../projections/Replay.ts"
 import { Output, progressLine } from "../Output.ts"
 import { runTracker } from "../run.ts"
 
@@ -23,12 +23,21 @@ export const verify = Command.make("verify", {}, () =>
       const lines = report.tables.map((t) =>
         `${t.identical ? "ok     " : "DIFFERS"} ${t.table}: live ${t.live.rows} rows ${t.live.checksum}, replay ${t.replayed.rows} rows ${t.replayed.checksum}`
       )
+      if (!report.log.intact) {
+        return yield* new LogTampered({
+          message: ["the event log was changed behind grove's back:", tamperedText(report.log), ...lines].join("\n"),
+          details: { ...report }
+        })
+      }
       if (!report.identical) {
         return yield* new VerifyMismatch({
           message: ["the live projection differs from a replay of the log:", ...lines].join("\n"),
           details: { ...report }
         })
       }
-      return { data: report, text: [`identical (${report.events} events replayed)`, ...lines].join("\n") }
+      return {
+        data: report,
+        text: [`identical (${report.events} events replayed; ${report.log.chains.streams} hash chains intact, append-only triggers in place)`, ...lines].join("\n")
+      }
     })
   )).pipe(Command.withDescription("Replay the log into a scratch database and compare per-table checksums with the live tables."))
