@@ -6,7 +6,7 @@ import { GitContext } from "../events/GitContext.ts"
 import { isGroveFailure } from "../errors/index.ts"
 import { checkpoint, type CheckpointResult, walBytes } from "../storage/Wal.ts"
 import { type PullReport, Sync } from "../sync/Sync.ts"
-import { acquireWatchLock } from "./WatchLock.ts"
+import { acquireWatchLock, watchLockName } from "./WatchLock.ts"
 
 export interface WatchSettings {
   /** Sources to pull from; empty: the repository's default branch. */
@@ -79,7 +79,7 @@ export const watch = (
   print: (line: TickLine) => boolean
 ) =>
   Effect.gen(function*() {
-    yield* acquireWatchLock(NodePath.join(paths.gitDir, "grove-watch.lock"))
+    yield* acquireWatchLock(NodePath.join(paths.gitDir, watchLockName))
     // A connection of its own: data_version changes when another connection commits; busy timeout 0 so checkpoints never wait.
     const monitor = yield* Effect.acquireRelease(
       Effect.sync(() => new Database(paths.database)),

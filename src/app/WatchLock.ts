@@ -27,6 +27,9 @@ export const startTimeOf = (pid: number): string | undefined => {
   }
 }
 
+/** The lock file's name in a worktree's git dir. */
+export const watchLockName = "grove-watch.lock"
+
 /** The lock's text: the holder's pid and start time. */
 const lockText = () => `${process.pid} ${startTimeOf(process.pid) ?? "-"}\n`
 
@@ -46,6 +49,19 @@ const holds = (pid: number, started: string | undefined) => {
   } catch {
     return false
   }
+}
+
+/** A lock file whose holder is gone (a killed watcher, or a pid reused by another process). */
+export const isStaleLock = (path: string): boolean => {
+  let content: string
+  try {
+    content = NodeFs.readFileSync(path, "utf8")
+  } catch {
+    return false
+  }
+  const [pidText, started] = content.trim().split(" ")
+  const holder = Number(pidText)
+  return !(Number.isInteger(holder) && holder > 0 && holds(holder, started))
 }
 
 /**

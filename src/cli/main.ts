@@ -3,6 +3,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as BunPath from "@effect/platform-bun/BunPath"
 import { Effect, Layer } from "effect"
 import { dep } from "./commands/dep.ts"
+import { doctor } from "./commands/doctor.ts"
 import { epic } from "./commands/epic.ts"
 import { events } from "./commands/events.ts"
 import { init } from "./commands/init.ts"
@@ -18,7 +19,7 @@ export const version = "0.1.0"
 
 const grove = Command.make("grove").pipe(
   Command.withDescription("An event-sourced task graph for people and agents working in parallel git worktrees."),
-  Command.withSubcommands([init, epic, task, subtask, dep, events, sync, migrate, rebuild, verify])
+  Command.withSubcommands([init, epic, task, subtask, dep, events, sync, migrate, rebuild, verify, doctor])
 )
 
 const cli = Command.run(grove, { name: "grove", version })

@@ -1,4 +1,5 @@
 import { sealChains } from "../events/chain.ts"
+import { canonicalPath } from "../storage/DatabaseLocation.ts"
 import { irreversible, type Migration } from "./Migration.ts"
 
 /**
@@ -236,9 +237,19 @@ export const migrations: ReadonlyArray<Migration> = [
       -- A quarantined ref the user chose to ignore at this tip (sync quarantine drop): fetch skips it silently
       -- until the ref moves.
       ALTER TABLE remote_quarantine ADD COLUMN dropped_at INTEGER;
+      -- Where this database was created (its file path, written by the code step): a copy opens elsewhere, and
+      -- grove doctor notices that it shares the original's replica id.
+      CREATE TABLE database_home (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        path TEXT NOT NULL
+      );
     `,
-    upCode: (db) => void sealChains(db),
+    upCode: (db) => {
+      sealChains(db)
+      db.query("INSERT INTO database_home (id, path) VALUES (1, ?)").run(canonicalPath(db.filename))
+    },
     down: `
+      DROP TABLE database_home;
       ALTER TABLE remote_quarantine DROP COLUMN dropped_at;
       ALTER TABLE events DROP COLUMN digest;
     `

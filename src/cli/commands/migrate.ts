@@ -1,4 +1,4 @@
-import { Command, Options } from "@effect/cli"
+import { Args, Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { InvalidInput } from "../../errors/index.ts"
 import { Backup } from "../../migrations/Backup.ts"
@@ -78,7 +78,23 @@ const backup = Command.make(
     )
 ).pipe(Command.withDescription("Write a consistent copy of the database beside it (VACUUM INTO)."))
 
+const restore = Command.make(
+  "restore",
+  { file: Args.text({ name: "backup" }).pipe(Args.withDescription("a backup file (grove migrate backup writes them beside the database)")) },
+  ({ file }) =>
+    respond(
+      "migrate restore",
+      Effect.flatMap(Backup, (b) => b.restore(file)).pipe(
+        Effect.map((r) => ({
+          data: r,
+          text: `Restored ${r.restored} (schema ${r.version}). The state it replaced was backed up to ${r.previous}.`
+        })),
+        onDatabase
+      )
+    )
+).pipe(Command.withDescription("Replace the database's content with a backup's, in one transaction, after backing up the current state."))
+
 export const migrate = Command.make("migrate").pipe(
   Command.withDescription("Inspect and run schema migrations."),
-  Command.withSubcommands([status, up, down, backup])
+  Command.withSubcommands([status, up, down, backup, restore])
 )

@@ -9,6 +9,10 @@ import { Sync } from "../../sync/Sync.ts"
 import * as Flags from "../options.ts"
 import { Repository } from "../../git/Repository.ts"
 import { Sqlite } from "../../storage/Sqlite.ts"
+import { trySqlite } from "../../storage/errors.ts"
+import { localReplicaName } from "../../events/streams.ts"
+import { Backup } from "../../migrations/Backup.ts"
+import { renewReplicaId } from "../../remote/Replica.ts"
 import { watch } from "../../app/Watch.ts"
 import { withTracker } from "../../app/AppLayer.ts"
 import { Output, progressLine } from "../Output.ts"
@@ -220,6 +224,28 @@ const quarantineDrop = Command.make("drop", { id: quarantineId }, (o) =>
     }))
   )).pipe(Command.withDescription("Ignore a quarantined ref at its current tip: fetch and push skip it silently until it moves."))
 
+const replica = Command.make(
+  "replica",
+  { renew: Options.boolean("renew").pipe(Options.withDescription("give this database a new replica id (a copied database), after a backup")) },
+  (o) =>
+    runTracker(
+      "sync replica",
+      Effect.gen(function*() {
+        const { db } = yield* Sqlite
+        if (!o.renew) {
+          const id = yield* trySqlite(() => localReplicaName(db))
+          return { data: { replica: id }, text: `This database is replica ${id}; its refs are refs/grove/${id}/<branch>.` }
+        }
+        const backup = (yield* (yield* Backup).create()).path
+        const r = yield* trySqlite(() => db.transaction(() => renewReplicaId(db)).immediate())
+        return {
+          data: { ...r, backup },
+          text: `This database is now replica ${r.replica}; what it wrote as ${r.previous} stays that replica's (backup: ${backup}).`
+        }
+      })
+    )
+).pipe(Command.withDescription("This database's replica id; --renew gives a copied database its own."))
+
 const quarantine = Command.make("quarantine").pipe(
   Command.withDescription("What grove holds back: refused refs and unreadable events."),
   Command.withSubcommands([quarantineList, quarantineShow, quarantineRetry, quarantineDrop])
@@ -303,5 +329,5 @@ const watchCommand = Command.make(
 
 export const sync = Command.make("sync").pipe(
   Command.withDescription("Reconcile what branches did concurrently."),
-  Command.withSubcommands([status, pull, conflicts, resolve, fetchCommand, pushCommand, quarantine, watchCommand])
+  Command.withSubcommands([status, pull, conflicts, resolve, fetchCommand, pushCommand, quarantine, replica, watchCommand])
 )
