@@ -23,8 +23,8 @@ export const renewReplicaId = (db: Database): Renewal => {
   const previous = localReplicaName(db)
   const replica = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString("hex")
   const knowledge = makeKnowledge(db)
-  const old = (db.query("INSERT INTO replicas (name) VALUES (?) RETURNING id").get(previous) as { id: number }).id
   db.query("UPDATE replicas SET name = ? WHERE id = ?").run(replica, localReplica)
+  const old = (db.query("INSERT INTO replicas (name) VALUES (?) RETURNING id").get(previous) as { id: number }).id
   const streams = db.query(
     `SELECT s.id, s.branch, (SELECT coalesce(max(seq), 0) FROM events WHERE stream_id = s.id) AS last,
             (SELECT count(*) FROM events WHERE stream_id = s.id) AS events
