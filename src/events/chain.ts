@@ -33,8 +33,9 @@ export interface ChainFields {
 }
 
 /** The digest of one event, given the digest of the event before it in its stream (null: it is the first). */
+// Bun.SHA256.hash, a one-shot: measured here 1.5-3x cheaper per event than a CryptoHasher per event.
 export const eventDigest = (prev: string | null, e: ChainFields): string =>
-  new Bun.CryptoHasher("sha256").update(JSON.stringify([
+  Bun.SHA256.hash(JSON.stringify([
     prev,
     e.id,
     e.replica,
@@ -52,7 +53,7 @@ export const eventDigest = (prev: string | null, e: ChainFields): string =>
     e.head,
     e.actor,
     e.at
-  ])).digest("hex")
+  ]), "hex")
 
 /**
  * Digests of consecutive events of one stream, chained from `prev`: the one
