@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "bun:test"
 import { Database } from "bun:sqlite"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
+import { findingSeverity } from "../src/app/Doctor.ts"
 import { migrations } from "../src/migrations/list.ts"
 import { grove } from "./support/cli.ts"
 import { git, makeRepo, makeTempDir, type TestRepo } from "./support/repo.ts"
@@ -39,6 +40,12 @@ const eventCount = (root: string) => withDb(root, (db) => (db.query("SELECT coun
 const replicaOf = (root: string) => withDb(root, (db) => (db.query("SELECT name FROM replicas WHERE id = 1").get() as { name: string }).name)
 
 describe("grove doctor", () => {
+  it("docs/doctor.md documents every finding code with its severity, and nothing else", () => {
+    const doc = NodeFs.readFileSync(NodePath.join(import.meta.dir, "..", "docs", "doctor.md"), "utf8")
+    const rows = Object.fromEntries([...doc.matchAll(/^\| `([a-z_]+)` \| (error|warning) \|/gm)].map((m) => [m[1], m[2]]))
+    expect(rows).toEqual({ ...findingSeverity })
+  })
+
   it("a healthy repository: exit 0, no findings", () => {
     const repo = fresh()
     const r = doctor(repo.root)

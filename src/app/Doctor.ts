@@ -25,7 +25,7 @@ import { isStaleLock, watchLockName } from "./WatchLock.ts"
 export type Severity = "error" | "warning"
 
 export interface Finding {
-  readonly code: string
+  readonly code: FindingCode
   readonly severity: Severity
   readonly message: string
   readonly details?: Readonly<Record<string, unknown>>
@@ -45,6 +45,27 @@ export interface DoctorReport {
 
 /** The WAL size past which doctor warns: `sync watch` truncates at this bound by default. */
 export const walWarnBytes = 64 * 1024 * 1024
+
+/** Every finding doctor can report, with its severity (docs/doctor.md documents each). */
+export const findingSeverity = {
+  database_corrupt: "error",
+  schema_too_new: "error",
+  schema_behind: "warning",
+  trigger_missing: "error",
+  chain_broken: "error",
+  wal_large: "warning",
+  replica_duplicated: "error",
+  database_moved: "warning",
+  refs_quarantined: "warning",
+  events_quarantined: "warning",
+  watch_lock_stale: "warning",
+  actor_missing: "warning",
+  actor_shared: "warning"
+} as const satisfies Record<string, Severity>
+
+export type FindingCode = keyof typeof findingSeverity
+
+const finding = (code: FindingCode) => ({ code, severity: findingSeverity[code] })
 
 interface Check {
   readonly finding: Finding
@@ -90,14 +111,13 @@ const makeDoctor = (
 
     const quick = yield* trySqlite(() => (db.query("PRAGMA quick_check").all() as Array<{ quick_check: string }>).map((r) => r.quick_check))
     if (quick.length !== 1 || quick[0] !== "ok") {
-      add({ code: "database_corrupt", severity: "error", message: `SQLite quick_check failed: ${quick.slice(0, 5).join("; ")}`, details: { quickCheck: quick } })
+      add({ ...finding("database_corrupt"), message: `SQLite quick_check failed: ${quick.slice(0, 5).join("; ")}`, details: { quickCheck: quick } })
     }
 
     const version = yield* trySqlite(() => (db.query("PRAGMA user_version").get() as { user_version: number }).user_version)
     if (version > migrations.length) {
       add({
-        code: "schema_too_new",
-        severity: "error",
+        ...finding("schema_too_new"),
         message: `the database is at schema ${version}, newer than this grove (${migrations.length}); upgrade grove before anything else`,
         details: { current: version, latest: migrations.length }
       })
@@ -105,8 +125,7 @@ const makeDoctor = (
     }
     if (version < migrations.length) {
       add({
-        code: "schema_behind",
-        severity: "warning",
+        ...finding("schema_behind"),
         message: `the database is at schema ${version}, this grove's is ${migrations.length}: the next grove command migrates it (grove migrate up does it now)`,
         details: { current: version, latest: migrations.length }
       })
@@ -117,8 +136,7 @@ const makeDoctor = (
     if (log.damagedTriggers.length > 0) {
       add(
         {
-          code: "trigger_missing",
-          severity: "error",
+          ...finding("trigger_missing"),
           message: `append-only trigger${log.damagedTriggers.length === 1 ? "" : "s"} missing or altered: ${log.damagedTriggers.join(", ")}`,
           details: { triggers: log.damagedTriggers },
           fix: "re-create the append-only triggers"
@@ -128,8 +146,7 @@ const makeDoctor = (
     }
     if (log.chains.broken.length > 0) {
       add({
-        code: "chain_broken",
-        severity: "error",
+        ...finding("chain_broken"),
         message: `the event log was changed behind grove's back:\n${tamperedText({ ...log, damagedTriggers: [] })}`,
         details: { broken: log.chains.broken }
       })
@@ -138,8 +155,7 @@ const makeDoctor = (
     const wal = walBytes(path)
     if (wal > walWarnBytes) {
       add({
-        code: "wal_large",
-        severity: "warning",
+        ...finding("wal_large"),
         message: `the WAL is ${Math.round(wal / 1024 / 1024)} MiB: a long-lived reader keeps checkpoints from finishing (sync watch truncates it when idle)`,
         details: { walBytes: wal }
       })
@@ -153,8 +169,7 @@ const makeDoctor = (
       if (original === replica) {
         add(
           {
-            code: "replica_duplicated",
-            severity: "error",
+            ...finding("replica_duplicated"),
             message: `this database is a copy of ${home}, which still uses replica id ${replica}: both would publish different events under one name`,
             details: { original: home, replica },
             fix: "give this database a new replica id (its events so far stay the original's)"
@@ -167,8 +182,7 @@ const makeDoctor = (
       } else {
         add(
           {
-            code: "database_moved",
-            severity: "warning",
+            ...finding("database_moved"),
             message: `this database was created at ${home}; no database with its replica id is there now, so it was moved`,
             details: { original: home },
             fix: "record its new place"
@@ -185,8 +199,7 @@ const makeDoctor = (
     const own = quarantinedRefs.filter((q) => q.code === "history_rewritten" && streamOfRef(q.ref)?.replica === replica)
     if (own.length > 0) {
       add({
-        code: "replica_duplicated",
-        severity: "error",
+        ...finding("replica_duplicated"),
         message: `a remote holds other events under this database's own replica id (${own.map((q) => `${q.remote} refs/grove/${q.ref}`).join(", ")}): another database uses it, or the ref was rewritten`,
         details: { refs: own.map((q) => `r${q.id}`) }
       })
@@ -194,8 +207,7 @@ const makeDoctor = (
     const foreign = quarantinedRefs.filter((q) => !own.includes(q))
     if (foreign.length > 0) {
       add({
-        code: "refs_quarantined",
-        severity: "warning",
+        ...finding("refs_quarantined"),
         message: `${foreign.length} grove ref${foreign.length === 1 ? " is" : "s are"} held back: grove sync quarantine list`,
         details: { refs: foreign.map((q) => `r${q.id}`) }
       })
@@ -203,8 +215,7 @@ const makeDoctor = (
     const events = yield* trySqlite(() => (db.query("SELECT count(*) AS n FROM quarantine").get() as { n: number }).n)
     if (events > 0) {
       add({
-        code: "events_quarantined",
-        severity: "warning",
+        ...finding("events_quarantined"),
         message: `${events} stored event${events === 1 ? " fails" : "s fail"} their Schema and are skipped: grove sync quarantine list`,
         details: { events }
       })
@@ -215,8 +226,7 @@ const makeDoctor = (
       if (isStaleLock(lock)) {
         add(
           {
-            code: "watch_lock_stale",
-            severity: "warning",
+            ...finding("watch_lock_stale"),
             message: `${w.path} has a sync watch lock whose watcher is gone`,
             details: { worktree: w.path, lock },
             fix: "remove the stale lock"
@@ -228,8 +238,7 @@ const makeDoctor = (
 
     if (!(yield* actorConfigured)) {
       add({
-        code: "actor_missing",
-        severity: "warning",
+        ...finding("actor_missing"),
         message: "no actor is configured: set GROVE_ACTOR, or git config user.email, so events say who wrote them"
       })
     }
@@ -241,8 +250,7 @@ const makeDoctor = (
     )
     if (shared.length > 0) {
       add({
-        code: "actor_shared",
-        severity: "warning",
+        ...finding("actor_shared"),
         message: `one actor writes from several worktrees (${shared.map((s) => `${s.actor}: ${s.worktrees}`).join(", ")}): set GROVE_ACTOR per agent so claims and conflicts say who`,
         details: { actors: shared }
       })
