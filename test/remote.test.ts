@@ -56,7 +56,7 @@ const entry = NodePath.resolve(import.meta.dir, "../src/main.ts")
  * spawn loads the whole program (about 0.3-0.5 s on a 2-core machine), so a
  * test's wall time is about the whole file's.
  */
-const timeout = 120_000
+const timeout = 400_000
 
 /** git with bytes on stdin, returning stdout as bytes. */
 const gitBytes = (cwd: string, input: Uint8Array | undefined, ...args: Array<string>): Buffer => {
