@@ -9,16 +9,16 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { findingSeverity } from "../src/app/Doctor.ts"
 import { migrations } from "../src/migrations/list.ts"
-import { grove } from "./support/cli.ts"
-import { git, makeRepo, makeTempDir, type TestRepo } from "./support/repo.ts"
-import { dbPathOf, neutralEnv, withDb } from "./support/tracker.ts"
+import { dbPathOf, git, grove, makeRepo, makeTempDir, neutralEnv, type TestRepo, withDb } from "./support/index.ts"
 
 const repos: Array<TestRepo> = []
+const dirs: Array<string> = []
 afterEach(() => {
   for (const r of repos.splice(0)) r.cleanup()
+  for (const d of dirs.splice(0)) NodeFs.rmSync(d, { recursive: true, force: true })
 })
 
-const env = { ...neutralEnv, GROVE_ACTOR: "doctor-test" }
+const env = { ...neutralEnv, GROVE_ACTOR: "doctor-test" } as Record<string, string | undefined>
 const timeout = 60_000
 
 /** A repository with an epic and a task written through the CLI. */
@@ -36,8 +36,8 @@ const doctor = (cwd: string, ...args: Array<string>) => grove(cwd, ["doctor", ..
 const findings = (r: ReturnType<typeof doctor>): Array<any> => (r.json.ok ? r.json.data : r.json.error.details).findings
 const codes = (r: ReturnType<typeof doctor>) => findings(r).map((f) => f.code)
 
-const eventCount = (root: string) => withDb(root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
-const replicaOf = (root: string) => withDb(root, (db) => (db.query("SELECT name FROM replicas WHERE id = 1").get() as { name: string }).name)
+const eventCount = (root: string) => withDb(dbPathOf(root), (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
+const replicaOf = (root: string) => withDb(dbPathOf(root), (db) => (db.query("SELECT name FROM replicas WHERE id = 1").get() as { name: string }).name)
 
 describe("grove doctor", () => {
   it("docs/doctor.md documents every finding code with its severity, and nothing else", () => {
@@ -57,7 +57,7 @@ describe("grove doctor", () => {
 
   it("a dropped trigger: trigger_missing (exit 1, doctor_found_problems); --fix backs up, re-creates it and says so; then healthy", () => {
     const repo = fresh()
-    withDb(repo.root, (db) => db.run("DROP TRIGGER events_no_update"))
+    withDb(dbPathOf(repo.root), (db) => db.run("DROP TRIGGER events_no_update"))
     const r = doctor(repo.root)
     expect({ exit: r.exitCode, code: r.json.error.code, found: codes(r) }).toEqual({ exit: 1, code: "doctor_found_problems", found: ["trigger_missing"] })
     const fixed = doctor(repo.root, "--fix")
@@ -69,12 +69,12 @@ describe("grove doctor", () => {
     expect(inBackup.query("SELECT name FROM sqlite_master WHERE name = 'events_no_update'").get()).toBeNull()
     inBackup.close()
     expect(doctor(repo.root).json.data.findings).toEqual([])
-    expect(() => withDb(repo.root, (db) => db.run("UPDATE events SET payload = '{}'"))).toThrow("append-only")
+    expect(() => withDb(dbPathOf(repo.root), (db) => db.run("UPDATE events SET payload = '{}'"))).toThrow("append-only")
   }, timeout)
 
   it("an edited event: chain_broken, which --fix does not touch", () => {
     const repo = fresh()
-    withDb(repo.root, (db) => {
+    withDb(dbPathOf(repo.root), (db) => {
       db.run("DROP TRIGGER events_no_update")
       db.run("UPDATE events SET payload = replace(payload, 'Index', 'Forged') WHERE op = 'task.created'")
       db.run("CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'grove events are append-only'); END")
@@ -106,7 +106,7 @@ describe("grove doctor", () => {
     expect(doctor(copy).json.data.findings).toEqual([])
     // What the copy writes now goes on its own replica's stream; the copy's log still verifies.
     grove(copy, ["epic", "create", "--title", "In the copy", "--json"], { env })
-    const streams = withDb(copy, (db) => db.query("SELECT s.name, r.name AS replica FROM streams s JOIN replicas r ON r.id = s.replica_id ORDER BY s.id").all())
+    const streams = withDb(dbPathOf(copy), (db) => db.query("SELECT s.name, r.name AS replica FROM streams s JOIN replicas r ON r.id = s.replica_id ORDER BY s.id").all())
     expect(streams).toEqual([{ name: `main@${original}`, replica: original }, { name: "main", replica: replicaOf(copy) }])
     expect(grove(copy, ["verify", "--json"], { env }).exitCode).toBe(0)
     // The new stream knows everything the old one did: its branch is not behind itself.
@@ -140,7 +140,7 @@ describe("grove doctor", () => {
 
   it("schema behind (a warning) and schema too new (an error)", () => {
     const dir = makeTempDir()
-    repos.push({ root: dir, base: dir, addWorktree: () => "", cleanup: () => NodeFs.rmSync(dir, { recursive: true, force: true }) })
+    dirs.push(dir)
     git(dir, "init", "-q", "-b", "main")
     const file = NodePath.join(dir, "old.db")
     const db = new Database(file)
@@ -158,7 +158,7 @@ describe("grove doctor", () => {
 
   it("held refs and events (warnings), a missing actor, and one actor writing from two worktrees", () => {
     const repo = fresh()
-    withDb(repo.root, (db) => {
+    withDb(dbPathOf(repo.root), (db) => {
       db.run("INSERT INTO remote_quarantine (remote, ref, tip, code, detail, quarantined_at) VALUES ('origin', '00000000000000ff/main', 'abc', 'bundle_corrupt', 'x', 0)")
       db.run("INSERT INTO quarantine (event_seq, reason, detail, quarantined_at) VALUES (1, 'invalid_payload', 'x', 0)")
     })
@@ -177,25 +177,25 @@ describe("migrate restore", () => {
   it("restores a backup in one transaction after backing up the state it replaces; a file that is not a grove database is backup_invalid, nothing changed", () => {
     const repo = fresh()
     const backup = grove(repo.root, ["migrate", "backup", "--json"], { env }).json.data.path as string
-    const before = withDb(repo.root, (db) => db.query("SELECT * FROM events ORDER BY seq").all())
+    const before = withDb(dbPathOf(repo.root), (db) => db.query("SELECT * FROM events ORDER BY seq").all())
     grove(repo.root, ["epic", "create", "--title", "After the backup", "--json"], { env })
-    const afterWrite = withDb(repo.root, (db) => db.query("SELECT * FROM events ORDER BY seq").all())
+    const afterWrite = withDb(dbPathOf(repo.root), (db) => db.query("SELECT * FROM events ORDER BY seq").all())
 
     const junk = NodePath.join(repo.base, "junk.db")
     NodeFs.writeFileSync(junk, "not a database")
     const refused = grove(repo.root, ["migrate", "restore", junk, "--json"], { env })
     expect({ exit: refused.exitCode, code: refused.json.error.code }).toEqual({ exit: 1, code: "backup_invalid" })
     expect(grove(repo.root, ["migrate", "restore", NodePath.join(repo.base, "missing.db"), "--json"], { env }).json.error.code).toBe("backup_invalid")
-    expect(withDb(repo.root, (db) => db.query("SELECT * FROM events ORDER BY seq").all())).toEqual(afterWrite)
+    expect(withDb(dbPathOf(repo.root), (db) => db.query("SELECT * FROM events ORDER BY seq").all())).toEqual(afterWrite)
 
     const restored = grove(repo.root, ["migrate", "restore", backup, "--json"], { env })
     expect(restored.exitCode).toBe(0)
     expect(restored.json.data).toMatchObject({ restored: backup, version: migrations.length })
-    expect(withDb(repo.root, (db) => db.query("SELECT * FROM events ORDER BY seq").all())).toEqual(before)
+    expect(withDb(dbPathOf(repo.root), (db) => db.query("SELECT * FROM events ORDER BY seq").all())).toEqual(before)
     expect(grove(repo.root, ["verify", "--json"], { env }).exitCode).toBe(0)
-    expect(() => withDb(repo.root, (db) => db.run("DELETE FROM events"))).toThrow("append-only")
+    expect(() => withDb(dbPathOf(repo.root), (db) => db.run("DELETE FROM events"))).toThrow("append-only")
     // Undo: the state the restore replaced.
     grove(repo.root, ["migrate", "restore", restored.json.data.previous, "--json"], { env })
-    expect(withDb(repo.root, (db) => db.query("SELECT * FROM events ORDER BY seq").all())).toEqual(afterWrite)
+    expect(withDb(dbPathOf(repo.root), (db) => db.query("SELECT * FROM events ORDER BY seq").all())).toEqual(afterWrite)
   }, timeout)
 })

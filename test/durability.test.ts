@@ -9,9 +9,7 @@ import { spawnSync } from "bun"
 import { Database } from "bun:sqlite"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { grove } from "./support/cli.ts"
-import { makeRepo, type TestRepo } from "./support/repo.ts"
-import { neutralEnv } from "./support/tracker.ts"
+import { grove, makeRepo, neutralEnv, type TestRepo } from "./support/index.ts"
 
 const repo: TestRepo = makeRepo()
 const mountPoint = NodePath.join(repo.base, "small")

@@ -3,22 +3,15 @@
  * verify and rebuild, and the append-only triggers. Every attack is done for
  * real on the database file with bun:sqlite, as a user with sqlite3 would.
  */
-import { afterAll, beforeAll, describe, expect, it } from "bun:test"
+import { afterAll, describe, expect, it } from "bun:test"
 import { Effect } from "effect"
 import { eventDigest, sealChains } from "../src/events/chain.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
-import { grove } from "./support/cli.ts"
-import { makeRepo, type TestRepo } from "./support/repo.ts"
-import { inWorktree, isolateEnv, neutralEnv, withDb } from "./support/tracker.ts"
+import { dbPathOf, grove, inWorktree, isolateEnv, makeRepo, neutralEnv, type TestRepo, withDb } from "./support/index.ts"
 
 let repo: TestRepo
-let restoreEnv: () => void
-beforeAll(() => {
-  restoreEnv = isolateEnv()
-})
-afterAll(() => {
-  restoreEnv()
-})
+isolateEnv()
+afterAll(() => repo?.cleanup())
 
 const fresh = async () => {
   repo?.cleanup()
@@ -35,13 +28,13 @@ const cli = (...args: Array<string>) => grove(repo.root, [...args, "--json"], { 
 
 /** Everything the attacker could hope to change: the log and the live tables. */
 const state = () =>
-  withDb(repo.root, (db) => ({
+  withDb(dbPathOf(repo.root), (db) => ({
     events: db.query("SELECT * FROM events ORDER BY seq").all(),
     tasks: db.query("SELECT * FROM tasks ORDER BY id").all()
   }))
 
 const eventOf = (entity: string, op: string) =>
-  withDb(repo.root, (db) => db.query("SELECT seq, id, payload, digest FROM events WHERE entity_id = ? AND op = ?").get(entity, op) as {
+  withDb(dbPathOf(repo.root), (db) => db.query("SELECT seq, id, payload, digest FROM events WHERE entity_id = ? AND op = ?").get(entity, op) as {
     seq: number
     id: string
     payload: string
@@ -51,7 +44,7 @@ const eventOf = (entity: string, op: string) =>
 describe("hash chain and append-only triggers", () => {
   it("every event has a digest and a healthy log verifies: chains intact, triggers in place", async () => {
     await fresh()
-    const digests = withDb(repo.root, (db) => db.query("SELECT digest FROM events").all() as Array<{ digest: string | null }>)
+    const digests = withDb(dbPathOf(repo.root), (db) => db.query("SELECT digest FROM events").all() as Array<{ digest: string | null }>)
     expect(digests.length).toBe(4)
     expect(digests.every((d) => /^[0-9a-f]{64}$/.test(d.digest ?? ""))).toBe(true)
     const v = cli("verify")
@@ -62,7 +55,7 @@ describe("hash chain and append-only triggers", () => {
   it("a payload edited after dropping the trigger: verify reports log_tampered naming the event; rebuild refuses and changes nothing, so the forgery is never laundered", async () => {
     const { task } = await fresh()
     const created = eventOf(task.id, "task.created")
-    withDb(repo.root, (db) => {
+    withDb(dbPathOf(repo.root), (db) => {
       db.run("DROP TRIGGER events_no_update")
       db.run("UPDATE events SET payload = replace(payload, 'Index documents', 'Forged') WHERE seq = ?", [created.seq])
     })
@@ -88,7 +81,7 @@ describe("hash chain and append-only triggers", () => {
     const { task } = await fresh()
     const created = eventOf(task.id, "task.created")
     const updated = eventOf(task.id, "task.updated")
-    withDb(repo.root, (db) => {
+    withDb(dbPathOf(repo.root), (db) => {
       const r = db.query(
         `SELECT e.*, s.branch, rp.name AS replica, t.worktree, t.head, t.actor, t.committed_at,
                 (SELECT digest FROM events p WHERE p.stream_id = e.stream_id AND p.pos = e.pos - 1) AS prev
@@ -110,7 +103,7 @@ describe("hash chain and append-only triggers", () => {
 
     const again = await fresh()
     const second = eventOf(again.task.id, "task.created")
-    withDb(repo.root, (db) => {
+    withDb(dbPathOf(repo.root), (db) => {
       db.run("DROP TRIGGER events_no_delete")
       db.run("DELETE FROM events WHERE seq = ?", [second.seq])
     })
@@ -121,7 +114,7 @@ describe("hash chain and append-only triggers", () => {
 
   it("a dropped trigger alone (chains intact) is reported by verify as log_tampered", async () => {
     await fresh()
-    withDb(repo.root, (db) => db.run("DROP TRIGGER events_no_update"))
+    withDb(dbPathOf(repo.root), (db) => db.run("DROP TRIGGER events_no_update"))
     const v = cli("verify")
     expect(v.exitCode).toBe(1)
     expect(v.json.error.code).toBe("log_tampered")
@@ -132,13 +125,13 @@ describe("hash chain and append-only triggers", () => {
 
   it("migration 5 seals a log written before the chain: the digests it computes are the ones appends compute, and the triggers come back", async () => {
     await fresh()
-    const original = withDb(repo.root, (db) => db.query("SELECT seq, digest FROM events ORDER BY seq").all())
-    withDb(repo.root, (db) => {
+    const original = withDb(dbPathOf(repo.root), (db) => db.query("SELECT seq, digest FROM events ORDER BY seq").all())
+    withDb(dbPathOf(repo.root), (db) => {
       db.run("DROP TRIGGER events_no_update")
       db.run("UPDATE events SET digest = NULL")
       db.transaction(() => expect(sealChains(db)).toBe(original.length))()
     })
-    expect(withDb(repo.root, (db) => db.query("SELECT seq, digest FROM events ORDER BY seq").all())).toEqual(original)
+    expect(withDb(dbPathOf(repo.root), (db) => db.query("SELECT seq, digest FROM events ORDER BY seq").all())).toEqual(original)
     expect(cli("verify").exitCode).toBe(0)
   }, 60_000)
 })

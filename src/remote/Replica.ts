@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite"
 import { localReplica, localReplicaName } from "../events/streams.ts"
-import { makeKnowledge } from "../sync/Knowledge.ts"
+import { makeKnowledge } from "../causality/Knowledge.ts"
 
 export interface Renewal {
   readonly previous: string
