@@ -251,9 +251,21 @@ describe("bad input lines", () => {
       ])
     )
     expect(withExisting.details["line"]).toBe(3)
-    // Self edges and duplicates (already present or repeated in the batch) name their line too.
+    // Self edges name their line too.
     expect((await rejected((x) => x.addDependencies([{ line: 1, value: edge(c!, d!) }, { line: 2, value: edge(d!, d!) }]))).details["line"]).toBe(2)
-    expect((await rejected((x) => x.addDependencies([{ line: 1, value: edge(c!, d!) }, { line: 2, value: edge(a!, b!) }]))).details["line"]).toBe(2)
-    expect((await rejected((x) => x.addDependencies([{ line: 1, value: edge(c!, d!) }, { line: 2, value: edge(c!, d!) }]))).details["line"]).toBe(2)
+  })
+
+  it("dep add-many is idempotent: an edge already present, or repeated in the batch, is skipped and reported by line", async () => {
+    const epic = await create("epic", undefined, "again")
+    const [a, b, c] = await createTasks(epic.id, ["a", "b", "c"])
+    const edge = (x: { id: string }, y: { id: string }) => ({ source: x.id, target: y.id })
+    await bulk((x) => x.addDependencies([{ line: 1, value: edge(a!, b!) }]))
+    const again = await bulk((x) =>
+      x.addDependencies([{ line: 1, value: edge(a!, b!) }, { line: 2, value: edge(b!, c!) }, { line: 3, value: edge(b!, c!) }])
+    )
+    expect(again).toEqual({
+      added: 1,
+      skipped: [{ line: 1, source: a!.id, target: b!.id }, { line: 3, source: b!.id, target: c!.id }]
+    })
   })
 })

@@ -13,6 +13,7 @@ import { Bulk } from "../src/tracker/Bulk.ts"
 import { type EntityKindName, type Patch, Tracker } from "../src/tracker/Tracker.ts"
 import {
   childEnv,
+  claimTask,
   countRows,
   failureIn,
   git,
@@ -1145,7 +1146,7 @@ describe("resolutions keep the domain rules", () => {
     expect(titleOf(db, t1)).toBe("edited by a")
     expect(all(db, "SELECT * FROM dependencies")).toEqual([])
     // T1 is not stuck behind a dependency on a task that no longer exists.
-    expect((await go(a, Effect.flatMap(Tracker, (tr) => tr.claim(t1, "alice")))).claimed).toBe(true)
+    expect((await go(a, claimTask(t1, "alice"))).claimed).toBe(true)
   })
 })
 
