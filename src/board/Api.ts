@@ -155,7 +155,7 @@ export const endpoints = (cwd: string, boardJson: () => string): ReadonlyArray<E
     method: "POST",
     path: "/api/entities/:id/release",
     // Release has no version check in the service (`task release` has no --if-version): only the owner may release.
-    body: Schema.Struct({}),
+    body: Schema.Record({ key: Schema.String, value: Schema.Never }), // an empty object: no field is accepted
     handle: ({ params }) =>
       Effect.flatMap(workKind(params["id"]!), (kind) => write(cwd)(Effect.flatMap(Claims, (c) => c.release(kind, params["id"]!, {}))))
   },
