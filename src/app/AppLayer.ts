@@ -10,7 +10,7 @@ import { Queries } from "../projections/Queries.ts"
 import { Replay } from "../projections/Replay.ts"
 import { Remote } from "../remote/Remote.ts"
 import { Conflicts } from "../sync/Conflicts.ts"
-import { Detector } from "../sync/Detector.ts"
+import { SyncState } from "../sync/SyncState.ts"
 import { Sync } from "../sync/Sync.ts"
 import { Writer } from "../sync/Writer.ts"
 import { Bulk } from "../tracker/Bulk.ts"
@@ -46,7 +46,7 @@ export const withReader = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E,
 export const trackerLayer = (cwd: string) => {
   const database = databaseLayer(cwd)
   const events = EventStore.layer.pipe(Layer.provideMerge(GitContext.layer(process.env)), Layer.provideMerge(database))
-  const projections = Layer.mergeAll(Projector.layer, Queries.layer, Replay.layer, Detector.layer).pipe(Layer.provideMerge(events))
+  const projections = Layer.mergeAll(Projector.layer, Queries.layer, Replay.layer, SyncState.layer).pipe(Layer.provideMerge(events))
   const writer = Writer.layer.pipe(Layer.provideMerge(projections))
   const tracker = Tracker.layer.pipe(Layer.provideMerge(writer))
   return Layer.mergeAll(Bulk.layer, Sync.layer, Conflicts.layer, Remote.layer).pipe(Layer.provideMerge(tracker))

@@ -41,6 +41,8 @@ const toDependency = (r: { sk: NodeKind; si: string; tk: NodeKind; ti: string; c
 })
 const edgeColumns = "source_kind AS sk, source_id AS si, target_kind AS tk, target_id AS ti, created_clock AS c"
 
+const tableOf = { epic: "epics", task: "tasks", subtask: "subtasks" } as const
+
 /** Reads of the projection tables: what queries and domain rules look at. */
 export class Queries extends Context.Tag("grove/Queries")<Queries, ReturnType<typeof makeQueries>>() {
   static readonly layer = Layer.effect(Queries, Effect.map(Sqlite, ({ db }) => makeQueries(db)))
@@ -79,6 +81,16 @@ const makeQueries = (db: import("bun:sqlite").Database) => {
         }
         return found
       }),
+    /** Whether the entity is live (in its projection table). */
+    isLive: (kind: "epic" | "task" | "subtask", id: string) =>
+      one<{ x: number }>(`SELECT 1 AS x FROM ${tableOf[kind]} WHERE id = ?`, id).pipe(Effect.map((r) => r !== undefined)),
+    /** Edges with either end among these nodes. */
+    edgesTouching: (ids: ReadonlyArray<string>) =>
+      all<Parameters<typeof toDependency>[0]>(
+        `SELECT ${edgeColumns} FROM dependencies WHERE source_id IN (${ids.map(() => "?").join(", ")}) OR target_id IN (${ids.map(() => "?").join(", ")})`,
+        ...ids,
+        ...ids
+      ).pipe(Effect.map((rows) => rows.map(toDependency))),
     /** Edges out of `node` (what it depends on) and into it (what depends on it). */
     dependencies: (node: NodeRef) =>
       trySqlite(() => ({

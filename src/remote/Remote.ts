@@ -3,7 +3,7 @@ import { Context, Effect, Either, Layer } from "effect"
 import { GroveError } from "../errors/index.ts"
 import { orDatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import { Detector } from "../sync/Detector.ts"
+import { SyncState } from "../sync/SyncState.ts"
 import { encodeBundle, openBundle, parseBundleName } from "./Bundle.ts"
 import { makeExporter } from "./Export.ts"
 import { type FetchedBundle, makeImporter, type Refusal } from "./Import.ts"
@@ -52,7 +52,7 @@ export class Remote extends Context.Tag("grove/Remote")<Remote, ReturnType<typeo
   static readonly layer = Layer.effect(
     Remote,
     Effect.gen(function*() {
-      return makeRemote(yield* Sqlite, yield* SqlClient.SqlClient, yield* Detector, yield* Transport)
+      return makeRemote(yield* Sqlite, yield* SqlClient.SqlClient, yield* SyncState, yield* Transport)
     })
   ).pipe(Layer.provideMerge(Transport.layer))
 }
@@ -60,7 +60,7 @@ export class Remote extends Context.Tag("grove/Remote")<Remote, ReturnType<typeo
 const makeRemote = (
   { db }: typeof Sqlite.Service,
   sql: SqlClient.SqlClient,
-  { knowledge }: typeof Detector.Service,
+  { knowledge }: typeof SyncState.Service,
   transport: typeof Transport.Service
 ) => {
   const exporter = makeExporter(db, knowledge)

@@ -4,10 +4,12 @@ import { GitContext } from "../events/GitContext.ts"
 import { wallTimeOf } from "../events/hlc.ts"
 import { deleted, entityFields, writesOf } from "../events/writes.ts"
 import { GroveError, NotFound } from "../errors/index.ts"
-import { trySqlite } from "../storage/errors.ts"
-import { localStreamId } from "../events/streams.ts"
+import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
+import { localStreamId, streamName } from "../events/streams.ts"
+import { Queries } from "../projections/Queries.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import { adoptPending, inScope, inScopeParams } from "./scope.ts"
+import type { ConflictRecord } from "./ConflictStore.ts"
+import { SyncState } from "./SyncState.ts"
 import { Writer } from "./Writer.ts"
 
 export class ExpectMismatch extends GroveError("ExpectMismatch", "expect_mismatch") {}
@@ -65,25 +67,6 @@ export interface Resolution {
   readonly writes: ReadonlyArray<{ readonly op: string; readonly entity: string; readonly field: string; readonly value: unknown }>
 }
 
-type ConflictRow = {
-  id: number
-  worktree: string
-  branch: string
-  entity_kind: string
-  entity_id: string
-  field: string
-  base: string | null
-  base_seq: number | null
-  ours: string
-  ours_seq: number
-  theirs: string
-  theirs_seq: number
-  status: "pending" | "settled"
-  settled_seq: number | null
-  created_at: number
-  settled_at: number | null
-}
-
 /** A stored side or base: JSON text, or ⊥ when the value is a delete's (shown as `{"deleted":true}`). */
 const parse = (text: string | null): unknown => (text === null ? null : text === deleted ? { deleted: true } : JSON.parse(text))
 
@@ -92,12 +75,18 @@ export class Conflicts extends Context.Tag("grove/Conflicts")<Conflicts, ReturnT
   static readonly layer = Layer.effect(
     Conflicts,
     Effect.gen(function*() {
-      return makeConflicts(yield* Sqlite, yield* GitContext, yield* Writer)
+      return makeConflicts(yield* Sqlite, yield* GitContext, yield* Writer, yield* SyncState, yield* Queries)
     })
   )
 }
 
-const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Service, writer: typeof Writer.Service) => {
+const makeConflicts = (
+  { db }: typeof Sqlite.Service,
+  git: typeof GitContext.Service,
+  writer: typeof Writer.Service,
+  { conflicts }: typeof SyncState.Service,
+  queries: typeof Queries.Service
+) => {
   const eventInfo = (seq: number | null): EventInfo | null => {
     if (seq === null) return null
     const r = db.query(
@@ -109,44 +98,38 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
     return { ...rest, time: new Date(wallTimeOf(clock)).toISOString() }
   }
 
-  const view = (r: ConflictRow): Conflict => ({
+  const view = (r: ConflictRecord): Conflict => ({
     id: r.id,
-    scope: { worktree: r.worktree, branch: r.branch },
-    entity: { kind: r.entity_kind, id: r.entity_id },
+    scope: { worktree: r.worktree, branch: streamName(db, r.streamId) },
+    entity: { kind: r.entityKind, id: r.entityId },
     field: r.field,
     base: parse(r.base),
     ours: parse(r.ours),
     theirs: parse(r.theirs),
     status: r.status,
-    baseEvent: eventInfo(r.base_seq),
-    oursEvent: eventInfo(r.ours_seq)!,
-    theirsEvent: eventInfo(r.theirs_seq)!,
-    settledBy: eventInfo(r.settled_seq),
-    createdAt: new Date(r.created_at).toISOString(),
-    settledAt: r.settled_at === null ? null : new Date(r.settled_at).toISOString()
+    baseEvent: eventInfo(r.baseSeq),
+    oursEvent: eventInfo(r.oursSeq)!,
+    theirsEvent: eventInfo(r.theirsSeq)!,
+    settledBy: eventInfo(r.settledSeq),
+    createdAt: new Date(r.createdAt).toISOString(),
+    settledAt: r.settledAt === null ? null : new Date(r.settledAt).toISOString()
   })
-
-  const select = `SELECT c.*, s.name AS branch FROM conflicts c JOIN streams s ON s.id = c.stream_id`
 
   const streamOf = (branch: string) => localStreamId(db, branch)
 
   /** This worktree+branch's conflicts: pending ones, or all with `all`. */
   const list = (options: { readonly all?: boolean } = {}) =>
     Effect.flatMap(git.resolve, (context) =>
-      trySqlite(() =>
-        {
-          const stream = streamOf(context.stream)
-          if (stream === undefined) return []
-          const rows = db.query(`${select} WHERE ${inScope("c")} ${options.all ? "" : "AND c.status = 'pending'"} ORDER BY c.id`)
-            .all(...inScopeParams(context.worktree, stream)) as Array<ConflictRow>
-          // Pending records shown here belong to this worktree now, whatever the table says until the next write.
-          return rows.map((r) => view(r.status === "pending" ? { ...r, worktree: context.worktree } : r))
-        }
-      ))
+      trySqlite(() => {
+        const stream = streamOf(context.stream)
+        if (stream === undefined) return []
+        // Pending records shown here belong to this worktree now, whatever the table says until the next write.
+        return conflicts.inScope(context.worktree, stream, options).map((r) => view(r.status === "pending" ? { ...r, worktree: context.worktree } : r))
+      }))
 
   const show = (id: number) =>
-    Effect.flatMap(trySqlite(() => db.query(`${select} WHERE c.id = ?`).get(id) as ConflictRow | null), (r) =>
-      r === null
+    Effect.flatMap(trySqlite(() => conflicts.byId(id)), (r) =>
+      r === undefined
         ? Effect.fail(new NotFound({ message: `no conflict with id ${id}`, details: { id } }))
         : Effect.succeed(view(r)))
 
@@ -180,99 +163,107 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
     return { source: p.source, target: p.target }
   }
 
-  const isLive = (kind: string, id: string) => {
-    const table = kind === "epic" ? "epics" : kind === "task" ? "tasks" : "subtasks"
-    return db.query(`SELECT 1 FROM ${table} WHERE id = ?`).get(id) !== null
-  }
+  const isLive = (kind: string, id: string) => queries.isLive(kind === "epic" ? "epic" : kind === "task" ? "task" : "subtask", id)
 
   /**
    * Choosing an edge's presence re-adds it: both ends must exist and it must not close a cycle, the
    * same rules `dep add` enforces. The resolution is refused otherwise (choose the other side).
    */
-  const checkEdge = (r: ConflictRow, use: "ours" | "theirs"): Effect.Effect<void, NotFound | ResolutionCycle> => {
-    if (r.entity_kind !== "dependency" || parse(use === "ours" ? r.ours : r.theirs) !== true) return Effect.void
-    const { source, target } = endpoints(r.entity_id)
-    const present = db.query("SELECT 1 FROM dependencies WHERE source_id = ? AND target_id = ?").get(source.id, target.id) !== null
-    if (present) return Effect.void
-    const gone = [source, target].find((end) => !isLive(end.kind, end.id))
-    if (gone !== undefined) {
-      return Effect.fail(new NotFound({ message: `cannot re-add ${r.entity_id}: ${gone.kind} ${gone.id} no longer exists; resolve with the other side`, details: { conflict: r.id, missing: gone } }))
-    }
-    const cycle = db.query(
-      `WITH RECURSIVE reach(id) AS (SELECT ? UNION SELECT d.target_id FROM dependencies d JOIN reach r ON d.source_id = r.id)
-       SELECT 1 FROM reach WHERE id = ? LIMIT 1`
-    ).get(target.id, source.id) !== null
-    return cycle
-      ? Effect.fail(new ResolutionCycle({ message: `re-adding ${r.entity_id} would form a cycle: ${target.id} already depends on ${source.id}; resolve with the other side`, details: { conflict: r.id, source, target } }))
-      : Effect.void
-  }
+  const checkEdge = (r: ConflictRecord, use: "ours" | "theirs") =>
+    Effect.gen(function*() {
+      if (r.entityKind !== "dependency" || parse(use === "ours" ? r.ours : r.theirs) !== true) return
+      const { source, target } = yield* trySqlite(() => endpoints(r.entityId))
+      if (yield* queries.edgeExists(source, target)) return
+      for (const end of [source, target]) {
+        if (!(yield* isLive(end.kind, end.id))) {
+          return yield* new NotFound({
+            message: `cannot re-add ${r.entityId}: ${end.kind} ${end.id} no longer exists; resolve with the other side`,
+            details: { conflict: r.id, missing: end }
+          })
+        }
+      }
+      if (yield* queries.reaches(target, source)) {
+        return yield* new ResolutionCycle({
+          message: `re-adding ${r.entityId} would form a cycle: ${target.id} already depends on ${source.id}; resolve with the other side`,
+          details: { conflict: r.id, source, target }
+        })
+      }
+    })
 
   /** The events that settle one record with the chosen side. */
-  const settle = (r: ConflictRow, use: "ours" | "theirs"): Array<EventDraft> => {
-    const value = parse(use === "ours" ? r.ours : r.theirs)
-    const entity = { kind: r.entity_kind as "epic", id: r.entity_id }
-    if (r.entity_kind === "dependency") {
-      return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value, restored: endpoints(r.entity_id) })]
-    }
-    if (r.field !== "existence") return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value })]
-    if (value !== true) {
-      // Confirming a delete removes what still hangs off the entity, as a delete would (no orphans, no dangling edges).
-      const root = draft("conflict.resolved", entity, { conflict: r.id, field: "existence", value: false })
-      return [root, ...confirmCascade(r.entity_kind, r.entity_id, root.id)]
-    }
-    // Restore the entity, then what its delete cascaded to, each from the log.
-    const root = draft("conflict.resolved", entity, { conflict: r.id, field: "existence", value: true, ...restoration(r.entity_id, r.entity_kind) })
-    const lastDelete = db.query("SELECT id FROM events WHERE entity_id = ? AND op LIKE '%.deleted' ORDER BY clock DESC, id DESC LIMIT 1").get(r.entity_id) as
-      | { id: string }
-      | null
-    const cascade = lastDelete === null ? [] : db.query("SELECT entity_kind AS kind, entity_id AS id FROM events WHERE cause_id = ? ORDER BY seq").all(lastDelete.id) as Array<
-      { kind: string; id: string }
-    >
-    const parents = restoreParents(r.entity_kind, root.payload as { restored?: Record<string, unknown> }, root.id)
-    // An edge comes back only when both of its ends are live or come back in this resolution.
-    const back = new Set([r.entity_id, ...parents.map((p) => p.entityId), ...cascade.filter((c) => c.kind !== "dependency").map((c) => c.id)])
-    const children = cascade.flatMap((c): Array<EventDraft> =>
-      c.kind === "dependency" && !c.id.split(">").every((end) => back.has(end) || isLive(end.startsWith("s-") ? "subtask" : "task", end))
-        ? []
-        : c.kind === "dependency"
-        ? [draft("conflict.resolved", { kind: "dependency", id: c.id }, { conflict: null, field: "presence", value: true, restored: endpoints(c.id) }, { causeId: root.id })]
-        : [draft("conflict.resolved", { kind: c.kind as "task", id: c.id }, { conflict: null, field: "existence", value: true, ...restoration(c.id, c.kind) }, { causeId: root.id })]
-    )
-    return [root, ...parents, ...children]
-  }
+  const settle = (r: ConflictRecord, use: "ours" | "theirs") =>
+    Effect.gen(function*() {
+      const value = parse(use === "ours" ? r.ours : r.theirs)
+      const entity = { kind: r.entityKind as "epic", id: r.entityId }
+      if (r.entityKind === "dependency") {
+        const restored = yield* trySqlite(() => endpoints(r.entityId))
+        return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value, restored })]
+      }
+      if (r.field !== "existence") return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value })]
+      if (value !== true) {
+        // Confirming a delete removes what still hangs off the entity, as a delete would (no orphans, no dangling edges).
+        const root = draft("conflict.resolved", entity, { conflict: r.id, field: "existence", value: false })
+        return [root, ...(yield* confirmCascade(r.entityKind, r.entityId, root.id))]
+      }
+      // Restore the entity, then what its delete cascaded to, each from the log.
+      const { root, cascade } = yield* trySqlite(() => {
+        const root = draft("conflict.resolved", entity, { conflict: r.id, field: "existence", value: true, ...restoration(r.entityId, r.entityKind) })
+        const lastDelete = db.query("SELECT id FROM events WHERE entity_id = ? AND op LIKE '%.deleted' ORDER BY clock DESC, id DESC LIMIT 1").get(r.entityId) as
+          | { id: string }
+          | null
+        const cascade = lastDelete === null ? [] : db.query("SELECT entity_kind AS kind, entity_id AS id FROM events WHERE cause_id = ? ORDER BY seq").all(lastDelete.id) as Array<
+          { kind: string; id: string }
+        >
+        return { root, cascade }
+      })
+      const parents = yield* restoreParents(r.entityKind, root.payload as { restored?: Record<string, unknown> }, root.id)
+      // An edge comes back only when both of its ends are live or come back in this resolution.
+      const back = new Set([r.entityId, ...parents.map((p) => p.entityId), ...cascade.filter((c) => c.kind !== "dependency").map((c) => c.id)])
+      const children: Array<EventDraft> = []
+      for (const c of cascade) {
+        if (c.kind !== "dependency") {
+          children.push(draft("conflict.resolved", { kind: c.kind as "task", id: c.id }, { conflict: null, field: "existence", value: true, ...(yield* trySqlite(() => restoration(c.id, c.kind))) }, { causeId: root.id }))
+          continue
+        }
+        let endsBack = true
+        for (const end of c.id.split(">")) endsBack &&= back.has(end) || (yield* isLive(end.startsWith("s-") ? "subtask" : "task", end))
+        if (endsBack) {
+          children.push(draft("conflict.resolved", { kind: "dependency", id: c.id }, { conflict: null, field: "presence", value: true, restored: yield* trySqlite(() => endpoints(c.id)) }, { causeId: root.id }))
+        }
+      }
+      return [root, ...parents, ...children]
+    })
 
   /** Edges touching the entity or its live children (by edge id), then live subtasks, then live tasks (by id). */
-  const confirmCascade = (kind: string, id: string, causeId: string): Array<EventDraft> => {
-    const tasks = kind === "epic" ? (db.query("SELECT id FROM tasks WHERE epic_id = ? ORDER BY id").all(id) as Array<{ id: string }>).map((t) => t.id) : []
-    const parents = kind === "task" ? [id] : tasks
-    const subtasks = parents.length === 0 ? [] : (db.query(
-      `SELECT id FROM subtasks WHERE task_id IN (${parents.map(() => "?").join(", ")}) ORDER BY id`
-    ).all(...parents) as Array<{ id: string }>).map((s) => s.id)
-    const nodes = [id, ...tasks, ...subtasks]
-    const edges = db.query(
-      `SELECT source_kind, source_id, target_kind, target_id FROM dependencies
-       WHERE source_id IN (${nodes.map(() => "?").join(", ")}) OR target_id IN (${nodes.map(() => "?").join(", ")})`
-    ).all(...nodes, ...nodes) as Array<{ source_kind: "task"; source_id: string; target_kind: "task"; target_id: string }>
-    const edgeDrafts = edges
-      .map((e) => ({ source: { kind: e.source_kind, id: e.source_id }, target: { kind: e.target_kind, id: e.target_id } }))
-      .sort((a, b) => (edgeId(a.source, a.target) < edgeId(b.source, b.target) ? -1 : 1))
-      .map((e) => draft("conflict.resolved", { kind: "dependency", id: edgeId(e.source, e.target) }, { conflict: null, field: "presence", value: false, restored: e }, { causeId }))
-    const gone = (k: "task" | "subtask") => (x: string) => draft("conflict.resolved", { kind: k, id: x }, { conflict: null, field: "existence", value: false }, { causeId })
-    return [...edgeDrafts, ...subtasks.map(gone("subtask")), ...tasks.map(gone("task"))]
-  }
+  const confirmCascade = (kind: string, id: string, causeId: string) =>
+    Effect.gen(function*() {
+      const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+      const tasks = kind === "epic" ? (yield* queries.tasks({ epic: id })).map((t) => t.id).sort(byId) : []
+      const parents = kind === "task" ? [id] : tasks
+      const subtasks: Array<string> = []
+      for (const parent of parents) subtasks.push(...(yield* queries.subtasks(parent)).map((s) => s.id))
+      subtasks.sort(byId)
+      const edges = yield* queries.edgesTouching([id, ...tasks, ...subtasks])
+      const edgeDrafts = edges
+        .sort((a, b) => byId(edgeId(a.source, a.target), edgeId(b.source, b.target)))
+        .map((e) => draft("conflict.resolved", { kind: "dependency", id: edgeId(e.source, e.target) }, { conflict: null, field: "presence", value: false, restored: { source: e.source, target: e.target } }, { causeId }))
+      const gone = (k: "task" | "subtask") => (x: string) => draft("conflict.resolved", { kind: k, id: x }, { conflict: null, field: "existence", value: false }, { causeId })
+      return [...edgeDrafts, ...subtasks.map(gone("subtask")), ...tasks.map(gone("task"))]
+    })
 
   /**
    * A restored task or subtask whose parent is gone would be an orphan, which
    * the domain forbids: its parent (and the parent's parent) come back too.
    */
-  const restoreParents = (kind: string, payload: { restored?: Record<string, unknown> }, causeId: string): Array<EventDraft> => {
-    const parentKind = kind === "task" ? "epic" : kind === "subtask" ? "task" : undefined
-    const parentId = parentKind === undefined ? undefined : payload.restored?.[parentKind]
-    if (parentKind === undefined || typeof parentId !== "string" || isLive(parentKind, parentId)) return []
-    const parentState = restoration(parentId, parentKind)
-    const parent = draft("conflict.resolved", { kind: parentKind as "task", id: parentId }, { conflict: null, field: "existence", value: true, ...parentState }, { causeId })
-    return [parent, ...restoreParents(parentKind, parentState, causeId)]
-  }
+  const restoreParents = (kind: string, payload: { restored?: Record<string, unknown> }, causeId: string): Effect.Effect<Array<EventDraft>, DatabaseError | DatabaseBusy> =>
+    Effect.gen(function*() {
+      const parentKind = kind === "task" ? "epic" : kind === "subtask" ? "task" : undefined
+      const parentId = parentKind === undefined ? undefined : payload.restored?.[parentKind]
+      if (parentKind === undefined || typeof parentId !== "string" || (yield* isLive(parentKind, parentId))) return []
+      const parentState = yield* trySqlite(() => restoration(parentId, parentKind))
+      const parent = draft("conflict.resolved", { kind: parentKind as "task", id: parentId }, { conflict: null, field: "existence", value: true, ...parentState }, { causeId })
+      return [parent, ...(yield* restoreParents(parentKind, parentState, causeId))]
+    })
 
   /**
    * Settles pending conflicts of this scope with one side, as conflict.resolved
@@ -285,13 +276,8 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
           const matched = yield* trySqlite(() => {
             const stream = streamOf(context.stream)
             if (stream === undefined) return []
-            if (!dryRun) adoptPending(db, context.worktree, stream)
-            const where = [inScope("c"), "c.status = 'pending'"]
-            const params: Array<string | number> = [...inScopeParams(context.worktree, stream)]
-            if (selection.id !== undefined) where.push("c.id = ?"), params.push(selection.id)
-            if (selection.entity !== undefined) where.push("c.entity_id = ?"), params.push(selection.entity)
-            if (selection.field !== undefined) where.push("c.field = ?"), params.push(selection.field)
-            return db.query(`${select} WHERE ${where.join(" AND ")} ORDER BY c.id`).all(...params) as Array<ConflictRow>
+            if (!dryRun) conflicts.adoptPending(context.worktree, stream)
+            return conflicts.inScope(context.worktree, stream, { filter: selection })
           })
           if (matched.length === 0) {
             return yield* new NothingToResolve({
@@ -312,13 +298,13 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
             }
           }
           for (const r of matched) yield* checkEdge(r, use)
-          const plans = yield* trySqlite(() => matched.map((r) => ({ r, drafts: settle(r, use) })))
+          const plans = yield* Effect.forEach(matched, (r) => Effect.map(settle(r, use), (drafts) => ({ r, drafts })))
           if (!dryRun) yield* emit(plans.flatMap((p) => p.drafts))
           return {
             dryRun,
             resolutions: plans.map(({ r, drafts }): Resolution => ({
               conflict: r.id,
-              entity: { kind: r.entity_kind, id: r.entity_id },
+              entity: { kind: r.entityKind, id: r.entityId },
               field: r.field,
               base: parse(r.base),
               ours: parse(r.ours),

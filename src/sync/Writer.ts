@@ -4,7 +4,7 @@ import { EventStore, type WriteError } from "../events/EventStore.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { Projector } from "../projections/Projector.ts"
 import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
-import { Detector } from "./Detector.ts"
+import { SyncState } from "./SyncState.ts"
 
 /** Appends drafts inside the current write transaction. */
 export type Emit = (drafts: ReadonlyArray<EventDraft>) => Effect.Effect<void, DatabaseError | DatabaseBusy>
@@ -23,7 +23,7 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
     Effect.gen(function*() {
       const store = yield* EventStore
       const projector = yield* Projector
-      const detector = yield* Detector
+      const syncState = yield* SyncState
       const git = yield* GitContext
       return {
         write: <A, E, R>(body: (emit: Emit) => Effect.Effect<A, E, R>) =>
@@ -35,9 +35,9 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
                   yield* projector.apply(stored)
                   if (stored.length === 0) return
                   yield* trySqlite(() =>
-                    detector.heads.learn(
+                    syncState.learner.learn(
                       { worktree: context.worktree, streamId: stored[0]!.streamId },
-                      stored.map((e) => ({ ...e, frontier: detector.knowledge.byId(e.frontierId), seen: null })),
+                      stored.map((e) => ({ ...e, frontier: syncState.knowledge.byId(e.frontierId), seen: null })),
                       "own"
                     )
                   )
