@@ -3,7 +3,7 @@ import { Schema } from "effect"
 import type { Frontier } from "./causality.ts"
 
 /** `frontiers.vector`: JSON {streamId: highest known seq}. */
-const decodeVector = Schema.decodeUnknownSync(Schema.parseJson(Schema.Record({ key: Schema.NumberFromString, value: Schema.Number })))
+const decodeVector = Schema.decodeUnknownSync(Schema.parseJson(Schema.Record({ key: Schema.String.pipe(Schema.pattern(/^\d+$/)), value: Schema.Number })))
 
 /**
  * Streams' knowledge as frontiers (version vectors), stored once each in
