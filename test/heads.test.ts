@@ -26,7 +26,7 @@ import {
   underFloor,
   type WorkingConflict,
   writersAmong
-} from "../src/sync/Heads.ts"
+} from "../src/causality/Heads.ts"
 
 const A = 1
 const B = 2

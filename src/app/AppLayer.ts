@@ -10,9 +10,9 @@ import { Queries } from "../projections/Queries.ts"
 import { Replay } from "../projections/Replay.ts"
 import { Remote } from "../remote/Remote.ts"
 import { Conflicts } from "../sync/Conflicts.ts"
-import { SyncState } from "../sync/SyncState.ts"
+import { CausalState } from "../causality/CausalState.ts"
 import { Sync } from "../sync/Sync.ts"
-import { Writer } from "../sync/Writer.ts"
+import { Writer } from "../write/Writer.ts"
 import { Bulk } from "../tracker/Bulk.ts"
 import { Tracker } from "../tracker/Tracker.ts"
 import { DatabaseLocation } from "../storage/DatabaseLocation.ts"
@@ -46,7 +46,7 @@ export const withReader = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E,
 export const trackerLayer = (cwd: string) => {
   const database = databaseLayer(cwd)
   const events = EventStore.layer.pipe(Layer.provideMerge(GitContext.layer(process.env)), Layer.provideMerge(database))
-  const projections = Layer.mergeAll(Projector.layer, Queries.layer, Replay.layer, SyncState.layer).pipe(Layer.provideMerge(events))
+  const projections = Layer.mergeAll(Projector.layer, Queries.layer, Replay.layer, CausalState.layer).pipe(Layer.provideMerge(events))
   const writer = Writer.layer.pipe(Layer.provideMerge(projections))
   const tracker = Tracker.layer.pipe(Layer.provideMerge(writer))
   return Layer.mergeAll(Bulk.layer, Sync.layer, Conflicts.layer, Remote.layer).pipe(Layer.provideMerge(tracker))

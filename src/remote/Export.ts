@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite"
-import type { Knowledge } from "../sync/Knowledge.ts"
+import type { Knowledge } from "../causality/Knowledge.ts"
 import type { Bundle, BundleEvent, BundleTransaction, PortableFrontier, StreamKey } from "./Bundle.ts"
 
 /** A stream with events, as the database holds it. */

@@ -1,16 +1,17 @@
 import { Context, Effect, Either, Layer } from "effect"
-import { draft, edgeId, type EventDraft, type NodeRef, readStoredPayload } from "../events/Event.ts"
+import { readStoredPayload, writesOf } from "../events/operations.ts"
+import { draft, edgeId, type EventDraft, type NodeRef } from "../events/Event.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { wallTimeOf } from "../events/hlc.ts"
-import { deleted, entityFields, writesOf } from "../events/writes.ts"
+import { deleted, entityFields } from "../events/writes.ts"
 import { GroveError, NotFound } from "../errors/index.ts"
 import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
 import { localStreamId, streamName } from "../events/streams.ts"
 import { Queries } from "../projections/Queries.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import type { ConflictRecord } from "./ConflictStore.ts"
-import { SyncState } from "./SyncState.ts"
-import { Writer } from "./Writer.ts"
+import { CausalState } from "../causality/CausalState.ts"
+import type { ConflictRecord } from "../causality/ConflictStore.ts"
+import { Writer } from "../write/Writer.ts"
 
 export class ExpectMismatch extends GroveError("ExpectMismatch", "expect_mismatch") {}
 export class NothingToResolve extends GroveError("NothingToResolve", "nothing_to_resolve") {}
@@ -75,7 +76,7 @@ export class Conflicts extends Context.Tag("grove/Conflicts")<Conflicts, ReturnT
   static readonly layer = Layer.effect(
     Conflicts,
     Effect.gen(function*() {
-      return makeConflicts(yield* Sqlite, yield* GitContext, yield* Writer, yield* SyncState, yield* Queries)
+      return makeConflicts(yield* Sqlite, yield* GitContext, yield* Writer, yield* CausalState, yield* Queries)
     })
   )
 }
@@ -84,7 +85,7 @@ const makeConflicts = (
   { db }: typeof Sqlite.Service,
   git: typeof GitContext.Service,
   writer: typeof Writer.Service,
-  { conflicts }: typeof SyncState.Service,
+  { conflicts }: typeof CausalState.Service,
   queries: typeof Queries.Service
 ) => {
   const eventInfo = (seq: number | null): EventInfo | null => {

@@ -1,16 +1,17 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import { type Unreadable, readStoredPayload } from "../events/operations.ts"
 import { Context, Effect, Either, Layer } from "effect"
-import { readStoredPayload, type Unreadable } from "../events/Event.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { GroveError, InvalidInput } from "../errors/index.ts"
 import { Git } from "../git/Git.ts"
 import { Repository } from "../git/Repository.ts"
 import { orDatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import type { Frontier } from "./causality.ts"
-import type { LearntEvent } from "./Heads.ts"
-import { eventRowColumns, type EventRow } from "./LearntEvents.ts"
-import { SyncState } from "./SyncState.ts"
+import { CausalState } from "../causality/CausalState.ts"
+import type { Frontier } from "../causality/causality.ts"
+import type { LearntEvent } from "../causality/Heads.ts"
+import { eventRowColumns, type EventRow } from "../causality/LearntEvents.ts"
+import { newestSeq, quarantine } from "../events/log.ts"
 import { ensureLocalStream, localStreamId, streamName, streamsOfBranch } from "../events/streams.ts"
 import { branchExists, defaultBranch } from "./SourceBranch.ts"
 
@@ -74,7 +75,7 @@ export class Sync extends Context.Tag("grove/Sync")<Sync, ReturnType<typeof make
     Sync,
     Effect.gen(function*() {
       const gitCommands = yield* Git
-      return makeSync(yield* Sqlite, yield* SqlClient.SqlClient, yield* SyncState, yield* GitContext, yield* Repository, gitCommands)
+      return makeSync(yield* Sqlite, yield* SqlClient.SqlClient, yield* CausalState, yield* GitContext, yield* Repository, gitCommands)
     })
   )
 }
@@ -82,13 +83,11 @@ export class Sync extends Context.Tag("grove/Sync")<Sync, ReturnType<typeof make
 const makeSync = (
   { db }: typeof Sqlite.Service,
   sql: SqlClient.SqlClient,
-  { knowledge, events, learner, conflicts }: typeof SyncState.Service,
+  { knowledge, events, learner, conflicts }: typeof CausalState.Service,
   git: typeof GitContext.Service,
   repository: typeof Repository.Service,
   gitCommands: typeof Git.Service
 ) => {
-  const newestSeq = (stream: number) =>
-    (db.query("SELECT coalesce(max(seq), 0) AS seq FROM events WHERE stream_id = ?").get(stream) as { seq: number }).seq
   const countIn = (r: Range) =>
     r.hi <= r.lo ? 0 : (db.query("SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND seq <= ?").get(r.stream, r.lo, r.hi) as { n: number }).n
 
@@ -100,7 +99,7 @@ const makeSync = (
   const knowledgeOf = (sources: ReadonlyArray<number>): Frontier => {
     const union: Record<number, number> = {}
     for (const source of sources) {
-      const newest = newestSeq(source)
+      const newest = newestSeq(db, source)
       for (const [s, seq] of Object.entries({ ...knowledge.current(source), [source]: newest })) {
         union[Number(s)] = Math.max(union[Number(s)] ?? 0, seq)
       }
@@ -136,10 +135,6 @@ const makeSync = (
     return Object.fromEntries(Object.entries(known).map(([s, seq]) => [streamName(db, Number(s)), seq]))
   }
 
-  const quarantine = (row: EventRow, reason: string, detail: string) =>
-    db.query("INSERT OR IGNORE INTO quarantine (event_seq, reason, detail, quarantined_at) VALUES (?, ?, ?, ?)")
-      .run(row.seq, reason, detail, Date.now())
-
   /** Reads a stored row; one that fails its Schema is quarantined with the reason. */
   const admit = (row: EventRow): LearntEvent | Unreadable =>
     Either.match(readStoredPayload(row.op, row.payload), {
@@ -174,7 +169,7 @@ const makeSync = (
           for (const row of rows) {
             const event = admit(row)
             if ("reason" in event) {
-              quarantine(row, event.reason, event.detail)
+              quarantine(db, row.seq, event)
               report.quarantined++
               byReason[event.reason] = (byReason[event.reason] ?? 0) + 1
             } else admitted.push(event)

@@ -1,9 +1,10 @@
 import { Context, Effect, Either, Layer, Schema } from "effect"
-import { draft, edgeId, type EventDraft, formatParseError, type NodeRef, Title } from "../events/Event.ts"
+import { formatParseError } from "../events/operations.ts"
+import { draft, edgeId, type EventDraft, type NodeRef, Title } from "../events/Event.ts"
 import { newEntityId } from "../events/ids.ts"
 import { GroveError } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"
-import type { Emit } from "../sync/Writer.ts"
+import type { Emit } from "../write/Writer.ts"
 import { Tracker } from "./Tracker.ts"
 
 export class BulkInputInvalid extends GroveError("BulkInputInvalid", "bulk_input_invalid") {}

@@ -1,9 +1,10 @@
 import { Context, Effect, Layer } from "effect"
-import { draft, edgeId, type EventDraft, type NodeRef, type PayloadOf, type Status } from "../events/Event.ts"
+import { type PayloadOf } from "../events/operations.ts"
+import { draft, edgeId, type EventDraft, type NodeRef, type Status } from "../events/Event.ts"
 import { newEntityId } from "../events/ids.ts"
 import { InvalidInput, NotFound } from "../errors/index.ts"
 import type { DatabaseBusy, DatabaseError } from "../storage/errors.ts"
-import { Writer } from "../sync/Writer.ts"
+import { Writer } from "../write/Writer.ts"
 import { type Entity, type Epic, Queries, type Subtask, type Task } from "../projections/Queries.ts"
 import {
   canTransition,
@@ -14,7 +15,7 @@ import {
   isGated,
   SelfDependency,
   VersionMismatch
-} from "./rules.ts"
+} from "../graph/rules.ts"
 
 export type EntityKindName = Entity["kind"]
 

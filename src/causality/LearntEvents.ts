@@ -1,24 +1,15 @@
 import type { Database } from "bun:sqlite"
 import { Either } from "effect"
-import { readStoredPayload } from "../events/Event.ts"
+import type { LogRow } from "../events/log.ts"
+import { readStoredPayload } from "../events/operations.ts"
 import type { LearntEvent } from "./Heads.ts"
 import type { Knowledge } from "./Knowledge.ts"
 
-/** The columns of `events` that learning reads. */
-export interface EventRow {
-  readonly seq: number
-  readonly id: string
-  readonly stream_id: number
-  readonly entity_kind: string
-  readonly entity_id: string
-  readonly op: string
-  readonly payload: string
-  readonly clock: number
-  readonly if_version: number
-  readonly frontier_id: number | null
-  readonly seen_frontier_id: number | null
-  readonly cause_id: string | null
-}
+/** The columns of the log's row that learning reads. */
+export type EventRow = Pick<
+  LogRow,
+  "seq" | "id" | "stream_id" | "entity_kind" | "entity_id" | "op" | "payload" | "clock" | "if_version" | "frontier_id" | "seen_frontier_id" | "cause_id"
+>
 
 export const eventRowColumns = "seq, id, stream_id, entity_kind, entity_id, op, payload, clock, if_version, frontier_id, seen_frontier_id, cause_id"
 

@@ -1,4 +1,5 @@
-import { deleted, isCreation, type Write, writesOf } from "../events/writes.ts"
+import { writesOf } from "../events/operations.ts"
+import { deleted, isCreation, type Write } from "../events/writes.ts"
 import { type CausalEvent, type Frontier, inPast, isCascadeDelete } from "./causality.ts"
 
 /**

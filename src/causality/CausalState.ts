@@ -7,18 +7,19 @@ import { type Learner, makeLearner } from "./Learner.ts"
 import { type LearntEvents, makeLearntEvents } from "./LearntEvents.ts"
 
 /**
- * What sync keeps per stream over the open database: its knowledge (the
+ * Each stream's causal state over the open database: its knowledge (the
  * frontier of what it has pulled), its heads (the maximal writes it knows of
- * each field) learnt from new events, and its conflict records.
+ * each field, learnt from every event it writes or pulls) and its conflict
+ * records. The write path learns a stream's own writes; sync learns pulls.
  */
-export class SyncState extends Context.Tag("grove/SyncState")<SyncState, {
+export class CausalState extends Context.Tag("grove/CausalState")<CausalState, {
   readonly knowledge: Knowledge
   readonly events: LearntEvents
   readonly learner: Learner
   readonly conflicts: ConflictStore
 }>() {
   static readonly layer = Layer.effect(
-    SyncState,
+    CausalState,
     Effect.map(Sqlite, ({ db }) => {
       const knowledge = makeKnowledge(db)
       const events = makeLearntEvents(db, knowledge)
