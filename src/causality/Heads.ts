@@ -1,6 +1,8 @@
+import type { Types } from "effect"
 import { writesOf } from "../events/operations.ts"
 import { deleted, isCreation, type Write } from "../events/writes.ts"
 import { type CausalEvent, type Frontier, inPast, isCascadeDelete } from "./causality.ts"
+import type { ConflictRecord } from "./ConflictStore.ts"
 
 /**
  * Conflict detection by causally maximal writes ("heads"), as pure functions:
@@ -29,26 +31,12 @@ export interface ConflictSides {
 }
 
 /**
- * A conflict record while a batch works on it: a stored one (with its id) or
- * one this batch created (no id until it is stored). The key (`field`) is a
- * field, or `existence` when one side deletes.
+ * A conflict record (a `conflicts` row, ConflictStore.ts) while a batch works
+ * on it: a stored one, or one this batch created (no id until it is stored).
+ * Its stream is the batch's.
  */
-export interface WorkingConflict {
+export type WorkingConflict = Types.Mutable<Omit<ConflictRecord, "id" | "streamId">> & {
   id: number | undefined
-  readonly worktree: string
-  readonly entityKind: string
-  readonly entityId: string
-  readonly field: string
-  base: string | null
-  baseSeq: number | null
-  ours: string
-  oursSeq: number
-  theirs: string
-  theirsSeq: number
-  status: "pending" | "settled"
-  settledSeq: number | null
-  readonly createdAt: number
-  settledAt: number | null
   /** Set when a side changed in this batch: the base must be computed again. */
   sides: ConflictSides | undefined
 }
