@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite"
 import { Schema } from "effect"
-import { chunked, placeholders } from "./LearntEvents.ts"
+import { chunked } from "../events/log.ts"
+import { insertRows } from "../storage/batch.ts"
 
 /** A row of `conflicts`: one conflict record of a stream, pending or settled. */
 export const ConflictRecord = Schema.Struct({
@@ -66,10 +67,9 @@ export const makeConflictStore = (db: Database) => ({
 
   /** The stream's pending records of these entities. */
   pendingOf: (streamId: number, entityIds: ReadonlyArray<string>): Array<ConflictRecord> =>
-    chunked(entityIds, 500).flatMap((chunk) =>
-      db.query(`SELECT ${columns} FROM conflicts WHERE stream_id = ? AND status = 'pending' AND entity_id IN (${placeholders(chunk.length)})`)
-        .all(streamId, ...chunk) as Array<ConflictRecord>
-    ),
+    chunked(entityIds, (chunk, ph) =>
+      db.query(`SELECT ${columns} FROM conflicts WHERE stream_id = ? AND status = 'pending' AND entity_id IN (${ph})`)
+        .all(streamId, ...chunk) as Array<ConflictRecord>),
 
   /** Writes back the sides, base and status of a stored record. */
   update: (r: Pick<ConflictRecord, "id" | "base" | "baseSeq" | "theirs" | "theirsSeq" | "status" | "settledSeq" | "settledAt">): void => {
@@ -81,13 +81,12 @@ export const makeConflictStore = (db: Database) => ({
   insert: (records: ReadonlyArray<NewConflictRecord>): Array<number> => {
     let next = (db.query("SELECT coalesce(max(id), 0) AS id FROM conflicts").get() as { id: number }).id
     const ids = records.map(() => ++next)
-    for (let i = 0; i < records.length; i += 60) {
-      const chunk = records.slice(i, i + 60)
-      db.query(
-        `INSERT INTO conflicts (id, worktree, stream_id, entity_kind, entity_id, field, base, base_seq, ours, ours_seq, theirs, theirs_seq,
-           status, settled_seq, created_at, settled_at) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`
-      ).run(...(chunk.flatMap((r, j) => [
-        ids[i + j],
+    insertRows(
+      db,
+      "conflicts",
+      ["id", "worktree", "stream_id", "entity_kind", "entity_id", "field", "base", "base_seq", "ours", "ours_seq", "theirs", "theirs_seq", "status", "settled_seq", "created_at", "settled_at"],
+      records.map((r, i) => [
+        ids[i],
         r.worktree,
         r.streamId,
         r.entityKind,
@@ -103,8 +102,8 @@ export const makeConflictStore = (db: Database) => ({
         r.settledSeq,
         r.createdAt,
         r.settledAt
-      ]) as Array<never>))
-    }
+      ])
+    )
     return ids
   },
 

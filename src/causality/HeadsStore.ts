@@ -1,7 +1,8 @@
 import type { Database } from "bun:sqlite"
+import { chunked } from "../events/log.ts"
+import { insertRows } from "../storage/batch.ts"
 import { type Floor, fieldKey, type LearntEvent, splitFieldKey } from "./Heads.ts"
 import type { Knowledge } from "./Knowledge.ts"
-import { chunked, placeholders } from "./LearntEvents.ts"
 
 /** A row of `heads`: one maximal write (event_seq) a stream knows of an entity's field. */
 export interface HeadRow {
@@ -17,33 +18,28 @@ export interface HeadRow {
  */
 export const makeHeadsStore = (db: Database, knowledge: Knowledge) => ({
   /** Which of these entities the stream has heads for. */
-  entitiesWithHeads: (streamId: number, entityIds: ReadonlyArray<string>): Set<string> => {
-    const out = new Set<string>()
-    for (const chunk of chunked(entityIds, 500)) {
-      for (const r of db.query(`SELECT DISTINCT entity_id AS e FROM heads WHERE stream_id = ? AND entity_id IN (${placeholders(chunk.length)})`).all(streamId, ...chunk) as Array<{ e: string }>) {
-        out.add(r.e)
-      }
-    }
-    return out
-  },
+  entitiesWithHeads: (streamId: number, entityIds: ReadonlyArray<string>): Set<string> =>
+    new Set(
+      chunked(entityIds, (chunk, ph) =>
+        db.query(`SELECT DISTINCT entity_id AS e FROM heads WHERE stream_id = ? AND entity_id IN (${ph})`).all(streamId, ...chunk) as Array<{ e: string }>)
+        .map((r) => r.e)
+    ),
 
   /** The stream's heads of these entities. */
   headsOf: (streamId: number, entityIds: ReadonlyArray<string>): Array<HeadRow> =>
-    chunked(entityIds, 500).flatMap((chunk) =>
-      db.query(`SELECT entity_id AS entityId, field, event_seq AS seq FROM heads WHERE stream_id = ? AND entity_id IN (${placeholders(chunk.length)})`)
-        .all(streamId, ...chunk) as Array<HeadRow>
-    ),
+    chunked(entityIds, (chunk, ph) =>
+      db.query(`SELECT entity_id AS entityId, field, event_seq AS seq FROM heads WHERE stream_id = ? AND entity_id IN (${ph})`)
+        .all(streamId, ...chunk) as Array<HeadRow>),
 
   /** The stream's --if-version floors of these entities, by fieldKey. */
   floorsOf: (streamId: number, entityIds: ReadonlyArray<string>): Map<string, Floor> => {
     const out = new Map<string, Floor>()
     // Most streams have no floors: one probe spares a query per chunk.
     if (db.query("SELECT 1 FROM if_version_floors WHERE stream_id = ? LIMIT 1").get(streamId) === null) return out
-    for (const chunk of chunked(entityIds, 500)) {
-      const rows = db.query(`SELECT entity_id AS e, field AS f, seq, frontier_id FROM if_version_floors WHERE stream_id = ? AND entity_id IN (${placeholders(chunk.length)})`)
-        .all(streamId, ...chunk) as Array<{ e: string; f: string; seq: number; frontier_id: number | null }>
-      for (const r of rows) out.set(fieldKey(r.e, r.f), { seq: r.seq, seen: knowledge.byId(r.frontier_id) })
-    }
+    const rows = chunked(entityIds, (chunk, ph) =>
+      db.query(`SELECT entity_id AS e, field AS f, seq, frontier_id FROM if_version_floors WHERE stream_id = ? AND entity_id IN (${ph})`)
+        .all(streamId, ...chunk) as Array<{ e: string; f: string; seq: number; frontier_id: number | null }>)
+    for (const r of rows) out.set(fieldKey(r.e, r.f), { seq: r.seq, seen: knowledge.byId(r.frontier_id) })
     return out
   },
 
@@ -68,10 +64,7 @@ export const makeHeadsStore = (db: Database, knowledge: Knowledge) => ({
       for (const seq of old) if (!now.some((h) => h.seq === seq)) removeHead.run(streamId, e, f, seq)
       for (const h of now) if (!old.has(h.seq)) added.push([streamId, e, f, h.seq])
     }
-    for (const chunk of chunked(added, 200)) {
-      db.query(`INSERT INTO heads (stream_id, entity_id, field, event_seq) VALUES ${chunk.map(() => "(?, ?, ?, ?)").join(", ")}`)
-        .run(...(chunk.flat() as Array<never>))
-    }
+    insertRows(db, "heads", ["stream_id", "entity_id", "field", "event_seq"], added)
   },
 
   /** Writes back the `dirty` floors. */
