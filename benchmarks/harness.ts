@@ -13,21 +13,24 @@ import { trackerLayer } from "../src/app/AppLayer.ts"
 import { Migrator } from "../src/migrations/Migrator.ts"
 import { migrations } from "../src/migrations/list.ts"
 import { connectionPragmas } from "../src/storage/Sqlite.ts"
-import { readStorageSettings } from "../src/storage/StorageConfig.ts"
+import { readStorageSettings } from "../src/app/Config.ts"
 
 export const repoRoot = NodePath.resolve(import.meta.dir, "..")
-export const groveBin = NodePath.join(repoRoot, "bin", "grove")
+/** The grove measured; BENCH_GROVE_BIN points at another checkout's bin/grove for before/after figures in one sitting. */
+export const groveBin = process.env["BENCH_GROVE_BIN"] ?? NodePath.join(repoRoot, "bin", "grove")
 
-/** Whether bin/grove will run the bundle (dist/grove.js newer than every file in src/) or the sources. */
+/** Whether bin/grove will run the bundle: dist/grove.js newer than every source it was built from (dist/sources.json). */
 export const bundleState = () => {
-  const newest = (dir: string): number =>
-    Math.max(0, ...NodeFs.readdirSync(dir, { withFileTypes: true }).map((e) => {
-      const path = NodePath.join(dir, e.name)
-      return e.isDirectory() ? newest(path) : NodeFs.statSync(path).mtimeMs
-    }))
   const bundle = NodePath.join(repoRoot, "dist", "grove.js")
   const exists = NodeFs.existsSync(bundle)
-  return { exists, fresh: exists && NodeFs.statSync(bundle).mtimeMs >= newest(NodePath.join(repoRoot, "src")) }
+  if (!exists) return { exists, fresh: false }
+  const built = NodeFs.statSync(bundle).mtimeMs
+  try {
+    const sources = JSON.parse(NodeFs.readFileSync(NodePath.join(repoRoot, "dist", "sources.json"), "utf8")) as Array<string>
+    return { exists, fresh: sources.every((s) => NodeFs.statSync(NodePath.join(repoRoot, s)).mtimeMs <= built) }
+  } catch {
+    return { exists, fresh: false }
+  }
 }
 
 // ---------------------------------------------------------------- timing

@@ -1,10 +1,13 @@
 /**
  * `npm run bench` runs every benchmark, prints a table of ours against the raw
- * bun:sqlite baseline and the targets, and writes benchmarks/results/latest.json.
+ * bun:sqlite baseline and the targets, and writes benchmarks/results/last-run.json
+ * (git ignores it), so running the suite never dirties the tree.
  *
  *   --quick        small sizes, few runs: the CI smoke test (exits 0 even when targets are missed;
- *                  writes benchmarks/results/quick.json so the committed full record stays put)
- *   --only a,b     run only these benchmarks (bulk, wal, pull, rebuild, cold)
+ *                  writes benchmarks/results/quick.json, also ignored)
+ *   --only a,b     run only these benchmarks (bulk, wal, pull, rebuild, cold, latency, reads)
+ *   --record       write the committed record, benchmarks/results/latest.json, on purpose
+ *                  (then update the figures in benchmarks/README.md from it)
  *   --out FILE     write the JSON there instead
  *
  * The exit code is 1 only when a benchmark crashed.
@@ -14,6 +17,7 @@ import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { bulkCreate } from "./bulkCreate.ts"
 import { coldStart } from "./coldStart.ts"
+import { latency } from "./latency.ts"
 import { type BenchContext, type BenchResult, bundleState, clearGroveEnv, repoRoot, resultsTable, targetsTable } from "./harness.ts"
 import { pull } from "./pull.ts"
 import { rebuild } from "./rebuild.ts"
@@ -26,14 +30,16 @@ const flag = (name: string) => {
   return i === -1 ? undefined : argv[i + 1]
 }
 const only = flag("--only")?.split(",").map((s) => s.trim())
-const out = flag("--out") ?? NodePath.join(import.meta.dir, "results", quick ? "quick.json" : "latest.json")
+const record = argv.includes("--record")
+const out = flag("--out") ?? NodePath.join(import.meta.dir, "results", quick ? "quick.json" : record ? "latest.json" : "last-run.json")
 
 const benchmarks: ReadonlyArray<{ key: string; run: (ctx: BenchContext) => Promise<BenchResult> }> = [
   { key: "bulk", run: bulkCreate },
   { key: "wal", run: wal },
   { key: "pull", run: pull },
   { key: "rebuild", run: rebuild },
-  { key: "cold", run: coldStart }
+  { key: "cold", run: coldStart },
+  { key: "latency", run: latency }
 ]
 
 const cpuModel = () => {

@@ -172,8 +172,8 @@ describe("--help", () => {
       const label = ["grove", ...words].join(" ")
       const out = stripAnsi(r.stdout)
       expect({ label, exitCode: r.exitCode }).toEqual({ label, exitCode: 0 })
-      // The usage line names the command itself.
-      expect(out).toContain(`$ ${words.at(-1) ?? "grove"}`)
+      // The usage line names the command itself, with every word.
+      expect(out).toContain(`$ ${["grove", ...words].join(" ")}`)
       expect(out).toContain("USAGE")
     })
     // The top-level help lists every command path.

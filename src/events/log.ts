@@ -175,3 +175,7 @@ export const newestSeqOfLog = (db: Database): number => (db.query("SELECT coales
 export const quarantine = (db: Database, seq: number, why: { readonly reason: string; readonly detail: string }): void => {
   db.query("INSERT OR IGNORE INTO quarantine (event_seq, reason, detail, quarantined_at) VALUES (?, ?, ?, ?)").run(seq, why.reason, why.detail, Date.now())
 }
+
+/** The events a cascade produced: those whose cause is `eventId`, in log order. */
+export const causedBy = (db: Database, eventId: string): Array<LogRow> =>
+  db.query(`SELECT ${logColumns} FROM events WHERE cause_id = ? ORDER BY seq`).all(eventId) as Array<LogRow>

@@ -2,20 +2,22 @@ import { Context, Effect, Either, Layer } from "effect"
 import { readStoredPayload, writesOf } from "../events/operations.ts"
 import { draft, edgeId, type EventDraft, type NodeRef } from "../events/Event.ts"
 import { GitContext } from "../events/GitContext.ts"
+import { causedBy, entryBySeq, historiesOf } from "../events/log.ts"
+import { type EntityKindName, Graph } from "../graph/Graph.ts"
+import type { tableOf } from "../projections/tables.ts"
 import { wallTimeOf } from "../events/hlc.ts"
 import { deleted, entityFields } from "../events/writes.ts"
 import { GroveError, NotFound } from "../errors/index.ts"
 import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
 import { localStreamId, streamName } from "../events/streams.ts"
-import { Queries } from "../projections/Queries.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { CausalState } from "../causality/CausalState.ts"
 import type { ConflictRecord } from "../causality/ConflictStore.ts"
+import { Queries } from "../projections/Queries.ts"
 import { Writer } from "../write/Writer.ts"
 
 export class ExpectMismatch extends GroveError("ExpectMismatch", "expect_mismatch") {}
 export class NothingToResolve extends GroveError("NothingToResolve", "nothing_to_resolve") {}
-export class ResolutionCycle extends GroveError("ResolutionCycle", "dependency_cycle") {}
 
 /** An event behind one side of a conflict, with where it was written. */
 export interface EventInfo {
@@ -76,7 +78,7 @@ export class Conflicts extends Context.Tag("grove/Conflicts")<Conflicts, ReturnT
   static readonly layer = Layer.effect(
     Conflicts,
     Effect.gen(function*() {
-      return makeConflicts(yield* Sqlite, yield* GitContext, yield* Writer, yield* CausalState, yield* Queries)
+      return makeConflicts(yield* Sqlite, yield* GitContext, yield* Writer, yield* Graph, yield* CausalState, yield* Queries)
     })
   )
 }
@@ -85,18 +87,14 @@ const makeConflicts = (
   { db }: typeof Sqlite.Service,
   git: typeof GitContext.Service,
   writer: typeof Writer.Service,
+  graph: typeof Graph.Service,
   { conflicts }: typeof CausalState.Service,
   queries: typeof Queries.Service
 ) => {
   const eventInfo = (seq: number | null): EventInfo | null => {
-    if (seq === null) return null
-    const r = db.query(
-      `SELECT e.seq, e.id, e.op, s.name AS stream, t.worktree, t.head, t.actor, e.clock
-       FROM events e JOIN transactions t ON t.id = e.tx_id JOIN streams s ON s.id = e.stream_id WHERE e.seq = ?`
-    ).get(seq) as (Omit<EventInfo, "time"> & { clock: number }) | null
-    if (r === null) return null
-    const { clock, ...rest } = r
-    return { ...rest, time: new Date(wallTimeOf(clock)).toISOString() }
+    const r = seq === null ? undefined : entryBySeq(db, seq)
+    if (r === undefined) return null
+    return { seq: r.seq, id: r.id, op: r.op, stream: r.stream, worktree: r.worktree, head: r.head, actor: r.actor, time: new Date(wallTimeOf(r.clock)).toISOString() }
   }
 
   const view = (r: ConflictRecord): Conflict => ({
@@ -136,11 +134,9 @@ const makeConflicts = (
 
   /** An entity's readable history in clock order (unreadable events are skipped, as everywhere). */
   const history = (entityId: string) =>
-    (db.query("SELECT op, entity_kind AS entityKind, payload, clock FROM events WHERE entity_id = ? ORDER BY clock, id").all(entityId) as Array<
-      { op: string; entityKind: string; payload: string; clock: number }
-    >).flatMap((h) => {
+    historiesOf(db, [entityId], "oldest first").flatMap((h) => {
       const payload = readStoredPayload(h.op, h.payload)
-      return Either.isRight(payload) ? [{ ...h, payload: payload.right }] : []
+      return Either.isRight(payload) ? [{ id: h.id, op: h.op, entityKind: h.entity_kind, clock: h.clock, payload: payload.right }] : []
     })
 
   /** The entity as its log last had it: every field's newest value that is not a delete. */
@@ -164,57 +160,45 @@ const makeConflicts = (
     return { source: p.source, target: p.target }
   }
 
-  const isLive = (kind: string, id: string) => queries.isLive(kind === "epic" ? "epic" : kind === "task" ? "task" : "subtask", id)
+  const isLive = (kind: string, id: string) => queries.isLive(kind as keyof typeof tableOf, id)
 
   /**
-   * Choosing an edge's presence re-adds it: both ends must exist and it must not close a cycle, the
-   * same rules `dep add` enforces. The resolution is refused otherwise (choose the other side).
+   * Choosing an edge's presence re-adds it under the rules `dep add` enforces (both ends live, no
+   * cycle); the resolution is refused otherwise (choose the other side).
    */
-  const checkEdge = (r: ConflictRecord, use: "ours" | "theirs") =>
-    Effect.gen(function*() {
-      if (r.entityKind !== "dependency" || parse(use === "ours" ? r.ours : r.theirs) !== true) return
-      const { source, target } = yield* trySqlite(() => endpoints(r.entityId))
-      if (yield* queries.edgeExists(source, target)) return
-      for (const end of [source, target]) {
-        if (!(yield* isLive(end.kind, end.id))) {
-          return yield* new NotFound({
-            message: `cannot re-add ${r.entityId}: ${end.kind} ${end.id} no longer exists; resolve with the other side`,
-            details: { conflict: r.id, missing: end }
-          })
-        }
-      }
-      if (yield* queries.reaches(target, source)) {
-        return yield* new ResolutionCycle({
-          message: `re-adding ${r.entityId} would form a cycle: ${target.id} already depends on ${source.id}; resolve with the other side`,
-          details: { conflict: r.id, source, target }
-        })
-      }
-    })
+  const checkEdge = (r: ConflictRecord, use: "ours" | "theirs") => {
+    if (r.entityKind !== "dependency" || parse(use === "ours" ? r.ours : r.theirs) !== true) return Effect.void
+    const { source, target } = endpoints(r.entityId)
+    return graph.checkReAdd(source, target, "; resolve with the other side").pipe(
+      Effect.mapError((e) => (e._tag === "NotFound" ? new NotFound({ message: e.message, details: { conflict: r.id, ...e.details } }) : e))
+    )
+  }
 
   /** The events that settle one record with the chosen side. */
-  const settle = (r: ConflictRecord, use: "ours" | "theirs") =>
+  const settle = (r: ConflictRecord, use: "ours" | "theirs") => {
+    const value = parse(use === "ours" ? r.ours : r.theirs)
+    if (r.field === "existence" && value !== true) {
+      // Confirming a delete removes what still hangs off the entity, as a delete would (no orphans, no dangling edges).
+      const root = draft("conflict.resolved", { kind: r.entityKind as "epic", id: r.entityId }, { conflict: r.id, field: "existence", value: false })
+      return Effect.map(confirmCascade(r.entityKind, r.entityId, root.id), (cascade) => [root, ...cascade])
+    }
+    return settleFromLog(r, value)
+  }
+
+  /** A settlement that writes the chosen value, or restores the entity and what its delete took, from the log. */
+  const settleFromLog = (r: ConflictRecord, value: unknown) =>
     Effect.gen(function*() {
-      const value = parse(use === "ours" ? r.ours : r.theirs)
       const entity = { kind: r.entityKind as "epic", id: r.entityId }
       if (r.entityKind === "dependency") {
         const restored = yield* trySqlite(() => endpoints(r.entityId))
         return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value, restored })]
       }
       if (r.field !== "existence") return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value })]
-      if (value !== true) {
-        // Confirming a delete removes what still hangs off the entity, as a delete would (no orphans, no dangling edges).
-        const root = draft("conflict.resolved", entity, { conflict: r.id, field: "existence", value: false })
-        return [root, ...(yield* confirmCascade(r.entityKind, r.entityId, root.id))]
-      }
       // Restore the entity, then what its delete cascaded to, each from the log.
       const { root, cascade } = yield* trySqlite(() => {
         const root = draft("conflict.resolved", entity, { conflict: r.id, field: "existence", value: true, ...restoration(r.entityId, r.entityKind) })
-        const lastDelete = db.query("SELECT id FROM events WHERE entity_id = ? AND op LIKE '%.deleted' ORDER BY clock DESC, id DESC LIMIT 1").get(r.entityId) as
-          | { id: string }
-          | null
-        const cascade = lastDelete === null ? [] : db.query("SELECT entity_kind AS kind, entity_id AS id FROM events WHERE cause_id = ? ORDER BY seq").all(lastDelete.id) as Array<
-          { kind: string; id: string }
-        >
+        const lastDelete = history(r.entityId).findLast((h) => h.op.endsWith(".deleted"))
+        const cascade = lastDelete === undefined ? [] : causedBy(db, lastDelete.id).map((e) => ({ kind: e.entity_kind, id: e.entity_id }))
         return { root, cascade }
       })
       const parents = yield* restoreParents(r.entityKind, root.payload as { restored?: Record<string, unknown> }, root.id)
@@ -223,33 +207,30 @@ const makeConflicts = (
       const children: Array<EventDraft> = []
       for (const c of cascade) {
         if (c.kind !== "dependency") {
-          children.push(draft("conflict.resolved", { kind: c.kind as "task", id: c.id }, { conflict: null, field: "existence", value: true, ...(yield* trySqlite(() => restoration(c.id, c.kind))) }, { causeId: root.id }))
+          const state = yield* trySqlite(() => restoration(c.id, c.kind))
+          children.push(draft("conflict.resolved", { kind: c.kind as "task", id: c.id }, { conflict: null, field: "existence", value: true, ...state }, { causeId: root.id }))
           continue
         }
         let endsBack = true
         for (const end of c.id.split(">")) endsBack &&= back.has(end) || (yield* isLive(end.startsWith("s-") ? "subtask" : "task", end))
         if (endsBack) {
-          children.push(draft("conflict.resolved", { kind: "dependency", id: c.id }, { conflict: null, field: "presence", value: true, restored: yield* trySqlite(() => endpoints(c.id)) }, { causeId: root.id }))
+          const restored = yield* trySqlite(() => endpoints(c.id))
+          children.push(draft("conflict.resolved", { kind: "dependency", id: c.id }, { conflict: null, field: "presence", value: true, restored }, { causeId: root.id }))
         }
       }
       return [root, ...parents, ...children]
     })
 
-  /** Edges touching the entity or its live children (by edge id), then live subtasks, then live tasks (by id). */
+  /** Confirming a delete takes what a delete takes (Graph.subtree): edges, then subtasks, then tasks. */
   const confirmCascade = (kind: string, id: string, causeId: string) =>
-    Effect.gen(function*() {
-      const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
-      const tasks = kind === "epic" ? (yield* queries.tasks({ epic: id })).map((t) => t.id).sort(byId) : []
-      const parents = kind === "task" ? [id] : tasks
-      const subtasks: Array<string> = []
-      for (const parent of parents) subtasks.push(...(yield* queries.subtasks(parent)).map((s) => s.id))
-      subtasks.sort(byId)
-      const edges = yield* queries.edgesTouching([id, ...tasks, ...subtasks])
-      const edgeDrafts = edges
-        .sort((a, b) => byId(edgeId(a.source, a.target), edgeId(b.source, b.target)))
-        .map((e) => draft("conflict.resolved", { kind: "dependency", id: edgeId(e.source, e.target) }, { conflict: null, field: "presence", value: false, restored: { source: e.source, target: e.target } }, { causeId }))
-      const gone = (k: "task" | "subtask") => (x: string) => draft("conflict.resolved", { kind: k, id: x }, { conflict: null, field: "existence", value: false }, { causeId })
-      return [...edgeDrafts, ...subtasks.map(gone("subtask")), ...tasks.map(gone("task"))]
+    Effect.map(graph.subtree(kind as EntityKindName, id), ({ tasks, subtasks, edges }): Array<EventDraft> => {
+      const gone = (x: { readonly kind: "task" | "subtask"; readonly id: string }) =>
+        draft("conflict.resolved", x, { conflict: null, field: "existence", value: false }, { causeId })
+      return [
+        ...edges.map((e) => draft("conflict.resolved", { kind: "dependency", id: edgeId(e.source, e.target) }, { conflict: null, field: "presence", value: false, restored: e }, { causeId })),
+        ...subtasks.filter((x) => x.id !== id).map(gone),
+        ...tasks.map(gone)
+      ]
     })
 
   /**
@@ -280,6 +261,10 @@ const makeConflicts = (
             if (!dryRun) conflicts.adoptPending(context.worktree, stream)
             return conflicts.inScope(context.worktree, stream, { filter: selection })
           })
+          // An id no scope has is unknown, as in `sync conflicts show`; one that exists elsewhere or is settled is nothing to resolve.
+          if (matched.length === 0 && selection.id !== undefined && (yield* trySqlite(() => conflicts.byId(selection.id!))) === undefined) {
+            return yield* new NotFound({ message: `no conflict with id ${selection.id}`, details: { id: selection.id } })
+          }
           if (matched.length === 0) {
             return yield* new NothingToResolve({
               message: selection.id !== undefined

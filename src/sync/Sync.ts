@@ -14,6 +14,7 @@ import { eventRowColumns, type EventRow } from "../causality/LearntEvents.ts"
 import { newestSeq, quarantine } from "../events/log.ts"
 import { ensureLocalStream, localStreamId, streamName, streamsOfBranch } from "../events/streams.ts"
 import { branchExists, defaultBranch } from "./SourceBranch.ts"
+import { SyncConfig } from "./SyncConfig.ts"
 
 export class UnknownSource extends GroveError("UnknownSource", "unknown_source") {}
 
@@ -40,7 +41,7 @@ export interface StatusReport {
 }
 
 export interface PullOptions {
-  /** Events per transaction (default 2000, or GROVE_PULL_BATCH). */
+  /** Events per transaction (default: GROVE_PULL_BATCH, else 2000). */
   readonly batchSize?: number
   readonly onProgress?: (scanned: number) => void
 }
@@ -51,18 +52,6 @@ interface Range {
   readonly lo: number
   readonly hi: number
 }
-
-export const defaultBatchSize = 2000
-
-/** GROVE_PULL_BATCH: a positive integer, else invalid_input naming the variable. */
-const pullBatchFromEnv = (raw: string | undefined) =>
-  raw === undefined || raw === ""
-    ? Effect.succeed(defaultBatchSize)
-    : /^\d+$/.test(raw.trim()) && Number(raw) > 0
-    ? Effect.succeed(Number(raw))
-    : Effect.fail(
-      new InvalidInput({ message: `GROVE_PULL_BATCH must be a positive integer, got ${JSON.stringify(raw)}`, details: { variable: "GROVE_PULL_BATCH", value: raw } })
-    )
 
 /**
  * `sync pull` and `sync status`: what B knows that A does not, learnt in seq
@@ -75,7 +64,7 @@ export class Sync extends Context.Tag("grove/Sync")<Sync, ReturnType<typeof make
     Sync,
     Effect.gen(function*() {
       const gitCommands = yield* Git
-      return makeSync(yield* Sqlite, yield* SqlClient.SqlClient, yield* CausalState, yield* GitContext, yield* Repository, gitCommands)
+      return makeSync(yield* Sqlite, yield* SqlClient.SqlClient, yield* CausalState, yield* GitContext, yield* Repository, gitCommands, yield* SyncConfig)
     })
   )
 }
@@ -86,7 +75,8 @@ const makeSync = (
   { knowledge, events, learner, conflicts }: typeof CausalState.Service,
   git: typeof GitContext.Service,
   repository: typeof Repository.Service,
-  gitCommands: typeof Git.Service
+  gitCommands: typeof Git.Service,
+  config: typeof SyncConfig.Service
 ) => {
   const countIn = (r: Range) =>
     r.hi <= r.lo ? 0 : (db.query("SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND seq <= ?").get(r.stream, r.lo, r.hi) as { n: number }).n
@@ -146,7 +136,7 @@ const makeSync = (
     Effect.gen(function*() {
       const context = yield* git.resolve
       const src = yield* source(from, yield* trySqlite(() => localStreamId(db, context.stream)))
-      const batchSize = options.batchSize ?? (yield* pullBatchFromEnv(process.env["GROVE_PULL_BATCH"]))
+      const batchSize = options.batchSize ?? config.pullBatchSize
       const report = { scanned: 0, conflictsCreated: 0, conflictsSettled: 0, quarantined: 0, batches: 0 }
       const byReason: Record<string, number> = {}
       // What B knows when the pull starts: later writes to B wait for the next pull.
