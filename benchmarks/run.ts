@@ -18,7 +18,8 @@ import * as NodePath from "node:path"
 import { bulkCreate } from "./bulkCreate.ts"
 import { coldStart } from "./coldStart.ts"
 import { latency } from "./latency.ts"
-import { type BenchContext, type BenchResult, bundleState, clearGroveEnv, repoRoot, resultsTable, targetsTable } from "./harness.ts"
+import { neutralizeEnv } from "../test/support/env.ts"
+import { type BenchContext, type BenchResult, bundleState, repoRoot, resultsTable, targetsTable } from "./harness.ts"
 import { pull } from "./pull.ts"
 import { rebuild } from "./rebuild.ts"
 import { wal } from "./wal.ts"
@@ -77,7 +78,7 @@ const source = (() => {
 })()
 const load = () => NodeOs.loadavg().map((x) => Math.round(x * 100) / 100)
 
-clearGroveEnv()
+neutralizeEnv()
 const started = performance.now()
 const log = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${line}\n`)
 log(`grove benchmarks (${quick ? "quick" : "full"}) on ${machine.cpu}, ${machine.nproc} cpus, bun ${machine.bun}, sqlite ${machine.sqlite}`)

@@ -37,6 +37,9 @@ export const errorCodes = {
   bundle_corrupt: { exit: 1, summary: "sync fetch: a grove ref holds a bundle that does not hash to its name, does not decode, or does not follow the ref's positions; that ref was quarantined, nothing of it imported." },
   history_rewritten: { exit: 1, summary: "sync fetch: a grove ref no longer extends what was verified or imported from it; that ref was quarantined, nothing already imported changed." },
   push_rejected: { exit: 1, summary: "sync push: the remote kept rejecting the push (others pushed first each time, after a fetch and retry); nothing was forced." },
+  claim_lost: { exit: 1, summary: "The task or subtask is claimed by someone else (details.owner), whose lease, if any, has not expired; nothing was written." },
+  not_owner: { exit: 1, summary: "Only the owner of a claimed task or subtask may finish, release or heartbeat it (details.owner); --force overrides done and release." },
+  plan_invalid: { exit: 1, summary: "plan apply: the plan file is not a valid plan (details.path names the bad part); nothing was written." },
   verify_mismatch: { exit: 1, summary: "grove verify found that the live tables differ from a replay of the log." },
 } as const satisfies Record<string, { readonly exit: 1 | 2; readonly summary: string }>
 

@@ -145,10 +145,16 @@ export type LogEntry = LogRow & {
   readonly worktree: string
   readonly head: string | null
   readonly actor: string
+  /** Wall time of the transaction's commit, in milliseconds. */
+  readonly committed_at: number
 }
 
-const entrySelect = `SELECT e.*, s.name AS stream, t.worktree, t.head, t.actor
+const entrySelect = `SELECT e.*, s.name AS stream, t.worktree, t.head, t.actor, t.committed_at
   FROM events e JOIN transactions t ON t.id = e.tx_id JOIN streams s ON s.id = e.stream_id`
+
+/** A stream's events after position `after`, in stream order, with the git context and commit time of their transactions. */
+export const streamEntriesAfter = (db: Database, streamId: number, after: number): Array<LogEntry> =>
+  db.query(`${entrySelect} WHERE e.stream_id = ? AND e.pos > ? ORDER BY e.pos`).all(streamId, after) as Array<LogEntry>
 
 /** One event with its git context. */
 export const entryBySeq = (db: Database, seq: number): LogEntry | undefined =>

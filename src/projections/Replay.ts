@@ -13,11 +13,11 @@ export class VerifyMismatch extends GroveError("VerifyMismatch", "verify_mismatc
 const pageSize = 10_000
 
 /** Reads and applies events: those that fail their Schema never reached the live tables, so they are skipped. */
-export const applyStored = (target: Database, rows: ReadonlyArray<Pick<LogRow, "op" | "entity_kind" | "entity_id" | "payload" | "clock">>): number => {
+export const applyStored = (target: Database, rows: ReadonlyArray<Pick<LogRow, "id" | "op" | "entity_kind" | "entity_id" | "payload" | "clock">>): number => {
   const readable = rows.flatMap((r): Array<ProjectableEvent> => {
     const payload = readStoredPayload(r.op, r.payload)
     return Either.isRight(payload)
-      ? [{ op: r.op, entityKind: r.entity_kind, entityId: r.entity_id, clock: r.clock, payload: payload.right } as ProjectableEvent]
+      ? [{ id: r.id, op: r.op, entityKind: r.entity_kind, entityId: r.entity_id, clock: r.clock, payload: payload.right } as ProjectableEvent]
       : []
   })
   applyEvents(target, readable)
@@ -33,6 +33,7 @@ export const applyStored = (target: Database, rows: ReadonlyArray<Pick<LogRow, "
 export const reproject = (db: Database, entityIds: ReadonlyArray<string>): void => {
   chunked(entityIds, (chunk, ph) => {
     for (const table of Object.values(tableOf)) db.query(`DELETE FROM ${table} WHERE id IN (${ph})`).run(...chunk)
+    db.query(`DELETE FROM leases WHERE entity_id IN (${ph})`).run(...chunk)
     // An edge's id is `source>target`; node ids are unique across kinds.
     for (const edge of chunk.filter((id) => id.includes(">"))) {
       const [source, target] = edge.split(">")
@@ -63,7 +64,7 @@ const replayLog = (source: Database, target: Database, onPage?: (replayed: numbe
 }
 
 /** The live projection tables' or their secondary indexes' names and DDL. */
-const projectionSchema = (db: Database, type: "table" | "index") =>
+const projectionSchema = (db: Database, type: "table" | "index" | "trigger") =>
   db.query(
     `SELECT name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL
      AND tbl_name IN (${projectionTables.map(() => "?").join(", ")})`
@@ -123,6 +124,8 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
           try {
             // Tables only: the checksums read in key order, so the scratch copy needs no secondary index.
             for (const { sql } of projectionSchema(db, "table")) scratch.run(sql)
+            // The search tables are kept by triggers on the others (migration 4).
+            for (const { sql } of projectionSchema(db, "trigger")) scratch.run(sql)
             const events = scratch.transaction(() => replayLog(db, scratch))()
             const tables = projectionTables.map((t) => {
               const live = checksumTable(db, t.name, t.key)

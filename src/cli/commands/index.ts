@@ -22,6 +22,8 @@ export const load = (module: HandlerModule) => {
       return import("./migrate.ts")
     case "admin":
       return import("./admin.ts")
+    case "work":
+      return import("./work.ts")
   }
 }
 
