@@ -18,7 +18,9 @@ export const errorCodes = {
   migration_failed: { exit: 1, summary: "A migration failed; the schema was left exactly as before." },
   migration_irreversible: { exit: 1, summary: "migrate down would cross a migration whose down is irreversible; restore a backup instead." },
   migration_target_invalid: { exit: 1, summary: "migrate down --to N names a version that is not below the current one or not known." },
-  backup_failed: { exit: 1, summary: "Writing a backup with VACUUM INTO failed." },
+  backup_failed: { exit: 1, summary: "Writing a backup with VACUUM INTO failed, or a restore failed and was rolled back." },
+  backup_invalid: { exit: 1, summary: "migrate restore: the file is missing, not a grove database, fails SQLite's quick_check, or is the live database; nothing was changed." },
+  doctor_found_problems: { exit: 1, summary: "grove doctor found at least one error it did not repair (details.findings lists every finding with its code)." },
   not_found: { exit: 1, summary: "No epic, task, subtask or dependency has that id." },
   version_mismatch: { exit: 1, summary: "--if-version N was given but the entity's version is no longer N; nothing was written." },
   invalid_transition: { exit: 1, summary: "The status change is not allowed by the status machine." },
@@ -26,6 +28,7 @@ export const errorCodes = {
   dependency_cycle: { exit: 1, summary: "The dependency would form a cycle." },
   self_dependency: { exit: 1, summary: "An entity cannot depend on itself." },
   dependency_exists: { exit: 1, summary: "That dependency edge already exists." },
+  dependency_source_done: { exit: 1, summary: "dep add: the source is done and the target is not; --force reopens the source to todo." },
   epic_has_open_tasks: { exit: 1, summary: "epic update --status done while tasks of the epic are not done (details.open counts them); --force marks it done anyway." },
   invalid_payload: { exit: 1, summary: "An event payload failed its Schema." },
   bulk_input_invalid: { exit: 1, summary: "A bulk create line is invalid; the whole batch was rejected and nothing was written." },
@@ -40,7 +43,14 @@ export const errorCodes = {
   claim_lost: { exit: 1, summary: "The task or subtask is claimed by someone else (details.owner), whose lease, if any, has not expired; nothing was written." },
   not_owner: { exit: 1, summary: "Only the owner of a claimed task or subtask may finish, release or heartbeat it (details.owner); --force overrides done and release." },
   plan_invalid: { exit: 1, summary: "plan apply: the plan file is not a valid plan (details.path names the bad part); nothing was written." },
+  token_required: { exit: 1, summary: "grove board: the request carried no valid board token (URL ?token=, the cookie it sets, or Authorization: Bearer); HTTP 401." },
+  host_rejected: { exit: 1, summary: "grove board: the Host header names neither the board's address nor an IP literal or localhost on its port (DNS rebinding); HTTP 403." },
+  origin_rejected: { exit: 1, summary: "grove board: the Origin (or Sec-Fetch-Site) header shows a cross-site request; HTTP 403." },
+  unknown_route: { exit: 1, summary: "grove board: no page or API endpoint has that method and path; HTTP 404." },
+  body_too_large: { exit: 1, summary: "grove board: the request body is over the endpoint's size limit; nothing was read or written; HTTP 413." },
+  port_unavailable: { exit: 1, summary: "grove board: the address could not be bound (port in use, or not an address of this machine)." },
   verify_mismatch: { exit: 1, summary: "grove verify found that the live tables differ from a replay of the log." },
+  log_tampered: { exit: 1, summary: "The event log was changed behind grove's back: a stream's hash chain is broken or an append-only trigger is missing; rebuild refuses such a log." },
 } as const satisfies Record<string, { readonly exit: 1 | 2; readonly summary: string }>
 
 export type ErrorCode = keyof typeof errorCodes
