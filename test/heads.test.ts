@@ -1,5 +1,5 @@
 /**
- * Unit tests of conflict detection's pure evaluation (src/sync/Heads.ts): no
+ * Unit tests of conflict detection's pure evaluation (src/causality/Heads.ts): no
  * database, no repository. Events are written out by hand with their causal
  * context (stream, frontier, --if-version, cause), so each test states the
  * causal situation it checks (docs/sync.md rules (a)-(d)).
