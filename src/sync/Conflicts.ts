@@ -151,7 +151,9 @@ const makeConflicts = (
       }
     }
     const fields = Object.fromEntries((entityFields[kind as keyof typeof entityFields] ?? []).filter((f) => f in restored).map((f) => [f, restored[f]]))
-    return { restored: fields, version: events.length + 1, ...(createdClock === undefined ? {} : { createdClock }) }
+    // The version counts the writes that changed a field, as the projection does: notes and leases write none.
+    const versioned = events.filter((h) => writesOf(h).length > 0).length
+    return { restored: fields, version: versioned + 1, ...(createdClock === undefined ? {} : { createdClock }) }
   }
 
   const endpoints = (edgeId: string) => {
