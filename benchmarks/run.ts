@@ -18,6 +18,7 @@ import * as NodePath from "node:path"
 import { bulkCreate } from "./bulkCreate.ts"
 import { coldStart } from "./coldStart.ts"
 import { latency } from "./latency.ts"
+import { reads } from "./reads.ts"
 import { type BenchContext, type BenchResult, bundleState, clearGroveEnv, repoRoot, resultsTable, targetsTable } from "./harness.ts"
 import { pull } from "./pull.ts"
 import { rebuild } from "./rebuild.ts"
@@ -39,7 +40,8 @@ const benchmarks: ReadonlyArray<{ key: string; run: (ctx: BenchContext) => Promi
   { key: "pull", run: pull },
   { key: "rebuild", run: rebuild },
   { key: "cold", run: coldStart },
-  { key: "latency", run: latency }
+  { key: "latency", run: latency },
+  { key: "reads", run: reads }
 ]
 
 const cpuModel = () => {
