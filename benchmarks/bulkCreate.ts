@@ -124,7 +124,7 @@ const [dbPath, file, epic] = process.argv.slice(1)
 const db = new Database(dbPath, { readwrite: true })
 db.run("PRAGMA busy_timeout = 10000"); db.run("PRAGMA journal_mode = WAL"); db.run("PRAGMA synchronous = NORMAL")
 const items = readFileSync(file, "utf8").split("\\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l))
-const ev = db.prepare("INSERT INTO events (seq, id, tx_id, stream_id, clock, entity_kind, entity_id, op, payload, payload_version, cause_id, frontier_id, if_version) VALUES (?, ?, ?, ?, ?, 'task', ?, 'task.created', ?, 1, NULL, NULL, 0)")
+const ev = db.prepare("INSERT INTO events (seq, id, tx_id, stream_id, clock, entity_kind, entity_id, op, payload, payload_version, cause_id, frontier_id, if_version, pos) VALUES (?, ?, ?, ?, ?, 'task', ?, 'task.created', ?, 1, NULL, NULL, 0, ?)")
 const task = db.prepare("INSERT INTO tasks (id, epic_id, title, description, status, owner, version, created_clock, updated_clock) VALUES (?, ?, ?, '', 'todo', NULL, 1, ?, ?)")
 db.transaction(() => {
   const stream = db.query("INSERT INTO streams (name) VALUES ('main') RETURNING id").get().id
@@ -132,7 +132,7 @@ db.transaction(() => {
   const clock = Date.now() * 4096
   items.forEach((item, i) => {
     const id = "t-" + (1e9 + i).toString(32)
-    ev.run(i + 1, "r" + String(i).padStart(25, "0"), tx, stream, clock + i, id, JSON.stringify({ epic, title: item.title, description: "", status: "todo", owner: null }))
+    ev.run(i + 1, "r" + String(i).padStart(25, "0"), tx, stream, clock + i, id, JSON.stringify({ epic, title: item.title, description: "", status: "todo", owner: null }), i + 1)
     task.run(id, epic, item.title, clock + i, clock + i)
   })
   db.run("UPDATE hlc SET last = ?", [clock + items.length])

@@ -13,7 +13,7 @@ import { trackerLayer } from "../src/app/AppLayer.ts"
 import { Migrator } from "../src/migrations/Migrator.ts"
 import { migrations } from "../src/migrations/list.ts"
 import { connectionPragmas } from "../src/storage/Sqlite.ts"
-import { readStorageSettings } from "../src/storage/StorageConfig.ts"
+import { readStorageSettings } from "../src/app/Config.ts"
 
 export const repoRoot = NodePath.resolve(import.meta.dir, "..")
 /** The grove measured; BENCH_GROVE_BIN points at another checkout's bin/grove for before/after figures in one sitting. */

@@ -25,7 +25,7 @@ import * as NodePath from "node:path"
 import { draft, type EventDraft } from "../src/events/Event.ts"
 import { GitContext } from "../src/events/GitContext.ts"
 import { Sync } from "../src/sync/Sync.ts"
-import { Writer } from "../src/sync/Writer.ts"
+import { Writer } from "../src/write/Writer.ts"
 import { Bulk, type BulkLine } from "../src/tracker/Bulk.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import {

@@ -17,7 +17,7 @@ import { Effect } from "effect"
 import { draft, edgeId, type EventDraft } from "../src/events/Event.ts"
 import { newEntityId } from "../src/events/ids.ts"
 import { Replay } from "../src/projections/Replay.ts"
-import { Writer } from "../src/sync/Writer.ts"
+import { Writer } from "../src/write/Writer.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import {
   type BenchContext,

@@ -97,17 +97,19 @@ const rawTarget = (): Target_ => {
   const stream = (db.query("INSERT INTO streams (name) VALUES ('main') RETURNING id").get() as { id: number }).id
   const tx = db.prepare("INSERT INTO transactions (stream_id, worktree, head, actor, committed_at) VALUES (?, ?, NULL, 'raw', ?) RETURNING id")
   const maxSeq = db.prepare("SELECT coalesce(max(seq), 0) AS seq FROM events")
+  const maxPos = db.prepare("SELECT coalesce(max(pos), 0) AS pos FROM events WHERE stream_id = ?")
   const hlc = db.prepare("SELECT last FROM hlc")
   const setHlc = db.prepare("UPDATE hlc SET last = ?")
   const insert = db.prepare(
-    "INSERT INTO events (seq, id, tx_id, stream_id, clock, entity_kind, entity_id, op, payload, payload_version, cause_id, frontier_id, if_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, NULL, 0)"
+    "INSERT INTO events (seq, id, tx_id, stream_id, clock, entity_kind, entity_id, op, payload, payload_version, cause_id, frontier_id, if_version, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, NULL, 0, ?)"
   )
   const write = db.transaction((drafts: ReadonlyArray<EventDraft>) => {
     const txId = (tx.get(stream, dir.path, Date.now()) as { id: number }).id
     const base = (maxSeq.get() as { seq: number }).seq
+    const pos = (maxPos.get(stream) as { pos: number }).pos
     const stamps = nextStamps((hlc.get() as { last: number }).last, Date.now(), drafts.length)
     drafts.forEach((d, i) => {
-      insert.run(base + i + 1, d.id, txId, stream, stamps.first + i, d.entityKind, d.entityId, d.op, JSON.stringify(d.payload), d.causeId)
+      insert.run(base + i + 1, d.id, txId, stream, stamps.first + i, d.entityKind, d.entityId, d.op, JSON.stringify(d.payload), d.causeId, pos + i + 1)
     })
     setHlc.run(stamps.last)
   })

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test"
 import { Effect } from "effect"
 import type { Status } from "../src/events/Event.ts"
-import { projectionTables } from "../src/projections/Projector.ts"
+import { projectionTables } from "../src/projections/tables.ts"
 import { Queries } from "../src/projections/Queries.ts"
 import { Replay } from "../src/projections/Replay.ts"
 import { Bulk } from "../src/tracker/Bulk.ts"

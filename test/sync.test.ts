@@ -619,7 +619,7 @@ describe("quarantine", () => {
     expect(await pull(feat, "main")).toMatchObject({ scanned: 0, quarantined: 0 })
   })
 
-  // BUG (src/sync/Heads.ts baseOf): base is computed over every event of the entity, quarantined ones included.
+  // BUG (src/causality/Heads.ts baseOf): base is computed over every event of the entity, quarantined ones included.
   test("a quarantined event is never the base of a conflict", async () => {
     const { main, feat, db, tasks: [t] } = await setup()
     await pull(feat, "main")
@@ -631,7 +631,7 @@ describe("quarantine", () => {
     expect(await conflictsIn(feat)).toEqual([{ entity: t, field: "status", ours: "blocked", theirs: "in_progress", base: "todo", status: "pending" }])
   })
 
-  // BUG (src/sync/Heads.ts baseOf / fromRow): JSON.parse of every event of the entity fails the whole pull with database_error.
+  // BUG (src/causality/Heads.ts baseOf / fromRow): JSON.parse of every event of the entity fails the whole pull with database_error.
   test("an invalid-JSON event does not break a later pull that conflicts on the same entity", async () => {
     const { main, feat, db, tasks: [t] } = await setup()
     await pull(feat, "main")

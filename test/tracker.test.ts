@@ -56,7 +56,7 @@ const newSubtask = (task: string, title = "subtask") => tracker((t) => t.create(
 const statusOf = (kind: EntityKindName, id: string) => tracker((t) => t.find(kind, id)).then((e) => e.status)
 
 const statuses: ReadonlyArray<Status> = ["todo", "in_progress", "done", "blocked"]
-/** DESIGN.md section 5, written out independently of src/tracker/rules.ts. */
+/** DESIGN.md section 5, written out independently of src/graph/rules.ts. */
 const allowed = new Set([
   "todo>in_progress",
   "todo>blocked",

@@ -7,12 +7,13 @@ import { Backup } from "../migrations/Backup.ts"
 import { Migrations, Migrator } from "../migrations/Migrator.ts"
 import { Projector } from "../projections/Projector.ts"
 import { Queries } from "../projections/Queries.ts"
-import { Detector } from "../sync/Detector.ts"
-import { Writer } from "../sync/Writer.ts"
+import { Detector } from "../causality/Detector.ts"
+import { Graph } from "../graph/Graph.ts"
+import { Writer } from "../write/Writer.ts"
 import { Tracker } from "../tracker/Tracker.ts"
 import { DatabaseLocation } from "../storage/DatabaseLocation.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import { StorageConfig } from "../storage/StorageConfig.ts"
+import { actorFrom, configLayer } from "./Config.ts"
 
 /**
  * The layers a single-item command needs: the database, its reads, and the
@@ -30,7 +31,7 @@ export const repositoryLayer = (cwd: string) => Repository.fromCwd(cwd).pipe(Lay
  */
 export const databaseLayer = (cwd: string) => {
   const located = DatabaseLocation.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(StorageConfig.fromEnv, repositoryLayer(cwd)))
+    Layer.provideMerge(Layer.mergeAll(configLayer(), repositoryLayer(cwd)))
   )
   const opened = Sqlite.layer().pipe(Layer.provideMerge(located))
   const backup = Backup.layer.pipe(Layer.provideMerge(opened))
@@ -46,9 +47,9 @@ export const withReader = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E,
 
 /** The Tracker over the write path (events, projection, the writing stream's heads). */
 export const coreLayer = (cwd: string) => {
-  const events = EventStore.layer.pipe(Layer.provideMerge(GitContext.layer(process.env)), Layer.provideMerge(databaseLayer(cwd)))
+  const events = EventStore.layer.pipe(Layer.provideMerge(GitContext.layer(actorFrom(process.env))), Layer.provideMerge(databaseLayer(cwd)))
   const projections = Layer.mergeAll(Projector.layer, Queries.layer, Detector.layer).pipe(Layer.provideMerge(events))
-  return Tracker.layer.pipe(Layer.provideMerge(Writer.layer.pipe(Layer.provideMerge(projections))))
+  return Tracker.layer.pipe(Layer.provideMerge(Layer.merge(Writer.layer, Graph.layer).pipe(Layer.provideMerge(projections))))
 }
 
 /** Runs `effect` with the Tracker and what it stands on, after bringing the schema up to date. */

@@ -1,4 +1,5 @@
 import { Effect, Either } from "effect"
+import { debugFrom } from "../app/Config.ts"
 import { isGroveFailure } from "../errors/index.ts"
 import { printFailure, printSuccess } from "./envelope.ts"
 import { Output, type Reply } from "./Output.ts"
@@ -14,13 +15,14 @@ export const respond = <E, R>(command: string, handler: Effect.Effect<Reply, E, 
     const started = performance.now()
     // A defect (a bug) is still answered with an envelope, under the `internal` code, rather than a stack trace.
     const exit = yield* Effect.either(handler).pipe(
-      Effect.catchAllDefect((defect) =>
-        Effect.succeed(Either.left({
+      Effect.catchAllDefect((defect) => {
+        if (debugFrom(process.env)) process.stderr.write(`${defect instanceof Error ? defect.stack : String(defect)}\n`)
+        return Effect.succeed(Either.left({
           code: "internal" as const,
           message: `internal error: ${defect instanceof Error ? defect.message : String(defect)}`,
           details: {}
         }))
-      )
+      })
     )
     if (exit._tag === "Right") {
       const reply = exit.right

@@ -31,7 +31,8 @@ const streamOf = (gitDir: string, head: string | null): string => {
 export class GitContext extends Context.Tag("grove/GitContext")<GitContext, {
   readonly resolve: Effect.Effect<WriteContext, NotARepository | GitFailed>
 }>() {
-  static readonly layer = (env: Record<string, string | undefined>) =>
+  /** `actor`: GROVE_ACTOR when set; else git's user.email, else user@host. */
+  static readonly layer = (actor: string | undefined) =>
     Layer.effect(
       GitContext,
       Effect.gen(function*() {
@@ -39,9 +40,9 @@ export class GitContext extends Context.Tag("grove/GitContext")<GitContext, {
         const repository = yield* Repository
         const resolve = Effect.gen(function*() {
           const paths = yield* repository.paths
-          const actor = env["GROVE_ACTOR"] || (yield* git.run(paths.worktree, ["config", "user.email"])).stdout.trim() ||
+          const stamped = actor || (yield* git.run(paths.worktree, ["config", "user.email"])).stdout.trim() ||
             `${NodeOs.userInfo().username}@${NodeOs.hostname()}`
-          return { stream: streamOf(paths.gitDir, paths.head), worktree: paths.worktree, head: paths.head, actor }
+          return { stream: streamOf(paths.gitDir, paths.head), worktree: paths.worktree, head: paths.head, actor: stamped }
         })
         return { resolve: yield* Effect.cached(resolve) }
       })

@@ -2,6 +2,8 @@ import { Context, Effect, Layer } from "effect"
 import type { NodeKind, NodeRef, Status } from "../events/Event.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
+import { chunked } from "../events/log.ts"
+import { tableOf } from "./tables.ts"
 
 export type Epic = {
   readonly kind: "epic"
@@ -140,18 +142,26 @@ const makeQueries = (db: import("bun:sqlite").Database) => {
       taskId === undefined
         ? all<Subtask>(`${selectSubtask} ORDER BY created_clock`)
         : all<Subtask>(`${selectSubtask} WHERE task_id = ? ORDER BY created_clock`, taskId),
-    /** Which of these ids exist, per table: for validating bulk input with one query per kind. */
-    existing: (table: "epics" | "tasks" | "subtasks", ids: ReadonlyArray<string>) =>
-      trySqlite(() => {
-        const found = new Set<string>()
-        for (let i = 0; i < ids.length; i += 500) {
-          const chunk = ids.slice(i, i + 500)
-          for (const r of db.query(`SELECT id FROM ${table} WHERE id IN (${chunk.map(() => "?").join(",")})`).all(...chunk)) {
-            found.add((r as { id: string }).id)
-          }
-        }
-        return found
-      }),
+    /** Which of these ids exist as entities of `kind`: for validating bulk input with one query per 500 ids. */
+    existing: (kind: keyof typeof tableOf, ids: ReadonlyArray<string>) =>
+      trySqlite(() =>
+        new Set(chunked(ids, (chunk, ph) => db.query(`SELECT id FROM ${tableOf[kind]} WHERE id IN (${ph})`).all(...chunk) as Array<{ id: string }>).map((r) => r.id))
+      ),
+    /** Whether an entity of `kind` with this id is live. */
+    isLive: (kind: keyof typeof tableOf, id: string) =>
+      trySqlite(() => db.query(`SELECT 1 FROM ${tableOf[kind]} WHERE id = ?`).get(id) !== null),
+    /** The subtasks of these tasks, by id. */
+    subtasksOf: (taskIds: ReadonlyArray<string>) =>
+      trySqlite(() =>
+        chunked(taskIds, (chunk, ph) => db.query(`${selectSubtask} WHERE task_id IN (${ph}) ORDER BY id`).all(...chunk) as Array<Subtask>)
+      ),
+    /** Every edge with an end among these node ids. */
+    edgesTouching: (ids: ReadonlyArray<string>) =>
+      trySqlite(() =>
+        chunked(ids, (chunk, ph) =>
+          db.query(`SELECT ${edgeColumns} FROM dependencies WHERE source_id IN (${ph}) UNION SELECT ${edgeColumns} FROM dependencies WHERE target_id IN (${ph})`)
+            .all(...chunk, ...chunk) as Array<Parameters<typeof toDependency>[0]>).map(toDependency)
+      ),
     /** Edges out of `node` (what it depends on) and into it (what depends on it). */
     dependencies: (node: NodeRef) =>
       trySqlite(() => ({

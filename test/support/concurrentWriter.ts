@@ -10,7 +10,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Layer } from "effect"
 import { DatabaseLocation } from "../../src/storage/DatabaseLocation.ts"
 import { Sqlite } from "../../src/storage/Sqlite.ts"
-import { readStorageSettings, StorageConfig } from "../../src/storage/StorageConfig.ts"
+import { StorageConfig } from "../../src/storage/StorageConfig.ts"
+import { readStorageSettings } from "../../src/app/Config.ts"
 
 const [path, worker, count] = process.argv.slice(2)
 if (path === undefined || worker === undefined || count === undefined) throw new Error("usage: <db> <worker> <n>")

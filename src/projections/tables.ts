@@ -1,0 +1,11 @@
+/** The projection tables, in dependency-free order, with the key that orders their rows. */
+export const projectionTables = [
+  { name: "epics", key: "id" },
+  { name: "tasks", key: "id" },
+  { name: "subtasks", key: "id" },
+  { name: "dependencies", key: "source_kind, source_id, target_kind, target_id" }
+] as const
+
+/** The table an entity of each kind lives in: the one place that maps kinds to tables. */
+export const tableOf = { epic: "epics", task: "tasks", subtask: "subtasks" } as const
+export type EntityTable = (typeof tableOf)[keyof typeof tableOf]
