@@ -27,7 +27,7 @@ const ready = `status = 'todo' AND NOT EXISTS (SELECT 1 FROM dependencies d WHER
 /** The statements grove runs for each read, as the raw baseline runs them too. */
 const queries = {
   list: [
-    `${selectTask} WHERE status IN ('todo', 'in_progress', 'blocked') ORDER BY created_clock, id LIMIT 51`,
+    `${selectTask} WHERE +status IN ('todo', 'in_progress', 'blocked') ORDER BY created_clock, id LIMIT 51`,
     "SELECT count(*) AS n FROM tasks WHERE status IN ('todo', 'in_progress', 'blocked')"
   ],
   ready: [`${selectTask} t WHERE ${ready} ORDER BY created_clock, id LIMIT 51`, `SELECT count(*) AS n FROM tasks t WHERE ${ready}`],

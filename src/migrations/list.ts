@@ -222,5 +222,20 @@ export const migrations: ReadonlyArray<Migration> = [
     // The replica id is this database's identity on every remote it pushed to: a new one after a down and
     // up would republish the same events under another name. Restore a backup instead.
     down: irreversible
+  },
+  {
+    // Numbered 6 in the work plan (other branches add 4 and 5): renumber at merge.
+    version: 4,
+    name: "status indexes for paged lists",
+    up: `
+      -- Paged lists count their matches (meta.pagination.total) by status; task ready finds todo tasks.
+      -- Without these, each is a scan of the whole table (EXPLAIN QUERY PLAN in benchmarks/reads.ts).
+      CREATE INDEX tasks_by_status ON tasks (status, created_clock);
+      CREATE INDEX subtasks_by_status ON subtasks (status, created_clock);
+    `,
+    down: `
+      DROP INDEX tasks_by_status;
+      DROP INDEX subtasks_by_status;
+    `
   }
 ]
