@@ -26,7 +26,6 @@ import {
   bundleState,
   groveBin,
   groveRuntime,
-  makeRepo,
   now,
   repoRoot,
   row,
@@ -35,6 +34,7 @@ import {
   target,
   type Target
 } from "./harness.ts"
+import { makeRepo } from "../test/support/repo.ts"
 
 const taskListScript = `
 import { Database } from "bun:sqlite"
@@ -77,7 +77,7 @@ export const coldStart = async (ctx: BenchContext): Promise<BenchResult> => {
   const splitRuns = ctx.quick ? 5 : 10
   const bundle = bundleState()
   if (!bundle.fresh) ctx.log(`cold start: dist/grove.js is ${bundle.exists ? "older than src/" : "missing"}, so bin/grove runs the sources (npm run build makes the bundle)`)
-  const repo = makeRepo("cold")
+  const repo = makeRepo("bench-cold")
   try {
     const feat = repo.addWorktree("feat")
     const main = await groveRuntime(repo.root)
@@ -111,9 +111,9 @@ export const coldStart = async (ctx: BenchContext): Promise<BenchResult> => {
     // One untimed round: the OS page cache holds bun, the sources and the database afterwards, as on a working machine.
     for (let i = -1; i < runs; i++) {
       const list = spawnTimed([bun, groveBin, "task", "list", "--all", "--json"], repo.root)
-      const rawList = spawnTimed([bun, "-e", taskListScript, repo.dbPath], repo.root)
+      const rawList = spawnTimed([bun, "-e", taskListScript, repo.db], repo.root)
       const status = spawnTimed([bun, groveBin, "sync", "status", "--json"], feat)
-      const rawStatus = spawnTimed([bun, "-e", syncStatusScript, repo.dbPath, feat], feat)
+      const rawStatus = spawnTimed([bun, "-e", syncStatusScript, repo.db, feat], feat)
       if (i < 0 || i < splitRuns) {
         const sources = spawnTimed([bun, NodePath.join(repoRoot, "src", "main.ts"), "task", "list", "--all", "--json"], repo.root)
         const bare = spawnTimed([bun, "-e", "0"], repo.root)
@@ -155,6 +155,6 @@ export const coldStart = async (ctx: BenchContext): Promise<BenchResult> => {
     ]
     return { name: "cold start", rows, targets, details: { runs, bundle, samples, handler }, seconds: (now() - started) / 1000 }
   } finally {
-    repo.remove()
+    repo.cleanup()
   }
 }

@@ -27,7 +27,6 @@ import {
   bundleState,
   groveBin,
   groveRuntime,
-  makeRepo,
   now,
   row,
   type Row,
@@ -35,6 +34,7 @@ import {
   target,
   type Target
 } from "./harness.ts"
+import { makeRepo } from "../test/support/repo.ts"
 
 /** Reads what `task show` reads: the task, its subtasks and its edges both ways, printed as JSON. */
 const showScript = `
@@ -129,7 +129,7 @@ export const latency = async (ctx: BenchContext): Promise<BenchResult> => {
   const size = ctx.quick ? 2_000 : 10_000
   const bundle = bundleState()
   if (!bundle.fresh) ctx.log(`latency: dist/ is ${bundle.exists ? "older than src/" : "missing"}, so bin/grove runs the sources (npm run build makes the bundle)`)
-  const repo = makeRepo("latency")
+  const repo = makeRepo("bench-latency")
   try {
     const feat = repo.addWorktree("feat")
     const rt = await groveRuntime(repo.root)
@@ -152,7 +152,7 @@ export const latency = async (ctx: BenchContext): Promise<BenchResult> => {
     }
     // The raw writers' own copy, identical to what grove starts from.
     const rawPath = NodePath.join(repo.base, "raw.db")
-    const source = new Database(repo.dbPath)
+    const source = new Database(repo.db)
     source.run(`VACUUM INTO '${rawPath}'`)
     source.close()
 
@@ -163,7 +163,7 @@ export const latency = async (ctx: BenchContext): Promise<BenchResult> => {
     const cases: ReadonlyArray<Case> = [
       { name: "grove --version", argv: () => grove("--version"), cwd: repo.root, limitMs: 20, limitRatio: 4 },
       { name: "grove --help", argv: () => grove("--help"), cwd: repo.root, limitMs: 20, limitRatio: 4 },
-      { name: "task show", argv: () => grove("task", "show", shown, "--json"), cwd: repo.root, raw: () => [bun, "-e", showScript, repo.dbPath, shown], limitMs: 30, limitRatio: 6 },
+      { name: "task show", argv: () => grove("task", "show", shown, "--json"), cwd: repo.root, raw: () => [bun, "-e", showScript, repo.db, shown], limitMs: 30, limitRatio: 6 },
       {
         name: "task create",
         argv: (i) => grove("task", "create", "--epic", epic, "--title", `created ${i}`, "--json"),
@@ -188,7 +188,7 @@ export const latency = async (ctx: BenchContext): Promise<BenchResult> => {
         limitMs: 30,
         limitRatio: 6
       },
-      { name: "sync status", argv: () => grove("sync", "status", "--json"), cwd: feat, raw: () => [bun, "-e", syncStatusScript, repo.dbPath, feat], limitMs: 30, limitRatio: 6 }
+      { name: "sync status", argv: () => grove("sync", "status", "--json"), cwd: feat, raw: () => [bun, "-e", syncStatusScript, repo.db, feat], limitMs: 30, limitRatio: 6 }
     ]
     const samples: Record<string, Array<number>> = {}
     const cpu: Record<string, Array<number>> = {}
@@ -233,6 +233,6 @@ export const latency = async (ctx: BenchContext): Promise<BenchResult> => {
     ctx.log(`latency: bare bun ${bare.median.toFixed(1)} ms; ${cases.map((c) => `${c.name} ${stat(samples[c.name]!).median.toFixed(1)}`).join(", ")}`)
     return { name: "latency", rows, targets, details: { runs, tasks: size, bundle, samples, cpu }, seconds: (now() - started) / 1000 }
   } finally {
-    repo.remove()
+    repo.cleanup()
   }
 }

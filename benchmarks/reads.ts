@@ -16,7 +16,8 @@ import { spawnSync } from "bun"
 import { Effect } from "effect"
 import { Bulk, type BulkLine } from "../src/tracker/Bulk.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
-import { type BenchContext, type BenchResult, groveBin, groveRuntime, makeRepo, now, row, type Row, stat, target, type Target } from "./harness.ts"
+import { makeRepo } from "../test/support/repo.ts"
+import { type BenchContext, type BenchResult, groveBin, groveRuntime, now, row, type Row, stat, target, type Target } from "./harness.ts"
 
 const selectTask = "SELECT 'task' AS kind, id, title, description, status, version, created_clock AS createdClock, updated_clock AS updatedClock, epic_id AS epicId, owner FROM tasks"
 const targetStatus = `coalesce(
@@ -57,7 +58,7 @@ const run = (cmd: Array<string>, cwd: string) => {
 
 /** A database of `size` tasks (see the header) in a fresh repository. */
 const seed = async (size: number) => {
-  const repo = makeRepo(`reads-${size}`)
+  const repo = makeRepo(`bench-reads-${size}`)
   const rt = await groveRuntime(repo.root)
   try {
     const epic = (await rt.runPromise(Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title: "reads" })))).id
@@ -90,7 +91,7 @@ export const reads = async (ctx: BenchContext): Promise<BenchResult> => {
   for (const size of sizes) {
     const { repo, shown, edges } = await seed(size)
     try {
-      const db = new Database(repo.dbPath, { readonly: true })
+      const db = new Database(repo.db, { readonly: true })
       for (const [name, statements] of Object.entries(queries)) {
         plans[`${name} @${size}`] = Object.fromEntries(statements.map((sql) => [sql, (db.query(`EXPLAIN QUERY PLAN ${sql}`).all(...(sql.includes("?1") ? [shown] : [])) as Array<{ detail: string }>).map((p) => p.detail)]))
         const scanning = statements.flatMap((sql) => scans(db.query(`EXPLAIN QUERY PLAN ${sql}`).all(...(sql.includes("?1") ? [shown] : [])) as Array<{ detail: string }>))
@@ -105,7 +106,7 @@ export const reads = async (ctx: BenchContext): Promise<BenchResult> => {
       for (let i = -1; i < runs; i++) {
         for (const c of cases) {
           const ours = run([process.execPath, groveBin, ...c.argv], repo.root)
-          const raw = run([process.execPath, "-e", rawScript(c.raw), repo.dbPath, shown], repo.root)
+          const raw = run([process.execPath, "-e", rawScript(c.raw), repo.db, shown], repo.root)
           if (i < 0) {
             const env = JSON.parse(ours.stdout)
             if (!env.ok) throw new Error(`${c.name} failed: ${ours.stdout}`)
@@ -121,7 +122,7 @@ export const reads = async (ctx: BenchContext): Promise<BenchResult> => {
         if (size === sizes.at(-1)) targets.push(target(`${c.name} at ${size.toLocaleString("en-US")} tasks: median whole process`, ours.median, "max", c.limit, "ms"))
       }
     } finally {
-      repo.remove()
+      repo.cleanup()
     }
   }
   ctx.log(`reads: ${rows.map((r) => `${r.case} ${r.ours.median.toFixed(0)} ms (raw ${r.baseline!.median.toFixed(0)})`).join("; ")}`)

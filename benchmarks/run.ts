@@ -19,7 +19,8 @@ import { bulkCreate } from "./bulkCreate.ts"
 import { coldStart } from "./coldStart.ts"
 import { latency } from "./latency.ts"
 import { reads } from "./reads.ts"
-import { type BenchContext, type BenchResult, bundleState, clearGroveEnv, repoRoot, resultsTable, targetsTable } from "./harness.ts"
+import { neutralizeEnv } from "../test/support/env.ts"
+import { type BenchContext, type BenchResult, bundleState, repoRoot, resultsTable, targetsTable } from "./harness.ts"
 import { pull } from "./pull.ts"
 import { rebuild } from "./rebuild.ts"
 import { wal } from "./wal.ts"
@@ -79,7 +80,7 @@ const source = (() => {
 })()
 const load = () => NodeOs.loadavg().map((x) => Math.round(x * 100) / 100)
 
-clearGroveEnv()
+neutralizeEnv()
 const started = performance.now()
 const log = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${line}\n`)
 log(`grove benchmarks (${quick ? "quick" : "full"}) on ${machine.cpu}, ${machine.nproc} cpus, bun ${machine.bun}, sqlite ${machine.sqlite}`)
