@@ -155,24 +155,25 @@ describe("help", () => {
     const r = grove(repo.root, ["task", "claim", "--help"], { env })
     expect(r.stdout).toBe(
       [
-        "grove task claim - Atomically claim a task: of racing claimers exactly one wins; the others get claimed:false.",
+        "grove task claim - Atomically claim a task: of racing claimers exactly one wins; the others exit 1 with claim_lost and the owner. An expired lease can be taken over.",
         "",
         "USAGE",
-        "  $ grove task claim <id> --owner NAME [options] [--json]",
+        "  $ grove task claim <id> [options] [--json]",
         "",
         "ARGUMENTS",
         "  <id>  the task's id",
         "",
         "OPTIONS",
-        "  --owner NAME    who claims it (required)",
-        "  --if-version N  refuse (version_mismatch) unless the entity is still at version N",
-        "  --json          print one JSON envelope {ok, command, data, meta} (errors too, on stdout)",
-        "  --toon          print the same envelope as TOON (fewer tokens than JSON)",
-        "  --compact       print the envelope as one JSON line without meta",
-        "  -h, --help      show this help",
+        "  --owner NAME      who acts (default: GROVE_ACTOR, else git user.email)",
+        "  --lease DURATION  lease length (30m, 90s, 2h): then others may take the claim over",
+        "  --if-version N    refuse (version_mismatch) unless the entity is still at version N",
+        "  --json            print one JSON envelope {ok, command, data, meta} (errors too, on stdout)",
+        "  --toon            print the same envelope as TOON (fewer tokens than JSON)",
+        "  --compact         print the envelope as one JSON line without meta",
+        "  -h, --help        show this help",
         "",
         "EXAMPLE",
-        "  $ grove task claim t-4k2m9x1qpz --owner agent-1",
+        "  $ grove task claim t-4k2m9x1qpz --owner agent-1 --lease 30m",
         ""
       ].join("\n")
     )

@@ -65,6 +65,18 @@ const samples: Record<Operation, { readonly valid: unknown; readonly invalid: Re
     invalid: [{ status: "cancelled" }, { owner: [] }, undefined]
   },
   "subtask.deleted": { valid: {}, invalid: [null, "gone", 3, [], { title: "x" }] },
+  "subtask.claimed": {
+    valid: { owner: "agent", status: "in_progress" },
+    invalid: [{ status: "in_progress" }, { owner: "agent", status: "todo" }]
+  },
+  "task.leased": { valid: { owner: "agent", lease: 60_000 }, invalid: [{ owner: "agent" }, { owner: "agent", lease: 0 }, { owner: "a", lease: 1.5 }] },
+  "subtask.leased": { valid: { owner: "agent", lease: 1 }, invalid: [{ lease: 5 }, { owner: "agent", lease: -1 }] },
+  "task.noted": { valid: { text: "found the bug", author: "agent" }, invalid: [{ author: "a" }, { text: "   ", author: "a" }, { text: 3, author: "a" }, { text: "x" }] },
+  "subtask.noted": { valid: { text: "x", author: "a" }, invalid: [{ text: "", author: "a" }, null] },
+  "epic.planned": {
+    valid: { plan: "search", keys: { e: { kind: "epic", id: "e-1" }, t1: { kind: "task", id: "t-1" } } },
+    invalid: [{ plan: "p" }, { plan: "p", keys: { t: { kind: "dependency", id: "x" } } }, { keys: {} }]
+  },
   "dependency.added": {
     valid: { source: ref("t-1"), target: { kind: "subtask", id: "s-1" } },
     invalid: [

@@ -27,7 +27,7 @@ import { Conflicts } from "../src/sync/Conflicts.ts"
 import { Sync } from "../src/sync/Sync.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import { type ConflictRecord, type EventInput, type ExpectedResolution, Model } from "./model/Model.ts"
-import { git, inWorktree, isolateEnv, openDb, removeDb, replayableSeed, scratch, type TrackerServices } from "./support/index.ts"
+import { claimTask, git, inWorktree, isolateEnv, openDb, removeDb, replayableSeed, scratch, type TrackerServices } from "./support/index.ts"
 
 const runs = Number(process.env["GROVE_PROPERTY_RUNS"] ?? "") || 50
 const replayPath = process.env["GROVE_PROPERTY_PATH"] || undefined
@@ -189,7 +189,9 @@ const tolerated = new Set([
   "dependency_cycle",
   "self_dependency",
   "dependency_exists",
-  "nothing_to_resolve"
+  "dependency_source_done",
+  "nothing_to_resolve",
+  "claim_lost"
 ])
 
 class Mismatch extends Error {}
@@ -517,7 +519,7 @@ class Run {
       case "claim": {
         const target = this.pick(this.entities(r, ["task"]), step.e)
         if (target === undefined) break
-        await tracker("claim", (t) => t.claim(target.id, claimers[step.v % 2]!, this.versionArg(target.version, step.ifv)))
+        await this.expectOk(r, "claim", cwd, claimTask(target.id, claimers[step.v % 2]!, this.versionArg(target.version, step.ifv)))
         break
       }
       case "done": {

@@ -7,6 +7,7 @@ import { type EntityKindName, Tracker } from "../src/tracker/Tracker.ts"
 import { Database } from "bun:sqlite"
 import {
   type CliResult,
+  claimTask,
   countRows,
   eventsAfter,
   failureIn,
@@ -15,7 +16,9 @@ import {
   groveAsync,
   inWorktree,
   lastSeq,
-  scratch
+  neutralEnv,
+  scratch,
+  type TrackerServices
 } from "./support/index.ts"
 
 const repo = fileRepo()
@@ -25,12 +28,12 @@ const scratchRepos = scratch("all")
 type TrackerService = typeof Tracker.Service
 
 /** One grove command in the main checkout, using the tracker. */
-const tracker = <A, E>(f: (t: TrackerService) => Effect.Effect<A, E>) => inWorktree(root, Effect.flatMap(Tracker, f))
+const tracker = <A, E>(f: (t: TrackerService) => Effect.Effect<A, E, TrackerServices>) => inWorktree(root, Effect.flatMap(Tracker, f))
 /** One grove command expected to fail; returns the coded failure. */
-const refused = <A, E>(f: (t: TrackerService) => Effect.Effect<A, E>) => failureIn(root, Effect.flatMap(Tracker, f))
+const refused = <A, E>(f: (t: TrackerService) => Effect.Effect<A, E, TrackerServices>) => failureIn(root, Effect.flatMap(Tracker, f))
 
 /** Runs a command expected to fail and checks it appended nothing. */
-const refusedWithoutWriting = async <A, E>(f: (t: TrackerService) => Effect.Effect<A, E>) => {
+const refusedWithoutWriting = async <A, E>(f: (t: TrackerService) => Effect.Effect<A, E, TrackerServices>) => {
   const seq = lastSeq(repo.db)
   const tx = countRows(repo.db, "transactions")
   const failure = await refused(f)
@@ -151,9 +154,9 @@ describe("dependency gating", () => {
     await tracker((t) => t.addDependency(a.id, b.id))
 
     const undone = [{ kind: "task", id: b.id, status: "todo" }]
-    const attempts: ReadonlyArray<(t: TrackerService) => Effect.Effect<unknown, unknown>> = [
+    const attempts: ReadonlyArray<(t: TrackerService) => Effect.Effect<unknown, unknown, TrackerServices>> = [
       (t) => t.update("task", a.id, { status: "in_progress" }),
-      (t) => t.claim(a.id, "agent"),
+      () => claimTask(a.id, "agent"),
       (t) => t.done("task", a.id)
     ]
     for (const attempt of attempts) {
@@ -163,11 +166,11 @@ describe("dependency gating", () => {
     }
     // in_progress is not done either.
     await tracker((t) => t.update("task", b.id, { status: "in_progress" }))
-    expect((await refusedWithoutWriting((t) => t.claim(a.id, "agent"))).code).toBe("dependency_not_done")
+    expect((await refusedWithoutWriting(() => claimTask(a.id, "agent"))).code).toBe("dependency_not_done")
     expect(await statusOf("task", a.id)).toBe("todo")
 
     await tracker((t) => t.done("task", b.id))
-    const claimed = await tracker((t) => t.claim(a.id, "agent"))
+    const claimed = await tracker(() => claimTask(a.id, "agent"))
     expect(claimed.claimed).toBe(true)
     expect((await tracker((t) => t.done("task", a.id))).entity.status).toBe("done")
   })
@@ -188,6 +191,33 @@ describe("dependency gating", () => {
     expect((await tracker((t) => t.update("task", a.id, { status: "done" }))).entity.status).toBe("done")
   })
 
+  it("dep add onto a done source with an undone target is refused (dependency_source_done), nothing written; --force adds it and reopens the source to todo", async () => {
+    const epic = await newEpic("done source")
+    const a = await newTask(epic.id, "a")
+    const b = await newTask(epic.id, "b")
+    await tracker((t) => t.done("task", a.id))
+    const failure = await refusedWithoutWriting((t) => t.addDependency(a.id, b.id))
+    expect(failure.code).toBe("dependency_source_done")
+    expect(await statusOf("task", a.id)).toBe("done")
+
+    // The command line: exit 1 with the code; --force writes the edge and the reopening in one transaction.
+    const cli = grove(root, ["dep", "add", a.id, b.id, "--json"], { env: neutralEnv })
+    expect({ exit: cli.exitCode, code: cli.json.error.code }).toEqual({ exit: 1, code: "dependency_source_done" })
+    const seq = lastSeq(repo.db)
+    const forced = grove(root, ["dep", "add", a.id, b.id, "--force", "--json"], { env: neutralEnv })
+    expect(forced.exitCode).toBe(0)
+    expect(forced.json.data.reopened).toBe(true)
+    expect(lastSeq(repo.db)).toBe(seq + 2)
+    expect(await statusOf("task", a.id)).toBe("todo")
+    // Done means every dependency done again: a cannot finish before b.
+    expect((await refusedWithoutWriting((t) => t.done("task", a.id))).code).toBe("dependency_not_done")
+
+    // A done target, or a source not done, needs no --force.
+    const c = await newTask(epic.id, "c")
+    await tracker((t) => t.done("task", c.id))
+    expect((await tracker((t) => t.addDependency(a.id, c.id))).reopened).toBe(false)
+  }, 30_000)
+
   it("gates subtask -> task and task -> subtask edges too", async () => {
     const epic = await newEpic("mixed")
     const parent = await newTask(epic.id, "parent")
@@ -204,11 +234,11 @@ describe("dependency gating", () => {
     const waiting = await newTask(epic.id, "waits for a subtask")
     const step = await newSubtask(parent.id, "step")
     await tracker((t) => t.addDependency(waiting.id, step.id))
-    const fromTask = await refusedWithoutWriting((t) => t.claim(waiting.id, "agent"))
+    const fromTask = await refusedWithoutWriting(() => claimTask(waiting.id, "agent"))
     expect(fromTask.code).toBe("dependency_not_done")
     expect(fromTask.details["undone"]).toEqual([{ kind: "subtask", id: step.id, status: "todo" }])
     await tracker((t) => t.done("subtask", step.id))
-    expect((await tracker((t) => t.claim(waiting.id, "agent"))).claimed).toBe(true)
+    expect((await tracker(() => claimTask(waiting.id, "agent"))).claimed).toBe(true)
   })
 
   it("entering todo or blocked is not gated", async () => {
@@ -280,9 +310,9 @@ describe("--if-version", () => {
     expect(updated.entity.version).toBe(2)
     expect(updated.entity.title).toBe("v2")
 
-    const attempts: ReadonlyArray<(t: TrackerService) => Effect.Effect<unknown, unknown>> = [
+    const attempts: ReadonlyArray<(t: TrackerService) => Effect.Effect<unknown, unknown, TrackerServices>> = [
       (t) => t.update("task", task.id, { title: "stale" }, 1),
-      (t) => t.claim(task.id, "agent", 1),
+      () => claimTask(task.id, "agent", 1),
       (t) => t.done("task", task.id, 1),
       (t) => t.remove("task", task.id, 1)
     ]
@@ -309,7 +339,7 @@ describe("--if-version", () => {
 })
 
 describe("claim", () => {
-  it("5 racing CLI processes: exactly one wins, the others see claimed:false with the winner's owner", async () => {
+  it("5 racing CLI processes: exactly one wins, the others exit 1 with claim_lost naming the winner", async () => {
     const epic = await newEpic("race")
     const task = await newTask(epic.id, "contested")
     const seq = lastSeq(repo.db)
@@ -329,17 +359,13 @@ describe("claim", () => {
       if (blocker.inTransaction) blocker.run("ROLLBACK")
       blocker.close()
     }
-    for (const r of results) {
-      expect(r.exitCode).toBe(0)
-      expect(r.json?.ok).toBe(true)
-    }
-    const winners = results.filter((r) => r.json.data.claimed === true)
+    const winners = results.filter((r) => r.exitCode === 0 && r.json?.ok === true)
     expect(winners).toHaveLength(1)
-    const winner: string = winners[0]!.json.data.task.owner
+    const winner: string = winners[0]!.json.data.entity.owner
     expect(winner).toMatch(/^agent-[0-4]$/)
-    const losers = results.filter((r) => r.json.data.claimed === false)
+    const losers = results.filter((r) => r.exitCode === 1)
     expect(losers).toHaveLength(4)
-    for (const l of losers) expect(l.json.data.owner).toBe(winner)
+    for (const l of losers) expect(l.json.error).toMatchObject({ code: "claim_lost", details: { id: task.id, owner: winner } })
     const written = eventsAfter(repo.db, seq)
     expect(written.map((e) => [e.op, e.entity_id, JSON.parse(e.payload)])).toEqual([
       ["task.claimed", task.id, { owner: winner, status: "in_progress" }]
@@ -347,14 +373,14 @@ describe("claim", () => {
     expect(await tracker((t) => t.find("task", task.id))).toMatchObject({ owner: winner, status: "in_progress", version: 2 })
   }, 20_000)
 
-  it("re-claiming by the owner is a success without a write; another owner gets claimed:false", async () => {
+  it("re-claiming by the owner is a success without a write; another owner gets claim_lost with the owner", async () => {
     const epic = await newEpic("claims")
     const task = await newTask(epic.id, "t")
-    expect((await tracker((t) => t.claim(task.id, "alice"))).claimed).toBe(true)
+    expect((await tracker(() => claimTask(task.id, "alice"))).claimed).toBe(true)
     const seq = lastSeq(repo.db)
-    expect((await tracker((t) => t.claim(task.id, "alice"))).claimed).toBe(true)
-    const other = await tracker((t) => t.claim(task.id, "bob"))
-    expect(other).toMatchObject({ claimed: false, owner: "alice" })
+    expect((await tracker(() => claimTask(task.id, "alice"))).claimed).toBe(true)
+    const other = await refusedWithoutWriting(() => claimTask(task.id, "bob"))
+    expect(other).toMatchObject({ code: "claim_lost", details: { id: task.id, owner: "alice" } })
     expect(lastSeq(repo.db)).toBe(seq)
   })
 })
@@ -412,7 +438,7 @@ describe("cascade delete", () => {
     const step = await newSubtask(target.id, "step")
     await tracker((t) => t.addDependency(waiting.id, target.id))
     await tracker((t) => t.addDependency(waiting.id, step.id))
-    expect((await refused((t) => t.claim(waiting.id, "agent"))).code).toBe("dependency_not_done")
+    expect((await refused(() => claimTask(waiting.id, "agent"))).code).toBe("dependency_not_done")
 
     const seq = lastSeq(repo.db)
     await tracker((t) => t.remove("task", target.id))
@@ -427,7 +453,7 @@ describe("cascade delete", () => {
     )
     expect(countRows(repo.db, "dependencies", `WHERE source_id = '${waiting.id}'`)).toBe(0)
     expect(countRows(repo.db, "subtasks", `WHERE task_id = '${target.id}'`)).toBe(0)
-    expect((await tracker((t) => t.claim(waiting.id, "agent"))).claimed).toBe(true)
+    expect((await tracker(() => claimTask(waiting.id, "agent"))).claimed).toBe(true)
   })
 
   it("deleting a subtask removes only it and its edges", async () => {
@@ -508,7 +534,7 @@ describe("not_found", () => {
   it("every command refuses unknown ids with not_found and writes nothing", async () => {
     const epic = await newEpic("present")
     const task = await newTask(epic.id, "present")
-    const attempts: ReadonlyArray<(t: TrackerService) => Effect.Effect<unknown, unknown>> = [
+    const attempts: ReadonlyArray<(t: TrackerService) => Effect.Effect<unknown, unknown, TrackerServices>> = [
       (t) => t.find("epic", "e-missing"),
       (t) => t.find("task", "t-missing"),
       (t) => t.find("subtask", "s-missing"),
@@ -517,7 +543,7 @@ describe("not_found", () => {
       (t) => t.update("epic", "e-missing", { title: "x" }),
       (t) => t.update("task", "t-missing", { status: "done" }),
       (t) => t.update("subtask", "s-missing", { title: "x" }),
-      (t) => t.claim("t-missing", "agent"),
+      () => claimTask("t-missing", "agent"),
       (t) => t.done("task", "t-missing"),
       (t) => t.done("subtask", "s-missing"),
       (t) => t.remove("epic", "e-missing"),
@@ -553,10 +579,10 @@ describe("claim refusals", () => {
     const r = scratchRepos.repo()
     const epic = await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title: "E" })))
     const task = await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.create("task", epic.id, { title: "T" })))
-    expect((await failureIn(r.root, Effect.flatMap(Tracker, (t) => t.claim(task.id, "  ")))).code).toBe("invalid_input")
+    expect((await failureIn(r.root, claimTask(task.id, "  "))).code).toBe("invalid_input")
     await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.done("task", task.id)))
     const before = countRows(r.db, "events")
-    expect((await failureIn(r.root, Effect.flatMap(Tracker, (t) => t.claim(task.id, "alice")))).code).toBe("invalid_transition")
+    expect((await failureIn(r.root, claimTask(task.id, "alice"))).code).toBe("invalid_transition")
     expect(countRows(r.db, "events")).toBe(before)
   })
 })

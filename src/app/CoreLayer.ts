@@ -10,7 +10,10 @@ import { Queries } from "../projections/Queries.ts"
 import { Detector } from "../causality/Detector.ts"
 import { Graph } from "../graph/Graph.ts"
 import { Writer } from "../write/Writer.ts"
+import { Claims } from "../tracker/Claims.ts"
+import { Next } from "../tracker/Next.ts"
 import { Tracker } from "../tracker/Tracker.ts"
+import { Work } from "../projections/Work.ts"
 import { DatabaseLocation } from "../storage/DatabaseLocation.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { actorFrom, configLayer } from "./Config.ts"
@@ -39,7 +42,7 @@ export const databaseLayer = (cwd: string) => {
 }
 
 /** What read-only queries need: the database and its projection reads (a fraction of a cold start's layers). */
-export const readerLayer = (cwd: string) => Queries.layer.pipe(Layer.provideMerge(databaseLayer(cwd)))
+export const readerLayer = (cwd: string) => Layer.merge(Queries.layer, Work.layer).pipe(Layer.provideMerge(databaseLayer(cwd)))
 
 /** Runs a read-only `effect` in the worktree at `cwd`, after bringing the schema up to date. */
 export const withReader = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -49,7 +52,9 @@ export const withReader = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E,
 export const coreLayer = (cwd: string) => {
   const events = EventStore.layer.pipe(Layer.provideMerge(GitContext.layer(actorFrom(process.env))), Layer.provideMerge(databaseLayer(cwd)))
   const projections = Layer.mergeAll(Projector.layer, Queries.layer, Detector.layer).pipe(Layer.provideMerge(events))
-  return Tracker.layer.pipe(Layer.provideMerge(Layer.merge(Writer.layer, Graph.layer).pipe(Layer.provideMerge(projections))))
+  const tracker = Tracker.layer.pipe(Layer.provideMerge(Layer.mergeAll(Writer.layer, Graph.layer, Work.layer).pipe(Layer.provideMerge(projections))))
+  // The agent's loop (claims, next): a few closures over the same services.
+  return Next.layer.pipe(Layer.provideMerge(Claims.layer), Layer.provideMerge(tracker))
 }
 
 /** Runs `effect` with the Tracker and what it stands on, after bringing the schema up to date. */

@@ -8,7 +8,7 @@ import { GroveError, isGroveFailure } from "../errors/index.ts"
 export class WatchTickFailed extends GroveError("WatchTickFailed", "watch_tick_failed") {}
 import { checkpoint, type CheckpointResult, walBytes } from "../storage/Wal.ts"
 import { type PullReport, Sync } from "../sync/Sync.ts"
-import { acquireWatchLock } from "./WatchLock.ts"
+import { acquireWatchLock, watchLockName } from "./WatchLock.ts"
 
 export interface WatchSettings {
   /** Sources to pull from; empty: the repository's default branch. */
@@ -77,10 +77,11 @@ export const watch = (
   settings: WatchSettings,
   paths: { readonly database: string; readonly gitDir: string },
   inWorktree: InWorktree,
-  print: (line: TickLine) => void
+  /** Writes a tick line; false when the output is gone (its reader closed the pipe). */
+  print: (line: TickLine) => boolean
 ) =>
   Effect.gen(function*() {
-    yield* acquireWatchLock(NodePath.join(paths.gitDir, "grove-watch.lock"))
+    yield* acquireWatchLock(NodePath.join(paths.gitDir, watchLockName))
     // A connection of its own: data_version changes when another connection commits; busy timeout 0 so checkpoints never wait.
     const monitor = yield* Effect.acquireRelease(
       Effect.sync(() => new Database(paths.database)),
@@ -136,7 +137,7 @@ export const watch = (
         })), (defect) => Effect.fail(defect)))
         ticks++
         const pulls = result._tag === "Right" ? result.right.pulls : [{ from: settings.sources.join(",") || "(default)", error: errorOf(result.left) }]
-        print({
+        const printed = print({
           tick: ticks,
           at: new Date().toISOString(),
           reason,
@@ -147,6 +148,8 @@ export const watch = (
           checkpoint: done,
           ...(exchange === undefined ? {} : { exchange })
         })
+        // Nobody reads the ticks any more: stop, so the scope releases the lock and the connection.
+        if (!printed) return yield* Effect.interrupt
         // The tick's first error, if any: `--once` reports it in its exit status.
         return [...pulls, ...(exchange === undefined ? [] : [exchange])].flatMap((x) => "error" in x && x.error !== undefined ? [x.error] : [])[0]
       })

@@ -23,6 +23,10 @@ const descriptionFlag = text("description", "free text", { placeholder: "TEXT" }
 const ownerFlag = text("owner", "owner (an empty string clears it)", { placeholder: "NAME" })
 const fileFlag = text("file", "read JSON lines from a file, or - for stdin", { placeholder: "PATH" })
 const titleList = text("title", "a title; repeat the flag for several", { repeated: true, placeholder: "TEXT" })
+const actingFlag = text("owner", "who acts (default: GROVE_ACTOR, else git user.email)", { placeholder: "NAME" })
+const leaseFlag = text("lease", "lease length (30m, 90s, 2h): then others may take the claim over", { placeholder: "DURATION" })
+const forceFlag = boolean("force", "act although another owner holds the claim")
+const searchFlag = text("search", "only those whose title, description or notes contain every word (as word prefixes), best match first", { placeholder: "TEXT" })
 const from = text("from", "the source branch (default: origin/HEAD, else init.defaultBranch, else main or master)", { placeholder: "BRANCH" })
 
 /** Paging flags of list commands (docs/cli.md, "Paging"). */
@@ -67,6 +71,7 @@ const entityCommands = (kind: Kind): ReadonlyArray<CommandSpec> => {
       flags: [
         ...(kind === "task" ? [text("epic", "only this epic's tasks", { placeholder: "ID" }), ownerFlag] : kind === "subtask" ? [text("task", "only this task's subtasks", { placeholder: "ID" })] : []),
         ...statusFilter,
+        searchFlag,
         ...paging
       ],
       example: `grove ${kind} list --limit 20 --json`,
@@ -97,12 +102,44 @@ const entityCommands = (kind: Kind): ReadonlyArray<CommandSpec> => {
     },
     ...(kind === "epic" ? [] : [
       {
-        path: [kind, "done"],
-        summary: `Mark ${article} ${kind} done (from any status, once its dependencies are done).`,
+        path: [kind, "claim"],
+        summary: `Atomically claim ${article} ${kind}: of racing claimers exactly one wins; the others exit 1 with claim_lost and the owner. An expired lease can be taken over.`,
         args: [id],
-        flags: [ifVersion],
+        flags: [actingFlag, leaseFlag, ifVersion],
+        example: `grove ${kind} claim ${ids[kind]} --owner agent-1 --lease 30m`,
+        module: "work"
+      } satisfies CommandSpec,
+      {
+        path: [kind, "release"],
+        summary: `Give a claimed ${kind} back: todo again, no owner. Only its owner, or anyone with --force.`,
+        args: [id],
+        flags: [actingFlag, forceFlag],
+        example: `grove ${kind} release ${ids[kind]}`,
+        module: "work"
+      } satisfies CommandSpec,
+      {
+        path: [kind, "heartbeat"],
+        summary: `Renew the lease on ${article} ${kind} you claimed (during long work); --lease sets a new length.`,
+        args: [id],
+        flags: [actingFlag, leaseFlag],
+        example: `grove ${kind} heartbeat ${ids[kind]}`,
+        module: "work"
+      } satisfies CommandSpec,
+      {
+        path: [kind, "done"],
+        summary: `Mark ${article} ${kind} done (once its dependencies are done; a claimed one only by its owner, or with --force). Prints what it unblocked and the next candidate.`,
+        args: [id],
+        flags: [actingFlag, forceFlag, ifVersion],
         example: `grove ${kind} done ${ids[kind]}`,
-        module: "task"
+        module: "work"
+      } satisfies CommandSpec,
+      {
+        path: [kind, "note"],
+        summary: `Append a note to ${article} ${kind}: append-only, concurrent notes on several branches never conflict; show lists them with their provenance.`,
+        args: [id, arg("text", "the note")],
+        flags: [actingFlag],
+        example: `grove ${kind} note ${ids[kind]} "the parser is the bottleneck"`,
+        module: "work"
       } satisfies CommandSpec,
       {
         path: [kind, "create-many"],
@@ -123,11 +160,14 @@ export const groups: ReadonlyArray<GroupSpec> = [
   { path: ["events"], summary: "The immutable event log." },
   { path: ["sync"], summary: "Reconcile what branches did concurrently." },
   { path: ["sync", "conflicts"], summary: "Conflicts recorded in this worktree's scope." },
-  { path: ["migrate"], summary: "Inspect and run schema migrations." }
+  { path: ["sync", "quarantine"], summary: "What grove holds back: refused refs (r<N>) and unreadable events (e<N>)." },
+  { path: ["migrate"], summary: "Inspect and run schema migrations." },
+  { path: ["plan"], summary: "Plans: a whole epic in one call." }
 ]
 
 const source = arg("source", "the task or subtask that waits")
 const target = arg("target", "the task or subtask it waits for")
+const quarantineId = arg("id", "r<N> for a ref, e<N> for an event (see sync quarantine list)")
 const remoteArg = arg("remote", "a configured git remote (default: the branch's upstream remote, else origin)", { optional: true })
 
 export const commands: ReadonlyArray<CommandSpec> = [
@@ -137,16 +177,36 @@ export const commands: ReadonlyArray<CommandSpec> = [
     example: "grove init",
     module: "migrate"
   },
-  ...entityCommands("epic"),
-  ...entityCommands("task"),
   {
-    path: ["task", "claim"],
-    summary: "Atomically claim a task: of racing claimers exactly one wins; the others get claimed:false.",
-    args: [arg("id", "the task's id")],
-    flags: [text("owner", "who claims it", { required: true, placeholder: "NAME" }), ifVersion],
-    example: "grove task claim t-4k2m9x1qpz --owner agent-1",
-    module: "task"
+    path: ["session"],
+    summary: "Orientation in one call: this worktree, branch and actor, my claims, task counts, pending conflicts, how far behind the default branch, and what every other worktree is doing.",
+    flags: [actingFlag],
+    example: "grove session --json",
+    module: "work"
   },
+  {
+    path: ["next"],
+    summary: "The best task for this agent, with its context: its own task in progress first, else the ready task that unblocks the most work, then the oldest. --claim claims it in the same transaction.",
+    flags: [text("epic", "only this epic's tasks", { placeholder: "ID" }), actingFlag, boolean("claim", "claim the task in the transaction that picks it"), leaseFlag],
+    example: "grove next --epic e-4k2m9x1qpz --claim --lease 30m --json",
+    module: "work"
+  },
+  {
+    path: ["plan", "apply"],
+    summary: "Create an epic with its tasks, subtasks and dependencies, addressed by temporary keys, in one transaction (JSON or JSON lines, docs/agents.md). Re-running changes nothing; an edited plan adds what is new.",
+    args: [arg("file", "the plan file, or - for stdin")],
+    example: "grove plan apply plan.json",
+    module: "work"
+  },
+  ...entityCommands("epic"),
+  {
+    path: ["epic", "progress"],
+    summary: "Counts per status, ready and waiting tasks, and the next candidate of an epic.",
+    args: [arg("id", "the epic's id")],
+    example: "grove epic progress e-4k2m9x1qpz",
+    module: "work"
+  },
+  ...entityCommands("task"),
   {
     path: ["task", "ready"],
     summary: "Tasks in todo whose dependencies are all done, a page at a time.",
@@ -159,6 +219,7 @@ export const commands: ReadonlyArray<CommandSpec> = [
     path: ["dep", "add"],
     summary: "SOURCE depends on TARGET: SOURCE cannot start or finish until TARGET is done. Adding an existing edge changes nothing.",
     args: [source, target],
+    flags: [boolean("force", "when SOURCE is done and TARGET is not: add the edge and reopen SOURCE to todo")],
     example: "grove dep add t-4k2m9x1qpz t-9v8c7b6n5m",
     module: "dep"
   },
@@ -175,6 +236,14 @@ export const commands: ReadonlyArray<CommandSpec> = [
     args: [arg("id", "only edges touching this task or subtask", { optional: true })],
     example: "grove dep list t-4k2m9x1qpz",
     module: "dep"
+  },
+  {
+    path: ["dep", "tree"],
+    summary: "Everything a task or subtask depends on, transitively, each at its shortest distance; --reverse: what depends on it.",
+    args: [arg("id", "the task or subtask at the root")],
+    flags: [boolean("reverse", "what depends on it, rather than what it depends on"), integer("depth", "at most N edges away (default: no limit)")],
+    example: "grove dep tree t-4k2m9x1qpz --reverse --depth 2",
+    module: "work"
   },
   {
     path: ["dep", "add-many"],
@@ -252,6 +321,40 @@ export const commands: ReadonlyArray<CommandSpec> = [
     module: "sync"
   },
   {
+    path: ["sync", "quarantine", "list"],
+    summary: "Refs a fetch refused and stored events whose payload fails its Schema.",
+    example: "grove sync quarantine list --json",
+    module: "sync"
+  },
+  {
+    path: ["sync", "quarantine", "show"],
+    summary: "One quarantined ref or event, with the reason.",
+    args: [quarantineId],
+    example: "grove sync quarantine show r1",
+    module: "sync"
+  },
+  {
+    path: ["sync", "quarantine", "retry"],
+    summary: "Fetch a quarantined ref's remote again and re-check the ref; imported if it verifies now.",
+    args: [quarantineId],
+    example: "grove sync quarantine retry r1",
+    module: "sync"
+  },
+  {
+    path: ["sync", "quarantine", "drop"],
+    summary: "Ignore a quarantined ref at its current tip: fetch and push skip it silently until it moves.",
+    args: [quarantineId],
+    example: "grove sync quarantine drop r1",
+    module: "sync"
+  },
+  {
+    path: ["sync", "replica"],
+    summary: "This database's replica id; --renew gives a copied database its own (after a backup).",
+    flags: [boolean("renew", "give this database a new replica id; what it wrote so far stays the old replica's")],
+    example: "grove sync replica --renew",
+    module: "sync"
+  },
+  {
     path: ["sync", "watch"],
     summary: "Keep this worktree reconciled: pull on new data or HEAD changes, one JSON line per tick, WAL upkeep.",
     flags: [
@@ -294,6 +397,13 @@ export const commands: ReadonlyArray<CommandSpec> = [
     module: "migrate"
   },
   {
+    path: ["migrate", "restore"],
+    summary: "Replace the database's content with a backup's, in one transaction, after backing up the current state.",
+    args: [arg("backup", "a backup file (grove migrate backup writes them beside the database)")],
+    example: "grove migrate restore .git/grove/grove.db.backup-20261125T160000000Z-00.db",
+    module: "migrate"
+  },
+  {
     path: ["rebuild"],
     summary: "Replay the whole event log into fresh projection tables.",
     example: "grove rebuild",
@@ -303,6 +413,24 @@ export const commands: ReadonlyArray<CommandSpec> = [
     path: ["verify"],
     summary: "Replay the log into a scratch database and compare per-table checksums with the live tables.",
     example: "grove verify --json",
+    module: "admin"
+  },
+  {
+    path: ["board"],
+    summary: "Serve a live web board of the graph, the worktrees and their conflicts; prints its URL with a secret token first.",
+    flags: [
+      integer("port", "port to listen on (default 0: a free one)"),
+      text("host", "address to bind (default 127.0.0.1; anything else is reachable by others)", { placeholder: "ADDRESS" }),
+      boolean("open", "also open the URL in the default browser (xdg-open / open)")
+    ],
+    example: "grove board --open",
+    module: "board"
+  },
+  {
+    path: ["doctor"],
+    summary: "Check the database, the log's integrity, replicas, locks and configuration; --fix repairs what a backup undoes.",
+    flags: [boolean("fix", "make the repairs a backup can undo (taking that backup first) and say what was done")],
+    example: "grove doctor --fix --json",
     module: "admin"
   }
 ]

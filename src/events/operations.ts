@@ -12,6 +12,11 @@ const WorkFields = { ...Fields, owner: Schema.optional(Schema.NullOr(Schema.Stri
 /** A payload that sets no fields: an empty JSON object (Struct({}) would accept any non-null value, even 3 or "x"). */
 const Empty = Schema.Record({ key: Schema.String, value: Schema.Never })
 
+const Lease = Schema.Struct({ owner: Schema.String, lease: Schema.Int.pipe(Schema.positive()) })
+const Note = Schema.Struct({ text: Schema.Trim.pipe(Schema.minLength(1, { message: () => "a note must not be empty" })), author: Schema.String })
+/** Notes append, leases and plans annotate: they write no field that sync compares. */
+const none = (): Array<Write> => []
+
 /** One operation: its payload Schema and the fields it writes (what sync compares) on an entity of `kind`. */
 interface Definition<A, I> {
   readonly payload: Schema.Schema<A, I>
@@ -44,7 +49,22 @@ export const operations = {
     creates
   ),
   "subtask.updated": define(Schema.Struct(WorkFields), setsFields),
+  "subtask.claimed": define(Schema.Struct({ owner: Schema.String, status: Schema.Literal("in_progress") }), setsFields),
   "subtask.deleted": define(Empty, (_, kind) => deletes(kind)),
+  /** A claim's lease, set or renewed by its owner: it expires `lease` ms after the event's wall time. No field. */
+  "task.leased": define(Lease, none),
+  "subtask.leased": define(Lease, none),
+  /** An append-only note, its id its event's id: no field, so concurrent notes never conflict. */
+  "task.noted": define(Note, none),
+  "subtask.noted": define(Note, none),
+  /** A plan applied to this epic: its temporary keys and the entities they name (src/tracker/Plan.ts). No field. */
+  "epic.planned": define(
+    Schema.Struct({
+      plan: Schema.String,
+      keys: Schema.Record({ key: Schema.String, value: Schema.Struct({ kind: Schema.Literal("epic", "task", "subtask"), id: Schema.String }) })
+    }),
+    none
+  ),
   "dependency.added": define(Edge, () => presence(true)),
   "dependency.removed": define(Edge, () => presence(false)),
   /**

@@ -1,3 +1,5 @@
+import { sealChains } from "../events/chain.ts"
+import { canonicalPath } from "../storage/DatabaseLocation.ts"
 import { irreversible, type Migration } from "./Migration.ts"
 
 /**
@@ -224,8 +226,143 @@ export const migrations: ReadonlyArray<Migration> = [
     down: irreversible
   },
   {
-    // Numbered 6 in the work plan (other branches add 4 and 5): renumber at merge.
     version: 4,
+    name: "the agent's loop: leases, notes, plan keys, full-text search",
+    up: `
+      -- A claim's lease: the claim can be taken over once expires_at (wall ms) has passed.
+      CREATE TABLE leases (
+        entity_id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        lease_ms INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      -- Append-only notes on tasks and subtasks; id is the note's event id (its provenance).
+      CREATE TABLE notes (
+        id TEXT PRIMARY KEY,
+        entity_kind TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        author TEXT NOT NULL,
+        text TEXT NOT NULL,
+        clock INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX notes_by_entity ON notes (entity_id, clock);
+      -- The temporary keys of applied plans and the entities they created.
+      CREATE TABLE plan_keys (
+        plan TEXT NOT NULL,
+        key TEXT NOT NULL,
+        entity_kind TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        PRIMARY KEY (plan, key)
+      ) WITHOUT ROWID;
+      -- grove session: each worktree's actors and last activity.
+      CREATE INDEX transactions_by_worktree ON transactions (worktree, committed_at);
+      -- What search matches: one row per epic, task and subtask (source '') and per note (source = note id),
+      -- kept by triggers, so every projection path (writes, imports, resolutions, rebuild) keeps it.
+      CREATE TABLE search_rows (
+        entity_id TEXT NOT NULL,
+        entity_kind TEXT NOT NULL,
+        source TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        UNIQUE (entity_id, source)
+      );
+      -- The index reads its text from search_rows (external content) and keeps no positions (detail=none:
+      -- searches are single-token prefix matches), which halves what the triggers cost a bulk insert.
+      CREATE VIRTUAL TABLE search USING fts5(title, body, content = 'search_rows', content_rowid = 'rowid',
+        detail = none, tokenize = 'unicode61 remove_diacritics 2');
+      CREATE TRIGGER search_rows_insert AFTER INSERT ON search_rows BEGIN
+        INSERT INTO search (rowid, title, body) VALUES (new.rowid, new.title, new.body);
+      END;
+      CREATE TRIGGER search_rows_update AFTER UPDATE ON search_rows BEGIN
+        INSERT INTO search (search, rowid, title, body) VALUES ('delete', old.rowid, old.title, old.body);
+        INSERT INTO search (rowid, title, body) VALUES (new.rowid, new.title, new.body);
+      END;
+      CREATE TRIGGER search_rows_delete AFTER DELETE ON search_rows BEGIN
+        INSERT INTO search (search, rowid, title, body) VALUES ('delete', old.rowid, old.title, old.body);
+      END;
+      CREATE TRIGGER notes_search_insert AFTER INSERT ON notes BEGIN
+        INSERT INTO search_rows (entity_id, entity_kind, source, title, body) VALUES (new.entity_id, new.entity_kind, new.id, '', new.text);
+      END;
+      CREATE TRIGGER notes_search_delete AFTER DELETE ON notes BEGIN
+        DELETE FROM search_rows WHERE entity_id = old.entity_id AND source = old.id;
+      END;
+      CREATE TRIGGER epics_search_insert AFTER INSERT ON epics BEGIN
+        INSERT INTO search_rows (entity_id, entity_kind, source, title, body) VALUES (new.id, 'epic', '', new.title, new.description);
+      END;
+      CREATE TRIGGER epics_search_update AFTER UPDATE OF title, description ON epics BEGIN
+        UPDATE search_rows SET title = new.title, body = new.description WHERE entity_id = new.id AND source = '';
+      END;
+      CREATE TRIGGER epics_search_delete AFTER DELETE ON epics BEGIN
+        DELETE FROM search_rows WHERE entity_id = old.id AND source = '';
+      END;
+      INSERT INTO search_rows (entity_id, entity_kind, source, title, body) SELECT id, 'epic', '', title, description FROM epics;
+      CREATE TRIGGER tasks_search_insert AFTER INSERT ON tasks BEGIN
+        INSERT INTO search_rows (entity_id, entity_kind, source, title, body) VALUES (new.id, 'task', '', new.title, new.description);
+      END;
+      CREATE TRIGGER tasks_search_update AFTER UPDATE OF title, description ON tasks BEGIN
+        UPDATE search_rows SET title = new.title, body = new.description WHERE entity_id = new.id AND source = '';
+      END;
+      CREATE TRIGGER tasks_search_delete AFTER DELETE ON tasks BEGIN
+        DELETE FROM search_rows WHERE entity_id = old.id AND source = '';
+      END;
+      INSERT INTO search_rows (entity_id, entity_kind, source, title, body) SELECT id, 'task', '', title, description FROM tasks;
+      CREATE TRIGGER subtasks_search_insert AFTER INSERT ON subtasks BEGIN
+        INSERT INTO search_rows (entity_id, entity_kind, source, title, body) VALUES (new.id, 'subtask', '', new.title, new.description);
+      END;
+      CREATE TRIGGER subtasks_search_update AFTER UPDATE OF title, description ON subtasks BEGIN
+        UPDATE search_rows SET title = new.title, body = new.description WHERE entity_id = new.id AND source = '';
+      END;
+      CREATE TRIGGER subtasks_search_delete AFTER DELETE ON subtasks BEGIN
+        DELETE FROM search_rows WHERE entity_id = old.id AND source = '';
+      END;
+      INSERT INTO search_rows (entity_id, entity_kind, source, title, body) SELECT id, 'subtask', '', title, description FROM subtasks;
+    `,
+    down: `
+      DROP TRIGGER epics_search_insert;
+      DROP TRIGGER epics_search_update;
+      DROP TRIGGER epics_search_delete;
+      DROP TRIGGER tasks_search_insert;
+      DROP TRIGGER tasks_search_update;
+      DROP TRIGGER tasks_search_delete;
+      DROP TRIGGER subtasks_search_insert;
+      DROP TRIGGER subtasks_search_update;
+      DROP TRIGGER subtasks_search_delete;
+      DROP TABLE search_rows;
+      DROP TABLE search;
+      DROP TABLE plan_keys;
+      DROP TABLE notes;
+      DROP TABLE leases;
+      DROP INDEX transactions_by_worktree;
+    `
+  },
+  {
+    version: 5,
+    name: "integrity: hash chain per stream (digests sealed in code), quarantine decisions",
+    up: `
+      -- sha256 over the event, its git context and the previous event of its stream (src/events/chain.ts).
+      ALTER TABLE events ADD COLUMN digest TEXT;
+      -- A quarantined ref the user chose to ignore at this tip (sync quarantine drop): fetch skips it silently
+      -- until the ref moves.
+      ALTER TABLE remote_quarantine ADD COLUMN dropped_at INTEGER;
+      -- Where this database was created (its file path, written by the code step): a copy opens elsewhere, and
+      -- grove doctor notices that it shares the original's replica id.
+      CREATE TABLE database_home (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        path TEXT NOT NULL
+      );
+    `,
+    upCode: (db) => {
+      sealChains(db)
+      db.query("INSERT INTO database_home (id, path) VALUES (1, ?)").run(canonicalPath(db.filename))
+    },
+    down: `
+      DROP TABLE database_home;
+      ALTER TABLE remote_quarantine DROP COLUMN dropped_at;
+      ALTER TABLE events DROP COLUMN digest;
+    `
+  },
+  {
+    version: 6,
     name: "status indexes for paged lists",
     up: `
       -- Paged lists count their matches (meta.pagination.total) by status; task ready finds todo tasks.

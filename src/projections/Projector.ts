@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite"
 import { Context, Effect, Layer } from "effect"
 import type { NodeKind, NodeRef } from "../events/Event.ts"
 import type { Operation, PayloadOf } from "../events/operations.ts"
+import { wallTimeOf } from "../events/hlc.ts"
 import { insertRows } from "../storage/batch.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
@@ -10,6 +11,7 @@ import { tableOf } from "./tables.ts"
 /** What the projector needs of an event: which write it is and when. */
 export type ProjectableEvent<Op extends Operation = Operation> = {
   [O in Op]: {
+    readonly id: string
     readonly op: O
     readonly entityKind: string
     readonly entityId: string
@@ -56,7 +58,20 @@ const setFields = (db: Database, table: string, e: ProjectableEvent, payload: ob
   db.query(
     `UPDATE ${table} SET ${fields.map((f) => `${f} = ?, `).join("")}version = version + 1, updated_clock = ? WHERE id = ?`
   ).run(...(values as Array<never>), e.clock as never, e.entityId as never)
+  // A lease belongs to one claim: it ends when the owner changes or the work leaves in_progress.
+  const p = payload as { owner?: unknown; status?: unknown }
+  if ("owner" in p || (p.status !== undefined && p.status !== "in_progress")) dropLease(db, e.entityId)
 }
+
+const dropLease = (db: Database, entityId: string) => db.query("DELETE FROM leases WHERE entity_id = ?").run(entityId)
+
+const setLease = (db: Database, e: ProjectableEvent<"task.leased" | "subtask.leased">) =>
+  db.query("INSERT OR REPLACE INTO leases (entity_id, owner, lease_ms, expires_at) VALUES (?, ?, ?, ?)")
+    .run(e.entityId, e.payload.owner, e.payload.lease, wallTimeOf(e.clock) + e.payload.lease)
+
+const addNote = (db: Database, e: ProjectableEvent<"task.noted" | "subtask.noted">) =>
+  db.query("INSERT INTO notes (id, entity_kind, entity_id, author, text, clock) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+    .run(e.id, e.entityKind, e.entityId, e.payload.author, e.payload.text, e.clock)
 
 const addEdge = (db: Database, source: NodeRef, target: NodeRef, clock: number) =>
   db.query(
@@ -100,7 +115,10 @@ const updated = (kind: NodeKind | "epic"): Materializer<Operation> => (db, run) 
   for (const e of run) setFields(db, tableOf[kind], e)
 }
 const removed = (kind: NodeKind | "epic"): Materializer<Operation> => (db, run) => {
-  for (const e of run) deleteRow(db, kind, e.entityId)
+  for (const e of run) {
+    deleteRow(db, kind, e.entityId)
+    dropLease(db, e.entityId)
+  }
 }
 
 /**
@@ -117,7 +135,24 @@ const materializers: { readonly [Op in Operation]: Materializer<Op> } = {
   "task.deleted": removed("task"),
   "subtask.created": created("subtask"),
   "subtask.updated": updated("subtask"),
+  "subtask.claimed": updated("subtask"),
   "subtask.deleted": removed("subtask"),
+  "task.leased": (db, run) => {
+    for (const e of run) setLease(db, e)
+  },
+  "subtask.leased": (db, run) => {
+    for (const e of run) setLease(db, e)
+  },
+  "task.noted": (db, run) => {
+    for (const e of run) addNote(db, e)
+  },
+  "subtask.noted": (db, run) => {
+    for (const e of run) addNote(db, e)
+  },
+  "epic.planned": (db, run) => {
+    const insert = db.query("INSERT INTO plan_keys (plan, key, entity_kind, entity_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+    for (const e of run) for (const [key, ref] of Object.entries(e.payload.keys)) insert.run(e.payload.plan, key, ref.kind, ref.id)
+  },
   "dependency.added": (db, run) => {
     for (const e of run) addEdge(db, e.payload.source, e.payload.target, e.clock)
   },

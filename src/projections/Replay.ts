@@ -1,23 +1,47 @@
 import { Database } from "bun:sqlite"
 import { Context, Effect, Either, Layer } from "effect"
+import { type ChainReport, checkChains, damagedTriggers } from "../events/chain.ts"
 import { chunked, historiesOf, type LogRow } from "../events/log.ts"
 import { readStoredPayload } from "../events/operations.ts"
 import { GroveError } from "../errors/index.ts"
-import { trySqlite } from "../storage/errors.ts"
+import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { applyEvents, type ProjectableEvent } from "./Projector.ts"
 import { projectionTables, tableOf } from "./tables.ts"
 
 export class VerifyMismatch extends GroveError("VerifyMismatch", "verify_mismatch") {}
+export class LogTampered extends GroveError("LogTampered", "log_tampered") {}
+
+/** The log's own integrity: every stream's hash chain, and the triggers that keep it append-only. */
+export interface LogIntegrity {
+  readonly intact: boolean
+  readonly chains: ChainReport
+  /** Append-only triggers missing or altered. */
+  readonly damagedTriggers: ReadonlyArray<string>
+}
+
+export const logIntegrity = (db: Database): LogIntegrity => {
+  const chains = checkChains(db)
+  const damaged = damagedTriggers(db)
+  return { intact: chains.broken.length === 0 && damaged.length === 0, chains, damagedTriggers: damaged }
+}
+
+/** Why a log is not intact, naming the first bad event of each broken stream. */
+export const tamperedText = (log: LogIntegrity) => [
+  ...log.chains.broken.map((b) =>
+    `stream ${b.stream}: event ${b.id} (seq ${b.seq}, position ${b.pos}) ${b.reason === "position_gap" ? "does not follow the position before it" : "does not match its digest"}; the chain is broken from there on`
+  ),
+  ...log.damagedTriggers.map((t) => `the append-only trigger ${t} is missing or altered (grove doctor --fix restores it)`)
+].join("\n")
 
 const pageSize = 10_000
 
 /** Reads and applies events: those that fail their Schema never reached the live tables, so they are skipped. */
-export const applyStored = (target: Database, rows: ReadonlyArray<Pick<LogRow, "op" | "entity_kind" | "entity_id" | "payload" | "clock">>): number => {
+export const applyStored = (target: Database, rows: ReadonlyArray<Pick<LogRow, "id" | "op" | "entity_kind" | "entity_id" | "payload" | "clock">>): number => {
   const readable = rows.flatMap((r): Array<ProjectableEvent> => {
     const payload = readStoredPayload(r.op, r.payload)
     return Either.isRight(payload)
-      ? [{ op: r.op, entityKind: r.entity_kind, entityId: r.entity_id, clock: r.clock, payload: payload.right } as ProjectableEvent]
+      ? [{ id: r.id, op: r.op, entityKind: r.entity_kind, entityId: r.entity_id, clock: r.clock, payload: payload.right } as ProjectableEvent]
       : []
   })
   applyEvents(target, readable)
@@ -33,6 +57,7 @@ export const applyStored = (target: Database, rows: ReadonlyArray<Pick<LogRow, "
 export const reproject = (db: Database, entityIds: ReadonlyArray<string>): void => {
   chunked(entityIds, (chunk, ph) => {
     for (const table of Object.values(tableOf)) db.query(`DELETE FROM ${table} WHERE id IN (${ph})`).run(...chunk)
+    db.query(`DELETE FROM leases WHERE entity_id IN (${ph})`).run(...chunk)
     // An edge's id is `source>target`; node ids are unique across kinds.
     for (const edge of chunk.filter((id) => id.includes(">"))) {
       const [source, target] = edge.split(">")
@@ -63,7 +88,7 @@ const replayLog = (source: Database, target: Database, onPage?: (replayed: numbe
 }
 
 /** The live projection tables' or their secondary indexes' names and DDL. */
-const projectionSchema = (db: Database, type: "table" | "index") =>
+const projectionSchema = (db: Database, type: "table" | "index" | "trigger") =>
   db.query(
     `SELECT name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL
      AND tbl_name IN (${projectionTables.map(() => "?").join(", ")})`
@@ -89,14 +114,19 @@ export const checksumTable = (db: Database, table: string, key: string): TableCh
 
 export interface VerifyReport {
   readonly identical: boolean
+  readonly log: LogIntegrity
   readonly events: number
   readonly tables: ReadonlyArray<{ readonly table: string; readonly live: TableChecksum; readonly replayed: TableChecksum; readonly identical: boolean }>
 }
 
 /** Rebuilds the projection from the log, and verifies the live tables against a scratch replay. */
 export class Replay extends Context.Tag("grove/Replay")<Replay, {
-  /** Replays the log into fresh projection tables, in one write transaction. */
-  readonly rebuild: (onProgress?: (replayed: number) => void) => ReturnType<typeof trySqlite<{ readonly events: number }>>
+  /**
+   * Replays the log into fresh projection tables, in one write transaction;
+   * refused (log_tampered) when a stream's hash chain is broken, so an edited
+   * log is never laundered into the live state.
+   */
+  readonly rebuild: (onProgress?: (replayed: number) => void) => Effect.Effect<{ readonly events: number }, LogTampered | DatabaseBusy | DatabaseError>
   /** Replays into a scratch in-memory database and compares per-table checksums. */
   readonly verify: ReturnType<typeof trySqlite<VerifyReport>>
 }>() {
@@ -106,6 +136,9 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
       const rebuild = (onProgress?: (replayed: number) => void) =>
         trySqlite(() =>
           db.transaction(() => {
+            const chains = checkChains(db)
+            if (chains.broken.length > 0) return chains
+
             // Bulk load: secondary indexes are dropped and built again once, from sorted data, at the end.
             const indexes = projectionSchema(db, "index")
             for (const { name } of indexes) db.run(`DROP INDEX ${name}`)
@@ -114,7 +147,16 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
             for (const { sql } of indexes) db.run(sql)
             return { events }
           }).immediate()
-        )
+        ).pipe(Effect.flatMap((r) =>
+          "broken" in r
+            ? Effect.fail(new LogTampered({
+              message: `refusing to rebuild from a log whose hash chain is broken; nothing was changed:\n${
+                tamperedText({ intact: false, chains: r, damagedTriggers: [] })
+              }`,
+              details: { broken: r.broken }
+            }))
+            : Effect.succeed(r)
+        ))
 
       const verify = trySqlite(() =>
         // One read transaction: the live tables and the log are read from the same snapshot.
@@ -123,13 +165,15 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
           try {
             // Tables only: the checksums read in key order, so the scratch copy needs no secondary index.
             for (const { sql } of projectionSchema(db, "table")) scratch.run(sql)
+            // The search tables are kept by triggers on the others (migration 4).
+            for (const { sql } of projectionSchema(db, "trigger")) scratch.run(sql)
             const events = scratch.transaction(() => replayLog(db, scratch))()
             const tables = projectionTables.map((t) => {
               const live = checksumTable(db, t.name, t.key)
               const replayed = checksumTable(scratch, t.name, t.key)
               return { table: t.name, live, replayed, identical: live.checksum === replayed.checksum && live.rows === replayed.rows }
             })
-            return { identical: tables.every((t) => t.identical), events, tables }
+            return { identical: tables.every((t) => t.identical), log: logIntegrity(db), events, tables }
           } finally {
             scratch.close()
           }

@@ -4,9 +4,10 @@ import { newEntityId } from "../events/ids.ts"
 import type { PayloadOf } from "../events/operations.ts"
 import { InvalidInput, NotFound } from "../errors/index.ts"
 import { type EntityKindName, Graph } from "../graph/Graph.ts"
-import { InvalidTransition } from "../graph/rules.ts"
-import type { Epic, Subtask, Task } from "../projections/Queries.ts"
-import { Writer } from "../write/Writer.ts"
+import { DependencySourceDone } from "../graph/rules.ts"
+import type { Entity, Epic, Subtask, Task } from "../projections/Queries.ts"
+import type { DatabaseBusy, DatabaseError } from "../storage/errors.ts"
+import { type Emit, Writer } from "../write/Writer.ts"
 
 export interface Patch {
   readonly title?: string | undefined
@@ -21,9 +22,8 @@ export interface NewEntity {
   readonly owner?: string | null | undefined
 }
 
-export type ClaimResult =
-  | { readonly claimed: true; readonly task: Task }
-  | { readonly claimed: false; readonly owner: string | null; readonly task: Task }
+/** Runs inside a write before it changes anything: a check (who may do it) and writes of its own. */
+export type Before<E> = (entity: Entity, emit: Emit) => Effect.Effect<void, E | DatabaseError | DatabaseBusy>
 
 
 /**
@@ -90,30 +90,11 @@ const makeTracker = (writer: typeof Writer.Service, graph: typeof Graph.Service)
       })
     )
 
-  const claim = (id: string, owner: string, ifVersion?: number) =>
-    write((emit) =>
-      Effect.gen(function*() {
-        if (owner.trim() === "") return yield* new InvalidInput({ message: "a claim needs a non-empty --owner", details: { field: "owner" } })
-        const task = (yield* find("task", id)) as Task
-        if (task.owner !== null && task.owner !== owner) return { claimed: false, owner: task.owner, task } satisfies ClaimResult
-        if (task.status === "done") {
-          return yield* new InvalidTransition({
-            message: `task ${id} is done; reopen it with update --status in_progress rather than claiming it`,
-            details: { id, from: "done", to: "in_progress" }
-          })
-        }
-        yield* checkVersion(task, ifVersion)
-        if (task.owner === owner && task.status === "in_progress") return { claimed: true, task } satisfies ClaimResult
-        if (task.status !== "in_progress") yield* checkStatus(task, "in_progress")
-        yield* emit([draft("task.claimed", { kind: "task", id }, { owner, status: "in_progress" }, { ifVersion: ifVersion !== undefined })])
-        return { claimed: true, task: (yield* find("task", id)) as Task } satisfies ClaimResult
-      })
-    )
-
-  const done = (kind: "task" | "subtask", id: string, ifVersion?: number) =>
+  const done = <E = never>(kind: "task" | "subtask", id: string, ifVersion?: number, before?: Before<E>) =>
     write((emit) =>
       Effect.gen(function*() {
         const entity = yield* find(kind, id)
+        if (before !== undefined) yield* before(entity, emit)
         yield* checkVersion(entity, ifVersion)
         if (entity.status === "done") return { entity, changed: false }
         yield* checkStatus(entity, "done", { straightToDone: true })
@@ -144,12 +125,25 @@ const makeTracker = (writer: typeof Writer.Service, graph: typeof Graph.Service)
       })
     )
 
-  const addDependency = (sourceId: string, targetId: string) =>
+  /**
+   * Adds SOURCE -> TARGET. A done source with a target not done would break
+   * "done means dependencies done": refused, unless `force`, which reopens the
+   * source to todo in the same transaction.
+   */
+  const addDependency = (sourceId: string, targetId: string, options: { readonly force?: boolean } = {}) =>
     write((emit) =>
       Effect.gen(function*() {
-        const { source, target } = yield* graph.checkNewEdge(sourceId, targetId)
-        yield* emit([draft("dependency.added", { kind: "dependency", id: edgeId(source, target) }, { source, target })])
-        return { source, target }
+        const { source, target, sourceStatus, targetStatus } = yield* graph.checkNewEdge(sourceId, targetId)
+        const reopen = sourceStatus === "done" && targetStatus !== "done"
+        if (reopen && options.force !== true) {
+          return yield* new DependencySourceDone({
+            message: `${sourceId} is done and ${targetId} is not: a done ${source.kind} cannot wait for anything (--force reopens ${sourceId} to todo)`,
+            details: { source, target, targetStatus }
+          })
+        }
+        const added = draft("dependency.added", { kind: "dependency", id: edgeId(source, target) }, { source, target })
+        yield* emit(reopen ? [added, draft(`${source.kind}.updated`, source, { status: "todo" })] : [added])
+        return { source, target, reopened: reopen }
       })
     )
 
@@ -168,7 +162,7 @@ const makeTracker = (writer: typeof Writer.Service, graph: typeof Graph.Service)
       })
     )
 
-  return { find, findNode: graph.findNode, create, update, claim, done, remove, addDependency, removeDependency }
+  return { find, findNode: graph.findNode, create, update, done, remove, addDependency, removeDependency }
 }
 
 export type { EntityKindName } from "../graph/Graph.ts"

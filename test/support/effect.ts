@@ -9,6 +9,7 @@ import { isGroveFailure } from "../../src/errors/index.ts"
 import { configLayer } from "../../src/app/Config.ts"
 import { DatabaseLocation } from "../../src/storage/DatabaseLocation.ts"
 import { Sqlite } from "../../src/storage/Sqlite.ts"
+import { Claims } from "../../src/tracker/Claims.ts"
 import type { EnvPatch } from "./env.ts"
 
 export const run = <A, E>(self: Effect.Effect<A, E, Scope.Scope>): Promise<A> => Effect.runPromise(Effect.scoped(self))
@@ -19,6 +20,10 @@ export const flipRun = <A, E>(self: Effect.Effect<A, E, Scope.Scope>): Promise<E
 
 /** Every service a tracker command can use. */
 export type TrackerServices = Layer.Layer.Success<ReturnType<typeof trackerLayer>>
+
+/** A task claim as `grove task claim` makes it. */
+export const claimTask = (id: string, owner: string, ifVersion?: number) =>
+  Effect.flatMap(Claims, (c) => c.claim("task", id, { owner, ifVersion }))
 
 /** Runs `effect` as one grove command in the worktree at `cwd` and returns its value. */
 export const inWorktree = <A, E>(cwd: string, effect: Effect.Effect<A, E, TrackerServices>): Promise<A> =>

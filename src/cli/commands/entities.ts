@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { InvalidInput, NotFound } from "../../errors/index.ts"
 import { Queries } from "../../projections/Queries.ts"
+import { Work } from "../../projections/Work.ts"
 import { ensureTasksDone } from "../../tracker/epicDone.ts"
 import { oversized, sizeLimits } from "../../tracker/limits.ts"
 import { type EntityKindName, Tracker } from "../../tracker/Tracker.ts"
@@ -9,6 +10,7 @@ import { cell, edgeLine, entityDetail, entityLine, entityLines } from "../render
 import { pageMeta, pageRequest, statusFilter } from "../paging.ts"
 import { runCore, runReader } from "../run.ts"
 import type { Input } from "../spec.ts"
+import { noteLine } from "./work.ts"
 
 /** The create / show / list / update / delete commands epics, tasks and subtasks share. */
 
@@ -48,13 +50,18 @@ const show = (kind: EntityKindName): Handler => (o: Input) =>
       if (entity === undefined) return yield* new NotFound({ message: `no ${kind} with id ${id}`, details: { kind, id } })
       const children = kind === "epic" ? yield* queries.tasks({ epic: id }) : kind === "task" ? yield* queries.subtasks(id) : []
       const edges = kind === "epic" ? { dependsOn: [], dependedOnBy: [] } : yield* queries.dependencies({ kind, id })
+      const work = yield* Work
+      const notes = kind === "epic" ? [] : yield* work.notes(id)
+      const lease = kind === "epic" ? null : yield* work.lease(id)
       return {
-        data: { ...entity, children, dependsOn: edges.dependsOn, dependedOnBy: edges.dependedOnBy },
+        data: { ...entity, children, dependsOn: edges.dependsOn, dependedOnBy: edges.dependedOnBy, lease, notes },
         text: [
           entityDetail(entity),
           ...(children.length ? ["  children:", ...children.map((c) => `    ${entityLine(c)}`)] : []),
           ...(edges.dependsOn.length ? ["  depends on:", ...edges.dependsOn.map((d) => `    ${edgeLine(d)}`)] : []),
-          ...(edges.dependedOnBy.length ? ["  depended on by:", ...edges.dependedOnBy.map((d) => `    ${edgeLine(d)}`)] : [])
+          ...(edges.dependedOnBy.length ? ["  depended on by:", ...edges.dependedOnBy.map((d) => `    ${edgeLine(d)}`)] : []),
+          ...(lease === null ? [] : [`  lease:       ${cell(lease.owner, 40)} until ${new Date(lease.expiresAt).toISOString()}`]),
+          ...(notes.length ? ["  notes:", ...notes.map((n) => `    ${noteLine(n)}`)] : [])
         ].join("\n")
       }
     })
@@ -66,7 +73,15 @@ const list = (kind: EntityKindName): Handler => (o: Input) =>
     Effect.gen(function*() {
       const request = yield* pageRequest(o)
       const statuses = yield* statusFilter(o)
-      const page = yield* (yield* Queries).list(kind, { parent: o.text(kind === "task" ? "epic" : "task"), statuses, owner: o.text("owner") }, request)
+      const filter = { parent: o.text(kind === "task" ? "epic" : "task"), statuses, owner: o.text("owner") }
+      const search = o.text("search")
+      if (search !== undefined) {
+        // Ranked by relevance, not pageable by creation order: every hit, --limit of them at most.
+        const all = yield* (yield* Queries).list(kind, filter, { limit: undefined, after: undefined })
+        const hits = (yield* (yield* Work).narrow(all.rows, search, kind)).slice(0, request.limit ?? undefined)
+        return { data: hits, text: entityLines(hits, `No ${kind}s match.`) }
+      }
+      const page = yield* (yield* Queries).list(kind, filter, request)
       const { footer, meta } = pageMeta(page, request)
       return { data: page.rows, meta, text: [entityLines(page.rows, `No ${kind}s.`), ...footer].join("\n") }
     })

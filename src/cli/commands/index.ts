@@ -24,6 +24,10 @@ export const load = (module: HandlerModule) => {
       return import("./migrate.ts")
     case "admin":
       return import("./admin.ts")
+    case "work":
+      return import("./work.ts")
+    case "board":
+      return import("./board.ts")
   }
 }
 

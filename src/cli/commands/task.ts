@@ -8,25 +8,7 @@ import { pageMeta, pageRequest } from "../paging.ts"
 import { runCore, runReader } from "../run.ts"
 import type { Input } from "../spec.ts"
 
-/** The task and subtask commands beyond create/show/list/update/delete: claim, done, ready. */
-
-const claim: Handler = (o: Input) =>
-  runCore(
-    "task claim",
-    Effect.map(Effect.flatMap(Tracker, (t) => t.claim(o.required("id"), o.required("owner"), o.integer("if-version"))), (r) => ({
-      data: r,
-      text: r.claimed ? `Claimed ${entityLine(r.task)}` : `Not claimed: ${o.required("id")} is owned by ${cell(r.owner ?? "-", 40)}`
-    }))
-  )
-
-const done = (kind: "task" | "subtask"): Handler => (o: Input) =>
-  runCore(
-    `${kind} done`,
-    Effect.map(Effect.flatMap(Tracker, (t) => t.done(kind, o.required("id"), o.integer("if-version"))), (r) => ({
-      data: r,
-      text: `${r.changed ? "Done" : "Already done"}: ${entityLine(r.entity)}`
-    }))
-  )
+/** task ready; the work-flow commands (claim, done, note, ...) are in work.ts. */
 
 const ready: Handler = (o: Input) =>
   runReader(
@@ -46,8 +28,5 @@ const ready: Handler = (o: Input) =>
   )
 
 export const handlers: Record<string, Handler> = {
-  "task claim": claim,
-  "task done": done("task"),
-  "subtask done": done("subtask"),
   "task ready": ready
 }
