@@ -276,7 +276,7 @@ describe("bulk input", () => {
 describe("idempotent dependencies", () => {
   it("dep add of an existing edge succeeds with changed:false and writes nothing; dep add-many skips and reports existing edges", () => {
     const [a, b, c] = [tasks[3]!, tasks[4]!, tasks[5]!]
-    expect(ok(["dep", "add", a, b])).toEqual({ source: { kind: "task", id: a }, target: { kind: "task", id: b }, changed: true })
+    expect(ok(["dep", "add", a, b])).toEqual({ source: { kind: "task", id: a }, target: { kind: "task", id: b }, changed: true, reopened: false })
     const before = events()
     const again = grove(repo.root, ["dep", "add", a, b], { env })
     expect({ exit: again.exitCode, stdout: again.stdout, written: events() - before }).toEqual({ exit: 0, stdout: `Unchanged: ${a} -> ${b} already exists\n`, written: 0 })
