@@ -12,8 +12,8 @@
  *   database made after seeding, so the raw baseline never disturbs grove's.
  *
  * Cases: --version, --help, task show, task create, task update, task claim
- * (a different task each run), sync status (feat worktree against main).
- * DESIGN.md and issue 15 also name `next`; grove has no such command yet.
+ * (a different task each run), next (read-only: the pick, no claim), sync
+ * status (feat worktree against main).
  */
 import { Database } from "bun:sqlite"
 import { spawnSync } from "bun"
@@ -76,6 +76,14 @@ db.transaction(() => {
   }
 }).immediate()
 console.log(JSON.stringify({ ok: true }))
+`
+
+/** What \`next\` reads at least: the oldest ready task (todo, no unfinished dependency). */
+const nextScript = `
+import { Database } from "bun:sqlite"
+const db = new Database(process.argv[1], { readonly: true })
+const task = db.query("SELECT * FROM tasks t WHERE status = 'todo' AND NOT EXISTS (SELECT 1 FROM dependencies d WHERE d.source_kind = 'task' AND d.source_id = t.id AND coalesce((SELECT status FROM tasks WHERE d.target_kind = 'task' AND id = d.target_id), (SELECT status FROM subtasks WHERE d.target_kind = 'subtask' AND id = d.target_id)) IS NOT 'done') ORDER BY created_clock LIMIT 1").get()
+console.log(JSON.stringify({ ok: true, data: task }))
 `
 
 /** What \`sync status\` reads for feat against main (the same script the cold-start benchmark uses). */
@@ -188,6 +196,7 @@ export const latency = async (ctx: BenchContext): Promise<BenchResult> => {
         limitMs: 30,
         limitRatio: 6
       },
+      { name: "next", argv: () => grove("next", "--json"), cwd: repo.root, raw: () => [bun, "-e", nextScript, repo.db], limitMs: 30, limitRatio: 6 },
       { name: "sync status", argv: () => grove("sync", "status", "--json"), cwd: feat, raw: () => [bun, "-e", syncStatusScript, repo.db, feat], limitMs: 30, limitRatio: 6 }
     ]
     const samples: Record<string, Array<number>> = {}

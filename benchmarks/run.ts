@@ -19,6 +19,7 @@ import { boardLoad } from "./board.ts"
 import { bulkCreate } from "./bulkCreate.ts"
 import { coldStart } from "./coldStart.ts"
 import { latency } from "./latency.ts"
+import { reads } from "./reads.ts"
 import { neutralizeEnv } from "../test/support/env.ts"
 import { type BenchContext, type BenchResult, bundleState, repoRoot, resultsTable, targetsTable } from "./harness.ts"
 import { pull } from "./pull.ts"
@@ -42,6 +43,7 @@ const benchmarks: ReadonlyArray<{ key: string; run: (ctx: BenchContext) => Promi
   { key: "rebuild", run: rebuild },
   { key: "cold", run: coldStart },
   { key: "latency", run: latency },
+  { key: "reads", run: reads },
   { key: "board", run: boardLoad }
 ]
 

@@ -263,7 +263,7 @@ describe("bulk input", () => {
 describe("idempotent dependencies", () => {
   it("dep add of an existing edge succeeds with changed:false and writes nothing; dep add-many skips and reports existing edges", () => {
     const [a, b, c] = [tasks[3]!, tasks[4]!, tasks[5]!]
-    expect(ok(["dep", "add", a, b])).toEqual({ source: { kind: "task", id: a }, target: { kind: "task", id: b }, changed: true })
+    expect(ok(["dep", "add", a, b])).toEqual({ source: { kind: "task", id: a }, target: { kind: "task", id: b }, changed: true, reopened: false })
     const before = events()
     const again = grove(repo.root, ["dep", "add", a, b], { env })
     expect({ exit: again.exitCode, stdout: again.stdout, written: events() - before }).toEqual({ exit: 0, stdout: `Unchanged: ${a} -> ${b} already exists\n`, written: 0 })
@@ -284,12 +284,26 @@ describe("exact answers", () => {
     expect([show.exitCode, show.json.error.code]).toEqual([1, "not_found"])
   })
 
+  it("sync watch --once exits non-zero when its tick failed, after printing the tick line", () => {
+    const r = refused(["sync", "watch", "--once", "--from", "no-such-branch", "--json"])
+    const [tick, envelope] = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l))
+    expect(tick.pulls).toEqual([{ from: "no-such-branch", error: expect.objectContaining({ code: "unknown_source" }) }])
+    expect({ exit: r.exitCode, code: envelope.error.code, cause: envelope.error.details.error.code, written: r.written }).toEqual({
+      exit: 1,
+      code: "watch_tick_failed",
+      cause: "unknown_source",
+      written: 0
+    })
+  })
+
   it("an epic with open tasks is not marked done unless --force", () => {
+    const open = ok(["task", "list", "--epic", epic, "--all"]).length
+    expect(open).toBeGreaterThan(0)
     const r = refused(["epic", "update", epic, "--status", "done", "--json"])
     expect({ exit: r.exitCode, code: r.json.error.code, open: r.json.error.details.open, written: r.written }).toEqual({
       exit: 1,
       code: "epic_has_open_tasks",
-      open: 6,
+      open,
       written: 0
     })
     const other = ok(["epic", "create", "--title", "forced"]).id

@@ -3,6 +3,7 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { stripAnsi } from "../src/cli/Output.ts"
 import { version } from "../src/cli/main.ts"
+import { migrations } from "../src/migrations/list.ts"
 import { grove, groveAsync, scratch, type TestRepo } from "./support/index.ts"
 
 /** One repository for the whole file; tests that need a fresh database make their own. */
@@ -55,19 +56,21 @@ describe("--json placement", () => {
 })
 
 describe("domain errors", () => {
+  /** The current schema version: a down to it is refused. */
+  const current = migrations.length
   it("migrate down to a version at or above the current one: error envelope, exit 1", () => {
-    const r = grove(shared.root, ["migrate", "down", "--to", "5", "--json"])
+    const r = grove(shared.root, ["migrate", "down", "--to", String(current), "--json"])
     expect(r.exitCode).toBe(1)
     expect(Object.keys(r.json).sort()).toEqual(["command", "error", "ok"])
     expect(r.json).toMatchObject({
       ok: false,
       command: "migrate down",
-      error: { code: "migration_target_invalid", message: expect.stringContaining("5"), details: { to: 5 } }
+      error: { code: "migration_target_invalid", message: expect.stringContaining(String(current)), details: { to: current } }
     })
   })
 
   it("in text mode the error goes to stderr with its code, exit 1", () => {
-    const r = grove(shared.root, ["migrate", "down", "--to", "5"])
+    const r = grove(shared.root, ["migrate", "down", "--to", String(current)])
     expect(r.exitCode).toBe(1)
     expect(r.stdout).toBe("")
     expect(r.stderr).toMatch(/^grove: .*\[migration_target_invalid\]$/m)

@@ -3,7 +3,9 @@ import { Effect } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { GitContext } from "../events/GitContext.ts"
-import { isGroveFailure } from "../errors/index.ts"
+import { GroveError, isGroveFailure } from "../errors/index.ts"
+
+export class WatchTickFailed extends GroveError("WatchTickFailed", "watch_tick_failed") {}
 import { checkpoint, type CheckpointResult, walBytes } from "../storage/Wal.ts"
 import { type PullReport, Sync } from "../sync/Sync.ts"
 import { acquireWatchLock, watchLockName } from "./WatchLock.ts"
@@ -134,22 +136,28 @@ export const watch = (
           return { context, pulls }
         })), (defect) => Effect.fail(defect)))
         ticks++
+        const pulls = result._tag === "Right" ? result.right.pulls : [{ from: settings.sources.join(",") || "(default)", error: errorOf(result.left) }]
         const printed = print({
           tick: ticks,
           at: new Date().toISOString(),
           reason,
           worktree: result._tag === "Right" ? result.right.context.worktree : "",
           branch: result._tag === "Right" ? result.right.context.stream : null,
-          pulls: result._tag === "Right" ? result.right.pulls : [{ from: settings.sources.join(",") || "(default)", error: errorOf(result.left) }],
+          pulls,
           walBytes: walBytes(paths.database),
           checkpoint: done,
           ...(exchange === undefined ? {} : { exchange })
         })
         // Nobody reads the ticks any more: stop, so the scope releases the lock and the connection.
         if (!printed) return yield* Effect.interrupt
+        // The tick's first error, if any: `--once` reports it in its exit status.
+        return [...pulls, ...(exchange === undefined ? [] : [exchange])].flatMap((x) => "error" in x && x.error !== undefined ? [x.error] : [])[0]
       })
 
-    yield* tick("start", walBytes(paths.database) > settings.walBoundBytes ? "TRUNCATE" : null)
+    const failed = yield* tick("start", walBytes(paths.database) > settings.walBoundBytes ? "TRUNCATE" : null)
+    if (settings.once && failed !== undefined) {
+      return yield* new WatchTickFailed({ message: `the tick failed: ${failed.message} [${failed.code}]`, details: { error: failed } })
+    }
     if (settings.once) return ticks
     let lastData = dataVersion()
     let lastHead = head()

@@ -268,14 +268,14 @@ export const commands: ReadonlyArray<CommandSpec> = [
     summary: "How this branch's knowledge compares with a source branch, and its pending conflicts.",
     flags: [from],
     example: "grove sync status --from main",
-    module: "sync"
+    module: "pull"
   },
   {
     path: ["sync", "pull"],
     summary: "Learn what the source branch knows and record the conflicts that creates; never changes the live state.",
     flags: [from],
     example: "grove sync pull --from main",
-    module: "sync"
+    module: "pull"
   },
   {
     path: ["sync", "conflicts", "list"],

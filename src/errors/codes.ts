@@ -35,6 +35,7 @@ export const errorCodes = {
   unknown_source: { exit: 1, summary: "The sync source is neither a branch of the repository nor a stream grove has seen." },
   expect_mismatch: { exit: 1, summary: "resolve --all --expect: the conflicts matched now differ from the ids previewed; nothing was written." },
   nothing_to_resolve: { exit: 1, summary: "resolve matched no pending conflict in this scope." },
+  watch_tick_failed: { exit: 1, summary: "sync watch --once: its one tick printed an error (a pull or the remote exchange failed); details.error is that error." },
   watch_locked: { exit: 1, summary: "Another grove sync watch already watches this worktree (details.pid names it)." },
   remote_not_found: { exit: 1, summary: "sync push/fetch: the remote is not configured (with no REMOTE: the branch has no upstream remote and there is no origin)." },
   bundle_corrupt: { exit: 1, summary: "sync fetch: a grove ref holds a bundle that does not hash to its name, does not decode, or does not follow the ref's positions; that ref was quarantined, nothing of it imported." },

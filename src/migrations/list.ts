@@ -360,5 +360,19 @@ export const migrations: ReadonlyArray<Migration> = [
       ALTER TABLE remote_quarantine DROP COLUMN dropped_at;
       ALTER TABLE events DROP COLUMN digest;
     `
+  },
+  {
+    version: 6,
+    name: "status indexes for paged lists",
+    up: `
+      -- Paged lists count their matches (meta.pagination.total) by status; task ready finds todo tasks.
+      -- Without these, each is a scan of the whole table (EXPLAIN QUERY PLAN in benchmarks/reads.ts).
+      CREATE INDEX tasks_by_status ON tasks (status, created_clock);
+      CREATE INDEX subtasks_by_status ON subtasks (status, created_clock);
+    `,
+    down: `
+      DROP INDEX tasks_by_status;
+      DROP INDEX subtasks_by_status;
+    `
   }
 ]

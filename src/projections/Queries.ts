@@ -98,10 +98,15 @@ const makeQueries = (db: import("bun:sqlite").Database) => {
     from: string,
     where: ReadonlyArray<string>,
     params: ReadonlyArray<string | number>,
-    request: PageRequest
+    request: PageRequest,
+    /**
+     * Several statuses: read the page along the creation-order index and filter (`+status` keeps SQLite
+     * from searching the status index and sorting every match); the count still uses the status index.
+     */
+    orderFirst = false
   ) =>
     trySqlite((): Page<A> => {
-      const conditions = [...where, ...(request.after ? ["(created_clock, id) > (?, ?)"] : [])]
+      const conditions = [...where.map((w) => (orderFirst && w.startsWith("status IN") ? `+${w}` : w)), ...(request.after ? ["(created_clock, id) > (?, ?)"] : [])]
       const clause = conditions.length ? `WHERE ${conditions.join(" AND ")}` : ""
       const after = request.after ? [request.after.clock, request.after.id] : []
       const limit = request.limit === undefined ? "" : `LIMIT ${request.limit + 1}`
@@ -121,7 +126,7 @@ const makeQueries = (db: import("bun:sqlite").Database) => {
       if (filter.parent !== undefined && source.parent !== undefined) where.push(`${source.parent} = ?`), params.push(filter.parent)
       if (filter.statuses !== undefined) where.push(`status IN (${filter.statuses.map(() => "?").join(", ")})`), params.push(...filter.statuses)
       if (filter.owner !== undefined && kind !== "epic") where.push("owner = ?"), params.push(filter.owner)
-      return page<Entity>(source.select, source.table, where, params, request)
+      return page<Entity>(source.select, source.table, where, params, request, filter.statuses !== undefined && filter.statuses.length > 1)
     },
     /** A page of ready tasks (todo, every dependency done), oldest first. */
     ready: (epic: string | undefined, request: PageRequest) =>

@@ -18,7 +18,7 @@ const add: Handler = (o: Input) =>
       })),
       Effect.catchTag("DependencyExists", (e) => {
         const edge = e.details as { source: NodeRef; target: NodeRef }
-        return Effect.succeed({ data: { ...edge, changed: false }, text: `Unchanged: ${edgeLine(edge)} already exists` })
+        return Effect.succeed({ data: { ...edge, changed: false, reopened: false }, text: `Unchanged: ${edgeLine(edge)} already exists` })
       })
     )
   )

@@ -18,6 +18,8 @@ export const load = (module: HandlerModule) => {
       return import("./bulk.ts")
     case "sync":
       return import("./sync.ts")
+    case "pull":
+      return import("./pull.ts")
     case "migrate":
       return import("./migrate.ts")
     case "admin":

@@ -2,7 +2,6 @@ import { Effect } from "effect"
 import { InvalidInput } from "../../errors/index.ts"
 import { type Conflict, Conflicts } from "../../sync/Conflicts.ts"
 import { type FetchReport, Remote } from "../../remote/Remote.ts"
-import { Sync } from "../../sync/Sync.ts"
 import { Repository } from "../../git/Repository.ts"
 import { Sqlite } from "../../storage/Sqlite.ts"
 import { trySqlite } from "../../storage/errors.ts"
@@ -13,46 +12,17 @@ import { Quarantine, type QuarantinedRef } from "../../remote/Quarantine.ts"
 import * as NodeFs from "node:fs"
 import { watch } from "../../app/Watch.ts"
 import { withTracker } from "../../app/AppLayer.ts"
-import { Output, progressLine } from "../Output.ts"
 import { respond } from "../respond.ts"
 import { runTracker } from "../runTracker.ts"
 import type { Handler } from "../execute.ts"
 import type { Input } from "../spec.ts"
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+/** The sync commands beyond status and pull: conflicts, resolve, fetch, push, watch. */
 
 const show = (v: unknown) => (v === null || v === undefined ? "-" : JSON.stringify(v))
 
 const conflictLine = (c: Conflict) =>
   `#${c.id}  ${c.entity.kind} ${c.entity.id}  ${c.field}: ours ${show(c.ours)} / theirs ${show(c.theirs)} (base ${show(c.base)})${c.status === "settled" ? "  settled" : ""}`
-
-const status: Handler = (o: Input) =>
-  runTracker(
-    "sync status",
-    Effect.map(Effect.flatMap(Sync, (s) => s.status(o.text("from"))), (r) => ({
-      data: r,
-      text: `${r.currentBranch} vs ${r.sourceBranch}: ${r.behind} behind, ${r.ahead} ahead, ${r.pendingConflicts} pending conflict${r.pendingConflicts === 1 ? "" : "s"}`
-    }))
-  )
-
-const pull: Handler = (o: Input) =>
-  runTracker(
-    "sync pull",
-    Effect.gen(function*() {
-      const progress = progressLine((yield* Output).json, "learnt events:")
-      const r = yield* (yield* Sync).pull(o.text("from"), progress.report ? { onProgress: progress.report } : {})
-      progress.end()
-      return {
-        data: r,
-        text: [
-          `Pulled ${r.sourceBranch} into ${r.currentBranch}: ${r.scanned} events, ${plural(r.conflictsCreated, "conflict")} created, ${r.conflictsSettled} settled`,
-          ...(r.quarantined > 0
-            ? [`Quarantined ${r.quarantined}: ${Object.entries(r.quarantinedByReason).map(([k, n]) => `${k} ${n}`).join(", ")}`]
-            : [])
-        ].join("\n")
-      }
-    })
-  )
 
 const list: Handler = (o: Input) =>
   runTracker(
@@ -287,8 +257,6 @@ export const handlers: Record<string, Handler> = {
   "sync quarantine retry": quarantineRetry,
   "sync quarantine drop": quarantineDrop,
   "sync replica": replica,
-  "sync status": status,
-  "sync pull": pull,
   "sync conflicts list": list,
   "sync conflicts show": showConflict,
   "sync resolve": resolve,

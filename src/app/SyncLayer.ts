@@ -1,0 +1,11 @@
+import { Effect, Layer } from "effect"
+import { Migrator } from "../migrations/Migrator.ts"
+import { Sync } from "../sync/Sync.ts"
+import { coreLayer } from "./CoreLayer.ts"
+
+/** Sync (status and pull) over the Tracker's write path: without conflicts, remotes, bulk or replay. */
+export const syncLayer = (cwd: string) => Sync.layer.pipe(Layer.provideMerge(coreLayer(cwd)))
+
+/** Runs `effect` with Sync, after bringing the schema up to date. */
+export const withSync = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(syncLayer(cwd)))
