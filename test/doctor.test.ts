@@ -19,7 +19,7 @@ afterEach(() => {
 })
 
 const env = { ...neutralEnv, GROVE_ACTOR: "doctor-test" } as Record<string, string | undefined>
-const timeout = 60_000
+const timeout = 300_000
 
 /** A repository with an epic and a task written through the CLI. */
 const fresh = () => {
