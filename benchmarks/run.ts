@@ -5,7 +5,7 @@
  *
  *   --quick        small sizes, few runs: the CI smoke test (exits 0 even when targets are missed;
  *                  writes benchmarks/results/quick.json, also ignored)
- *   --only a,b     run only these benchmarks (bulk, wal, pull, rebuild, cold, latency, reads)
+ *   --only a,b     run only these benchmarks (bulk, wal, pull, rebuild, cold, latency, reads, board)
  *   --record       write the committed record, benchmarks/results/latest.json, on purpose
  *                  (then update the figures in benchmarks/README.md from it)
  *   --out FILE     write the JSON there instead
@@ -15,6 +15,7 @@
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
+import { boardLoad } from "./board.ts"
 import { bulkCreate } from "./bulkCreate.ts"
 import { coldStart } from "./coldStart.ts"
 import { latency } from "./latency.ts"
@@ -40,7 +41,8 @@ const benchmarks: ReadonlyArray<{ key: string; run: (ctx: BenchContext) => Promi
   { key: "pull", run: pull },
   { key: "rebuild", run: rebuild },
   { key: "cold", run: coldStart },
-  { key: "latency", run: latency }
+  { key: "latency", run: latency },
+  { key: "board", run: boardLoad }
 ]
 
 const cpuModel = () => {

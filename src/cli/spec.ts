@@ -36,7 +36,7 @@ export interface CommandSpec {
   readonly module: HandlerModule
 }
 
-export type HandlerModule = "entities" | "task" | "dep" | "bulk" | "sync" | "migrate" | "admin" | "work"
+export type HandlerModule = "entities" | "task" | "dep" | "bulk" | "sync" | "migrate" | "admin" | "work" | "board"
 
 export interface GroupSpec {
   readonly path: ReadonlyArray<string>

@@ -416,6 +416,17 @@ export const commands: ReadonlyArray<CommandSpec> = [
     module: "admin"
   },
   {
+    path: ["board"],
+    summary: "Serve a live web board of the graph, the worktrees and their conflicts; prints its URL with a secret token first.",
+    flags: [
+      integer("port", "port to listen on (default 0: a free one)"),
+      text("host", "address to bind (default 127.0.0.1; anything else is reachable by others)", { placeholder: "ADDRESS" }),
+      boolean("open", "also open the URL in the default browser (xdg-open / open)")
+    ],
+    example: "grove board --open",
+    module: "board"
+  },
+  {
     path: ["doctor"],
     summary: "Check the database, the log's integrity, replicas, locks and configuration; --fix repairs what a backup undoes.",
     flags: [boolean("fix", "make the repairs a backup can undo (taking that backup first) and say what was done")],

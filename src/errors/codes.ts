@@ -43,6 +43,12 @@ export const errorCodes = {
   claim_lost: { exit: 1, summary: "The task or subtask is claimed by someone else (details.owner), whose lease, if any, has not expired; nothing was written." },
   not_owner: { exit: 1, summary: "Only the owner of a claimed task or subtask may finish, release or heartbeat it (details.owner); --force overrides done and release." },
   plan_invalid: { exit: 1, summary: "plan apply: the plan file is not a valid plan (details.path names the bad part); nothing was written." },
+  token_required: { exit: 1, summary: "grove board: the request carried no valid board token (URL ?token=, the cookie it sets, or Authorization: Bearer); HTTP 401." },
+  host_rejected: { exit: 1, summary: "grove board: the Host header names neither the board's address nor an IP literal or localhost on its port (DNS rebinding); HTTP 403." },
+  origin_rejected: { exit: 1, summary: "grove board: the Origin (or Sec-Fetch-Site) header shows a cross-site request; HTTP 403." },
+  unknown_route: { exit: 1, summary: "grove board: no page or API endpoint has that method and path; HTTP 404." },
+  body_too_large: { exit: 1, summary: "grove board: the request body is over the endpoint's size limit; nothing was read or written; HTTP 413." },
+  port_unavailable: { exit: 1, summary: "grove board: the address could not be bound (port in use, or not an address of this machine)." },
   verify_mismatch: { exit: 1, summary: "grove verify found that the live tables differ from a replay of the log." },
   log_tampered: { exit: 1, summary: "The event log was changed behind grove's back: a stream's hash chain is broken or an append-only trigger is missing; rebuild refuses such a log." },
 } as const satisfies Record<string, { readonly exit: 1 | 2; readonly summary: string }>

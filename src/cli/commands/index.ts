@@ -24,6 +24,8 @@ export const load = (module: HandlerModule) => {
       return import("./admin.ts")
     case "work":
       return import("./work.ts")
+    case "board":
+      return import("./board.ts")
   }
 }
 
