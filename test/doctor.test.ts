@@ -19,7 +19,7 @@ afterEach(() => {
 })
 
 const env = { ...neutralEnv, GROVE_ACTOR: "doctor-test" } as Record<string, string | undefined>
-const timeout = 60_000
+const timeout = 300_000
 
 /** A repository with an epic and a task written through the CLI. */
 const fresh = () => {
@@ -161,12 +161,13 @@ describe("grove doctor", () => {
     withDb(dbPathOf(repo.root), (db) => {
       db.run("INSERT INTO remote_quarantine (remote, ref, tip, code, detail, quarantined_at) VALUES ('origin', '00000000000000ff/main', 'abc', 'bundle_corrupt', 'x', 0)")
       db.run("INSERT INTO quarantine (event_seq, reason, detail, quarantined_at) VALUES (1, 'invalid_payload', 'x', 0)")
+      db.run("INSERT INTO leases (entity_id, owner, lease_ms, expires_at) VALUES ('t-gone', 'agent-7', 1000, 1)")
     })
     const feat = repo.addWorktree("feat")
     grove(feat, ["epic", "create", "--title", "From feat", "--json"], { env })
     const r = doctor(repo.root)
     expect(r.exitCode).toBe(0)
-    expect(codes(r)).toEqual(["refs_quarantined", "events_quarantined", "actor_shared"])
+    expect(codes(r)).toEqual(["refs_quarantined", "events_quarantined", "claims_expired", "actor_shared"])
     git(repo.root, "config", "--unset", "user.email")
     const bare = grove(repo.root, ["doctor", "--json"], { env: { ...env, GROVE_ACTOR: undefined, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" } })
     expect(codes(bare)).toContain("actor_missing")

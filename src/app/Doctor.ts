@@ -59,6 +59,7 @@ export const findingSeverity = {
   refs_quarantined: "warning",
   events_quarantined: "warning",
   watch_lock_stale: "warning",
+  claims_expired: "warning",
   actor_missing: "warning",
   actor_shared: "warning"
 } as const satisfies Record<string, Severity>
@@ -234,6 +235,17 @@ const makeDoctor = (
           () => NodeFs.rmSync(lock, { force: true })
         )
       }
+    }
+
+    const expired = yield* trySqlite(() =>
+      db.query("SELECT entity_id AS id, owner FROM leases WHERE expires_at < ? ORDER BY entity_id").all(Date.now()) as Array<{ id: string; owner: string }>
+    )
+    if (expired.length > 0) {
+      add({
+        ...finding("claims_expired"),
+        message: `${expired.length} claim${expired.length === 1 ? "'s lease has" : "s' leases have"} expired: anyone may take ${expired.length === 1 ? "it" : "them"} over (${expired.map((c) => `${c.id} by ${c.owner}`).join(", ")})`,
+        details: { claims: expired }
+      })
     }
 
     if (!(yield* actorConfigured)) {

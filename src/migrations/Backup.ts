@@ -114,12 +114,24 @@ export class Backup extends Context.Tag("grove/Backup")<Backup, {
                   const objects = (type: string, schema: "main" | "restored") =>
                     db.query(`SELECT name, tbl_name AS tbl, sql FROM ${schema}.sqlite_master WHERE type = ? AND name NOT LIKE 'sqlite_%' AND sql IS NOT NULL`)
                       .all(type) as Array<{ name: string; tbl: string; sql: string }>
+                  // Virtual tables (full-text search) first: dropping or creating one drops or creates its shadow tables.
+                  const virtualFirst = (list: Array<{ name: string; tbl: string; sql: string }>) =>
+                    [...list].sort((x, y) => Number(!x.sql.startsWith("CREATE VIRTUAL")) - Number(!y.sql.startsWith("CREATE VIRTUAL")))
                   for (const t of objects("trigger", "main")) db.run(`DROP TRIGGER main."${t.name}"`)
-                  for (const t of objects("table", "main")) db.run(`DROP TABLE main."${t.name}"`)
-                  for (const t of objects("table", "restored")) {
-                    db.run(t.sql)
+                  for (const t of virtualFirst(objects("table", "main"))) db.run(`DROP TABLE IF EXISTS main."${t.name}"`)
+                  const tables = virtualFirst(objects("table", "restored"))
+                  for (const t of tables) {
+                    if (db.query("SELECT 1 FROM main.sqlite_master WHERE name = ?").get(t.name) === null) db.run(t.sql)
+                  }
+                  // A full-text table's shadow tables cannot be written directly: it is rebuilt from its content.
+                  const virtual = tables.filter((t) => t.sql.startsWith("CREATE VIRTUAL")).map((t) => t.name)
+                  const shadow = (name: string) =>
+                    virtual.some((v) => ["data", "idx", "content", "docsize", "config"].some((suffix) => name === `${v}_${suffix}`))
+                  for (const t of tables.filter((t) => !virtual.includes(t.name) && !shadow(t.name))) {
+                    db.run(`DELETE FROM main."${t.name}"`)
                     db.run(`INSERT INTO main."${t.name}" SELECT * FROM restored."${t.name}"`)
                   }
+                  for (const v of virtual) db.run(`INSERT INTO main."${v}"("${v}") VALUES ('rebuild')`)
                   for (const type of ["index", "trigger"]) for (const o of objects(type, "restored")) db.run(o.sql)
                   db.run(`PRAGMA main.user_version = ${version}`)
                 }).immediate()
