@@ -45,10 +45,13 @@ export const readerLayer = (cwd: string) => Layer.merge(Queries.layer, Work.laye
 export const withReader = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(readerLayer(cwd)))
 
-/** Everything the tracker commands need, over the migrated database. */
-export const trackerLayer = (cwd: string) => {
+/**
+ * Everything the tracker commands need, over the migrated database. A command
+ * resolves its git context once; a long-lived server passes `GitContext.live`.
+ */
+export const trackerLayer = (cwd: string, context: Layer.Layer<GitContext, never, Git | Repository> = GitContext.layer(process.env)) => {
   const database = databaseLayer(cwd)
-  const events = EventStore.layer.pipe(Layer.provideMerge(GitContext.layer(process.env)), Layer.provideMerge(database))
+  const events = EventStore.layer.pipe(Layer.provideMerge(context), Layer.provideMerge(database))
   const projections = Layer.mergeAll(Projector.layer, Queries.layer, Replay.layer, Detector.layer).pipe(Layer.provideMerge(events))
   const writer = Writer.layer.pipe(Layer.provideMerge(projections))
   const tracker = Tracker.layer.pipe(Layer.provideMerge(Work.layer.pipe(Layer.provideMerge(writer))))

@@ -1,13 +1,12 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { InvalidInput } from "../../errors/index.ts"
-import { Queries } from "../../projections/Queries.ts"
-import { Work } from "../../projections/Work.ts"
 import { type EntityKindName, Tracker } from "../../tracker/Tracker.ts"
 import * as Flags from "../options.ts"
 import { edgeLine, entityDetail, entityLine } from "../render.ts"
 import { runTracker } from "../run.ts"
 import { noteLine } from "./work.ts"
+import { showEntity } from "../../tracker/Views.ts"
 
 /** The create / show / update / delete commands epics, tasks and subtasks share. */
 
@@ -45,21 +44,15 @@ export const showCommand = (kind: EntityKindName) =>
   Command.make("show", { id }, ({ id }) =>
     runTracker(
       `${kind} show`,
-      Effect.gen(function*() {
-        const entity = yield* (yield* Tracker).find(kind, id)
-        const queries = yield* Queries
-        const children = kind === "epic" ? yield* queries.tasks({ epic: id }) : kind === "task" ? yield* queries.subtasks(id) : []
-        const edges = kind === "epic" ? { dependsOn: [], dependedOnBy: [] } : yield* queries.dependencies({ kind, id })
-        const work = yield* Work
-        const notes = kind === "epic" ? [] : yield* work.notes(id)
-        const lease = kind === "epic" ? null : yield* work.lease(id)
+      Effect.map(showEntity(kind, id), (data) => {
+        const { children, dependsOn, dependedOnBy, lease, notes } = data
         return {
-          data: { ...entity, children, dependsOn: edges.dependsOn, dependedOnBy: edges.dependedOnBy, lease, notes },
+          data,
           text: [
-            entityDetail(entity),
+            entityDetail(data),
             ...(children.length ? ["  children:", ...children.map((c) => `    ${entityLine(c)}`)] : []),
-            ...(edges.dependsOn.length ? ["  depends on:", ...edges.dependsOn.map((d) => `    ${edgeLine(d)}`)] : []),
-            ...(edges.dependedOnBy.length ? ["  depended on by:", ...edges.dependedOnBy.map((d) => `    ${edgeLine(d)}`)] : []),
+            ...(dependsOn.length ? ["  depends on:", ...dependsOn.map((d) => `    ${edgeLine(d)}`)] : []),
+            ...(dependedOnBy.length ? ["  depended on by:", ...dependedOnBy.map((d) => `    ${edgeLine(d)}`)] : []),
             ...(lease === null ? [] : [`  lease:       ${lease.owner} until ${new Date(lease.expiresAt).toISOString()}`]),
             ...(notes.length ? ["  notes:", ...notes.map((n) => `    ${noteLine(n)}`)] : [])
           ].join("\n")

@@ -1,26 +1,20 @@
 import { Command } from "@effect/cli"
 import { Effect, Option } from "effect"
 import * as Flags from "../options.ts"
-import { NotFound } from "../../errors/index.ts"
 import { Queries } from "../../projections/Queries.ts"
 import { Work } from "../../projections/Work.ts"
 import { entityLine, entityLines } from "../render.ts"
 import { runReader } from "../run.ts"
+import { epicProgress } from "../../tracker/Views.ts"
 import { createCommand, deleteCommand, id, showCommand, updateCommand } from "./entities.ts"
 
 const progress = Command.make("progress", { id }, (o) =>
   runReader(
     "epic progress",
-    Effect.gen(function*() {
-      if ((yield* (yield* Queries).epic(o.id)) === undefined) {
-        return yield* new NotFound({ message: `no epic with id ${o.id}`, details: { kind: "epic", id: o.id } })
-      }
-      const work = yield* Work
-      const counts = yield* work.progress(o.id)
-      // The next candidate for anyone: ready and unowned (an empty owner matches no task's owner).
-      const next = (yield* work.candidates({ epic: o.id, who: "", now: Date.now(), limit: 1 }))[0] ?? null
+    Effect.map(epicProgress(o.id), (data) => {
+      const { next, ...counts } = data
       return {
-        data: { epic: o.id, ...counts, next },
+        data,
         text: [
           `${o.id}: ${counts.done}/${counts.total} done, ${counts.inProgress} in progress, ${counts.todo} todo (${counts.ready} ready, ${counts.waiting} waiting on dependencies), ${counts.blocked} blocked`,
           next === null ? "  next: nothing ready" : `  next: ${entityLine(next)}`

@@ -1,10 +1,9 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
-import { Queries } from "../../projections/Queries.ts"
 import type { Note } from "../../projections/Work.ts"
 import { Claims, parseDuration, type WorkKind } from "../../tracker/Claims.ts"
-import { Next } from "../../tracker/Next.ts"
 import { addNote } from "../../tracker/Notes.ts"
+import { finishWork } from "../../tracker/Views.ts"
 import * as Flags from "../options.ts"
 import { entityLine } from "../render.ts"
 import { runTracker } from "../run.ts"
@@ -76,17 +75,10 @@ export const doneCommand = (kind: WorkKind) =>
   Command.make("done", { id, owner: acting, force, ifVersion: Flags.ifVersion }, (o) =>
     runTracker(
       `${kind} done`,
-      Effect.gen(function*() {
-        const r = yield* (yield* Claims).finish(kind, o.id, { owner: Flags.optional(o.owner), force: o.force, ifVersion: Flags.optional(o.ifVersion) })
-        const queries = yield* Queries
-        const epic = r.entity.kind === "task"
-          ? r.entity.epicId
-          : r.entity.kind === "subtask"
-          ? (yield* queries.task(r.entity.taskId))?.epicId
-          : undefined
-        const next = yield* (yield* Next).peek(r.who, epic)
+      Effect.map(finishWork(kind, o.id, { owner: Flags.optional(o.owner), force: o.force, ifVersion: Flags.optional(o.ifVersion) }), (r) => {
+        const next = r.next
         return {
-          data: { entity: r.entity, changed: r.changed, unblocked: r.unblocked, next },
+          data: r,
           text: [
             `${r.changed ? "Done" : "Already done"}: ${entityLine(r.entity)}`,
             ...(r.unblocked.length === 0 ? [] : [`  unblocked: ${r.unblocked.map((u) => u.id).join(", ")}`]),

@@ -1,0 +1,51 @@
+import { Effect } from "effect"
+import { NotFound } from "../errors/index.ts"
+import { Queries } from "../projections/Queries.ts"
+import { Work } from "../projections/Work.ts"
+import { type Acting, Claims, type WorkKind } from "./Claims.ts"
+import { Next } from "./Next.ts"
+import { type EntityKindName, Tracker } from "./Tracker.ts"
+
+/**
+ * The answers that combine several services, shared by the CLI's `--json`
+ * data and the MCP tools (src/mcp), so both front ends return one shape.
+ */
+
+/** An entity with its children, dependency edges, lease and notes (`show`). */
+export const showEntity = (kind: EntityKindName, id: string) =>
+  Effect.gen(function*() {
+    const entity = yield* (yield* Tracker).find(kind, id)
+    const queries = yield* Queries
+    const children = kind === "epic" ? yield* queries.tasks({ epic: id }) : kind === "task" ? yield* queries.subtasks(id) : []
+    const edges = kind === "epic" ? { dependsOn: [], dependedOnBy: [] } : yield* queries.dependencies({ kind, id })
+    const work = yield* Work
+    const notes = kind === "epic" ? [] : yield* work.notes(id)
+    const lease = kind === "epic" ? null : yield* work.lease(id)
+    return { ...entity, children, dependsOn: edges.dependsOn, dependedOnBy: edges.dependedOnBy, lease, notes }
+  })
+
+/** Finishes a task or subtask as its owner, with what that unblocked and the next candidate in the same epic (`done`). */
+export const finishWork = (kind: WorkKind, id: string, acting: Acting & { readonly ifVersion?: number | undefined }) =>
+  Effect.gen(function*() {
+    const r = yield* (yield* Claims).finish(kind, id, acting)
+    const epic = r.entity.kind === "task"
+      ? r.entity.epicId
+      : r.entity.kind === "subtask"
+      ? (yield* (yield* Queries).task(r.entity.taskId))?.epicId
+      : undefined
+    const next = yield* (yield* Next).peek(r.who, epic)
+    return { entity: r.entity, changed: r.changed, unblocked: r.unblocked, next }
+  })
+
+/** Counts per status, ready and waiting tasks, and the next candidate for anyone (`epic progress`). */
+export const epicProgress = (id: string) =>
+  Effect.gen(function*() {
+    if ((yield* (yield* Queries).epic(id)) === undefined) {
+      return yield* new NotFound({ message: `no epic with id ${id}`, details: { kind: "epic", id } })
+    }
+    const work = yield* Work
+    const counts = yield* work.progress(id)
+    // The next candidate for anyone: ready and unowned (an empty owner matches no task's owner).
+    const next = (yield* work.candidates({ epic: id, who: "", now: Date.now(), limit: 1 }))[0] ?? null
+    return { epic: id, ...counts, next }
+  })
