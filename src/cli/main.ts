@@ -7,6 +7,7 @@ import { epic } from "./commands/epic.ts"
 import { events } from "./commands/events.ts"
 import { init } from "./commands/init.ts"
 import { migrate } from "./commands/migrate.ts"
+import { agents, mcp } from "./commands/mcp.ts"
 import { next } from "./commands/next.ts"
 import { plan } from "./commands/plan.ts"
 import { session } from "./commands/session.ts"
@@ -21,7 +22,7 @@ export const version = "0.1.0"
 
 const grove = Command.make("grove").pipe(
   Command.withDescription("An event-sourced task graph for people and agents working in parallel git worktrees."),
-  Command.withSubcommands([init, session, next, plan, epic, task, subtask, dep, events, sync, migrate, rebuild, verify])
+  Command.withSubcommands([init, session, next, plan, epic, task, subtask, dep, events, sync, migrate, rebuild, verify, mcp, agents])
 )
 
 const cli = Command.run(grove, { name: "grove", version })

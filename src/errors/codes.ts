@@ -39,6 +39,9 @@ export const errorCodes = {
   claim_lost: { exit: 1, summary: "The task or subtask is claimed by someone else (details.owner), whose lease, if any, has not expired; nothing was written." },
   not_owner: { exit: 1, summary: "Only the owner of a claimed task or subtask may finish, release or heartbeat it (details.owner); --force overrides done and release." },
   plan_invalid: { exit: 1, summary: "plan apply: the plan file is not a valid plan (details.path names the bad part); nothing was written." },
+  unknown_tool: { exit: 2, summary: "grove mcp: the client called a tool the server does not have (tools/list names them)." },
+  agents_markers_invalid: { exit: 1, summary: "agents install: AGENTS.md or CLAUDE.md holds grove's begin marker without its end marker, or either twice; nothing was written." },
+  agents_write_failed: { exit: 1, summary: "agents install: AGENTS.md or CLAUDE.md could not be read or written." },
   verify_mismatch: { exit: 1, summary: "grove verify found that the live tables differ from a replay of the log." },
 } as const satisfies Record<string, { readonly exit: 1 | 2; readonly summary: string }>
 

@@ -1,7 +1,8 @@
 import { Effect } from "effect"
-import { NotFound } from "../errors/index.ts"
+import { InvalidInput, NotFound } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"
 import { Work } from "../projections/Work.ts"
+import { Conflicts, type ResolveSelection } from "../sync/Conflicts.ts"
 import { type Acting, Claims, type WorkKind } from "./Claims.ts"
 import { Next } from "./Next.ts"
 import { type EntityKindName, Tracker } from "./Tracker.ts"
@@ -48,4 +49,23 @@ export const epicProgress = (id: string) =>
     // The next candidate for anyone: ready and unowned (an empty owner matches no task's owner).
     const next = (yield* work.candidates({ epic: id, who: "", now: Date.now(), limit: 1 }))[0] ?? null
     return { epic: id, ...counts, next }
+  })
+
+/** What `resolve` settles: one conflict by id, or with `all` every pending one matching the filters. */
+export interface ResolveRequest extends ResolveSelection {
+  readonly all?: boolean | undefined
+}
+
+/** Settles conflicts with one side's value after checking the selection is one or the other (`sync resolve`). */
+export const resolveConflicts = (request: ResolveRequest, use: "ours" | "theirs", dryRun: boolean) =>
+  Effect.gen(function*() {
+    const all = request.all === true
+    if ((request.id === undefined) === !all) {
+      return yield* new InvalidInput({ message: "give a conflict id or --all (not both)", details: {} })
+    }
+    if (!all && (request.entity !== undefined || request.field !== undefined || request.expect !== undefined)) {
+      return yield* new InvalidInput({ message: "--entity, --field and --expect go with --all", details: {} })
+    }
+    const { id, entity, field, expect } = request
+    return yield* (yield* Conflicts).resolve({ id, entity, field, expect }, use, dryRun)
   })

@@ -4,6 +4,7 @@ import { InvalidInput } from "../../errors/index.ts"
 import { type Conflict, Conflicts } from "../../sync/Conflicts.ts"
 import { type FetchReport, Remote } from "../../remote/Remote.ts"
 import { Sync } from "../../sync/Sync.ts"
+import { resolveConflicts } from "../../tracker/Views.ts"
 import * as Flags from "../options.ts"
 import { Repository } from "../../git/Repository.ts"
 import { Sqlite } from "../../storage/Sqlite.ts"
@@ -105,19 +106,12 @@ const resolve = Command.make(
     runTracker(
       "sync resolve",
       Effect.gen(function*() {
-        const id = Option.getOrUndefined(o.id)
-        if ((id === undefined) === !o.all) {
-          return yield* new InvalidInput({ message: "give a conflict id or --all (not both)", details: {} })
-        }
-        if (!o.all && (Option.isSome(o.entity) || Option.isSome(o.field) || Option.isSome(o.expect))) {
-          return yield* new InvalidInput({ message: "--entity, --field and --expect go with --all", details: {} })
-        }
         const expect = Option.getOrUndefined(o.expect)?.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number)
         if (expect?.some((n) => !Number.isInteger(n))) {
           return yield* new InvalidInput({ message: "--expect takes comma-separated conflict ids", details: { expect: Option.getOrUndefined(o.expect) } })
         }
-        const r = yield* (yield* Conflicts).resolve(
-          { id, entity: Flags.optional(o.entity), field: Flags.optional(o.field), expect },
+        const r = yield* resolveConflicts(
+          { id: Option.getOrUndefined(o.id), all: o.all, entity: Flags.optional(o.entity), field: Flags.optional(o.field), expect },
           o.use as "ours" | "theirs",
           o.dryRun
         )
