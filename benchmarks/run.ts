@@ -4,7 +4,7 @@
  *
  *   --quick        small sizes, few runs: the CI smoke test (exits 0 even when targets are missed;
  *                  writes benchmarks/results/quick.json so the committed full record stays put)
- *   --only a,b     run only these benchmarks (bulk, wal, pull, rebuild, cold)
+ *   --only a,b     run only these benchmarks (bulk, wal, pull, rebuild, cold, mcp)
  *   --out FILE     write the JSON there instead
  *
  * The exit code is 1 only when a benchmark crashed.
@@ -15,6 +15,7 @@ import * as NodePath from "node:path"
 import { bulkCreate } from "./bulkCreate.ts"
 import { coldStart } from "./coldStart.ts"
 import { type BenchContext, type BenchResult, bundleState, clearGroveEnv, repoRoot, resultsTable, targetsTable } from "./harness.ts"
+import { mcpCall } from "./mcp.ts"
 import { pull } from "./pull.ts"
 import { rebuild } from "./rebuild.ts"
 import { wal } from "./wal.ts"
@@ -33,7 +34,8 @@ const benchmarks: ReadonlyArray<{ key: string; run: (ctx: BenchContext) => Promi
   { key: "wal", run: wal },
   { key: "pull", run: pull },
   { key: "rebuild", run: rebuild },
-  { key: "cold", run: coldStart }
+  { key: "cold", run: coldStart },
+  { key: "mcp", run: mcpCall }
 ]
 
 const cpuModel = () => {
