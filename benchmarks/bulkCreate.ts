@@ -18,7 +18,6 @@ import {
   bundleState,
   groveBin,
   groveRuntime,
-  makeRepo,
   migratedRaw,
   now,
   openRaw,
@@ -29,6 +28,7 @@ import {
   target,
   type Target
 } from "./harness.ts"
+import { makeRepo } from "../test/support/repo.ts"
 
 const eventColumns = ["seq", "id", "tx_id", "stream_id", "clock", "entity_kind", "entity_id", "op", "payload", "payload_version", "cause_id", "frontier_id", "if_version"]
 const taskColumns = ["id", "epic_id", "title", "description", "status", "owner", "version", "created_clock", "updated_clock"]
@@ -72,7 +72,7 @@ const lines = (n: number): Array<BulkLine> => Array.from({ length: n }, (_, i) =
 
 /** One in-process run of grove and of the baseline, each on a fresh database. */
 const runOnce = async (n: number, input: ReadonlyArray<BulkLine>) => {
-  const repo = makeRepo("bulk")
+  const repo = makeRepo("bench-bulk")
   try {
     const rt = await groveRuntime(repo.root)
     let grove: number
@@ -87,7 +87,7 @@ const runOnce = async (n: number, input: ReadonlyArray<BulkLine>) => {
     } finally {
       await rt.dispose()
     }
-    const check = openRaw(repo.dbPath)
+    const check = openRaw(repo.db)
     try {
       const txId = (check.query("SELECT max(id) AS id FROM transactions").get() as { id: number }).id
       written = readBack(check, txId)
@@ -112,7 +112,7 @@ const runOnce = async (n: number, input: ReadonlyArray<BulkLine>) => {
     }
     return { grove, baseline }
   } finally {
-    repo.remove()
+    repo.cleanup()
   }
 }
 
@@ -124,7 +124,7 @@ const [dbPath, file, epic] = process.argv.slice(1)
 const db = new Database(dbPath, { readwrite: true })
 db.run("PRAGMA busy_timeout = 10000"); db.run("PRAGMA journal_mode = WAL"); db.run("PRAGMA synchronous = NORMAL")
 const items = readFileSync(file, "utf8").split("\\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l))
-const ev = db.prepare("INSERT INTO events (seq, id, tx_id, stream_id, clock, entity_kind, entity_id, op, payload, payload_version, cause_id, frontier_id, if_version) VALUES (?, ?, ?, ?, ?, 'task', ?, 'task.created', ?, 1, NULL, NULL, 0)")
+const ev = db.prepare("INSERT INTO events (seq, id, tx_id, stream_id, clock, entity_kind, entity_id, op, payload, payload_version, cause_id, frontier_id, if_version, pos) VALUES (?, ?, ?, ?, ?, 'task', ?, 'task.created', ?, 1, NULL, NULL, 0, ?)")
 const task = db.prepare("INSERT INTO tasks (id, epic_id, title, description, status, owner, version, created_clock, updated_clock) VALUES (?, ?, ?, '', 'todo', NULL, 1, ?, ?)")
 db.transaction(() => {
   const stream = db.query("INSERT INTO streams (name) VALUES ('main') RETURNING id").get().id
@@ -132,7 +132,7 @@ db.transaction(() => {
   const clock = Date.now() * 4096
   items.forEach((item, i) => {
     const id = "t-" + (1e9 + i).toString(32)
-    ev.run(i + 1, "r" + String(i).padStart(25, "0"), tx, stream, clock + i, id, JSON.stringify({ epic, title: item.title, description: "", status: "todo", owner: null }))
+    ev.run(i + 1, "r" + String(i).padStart(25, "0"), tx, stream, clock + i, id, JSON.stringify({ epic, title: item.title, description: "", status: "todo", owner: null }), i + 1)
     task.run(id, epic, item.title, clock + i, clock + i)
   })
   db.run("UPDATE hlc SET last = ?", [clock + items.length])
@@ -143,7 +143,7 @@ process.stdout.write(String(items.length))
 
 /** The whole `grove task create-many --file` process (fresh database with one epic), and the raw process. */
 const processOnce = async (n: number) => {
-  const repo = makeRepo("bulk-cli")
+  const repo = makeRepo("bench-bulk-cli")
   try {
     const file = NodePath.join(repo.base, "tasks.jsonl")
     NodeFs.writeFileSync(file, Array.from({ length: n }, (_, i) => JSON.stringify({ title: `task ${i + 1}` })).join("\n") + "\n")
@@ -168,7 +168,7 @@ const processOnce = async (n: number) => {
     if (b.exitCode !== 0 || b.stdout.toString() !== String(n)) throw new Error(`raw create process failed: ${b.stderr.toString()}`)
     return { wall, handler: out.meta.elapsedMs, rawWall }
   } finally {
-    repo.remove()
+    repo.cleanup()
   }
 }
 

@@ -26,7 +26,6 @@ import {
   bundleState,
   groveBin,
   groveRuntime,
-  makeRepo,
   now,
   repoRoot,
   row,
@@ -35,6 +34,7 @@ import {
   target,
   type Target
 } from "./harness.ts"
+import { makeRepo } from "../test/support/repo.ts"
 
 const taskListScript = `
 import { Database } from "bun:sqlite"
@@ -77,7 +77,7 @@ export const coldStart = async (ctx: BenchContext): Promise<BenchResult> => {
   const splitRuns = ctx.quick ? 5 : 10
   const bundle = bundleState()
   if (!bundle.fresh) ctx.log(`cold start: dist/grove.js is ${bundle.exists ? "older than src/" : "missing"}, so bin/grove runs the sources (npm run build makes the bundle)`)
-  const repo = makeRepo("cold")
+  const repo = makeRepo("bench-cold")
   try {
     const feat = repo.addWorktree("feat")
     const main = await groveRuntime(repo.root)
@@ -110,12 +110,12 @@ export const coldStart = async (ctx: BenchContext): Promise<BenchResult> => {
     }
     // One untimed round: the OS page cache holds bun, the sources and the database afterwards, as on a working machine.
     for (let i = -1; i < runs; i++) {
-      const list = spawnTimed([bun, groveBin, "task", "list", "--json"], repo.root)
-      const rawList = spawnTimed([bun, "-e", taskListScript, repo.dbPath], repo.root)
+      const list = spawnTimed([bun, groveBin, "task", "list", "--all", "--json"], repo.root)
+      const rawList = spawnTimed([bun, "-e", taskListScript, repo.db], repo.root)
       const status = spawnTimed([bun, groveBin, "sync", "status", "--json"], feat)
-      const rawStatus = spawnTimed([bun, "-e", syncStatusScript, repo.dbPath, feat], feat)
+      const rawStatus = spawnTimed([bun, "-e", syncStatusScript, repo.db, feat], feat)
       if (i < 0 || i < splitRuns) {
-        const sources = spawnTimed([bun, NodePath.join(repoRoot, "src", "main.ts"), "task", "list", "--json"], repo.root)
+        const sources = spawnTimed([bun, NodePath.join(repoRoot, "src", "main.ts"), "task", "list", "--all", "--json"], repo.root)
         const bare = spawnTimed([bun, "-e", "0"], repo.root)
         const version = spawnTimed([bun, groveBin, "--version"], repo.root)
         const gitRevParse = spawnTimed(["git", "rev-parse", "--path-format=absolute", "--git-common-dir", "--git-dir", "--show-toplevel", "HEAD"], repo.root)
@@ -139,7 +139,7 @@ export const coldStart = async (ctx: BenchContext): Promise<BenchResult> => {
     }
     const s = (k: string) => stat(samples[k]!)
     const rows: Array<Row> = [
-      row({ benchmark: "cold start", case: `grove task list --json (10,100 tasks; ${bundle.fresh ? "bundle" : "sources"})`, unit: "ms", better: "lower", ours: s("list"), baseline: s("rawList") }),
+      row({ benchmark: "cold start", case: `grove task list --all --json (10,100 tasks; ${bundle.fresh ? "bundle" : "sources"})`, unit: "ms", better: "lower", ours: s("list"), baseline: s("rawList") }),
       row({ benchmark: "cold start", case: "  of which handler (meta.elapsedMs)", unit: "ms", better: "lower", ours: stat(handler["task list"]!) }),
       row({ benchmark: "cold start", case: `grove sync status --json (${bundle.fresh ? "bundle" : "sources"})`, unit: "ms", better: "lower", ours: s("status"), baseline: s("rawStatus") }),
       row({ benchmark: "cold start", case: "  of which handler (meta.elapsedMs)", unit: "ms", better: "lower", ours: stat(handler["sync status"]!) }),
@@ -155,6 +155,6 @@ export const coldStart = async (ctx: BenchContext): Promise<BenchResult> => {
     ]
     return { name: "cold start", rows, targets, details: { runs, bundle, samples, handler }, seconds: (now() - started) / 1000 }
   } finally {
-    repo.remove()
+    repo.cleanup()
   }
 }

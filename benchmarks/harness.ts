@@ -1,33 +1,34 @@
 /**
  * Shared benchmark plumbing: timing, medians and spread, the result shape and
- * table, temporary repositories (always removed), and grove runtimes bound to
- * a worktree.
+ * table, and grove runtimes bound to a worktree. Repositories, temp dirs, the
+ * neutral environment and the seeded PRNG are the tests' own (test/support).
  */
 import { Database } from "bun:sqlite"
-import { spawnSync } from "bun"
 import { Effect, ManagedRuntime } from "effect"
 import * as NodeFs from "node:fs"
-import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { trackerLayer } from "../src/app/AppLayer.ts"
 import { Migrator } from "../src/migrations/Migrator.ts"
 import { migrations } from "../src/migrations/list.ts"
 import { connectionPragmas } from "../src/storage/Sqlite.ts"
-import { readStorageSettings } from "../src/storage/StorageConfig.ts"
+import { readStorageSettings } from "../src/app/Config.ts"
 
 export const repoRoot = NodePath.resolve(import.meta.dir, "..")
-export const groveBin = NodePath.join(repoRoot, "bin", "grove")
+/** The grove measured; BENCH_GROVE_BIN points at another checkout's bin/grove for before/after figures in one sitting. */
+export const groveBin = process.env["BENCH_GROVE_BIN"] ?? NodePath.join(repoRoot, "bin", "grove")
 
-/** Whether bin/grove will run the bundle (dist/grove.js newer than every file in src/) or the sources. */
+/** Whether bin/grove will run the bundle: dist/grove.js newer than every source it was built from (dist/sources.json). */
 export const bundleState = () => {
-  const newest = (dir: string): number =>
-    Math.max(0, ...NodeFs.readdirSync(dir, { withFileTypes: true }).map((e) => {
-      const path = NodePath.join(dir, e.name)
-      return e.isDirectory() ? newest(path) : NodeFs.statSync(path).mtimeMs
-    }))
   const bundle = NodePath.join(repoRoot, "dist", "grove.js")
   const exists = NodeFs.existsSync(bundle)
-  return { exists, fresh: exists && NodeFs.statSync(bundle).mtimeMs >= newest(NodePath.join(repoRoot, "src")) }
+  if (!exists) return { exists, fresh: false }
+  const built = NodeFs.statSync(bundle).mtimeMs
+  try {
+    const sources = JSON.parse(NodeFs.readFileSync(NodePath.join(repoRoot, "dist", "sources.json"), "utf8")) as Array<string>
+    return { exists, fresh: sources.every((s) => NodeFs.statSync(NodePath.join(repoRoot, s)).mtimeMs <= built) }
+  } catch {
+    return { exists, fresh: false }
+  }
 }
 
 // ---------------------------------------------------------------- timing
@@ -184,88 +185,6 @@ export const targetsTable = (results: ReadonlyArray<BenchResult>) =>
     [2, 3]
   )
 
-// ---------------------------------------------------------------- temp dirs and repos
-
-const temps = new Set<string>()
-
-const removeAll = () => {
-  for (const dir of temps) {
-    try {
-      NodeFs.rmSync(dir, { recursive: true, force: true })
-    } catch {
-      // best effort at exit
-    }
-  }
-  temps.clear()
-}
-process.on("exit", removeAll)
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    removeAll()
-    process.exit(130)
-  })
-}
-
-export const tempDir = (label: string): { path: string; remove: () => void } => {
-  const path = NodeFs.realpathSync(NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), `grove-bench-${label}-`)))
-  temps.add(path)
-  return {
-    path,
-    remove: () => {
-      NodeFs.rmSync(path, { recursive: true, force: true })
-      temps.delete(path)
-    }
-  }
-}
-
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "Bench",
-  GIT_AUTHOR_EMAIL: "bench@example.com",
-  GIT_COMMITTER_NAME: "Bench",
-  GIT_COMMITTER_EMAIL: "bench@example.com",
-  GIT_CONFIG_NOSYSTEM: "1"
-}
-
-export const git = (cwd: string, ...args: Array<string>): string => {
-  const r = spawnSync(["git", ...args], { cwd, env: gitEnv })
-  if (r.exitCode !== 0) throw new Error(`git ${args.join(" ")} failed in ${cwd}: ${r.stderr.toString()}`)
-  return r.stdout.toString().trim()
-}
-
-export interface BenchRepo {
-  readonly root: string
-  readonly base: string
-  /** grove's database file (DESIGN.md section 3: under the git common dir). */
-  readonly dbPath: string
-  readonly addWorktree: (branch: string) => string
-  readonly remove: () => void
-}
-
-/** A real git repository with one commit on `main`, in a temp dir removed at exit at the latest. */
-export const makeRepo = (label: string): BenchRepo => {
-  const dir = tempDir(label)
-  const root = NodePath.join(dir.path, "repo")
-  NodeFs.mkdirSync(root)
-  git(root, "init", "-q", "-b", "main")
-  git(root, "config", "user.email", "dev@example.com")
-  git(root, "config", "user.name", "Dev")
-  NodeFs.writeFileSync(NodePath.join(root, "README"), "bench\n")
-  git(root, "add", "README")
-  git(root, "commit", "-q", "-m", "initial")
-  return {
-    root,
-    base: dir.path,
-    dbPath: NodePath.join(root, ".git", "grove", "grove.db"),
-    addWorktree: (branch) => {
-      const path = NodePath.join(dir.path, branch.replace(/\//g, "-"))
-      git(root, "worktree", "add", "-q", "-b", branch, path)
-      return path
-    },
-    remove: dir.remove
-  }
-}
-
 // ---------------------------------------------------------------- grove in-process
 
 const makeRuntimeRaw = (cwd: string) => ManagedRuntime.make(trackerLayer(cwd))
@@ -297,31 +216,6 @@ export const migratedRaw = (path: string): Database => {
     for (const m of migrations) db.run(m.up)
   }).immediate()
   return db
-}
-
-/** Removes a database file and its WAL and shared-memory files. */
-export const removeDb = (path: string) => {
-  for (const suffix of ["", "-wal", "-shm"]) NodeFs.rmSync(path + suffix, { force: true })
-}
-
-/** grove's environment variables, cleared so every run uses the repository's database and default settings. */
-export const clearGroveEnv = () => {
-  for (const k of ["GROVE_DB", "GROVE_ACTOR", "GROVE_SQLITE_DURABILITY", "GROVE_SQLITE_CACHE_MIB", "GROVE_BUSY_TIMEOUT_MS", "GROVE_PULL_BATCH"]) {
-    delete process.env[k]
-  }
-}
-
-/** A deterministic PRNG (mulberry32). */
-export const seeded = (seed: number) => {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return { next, int: (n: number) => Math.floor(next() * n) }
 }
 
 /** Encourages a collection between measured runs so one run's garbage is not billed to the next. */

@@ -13,7 +13,9 @@ import { Effect } from "effect"
 import { Bulk, type BulkLine } from "../src/tracker/Bulk.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import { showEntity } from "../src/tracker/Views.ts"
-import { type BenchContext, type BenchResult, bundleState, groveBin, groveRuntime, makeRepo, now, openRaw, row, seeded, stat, target } from "./harness.ts"
+import { seededRandom } from "../test/support/random.ts"
+import { makeRepo } from "../test/support/repo.ts"
+import { type BenchContext, type BenchResult, bundleState, groveBin, groveRuntime, now, openRaw, row, stat, target } from "./harness.ts"
 
 const taskCount = 10_000
 
@@ -46,7 +48,7 @@ export const mcpCall = async (ctx: BenchContext): Promise<BenchResult> => {
   const started = now()
   const calls = ctx.quick ? 200 : 2000
   const warmup = ctx.quick ? 50 : 300
-  const repo = makeRepo("mcp")
+  const repo = makeRepo("bench-mcp")
   try {
     const rt = await groveRuntime(repo.root)
     let ids: Array<string>
@@ -54,7 +56,7 @@ export const mcpCall = async (ctx: BenchContext): Promise<BenchResult> => {
       const epic = (await rt.runPromise(Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title: "bench" })))).id
       const lines = Array.from({ length: taskCount }, (_, i): BulkLine => ({ line: i + 1, value: { title: `task ${i + 1}`, description: `what task ${i + 1} is about` } }))
       await rt.runPromise(Effect.flatMap(Bulk, (b) => b.createMany("task", epic, lines)))
-      const db = openRaw(repo.dbPath)
+      const db = openRaw(repo.db)
       ids = (db.query("SELECT id FROM tasks").all() as Array<{ id: string }>).map((r) => r.id)
       db.close()
       // Give some tasks dependencies, so the edge reads return rows.
@@ -63,7 +65,7 @@ export const mcpCall = async (ctx: BenchContext): Promise<BenchResult> => {
       await rt.dispose()
       throw e
     }
-    const random = seeded(17)
+    const random = seededRandom(17)
     const pick = () => ids[random.int(ids.length)]!
 
     // In-process: grove's services, no protocol.
@@ -77,7 +79,7 @@ export const mcpCall = async (ctx: BenchContext): Promise<BenchResult> => {
     await rt.dispose()
 
     // Raw bun:sqlite baseline of the same read.
-    const db = openRaw(repo.dbPath)
+    const db = openRaw(repo.db)
     const show = rawShow(db)
     const raw: Array<number> = []
     for (let i = -warmup; i < calls; i++) {
@@ -131,6 +133,6 @@ export const mcpCall = async (ctx: BenchContext): Promise<BenchResult> => {
       seconds: (now() - started) / 1000
     }
   } finally {
-    repo.remove()
+    repo.cleanup()
   }
 }

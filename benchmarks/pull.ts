@@ -25,19 +25,16 @@ import * as NodePath from "node:path"
 import { draft, type EventDraft } from "../src/events/Event.ts"
 import { GitContext } from "../src/events/GitContext.ts"
 import { Sync } from "../src/sync/Sync.ts"
-import { Writer } from "../src/sync/Writer.ts"
+import { Writer } from "../src/write/Writer.ts"
 import { Bulk, type BulkLine } from "../src/tracker/Bulk.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import {
   type BenchContext,
-  type BenchRepo,
   type BenchResult,
   groveRuntime,
   type GroveRuntime,
-  makeRepo,
   now,
   openRaw,
-  removeDb,
   row,
   type Row,
   settle,
@@ -45,6 +42,8 @@ import {
   target,
   type Target
 } from "./harness.ts"
+import { removeDb } from "../test/support/db.ts"
+import { makeRepo, type TestRepo } from "../test/support/repo.ts"
 
 const rounds = 20
 
@@ -59,7 +58,7 @@ const createMany = (rt: GroveRuntime, epic: string, titles: ReadonlyArray<string
 const slice = (n: number, r: number) => [Math.floor((n * r) / rounds), Math.floor((n * (r + 1)) / rounds)] as const
 
 export interface Scenario {
-  readonly repo: BenchRepo
+  readonly repo: TestRepo
   readonly snapshot: string
   readonly n: number
   readonly planted: number
@@ -70,7 +69,7 @@ export interface Scenario {
 
 export const build = async (n: number): Promise<Scenario> => {
   const started = now()
-  const repo = makeRepo(`pull-${n}`)
+  const repo = makeRepo(`bench-pull-${n}`)
   const featPath = repo.addWorktree("feat")
   const main = await groveRuntime(repo.root)
   const feat = await groveRuntime(featPath)
@@ -98,7 +97,7 @@ export const build = async (n: number): Promise<Scenario> => {
     await main.dispose()
     await feat.dispose()
   }
-  const db = openRaw(repo.dbPath)
+  const db = openRaw(repo.db)
   let counts: Record<string, number>
   try {
     counts = Object.fromEntries(
@@ -111,13 +110,13 @@ export const build = async (n: number): Promise<Scenario> => {
   }
   if (counts["feat"] !== n || counts["main"] !== n + 1) throw new Error(`pull scenario has ${JSON.stringify(counts)} events, expected feat ${n}, main ${n + 1}`)
   const snapshot = NodePath.join(repo.base, "snapshot.db")
-  NodeFs.copyFileSync(repo.dbPath, snapshot)
+  NodeFs.copyFileSync(repo.db, snapshot)
   return { repo, snapshot, n, planted: n / 10, mainEvents: counts["main"]!, featEvents: counts["feat"]!, buildSeconds: (now() - started) / 1000 }
 }
 
 export const restore = (s: Scenario) => {
-  removeDb(s.repo.dbPath)
-  NodeFs.copyFileSync(s.snapshot, s.repo.dbPath)
+  removeDb(s.repo.db)
+  NodeFs.copyFileSync(s.snapshot, s.repo.db)
 }
 
 /** grove: Sync.pull("feat") in main's worktree, services built and git context resolved beforehand. */
@@ -140,7 +139,7 @@ const groveRun = async (s: Scenario) => {
 /** The baseline: the same N source rows in seq order, a page of 2,000 at a time, payloads parsed. */
 const rawRun = (s: Scenario) => {
   restore(s)
-  const db = openRaw(s.repo.dbPath)
+  const db = openRaw(s.repo.db)
   try {
     const stream = (db.query("SELECT id FROM streams WHERE name = 'feat'").get() as { id: number }).id
     const page = db.query(
@@ -199,7 +198,7 @@ export const pull = async (ctx: BenchContext): Promise<BenchResult> => {
       targets.push(target(`${n} incoming: conflicts created (planted ${s.planted})`, counts.find((c) => c !== s.planted) ?? s.planted, "eq", s.planted, "conflicts"))
       details[String(n)] = { buildSeconds: s.buildSeconds, planted: s.planted, mainEvents: s.mainEvents, featEvents: s.featEvents, report: last }
     } finally {
-      s.repo.remove()
+      s.repo.cleanup()
     }
   }
   const [small, large] = sizes

@@ -17,30 +17,30 @@ import { Effect } from "effect"
 import { draft, edgeId, type EventDraft } from "../src/events/Event.ts"
 import { newEntityId } from "../src/events/ids.ts"
 import { Replay } from "../src/projections/Replay.ts"
-import { Writer } from "../src/sync/Writer.ts"
+import { Writer } from "../src/write/Writer.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import {
   type BenchContext,
   type BenchResult,
   groveRuntime,
   type GroveRuntime,
-  makeRepo,
   now,
   openRaw,
   row,
   type Row,
-  seeded,
   settle,
   stat,
   target,
   type Target
 } from "./harness.ts"
+import { seededRandom } from "../test/support/random.ts"
+import { makeRepo } from "../test/support/repo.ts"
 
 const statuses = ["todo", "in_progress", "done", "blocked"] as const
 
 /** Writes `total` events through Writer, `perTransaction` at a time. */
 export const buildLog = async (rt: GroveRuntime, total: number, perTransaction: number) => {
-  const rng = seeded(42)
+  const rng = seededRandom(42)
   const epic = (await rt.runPromise(Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title: "bench" })))).id
   const tasks: Array<string> = []
   const subtasks: Array<string> = []
@@ -121,7 +121,7 @@ export const rebuild = async (ctx: BenchContext): Promise<BenchResult> => {
   const started = now()
   const total = ctx.quick ? 20_000 : 1_000_000
   const runs = ctx.quick ? 2 : 3
-  const repo = makeRepo("rebuild")
+  const repo = makeRepo("bench-rebuild")
   try {
     const rt = await groveRuntime(repo.root)
     const rebuilds: Array<number> = []
@@ -153,7 +153,7 @@ export const rebuild = async (ctx: BenchContext): Promise<BenchResult> => {
     } finally {
       await rt.dispose()
     }
-    const db = openRaw(repo.dbPath)
+    const db = openRaw(repo.db)
     try {
       const snapshot = snapshotProjection(db)
       for (let i = 0; i < runs; i++) {
@@ -173,6 +173,6 @@ export const rebuild = async (ctx: BenchContext): Promise<BenchResult> => {
     const targets: Array<Target> = [target(`rebuild ${total} events: rate`, rows[0]!.ours.median, "min", 200_000, "events/s")]
     return { name: "rebuild", rows, targets, details: { events: total, buildSeconds, shape, runs }, seconds: (now() - started) / 1000 }
   } finally {
-    repo.remove()
+    repo.cleanup()
   }
 }

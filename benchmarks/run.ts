@@ -1,10 +1,13 @@
 /**
  * `npm run bench` runs every benchmark, prints a table of ours against the raw
- * bun:sqlite baseline and the targets, and writes benchmarks/results/latest.json.
+ * bun:sqlite baseline and the targets, and writes benchmarks/results/last-run.json
+ * (git ignores it), so running the suite never dirties the tree.
  *
  *   --quick        small sizes, few runs: the CI smoke test (exits 0 even when targets are missed;
- *                  writes benchmarks/results/quick.json so the committed full record stays put)
- *   --only a,b     run only these benchmarks (bulk, wal, pull, rebuild, cold, mcp)
+ *                  writes benchmarks/results/quick.json, also ignored)
+ *   --only a,b     run only these benchmarks (bulk, wal, pull, rebuild, cold, latency, reads, board, mcp)
+ *   --record       write the committed record, benchmarks/results/latest.json, on purpose
+ *                  (then update the figures in benchmarks/README.md from it)
  *   --out FILE     write the JSON there instead
  *
  * The exit code is 1 only when a benchmark crashed.
@@ -12,9 +15,12 @@
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
+import { boardLoad } from "./board.ts"
 import { bulkCreate } from "./bulkCreate.ts"
 import { coldStart } from "./coldStart.ts"
-import { type BenchContext, type BenchResult, bundleState, clearGroveEnv, repoRoot, resultsTable, targetsTable } from "./harness.ts"
+import { latency } from "./latency.ts"
+import { neutralizeEnv } from "../test/support/env.ts"
+import { type BenchContext, type BenchResult, bundleState, repoRoot, resultsTable, targetsTable } from "./harness.ts"
 import { mcpCall } from "./mcp.ts"
 import { pull } from "./pull.ts"
 import { rebuild } from "./rebuild.ts"
@@ -27,7 +33,8 @@ const flag = (name: string) => {
   return i === -1 ? undefined : argv[i + 1]
 }
 const only = flag("--only")?.split(",").map((s) => s.trim())
-const out = flag("--out") ?? NodePath.join(import.meta.dir, "results", quick ? "quick.json" : "latest.json")
+const record = argv.includes("--record")
+const out = flag("--out") ?? NodePath.join(import.meta.dir, "results", quick ? "quick.json" : record ? "latest.json" : "last-run.json")
 
 const benchmarks: ReadonlyArray<{ key: string; run: (ctx: BenchContext) => Promise<BenchResult> }> = [
   { key: "bulk", run: bulkCreate },
@@ -35,6 +42,8 @@ const benchmarks: ReadonlyArray<{ key: string; run: (ctx: BenchContext) => Promi
   { key: "pull", run: pull },
   { key: "rebuild", run: rebuild },
   { key: "cold", run: coldStart },
+  { key: "latency", run: latency },
+  { key: "board", run: boardLoad },
   { key: "mcp", run: mcpCall }
 ]
 
@@ -73,7 +82,7 @@ const source = (() => {
 })()
 const load = () => NodeOs.loadavg().map((x) => Math.round(x * 100) / 100)
 
-clearGroveEnv()
+neutralizeEnv()
 const started = performance.now()
 const log = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${line}\n`)
 log(`grove benchmarks (${quick ? "quick" : "full"}) on ${machine.cpu}, ${machine.nproc} cpus, bun ${machine.bun}, sqlite ${machine.sqlite}`)

@@ -29,7 +29,6 @@ import {
   type BenchContext,
   type BenchResult,
   groveRuntime,
-  makeRepo,
   median,
   migratedRaw,
   now,
@@ -37,13 +36,13 @@ import {
   round,
   row,
   type Row,
-  seeded,
   settle,
   stat,
   target,
-  type Target,
-  tempDir
+  type Target
 } from "./harness.ts"
+import { seededRandom } from "../test/support/random.ts"
+import { makeRepo, makeTempDir, removeTempDir } from "../test/support/repo.ts"
 
 type PolicyName = "autocheckpoint" | "passive" | "truncate"
 const policies: ReadonlyArray<PolicyName> = ["autocheckpoint", "passive", "truncate"]
@@ -73,7 +72,7 @@ interface Target_ {
 
 /** grove: EventStore.transact + append through Effect, on a repository's database. */
 const groveTarget = async (): Promise<Target_> => {
-  const repo = makeRepo("wal")
+  const repo = makeRepo("bench-wal")
   const rt = await groveRuntime(repo.root)
   const { db, path } = await rt.runPromise(Sqlite)
   const store = await rt.runPromise(EventStore)
@@ -84,30 +83,32 @@ const groveTarget = async (): Promise<Target_> => {
     write: (drafts) => rt.runPromise(Effect.asVoid(store.transact((append) => append(drafts)))),
     close: async () => {
       await rt.dispose()
-      repo.remove()
+      repo.cleanup()
     }
   }
 }
 
 /** The baseline: the same rows as EventStore.append writes, one prepared INSERT per row. */
 const rawTarget = (): Target_ => {
-  const dir = tempDir("wal-raw")
-  const path = NodePath.join(dir.path, "raw.db")
+  const dir = makeTempDir("bench-wal-raw")
+  const path = NodePath.join(dir, "raw.db")
   const db = migratedRaw(path)
   const stream = (db.query("INSERT INTO streams (name) VALUES ('main') RETURNING id").get() as { id: number }).id
   const tx = db.prepare("INSERT INTO transactions (stream_id, worktree, head, actor, committed_at) VALUES (?, ?, NULL, 'raw', ?) RETURNING id")
   const maxSeq = db.prepare("SELECT coalesce(max(seq), 0) AS seq FROM events")
+  const maxPos = db.prepare("SELECT coalesce(max(pos), 0) AS pos FROM events WHERE stream_id = ?")
   const hlc = db.prepare("SELECT last FROM hlc")
   const setHlc = db.prepare("UPDATE hlc SET last = ?")
   const insert = db.prepare(
-    "INSERT INTO events (seq, id, tx_id, stream_id, clock, entity_kind, entity_id, op, payload, payload_version, cause_id, frontier_id, if_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, NULL, 0)"
+    "INSERT INTO events (seq, id, tx_id, stream_id, clock, entity_kind, entity_id, op, payload, payload_version, cause_id, frontier_id, if_version, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, NULL, 0, ?)"
   )
   const write = db.transaction((drafts: ReadonlyArray<EventDraft>) => {
-    const txId = (tx.get(stream, dir.path, Date.now()) as { id: number }).id
+    const txId = (tx.get(stream, dir, Date.now()) as { id: number }).id
     const base = (maxSeq.get() as { seq: number }).seq
+    const pos = (maxPos.get(stream) as { pos: number }).pos
     const stamps = nextStamps((hlc.get() as { last: number }).last, Date.now(), drafts.length)
     drafts.forEach((d, i) => {
-      insert.run(base + i + 1, d.id, txId, stream, stamps.first + i, d.entityKind, d.entityId, d.op, JSON.stringify(d.payload), d.causeId)
+      insert.run(base + i + 1, d.id, txId, stream, stamps.first + i, d.entityKind, d.entityId, d.op, JSON.stringify(d.payload), d.causeId, pos + i + 1)
     })
     setHlc.run(stamps.last)
   })
@@ -117,7 +118,7 @@ const rawTarget = (): Target_ => {
     write: (drafts) => void write.immediate(drafts),
     close: () => {
       db.close()
-      dir.remove()
+      removeTempDir(dir)
     }
   }
 }
@@ -183,7 +184,7 @@ const runPolicy = async (
     const pageSize = (t.db.query("PRAGMA page_size").get() as { page_size: number }).page_size
     const frameBytes = pageSize + 24
     const autoPages = (t.db.query("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number }).wal_autocheckpoint
-    const rng = seeded(seed)
+    const rng = seededRandom(seed)
     const entities = Array.from({ length: 10_000 }, () => newEntityId("task"))
     const reader = await startReader(t.path, entities)
     const shmFd = NodeFs.openSync(`${t.path}-shm`, "r")

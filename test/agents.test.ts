@@ -11,19 +11,16 @@ import { Effect } from "effect"
 import * as NodePath from "node:path"
 import { Bulk } from "../src/tracker/Bulk.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
-import { grove } from "./support/cli.ts"
-import { makeRepo, type TestRepo } from "./support/repo.ts"
-import { eventsAfter, inWorktree, isolateEnv, neutralEnv, seededRandom, withDb } from "./support/tracker.ts"
+import { grove, makeRepo, type TestRepo, eventsAfter, inWorktree, isolateEnv, neutralEnv, seededRandom, withDb } from "./support/index.ts"
+
+isolateEnv()
 
 let repo: TestRepo
-let restoreEnv: () => void
 beforeAll(() => {
-  restoreEnv = isolateEnv()
   repo = makeRepo()
 })
 afterAll(() => {
   repo.cleanup()
-  restoreEnv()
 })
 
 const worker = NodePath.resolve(import.meta.dir, "support", "agentWorker.ts")
@@ -37,7 +34,7 @@ it("6 agents in 3 worktrees finish a 60-task epic: each task done once, by its c
     yield* (yield* Bulk).createMany("task", epic.id, Array.from({ length: 60 }, (_, i) => ({ line: i + 1, value: { title: `task ${i}` } })))
     return epic
   }))
-  const ids = withDb(root, (db) => (db.query("SELECT id FROM tasks WHERE epic_id = ? ORDER BY created_clock").all(epic.id) as Array<{ id: string }>).map((r) => r.id))
+  const ids = withDb(repo.db, (db) => (db.query("SELECT id FROM tasks WHERE epic_id = ? ORDER BY created_clock").all(epic.id) as Array<{ id: string }>).map((r) => r.id))
   expect(ids).toHaveLength(60)
   // A random DAG: each task after the first few depends on up to 3 earlier ones.
   const edges: Array<[string, string]> = []
@@ -46,7 +43,7 @@ it("6 agents in 3 worktrees finish a 60-task epic: each task done once, by its c
     for (const t of targets) edges.push([ids[i]!, t])
   }
   await inWorktree(root, Effect.flatMap(Tracker, (t) => Effect.forEach(edges, ([s, d]) => t.addDependency(s, d))))
-  const startSeq = withDb(root, (db) => (db.query("SELECT max(seq) AS n FROM events").get() as { n: number }).n)
+  const startSeq = withDb(repo.db, (db) => (db.query("SELECT max(seq) AS n FROM events").get() as { n: number }).n)
 
   const agents = worktrees.flatMap((cwd, w) => [0, 1].map((i) => ({ cwd, owner: `agent-${w}${i}` })))
   const runs = await Promise.all(agents.map(async ({ cwd, owner }) => {
@@ -63,7 +60,7 @@ it("6 agents in 3 worktrees finish a 60-task epic: each task done once, by its c
   // Work was shared: more than one agent finished tasks.
   expect(runs.filter((r) => r.finished.length > 0).length).toBeGreaterThan(1)
 
-  const log = eventsAfter(root, startSeq)
+  const log = eventsAfter(repo.db, startSeq)
   const doneAt = new Map<string, number>()
   const claimedAt = new Map<string, { seq: number; owner: string }>()
   for (const e of log) {
@@ -86,7 +83,7 @@ it("6 agents in 3 worktrees finish a 60-task epic: each task done once, by its c
       .toEqual({ source, target, claimedAfterDone: true })
   }
   // Each task carries the note its agent wrote, with the worktree it worked in.
-  const notes = withDb(root, (db) => db.query("SELECT n.entity_id AS task, n.author, t.worktree FROM notes n JOIN events e ON e.id = n.id JOIN transactions t ON t.id = e.tx_id").all() as Array<{ task: string; author: string; worktree: string }>)
+  const notes = withDb(repo.db, (db) => db.query("SELECT n.entity_id AS task, n.author, t.worktree FROM notes n JOIN events e ON e.id = n.id JOIN transactions t ON t.id = e.tx_id").all() as Array<{ task: string; author: string; worktree: string }>)
   expect(notes).toHaveLength(60)
   for (const n of notes) expect(n.author).toBe(claimedAt.get(n.task)!.owner)
   expect(new Set(notes.map((n) => n.worktree))).toEqual(new Set(worktrees))

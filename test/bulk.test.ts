@@ -1,26 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test"
+import { describe, expect, it } from "bun:test"
 import { Effect, Either } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { Bulk, type BulkLine, parseJsonLines } from "../src/tracker/Bulk.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
-import { grove } from "./support/cli.ts"
-import { makeRepo, type TestRepo } from "./support/repo.ts"
-import { countRows, eventsAfter, failureIn, inWorktree, isolateEnv, lastSeq, neutralEnv } from "./support/tracker.ts"
+import { countRows, eventsAfter, failureIn, fileRepo, grove, inWorktree, lastSeq } from "./support/index.ts"
 
-let repo: TestRepo
-let root: string
-let restoreEnv: () => void
-beforeAll(async () => {
-  restoreEnv = isolateEnv()
-  repo = makeRepo()
-  root = repo.root
-  await inWorktree(root, Effect.void)
-})
-afterAll(() => {
-  repo.cleanup()
-  restoreEnv()
-})
+const repo = fileRepo()
+const root = repo.root
 
 type BulkService = typeof Bulk.Service
 
@@ -36,13 +23,13 @@ const bulk = <A, E>(f: (b: BulkService) => Effect.Effect<A, E>) => inWorktree(ro
 
 /** Everything a rejected batch must leave untouched. */
 const snapshot = () => ({
-  events: countRows(root, "events"),
-  lastSeq: lastSeq(root),
-  transactions: countRows(root, "transactions"),
-  epics: countRows(root, "epics"),
-  tasks: countRows(root, "tasks"),
-  subtasks: countRows(root, "subtasks"),
-  dependencies: countRows(root, "dependencies")
+  events: countRows(repo.db, "events"),
+  lastSeq: lastSeq(repo.db),
+  transactions: countRows(repo.db, "transactions"),
+  epics: countRows(repo.db, "epics"),
+  tasks: countRows(repo.db, "tasks"),
+  subtasks: countRows(repo.db, "subtasks"),
+  dependencies: countRows(repo.db, "dependencies")
 })
 
 /** Runs a bulk command expected to be rejected; checks the code and that nothing was written; returns details. */
@@ -57,7 +44,7 @@ const rejected = async <A, E>(f: (b: BulkService) => Effect.Effect<A, E>) => {
 /** A CLI bulk command expected to be rejected: exit 1, bulk_input_invalid, nothing written. */
 const rejectedByCli = (args: ReadonlyArray<string>, stdin?: string) => {
   const before = snapshot()
-  const r = grove(root, [...args, "--json"], stdin === undefined ? { env: neutralEnv } : { env: neutralEnv, stdin })
+  const r = grove(root, [...args, "--json"], stdin === undefined ? {} : { stdin })
   expect(r.exitCode).toBe(1)
   expect(r.json?.ok).toBe(false)
   expect(r.json.error.code).toBe("bulk_input_invalid")
@@ -73,7 +60,7 @@ const writeFile = (name: string, text: string) => {
 
 /** Checks the events written since `seq`: one transaction, one `op` event per id, nothing else. */
 const expectOneTransaction = (seq: number, op: string, ids: ReadonlyArray<string>) => {
-  const written = eventsAfter(root, seq)
+  const written = eventsAfter(repo.db, seq)
   expect(written).toHaveLength(ids.length)
   expect(new Set(written.map((e) => e.tx_id)).size).toBe(1)
   expect(written.every((e) => e.op === op)).toBe(true)
@@ -84,11 +71,9 @@ const expectOneTransaction = (seq: number, op: string, ids: ReadonlyArray<string
 describe("create-many through the CLI", () => {
   it("task create-many with repeated --title: one transaction, one task.created per title", async () => {
     const epic = await create("epic", undefined, "flags")
-    const seq = lastSeq(root)
-    const tx = countRows(root, "transactions")
-    const r = grove(root, ["task", "create-many", "--epic", epic.id, "--title", "a", "--title", "b", "--title", "c", "--json"], {
-      env: neutralEnv
-    })
+    const seq = lastSeq(repo.db)
+    const tx = countRows(repo.db, "transactions")
+    const r = grove(root, ["task", "create-many", "--epic", epic.id, "--title", "a", "--title", "b", "--title", "c", "--json"])
     expect(r.exitCode).toBe(0)
     expect(r.json).toMatchObject({ ok: true, command: "task create-many", data: { created: 3 } })
     const ids: Array<string> = r.json.data.ids
@@ -97,8 +82,8 @@ describe("create-many through the CLI", () => {
     expect(written.map((e) => JSON.parse(e.payload))).toEqual(
       ["a", "b", "c"].map((title) => ({ epic: epic.id, title, description: "", status: "todo", owner: null }))
     )
-    expect(countRows(root, "transactions")).toBe(tx + 1)
-    expect(countRows(root, "tasks", `WHERE epic_id = '${epic.id}'`)).toBe(3)
+    expect(countRows(repo.db, "transactions")).toBe(tx + 1)
+    expect(countRows(repo.db, "tasks", `WHERE epic_id = '${epic.id}'`)).toBe(3)
   })
 
   it("task create-many --file reads JSON lines (blank lines skipped, parent overrides --epic)", async () => {
@@ -115,8 +100,8 @@ describe("create-many through the CLI", () => {
         ""
       ].join("\n")
     )
-    const seq = lastSeq(root)
-    const r = grove(root, ["task", "create-many", "--epic", epic.id, "--file", file, "--json"], { env: neutralEnv })
+    const seq = lastSeq(repo.db)
+    const r = grove(root, ["task", "create-many", "--epic", epic.id, "--file", file, "--json"])
     expect(r.exitCode).toBe(0)
     expect(r.json.data.created).toBe(3)
     const written = expectOneTransaction(seq, "task.created", r.json.data.ids)
@@ -131,20 +116,20 @@ describe("create-many through the CLI", () => {
     const epic = await create("epic", undefined, "stdin")
     const task = await create("task", epic.id, "parent")
     const stdin = Array.from({ length: 5 }, (_, i) => JSON.stringify({ title: `step ${i}` })).join("\n") + "\n"
-    const seq = lastSeq(root)
-    const r = grove(root, ["subtask", "create-many", "--task", task.id, "--file", "-", "--json"], { env: neutralEnv, stdin })
+    const seq = lastSeq(repo.db)
+    const r = grove(root, ["subtask", "create-many", "--task", task.id, "--file", "-", "--json"], { stdin })
     expect(r.exitCode).toBe(0)
     expect(r.json).toMatchObject({ ok: true, command: "subtask create-many", data: { created: 5 } })
     const written = expectOneTransaction(seq, "subtask.created", r.json.data.ids)
     expect(written.map((e) => JSON.parse(e.payload).title)).toEqual([0, 1, 2, 3, 4].map((i) => `step ${i}`))
-    expect(countRows(root, "subtasks", `WHERE task_id = '${task.id}'`)).toBe(5)
+    expect(countRows(repo.db, "subtasks", `WHERE task_id = '${task.id}'`)).toBe(5)
   })
 
   it("dep add-many with repeated --edge: one transaction, one dependency.added per edge", async () => {
     const epic = await create("epic", undefined, "edges")
     const [a, b, c] = await createTasks(epic.id, ["a", "b", "c"])
-    const seq = lastSeq(root)
-    const r = grove(root, ["dep", "add-many", "--edge", `${a!.id}:${b!.id}`, "--edge", `${b!.id}:${c!.id}`, "--json"], { env: neutralEnv })
+    const seq = lastSeq(repo.db)
+    const r = grove(root, ["dep", "add-many", "--edge", `${a!.id}:${b!.id}`, "--edge", `${b!.id}:${c!.id}`, "--json"])
     expect(r.exitCode).toBe(0)
     expect(r.json.data).toEqual({ added: 2 })
     expectOneTransaction(seq, "dependency.added", [`${a!.id}>${b!.id}`, `${b!.id}>${c!.id}`])
@@ -161,11 +146,11 @@ describe("all-or-nothing", () => {
     expect(failure.details["line"]).toBe(9_999)
     expect(failure.message).toContain("line 9999")
     // The same batch without the bad line goes in whole, in one transaction.
-    const seq = lastSeq(root)
+    const seq = lastSeq(repo.db)
     const ok = await bulk((b) => b.createMany("task", epic.id, lines(10_000, 0, undefined)))
     expect(ok.created).toBe(10_000)
-    expect(countRows(root, "tasks", `WHERE epic_id = '${epic.id}'`)).toBe(10_000)
-    expect(new Set(eventsAfter(root, seq).map((e) => e.tx_id)).size).toBe(1)
+    expect(countRows(repo.db, "tasks", `WHERE epic_id = '${epic.id}'`)).toBe(10_000)
+    expect(new Set(eventsAfter(repo.db, seq).map((e) => e.tx_id)).size).toBe(1)
   }, 20_000)
 
   it("an unknown parent on line 9,999 of 10,000 rejects the batch: bulk_input_invalid, line 9999, nothing written", async () => {
@@ -266,9 +251,21 @@ describe("bad input lines", () => {
       ])
     )
     expect(withExisting.details["line"]).toBe(3)
-    // Self edges and duplicates (already present or repeated in the batch) name their line too.
+    // Self edges name their line too.
     expect((await rejected((x) => x.addDependencies([{ line: 1, value: edge(c!, d!) }, { line: 2, value: edge(d!, d!) }]))).details["line"]).toBe(2)
-    expect((await rejected((x) => x.addDependencies([{ line: 1, value: edge(c!, d!) }, { line: 2, value: edge(a!, b!) }]))).details["line"]).toBe(2)
-    expect((await rejected((x) => x.addDependencies([{ line: 1, value: edge(c!, d!) }, { line: 2, value: edge(c!, d!) }]))).details["line"]).toBe(2)
+  })
+
+  it("dep add-many is idempotent: an edge already present, or repeated in the batch, is skipped and reported by line", async () => {
+    const epic = await create("epic", undefined, "again")
+    const [a, b, c] = await createTasks(epic.id, ["a", "b", "c"])
+    const edge = (x: { id: string }, y: { id: string }) => ({ source: x.id, target: y.id })
+    await bulk((x) => x.addDependencies([{ line: 1, value: edge(a!, b!) }]))
+    const again = await bulk((x) =>
+      x.addDependencies([{ line: 1, value: edge(a!, b!) }, { line: 2, value: edge(b!, c!) }, { line: 3, value: edge(b!, c!) }])
+    )
+    expect(again).toEqual({
+      added: 1,
+      skipped: [{ line: 1, source: a!.id, target: b!.id }, { line: 3, source: b!.id, target: c!.id }]
+    })
   })
 })

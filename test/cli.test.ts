@@ -1,45 +1,29 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test"
+import { beforeAll, describe, expect, it } from "bun:test"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { stripAnsi } from "../src/cli/Output.ts"
 import { version } from "../src/cli/main.ts"
-import { grove, groveAsync } from "./support/cli.ts"
-import { makeRepo, type TestRepo } from "./support/repo.ts"
-
-const neutralEnv = {
-  GROVE_DB: undefined,
-  GROVE_SQLITE_DURABILITY: undefined,
-  GROVE_SQLITE_CACHE_MIB: undefined,
-  GROVE_BUSY_TIMEOUT_MS: undefined
-}
+import { grove, groveAsync, scratch, type TestRepo } from "./support/index.ts"
 
 /** One repository for the whole file; tests that need a fresh database make their own. */
+const freshRepo = scratch("all").repo
 let shared: TestRepo
-const repos: Array<TestRepo> = []
-const freshRepo = () => {
-  const r = makeRepo()
-  repos.push(r)
-  return r
-}
 beforeAll(() => {
   shared = freshRepo()
-  const init = grove(shared.root, ["init", "--json"], { env: neutralEnv })
+  const init = grove(shared.root, ["init", "--json"])
   if (init.exitCode !== 0) throw new Error(`grove init failed: ${init.stdout}${init.stderr}`)
-})
-afterAll(() => {
-  for (const r of repos) r.cleanup()
 })
 
 describe("grove init", () => {
   it("creates the database and says where it is; a second run is ok with created:false in a JSON envelope", () => {
     const r = freshRepo()
-    const expected = NodePath.join(r.root, ".git", "grove", "grove.db")
-    const first = grove(r.root, ["init"], { env: neutralEnv })
+    const expected = r.db
+    const first = grove(r.root, ["init"])
     expect(first.exitCode).toBe(0)
     expect(first.stdout).toContain("Initialized")
     expect(first.stdout).toContain(expected)
     expect(NodeFs.existsSync(expected)).toBe(true)
-    const second = grove(r.root, ["init", "--json"], { env: neutralEnv })
+    const second = grove(r.root, ["init", "--json"])
     expect(second.exitCode).toBe(0)
     expect(second.stdout.trim().split("\n")).toHaveLength(1)
     expect(Object.keys(second.json).sort()).toEqual(["command", "data", "meta", "ok"])
@@ -61,7 +45,7 @@ describe("--json placement", () => {
       ["migrate", "--json", "status"],
       ["--json", "migrate", "status"]
     ]
-    const results = await Promise.all(variants.map((args) => groveAsync(shared.root, args, neutralEnv)))
+    const results = await Promise.all(variants.map((args) => groveAsync(shared.root, args)))
     results.forEach((r, i) => {
       const command = variants[i]!.filter((a) => a !== "--json").join(" ")
       expect(r.exitCode).toBe(0)
@@ -72,7 +56,7 @@ describe("--json placement", () => {
 
 describe("domain errors", () => {
   it("migrate down to a version at or above the current one: error envelope, exit 1", () => {
-    const r = grove(shared.root, ["migrate", "down", "--to", "5", "--json"], { env: neutralEnv })
+    const r = grove(shared.root, ["migrate", "down", "--to", "5", "--json"])
     expect(r.exitCode).toBe(1)
     expect(Object.keys(r.json).sort()).toEqual(["command", "error", "ok"])
     expect(r.json).toMatchObject({
@@ -83,7 +67,7 @@ describe("domain errors", () => {
   })
 
   it("in text mode the error goes to stderr with its code, exit 1", () => {
-    const r = grove(shared.root, ["migrate", "down", "--to", "5"], { env: neutralEnv })
+    const r = grove(shared.root, ["migrate", "down", "--to", "5"])
     expect(r.exitCode).toBe(1)
     expect(r.stdout).toBe("")
     expect(r.stderr).toMatch(/^grove: .*\[migration_target_invalid\]$/m)
@@ -110,7 +94,7 @@ describe("usage errors", () => {
 
   for (const c of cases) {
     it(`${c.name} (grove ${c.args.join(" ")}) exits 2 with code usage naming '${c.token}'`, () => {
-      const r = grove(untouched.root, [...c.args, "--json"], { env: neutralEnv })
+      const r = grove(untouched.root, [...c.args, "--json"])
       expect(r.exitCode).toBe(2)
       expect(r.json).toMatchObject({ ok: false, error: { code: "usage", message: expect.stringContaining(c.token) } })
       expect(NodeFs.existsSync(NodePath.join(untouched.root, ".git", "grove"))).toBe(false)
@@ -124,7 +108,7 @@ describe("usage errors", () => {
       ["task", "list", "extra"],
       ["migrate", "down"],
       ["sync", "conflicts", "show", "x"]
-    ].map((args) => groveAsync(untouched.root, [...args, "--json"], neutralEnv)))
+    ].map((args) => groveAsync(untouched.root, [...args, "--json"])))
     expect(named.map((r) => [r.exitCode, r.json.command])).toEqual([
       [2, "grove"],
       [2, "task"],
@@ -135,15 +119,15 @@ describe("usage errors", () => {
   })
 
   it("bare `grove --json` is a usage error envelope, not help text", () => {
-    const r = grove(untouched.root, ["--json"], { env: neutralEnv })
+    const r = grove(untouched.root, ["--json"])
     expect(r.exitCode).toBe(2)
     expect(r.json).toMatchObject({ ok: false, command: "grove", error: { code: "usage" } })
   })
 
   it("in text mode the message goes to stderr and names the token", async () => {
     const [unknown, nested] = await Promise.all([
-      groveAsync(untouched.root, ["bogus"], neutralEnv),
-      groveAsync(untouched.root, ["migrate", "nope"], neutralEnv)
+      groveAsync(untouched.root, ["bogus"]),
+      groveAsync(untouched.root, ["migrate", "nope"])
     ])
     expect(unknown.exitCode).toBe(2)
     expect(unknown.stdout).toBe("")
@@ -166,14 +150,14 @@ describe("--help", () => {
   ]
 
   it("works on every command and subcommand", async () => {
-    const results = await Promise.all(commands.map((words) => groveAsync(shared.root, [...words, "--help"], neutralEnv)))
+    const results = await Promise.all(commands.map((words) => groveAsync(shared.root, [...words, "--help"])))
     results.forEach((r, i) => {
       const words = commands[i]!
       const label = ["grove", ...words].join(" ")
       const out = stripAnsi(r.stdout)
       expect({ label, exitCode: r.exitCode }).toEqual({ label, exitCode: 0 })
-      // The usage line names the command itself.
-      expect(out).toContain(`$ ${words.at(-1) ?? "grove"}`)
+      // The usage line names the command itself, with every word.
+      expect(out).toContain(`$ ${["grove", ...words].join(" ")}`)
       expect(out).toContain("USAGE")
     })
     // The top-level help lists every command path.
@@ -189,6 +173,6 @@ describe("bin/grove", () => {
     NodeFs.symlinkSync(NodePath.resolve(import.meta.dir, "../bin/grove"), link)
     const out = Bun.spawnSync([link, "init", "--json"], { cwd: r.root, env: { PATH: "/usr/bin:/bin", HOME: process.env["HOME"] ?? "/tmp" } })
     expect(out.exitCode).toBe(0)
-    expect(JSON.parse(out.stdout.toString()).data.database).toBe(NodePath.join(r.root, ".git", "grove", "grove.db"))
+    expect(JSON.parse(out.stdout.toString()).data.database).toBe(r.db)
   })
 })

@@ -1,37 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test"
+import { describe, expect, it } from "bun:test"
+import { type Operation, decodePayload, operationNames } from "../src/events/operations.ts"
 import { spawn } from "bun"
 import { Effect, Either } from "effect"
 import * as fc from "fast-check"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { decodePayload, type Operation, operations } from "../src/events/Event.ts"
 import { logicalSlots, nextStamps, wallTimeOf } from "../src/events/hlc.ts"
 import { Bulk } from "../src/tracker/Bulk.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
-import { git, makeRepo, type TestRepo } from "./support/repo.ts"
-import {
-  countRows,
-  eventsAfter,
-  failureIn,
-  inWorktree,
-  isolateEnv,
-  lastSeq,
-  withDb,
-  withEnv
-} from "./support/tracker.ts"
+import { countRows, eventsAfter, failureIn, fileRepo, git, inWorktree, lastSeq, scratch, withDb, withEnv } from "./support/index.ts"
 
-let repo: TestRepo
-let restoreEnv: () => void
-beforeAll(async () => {
-  restoreEnv = isolateEnv()
-  repo = makeRepo()
-  // The first command creates and migrates the database; the tests read it directly.
-  await inWorktree(repo.root, Effect.void)
-})
-afterAll(() => {
-  repo.cleanup()
-  restoreEnv()
-})
+const repo = fileRepo()
+const scratchRepos = scratch("all")
 
 const createEpic = (cwd: string, title = "epic") =>
   inWorktree(cwd, Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title })))
@@ -125,10 +105,10 @@ const samples: Record<Operation, { readonly valid: unknown; readonly invalid: Re
 
 describe("payload schemas", () => {
   it("cover exactly the operations the log knows", () => {
-    expect(Object.keys(samples).sort()).toEqual([...operations].sort())
+    expect(Object.keys(samples).sort()).toEqual([...operationNames].sort())
   })
 
-  for (const op of operations) {
+  for (const op of operationNames) {
     it(`${op}: a valid payload decodes, invalid ones are refused with invalid_payload`, () => {
       const sample = samples[op]
       const ok = decodePayload(op, sample.valid)
@@ -163,10 +143,10 @@ describe("payload schemas", () => {
 describe("git context stamping", () => {
   it("an event written in a linked worktree on feature/x carries that stream, worktree, head and GROVE_ACTOR", async () => {
     const wt = repo.addWorktree("feature/x")
-    const before = lastSeq(repo.root) // 0 on a fresh database: creating it is part of the first command
+    const before = lastSeq(repo.db) // 0 on a fresh database: creating it is part of the first command
     const wallBefore = Date.now()
     const epic = await withEnv({ GROVE_ACTOR: "agent-7" }, () => createEpic(wt, "stamped"))
-    const [e, ...rest] = eventsAfter(repo.root, before)
+    const [e, ...rest] = eventsAfter(repo.db, before)
     expect(rest).toEqual([])
     expect(e).toMatchObject({
       op: "epic.created",
@@ -186,15 +166,15 @@ describe("git context stamping", () => {
     const wt = repo.addWorktree("feature/actor")
     git(wt, "config", "user.email", "someone@example.org")
     try {
-      const before = lastSeq(repo.root)
+      const before = lastSeq(repo.db)
       await withEnv({ GROVE_ACTOR: undefined }, () => createEpic(wt))
-      const [e] = eventsAfter(repo.root, before)
+      const [e] = eventsAfter(repo.db, before)
       expect(e?.actor).toBe("someone@example.org")
       expect(e?.stream).toBe("feature/actor")
       // An empty GROVE_ACTOR counts as unset.
-      const mid = lastSeq(repo.root)
+      const mid = lastSeq(repo.db)
       await withEnv({ GROVE_ACTOR: "" }, () => createEpic(wt))
-      expect(eventsAfter(repo.root, mid)[0]?.actor).toBe("someone@example.org")
+      expect(eventsAfter(repo.db, mid)[0]?.actor).toBe("someone@example.org")
     } finally {
       git(wt, "config", "user.email", "dev@example.com")
     }
@@ -204,9 +184,9 @@ describe("git context stamping", () => {
     const wt = repo.addWorktree("feature/detach")
     git(wt, "checkout", "-q", "--detach")
     const sha = git(wt, "rev-parse", "HEAD")
-    const before = lastSeq(repo.root)
+    const before = lastSeq(repo.db)
     await createEpic(wt)
-    const [e] = eventsAfter(repo.root, before)
+    const [e] = eventsAfter(repo.db, before)
     expect(e?.stream).toBe(`detached@${sha}`)
     expect(e?.head).toBe(sha)
     expect(e?.worktree).toBe(wt)
@@ -214,24 +194,24 @@ describe("git context stamping", () => {
 
   it("notices HEAD changes between commands: a new commit moves head, a branch switch moves the stream", async () => {
     const wt = repo.addWorktree("feature/moving")
-    const first = lastSeq(repo.root)
+    const first = lastSeq(repo.db)
     const epic = await createEpic(wt)
     const head1 = git(wt, "rev-parse", "HEAD")
-    expect(eventsAfter(repo.root, first)[0]).toMatchObject({ stream: "feature/moving", head: head1 })
+    expect(eventsAfter(repo.db, first)[0]).toMatchObject({ stream: "feature/moving", head: head1 })
 
     NodeFs.writeFileSync(NodePath.join(wt, "change.txt"), "change\n")
     git(wt, "add", "change.txt")
     git(wt, "commit", "-q", "-m", "change")
     const head2 = git(wt, "rev-parse", "HEAD")
     expect(head2).not.toBe(head1)
-    const second = lastSeq(repo.root)
+    const second = lastSeq(repo.db)
     await inWorktree(wt, Effect.flatMap(Tracker, (t) => t.update("epic", epic.id, { title: "after commit" })))
-    expect(eventsAfter(repo.root, second)[0]).toMatchObject({ stream: "feature/moving", head: head2, op: "epic.updated" })
+    expect(eventsAfter(repo.db, second)[0]).toMatchObject({ stream: "feature/moving", head: head2, op: "epic.updated" })
 
     git(wt, "checkout", "-q", "-b", "feature/moved")
-    const third = lastSeq(repo.root)
+    const third = lastSeq(repo.db)
     await inWorktree(wt, Effect.flatMap(Tracker, (t) => t.update("epic", epic.id, { title: "after switch" })))
-    expect(eventsAfter(repo.root, third)[0]).toMatchObject({ stream: "feature/moved", head: head2, worktree: wt })
+    expect(eventsAfter(repo.db, third)[0]).toMatchObject({ stream: "feature/moved", head: head2, worktree: wt })
   })
 })
 
@@ -239,74 +219,70 @@ describe("transactions", () => {
   it("a 1,000-entity bulk create persists its git context once: one transactions row, 1,000 events with its tx_id", async () => {
     const wt = repo.addWorktree("feature/bulk")
     const epic = await createEpic(wt)
-    const txBefore = countRows(repo.root, "transactions")
-    const seqBefore = lastSeq(repo.root)
+    const txBefore = countRows(repo.db, "transactions")
+    const seqBefore = lastSeq(repo.db)
     const lines = Array.from({ length: 1000 }, (_, i) => ({ line: i + 1, value: { title: `bulk ${i}` } }))
     const result = await inWorktree(wt, Effect.flatMap(Bulk, (b) => b.createMany("task", epic.id, lines)))
     expect(result.created).toBe(1000)
-    expect(countRows(repo.root, "transactions")).toBe(txBefore + 1)
-    const added = eventsAfter(repo.root, seqBefore)
+    expect(countRows(repo.db, "transactions")).toBe(txBefore + 1)
+    const added = eventsAfter(repo.db, seqBefore)
     expect(added).toHaveLength(1000)
     const txIds = new Set(added.map((e) => e.tx_id))
     expect(txIds.size).toBe(1)
     const [txId] = txIds
-    expect(countRows(repo.root, "events", `WHERE tx_id = ${txId}`)).toBe(1000)
+    expect(countRows(repo.db, "events", `WHERE tx_id = ${txId}`)).toBe(1000)
     expect(new Set(added.map((e) => e.op))).toEqual(new Set(["task.created"]))
     expect(new Set(added.map((e) => e.entity_id))).toEqual(new Set(result.ids))
     expect(added[0]).toMatchObject({ stream: "feature/bulk", worktree: wt })
   })
 
   it("a failed command writes no transactions row", async () => {
-    const txBefore = countRows(repo.root, "transactions")
-    const seqBefore = lastSeq(repo.root)
+    const txBefore = countRows(repo.db, "transactions")
+    const seqBefore = lastSeq(repo.db)
     const failure = await failureIn(repo.root, Effect.flatMap(Tracker, (t) => t.update("task", "t-missing", { title: "x" })))
     expect(failure.code).toBe("not_found")
-    expect(countRows(repo.root, "transactions")).toBe(txBefore)
-    expect(lastSeq(repo.root)).toBe(seqBefore)
+    expect(countRows(repo.db, "transactions")).toBe(txBefore)
+    expect(lastSeq(repo.db)).toBe(seqBefore)
   })
 })
 
 describe("hybrid logical clock", () => {
   it("clocks strictly increase in seq order across 4 concurrent writer processes", async () => {
-    const r = makeRepo()
-    try {
-      const epic = await createEpic(r.root)
-      const worktrees = ["w0", "w1", "w2", "w3"].map((b) => r.addWorktree(`writers/${b}`))
-      const perWriter = 25
-      const startAt = Date.now() + 1200
-      const writers = worktrees.map((wt) =>
-        spawn([process.execPath, NodePath.join(import.meta.dir, "support", "taskWriter.ts"), wt, epic.id, String(perWriter), String(startAt)], {
-          cwd: wt,
-          stdout: "pipe",
-          stderr: "pipe"
-        })
-      )
-      const results = await Promise.all(writers.map(async (p) => ({ code: await p.exited, stderr: await new Response(p.stderr).text() })))
-      for (const res of results) expect(res).toEqual({ code: 0, stderr: "" })
+    const r = scratchRepos.repo()
+    const epic = await createEpic(r.root)
+    const worktrees = ["w0", "w1", "w2", "w3"].map((b) => r.addWorktree(`writers/${b}`))
+    const perWriter = 25
+    const startAt = Date.now() + 1200
+    const writers = worktrees.map((wt) =>
+      spawn([process.execPath, NodePath.join(import.meta.dir, "support", "taskWriter.ts"), wt, epic.id, String(perWriter), String(startAt)], {
+        cwd: wt,
+        stdout: "pipe",
+        stderr: "pipe"
+      })
+    )
+    const results = await Promise.all(writers.map(async (p) => ({ code: await p.exited, stderr: await new Response(p.stderr).text() })))
+    for (const res of results) expect(res).toEqual({ code: 0, stderr: "" })
 
-      const events = eventsAfter(r.root)
-      expect(events).toHaveLength(1 + 4 * perWriter)
-      for (let i = 1; i < events.length; i++) {
-        expect(events[i]!.seq).toBe(events[i - 1]!.seq + 1)
-        if (events[i]!.clock <= events[i - 1]!.clock) {
-          throw new Error(`clock went backwards at seq ${events[i]!.seq}: ${events[i - 1]!.clock} then ${events[i]!.clock}`)
-        }
+    const events = eventsAfter(r.db)
+    expect(events).toHaveLength(1 + 4 * perWriter)
+    for (let i = 1; i < events.length; i++) {
+      expect(events[i]!.seq).toBe(events[i - 1]!.seq + 1)
+      if (events[i]!.clock <= events[i - 1]!.clock) {
+        throw new Error(`clock went backwards at seq ${events[i]!.seq}: ${events[i - 1]!.clock} then ${events[i]!.clock}`)
       }
-      expect(new Set(events.map((e) => e.clock)).size).toBe(events.length)
-      expect(new Set(events.map((e) => e.id)).size).toBe(events.length)
-      expect(new Set(events.map((e) => e.entity_id)).size).toBe(events.length)
-      const perStream = new Map<string, number>()
-      for (const e of events.slice(1)) perStream.set(e.stream, (perStream.get(e.stream) ?? 0) + 1)
-      expect(Object.fromEntries(perStream)).toEqual(Object.fromEntries(worktrees.map((_, i) => [`writers/w${i}`, perWriter])))
-      // The writers really ran at the same time: serial runs would switch streams only 3 times.
-      let switches = 0
-      for (let i = 2; i < events.length; i++) if (events[i]!.stream !== events[i - 1]!.stream) switches++
-      expect(switches).toBeGreaterThan(3)
-      // The stored last stamp is the newest clock.
-      expect(withDb(r.root, (db) => (db.query("SELECT last FROM hlc").get() as { last: number }).last)).toBe(events.at(-1)!.clock)
-    } finally {
-      r.cleanup()
     }
+    expect(new Set(events.map((e) => e.clock)).size).toBe(events.length)
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length)
+    expect(new Set(events.map((e) => e.entity_id)).size).toBe(events.length)
+    const perStream = new Map<string, number>()
+    for (const e of events.slice(1)) perStream.set(e.stream, (perStream.get(e.stream) ?? 0) + 1)
+    expect(Object.fromEntries(perStream)).toEqual(Object.fromEntries(worktrees.map((_, i) => [`writers/w${i}`, perWriter])))
+    // The writers really ran at the same time: serial runs would switch streams only 3 times.
+    let switches = 0
+    for (let i = 2; i < events.length; i++) if (events[i]!.stream !== events[i - 1]!.stream) switches++
+    expect(switches).toBeGreaterThan(3)
+    // The stored last stamp is the newest clock.
+    expect(withDb(r.db, (db) => (db.query("SELECT last FROM hlc").get() as { last: number }).last)).toBe(events.at(-1)!.clock)
   }, 30_000)
 
   it("nextStamps is never behind wall time and strictly after the last stamp", () => {
@@ -340,7 +316,7 @@ describe("hybrid logical clock", () => {
 describe("append-only log", () => {
   it("the database refuses UPDATE and DELETE on events, and nothing changes", async () => {
     await createEpic(repo.root, "immutable")
-    withDb(repo.root, (db) => {
+    withDb(repo.db, (db) => {
       const snapshot = () => db.query("SELECT * FROM events ORDER BY seq").all()
       const before = snapshot()
       expect(before.length).toBeGreaterThan(0)

@@ -12,27 +12,24 @@ import { Next } from "../src/tracker/Next.ts"
 import { addNote } from "../src/tracker/Notes.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import { Work } from "../src/projections/Work.ts"
-import { grove } from "./support/cli.ts"
-import { makeRepo, type TestRepo } from "./support/repo.ts"
-import { countRows, failureIn, inWorktree, isolateEnv, lastSeq, neutralEnv, withDb } from "./support/tracker.ts"
+import { grove, makeRepo, type TestRepo, countRows, failureIn, inWorktree, isolateEnv, lastSeq, neutralEnv, withDb } from "./support/index.ts"
+
+isolateEnv()
 
 let repo: TestRepo
 let root: string
 let wtA: string
 let wtB: string
-let restoreEnv: () => void
 
 beforeAll(async () => {
-  restoreEnv = isolateEnv()
   repo = makeRepo()
   root = repo.root
   wtA = repo.addWorktree("a")
   wtB = repo.addWorktree("b")
   await inWorktree(root, Effect.void)
-})
+}, 60_000)
 afterAll(() => {
   repo.cleanup()
-  restoreEnv()
 })
 
 const cli = (cwd: string, ...args: Array<string>) => grove(cwd, [...args, "--json"], { env: neutralEnv })
@@ -44,10 +41,10 @@ const leaseOf = (id: string) => inWorktree(root, Effect.flatMap(Work, (w) => w.l
 
 /** Asserts a refusal wrote nothing: no event, no transaction row. */
 const unchanged = async <A>(f: () => Promise<A>) => {
-  const seq = lastSeq(root)
-  const tx = countRows(root, "transactions")
+  const seq = lastSeq(repo.db)
+  const tx = countRows(repo.db, "transactions")
   const out = await f()
-  expect({ events: lastSeq(root), transactions: countRows(root, "transactions") }).toEqual({ events: seq, transactions: tx })
+  expect({ events: lastSeq(repo.db), transactions: countRows(repo.db, "transactions") }).toEqual({ events: seq, transactions: tx })
   return out
 }
 
@@ -257,7 +254,7 @@ describe("plan apply", () => {
 
   it("creates epic, tasks, subtasks and edges by key in one transaction; the same plan again changes nothing; an edited plan adds only what is new", async () => {
     const file = write("plan.json", JSON.stringify(plan))
-    const seq = lastSeq(root)
+    const seq = lastSeq(repo.db)
     const first = cli(wtA, "plan", "apply", file)
     expect(first.exitCode).toBe(0)
     expect(first.json.data).toMatchObject({ plan: "search-v1", changed: true, created: { epics: 1, tasks: 3, subtasks: 1, dependencies: 3 } })
@@ -352,4 +349,4 @@ describe("search and session", () => {
 
 /** Events after `seq` with their transaction id. */
 const withTx = (seq: number) =>
-  withDb(root, (db) => db.query("SELECT seq, tx_id AS tx FROM events WHERE seq > ? ORDER BY seq").all(seq) as Array<{ seq: number; tx: number }>)
+  withDb(repo.db, (db) => db.query("SELECT seq, tx_id AS tx FROM events WHERE seq > ? ORDER BY seq").all(seq) as Array<{ seq: number; tx: number }>)

@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test"
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import { grove } from "./support/cli.ts"
 import { connect, type McpSession } from "./support/mcp.ts"
-import { makeRepo, type TestRepo } from "./support/repo.ts"
-import { eventsAfter, isolateEnv, lastSeq } from "./support/tracker.ts"
+import { eventsAfter, isolateEnv, lastSeq, makeRepo, type TestRepo } from "./support/index.ts"
 
 const slow = 60_000
 
@@ -16,12 +15,11 @@ let repo: TestRepo
 let root: string
 let wtA: string
 let wtB: string
-let restoreEnv: () => void
 let a: McpSession
 
+isolateEnv()
 beforeAll(async () => {
-  restoreEnv = isolateEnv()
-  repo = makeRepo()
+  repo = makeRepo("mcp")
   root = repo.root
   wtA = repo.addWorktree("agent-a")
   wtB = repo.addWorktree("agent-b")
@@ -32,7 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await a?.close()
   repo.cleanup()
-  restoreEnv()
 })
 
 const epicWith = async (s: McpSession, titles: ReadonlyArray<string>) => {
@@ -59,14 +56,14 @@ describe("grove mcp", () => {
 
   it("runs the loop: next with claim, note, done; events stamped with the server's worktree and the client's name", async () => {
     const { epic, tasks } = await epicWith(a, ["only"])
-    const before = lastSeq(root)
+    const before = lastSeq(repo.db)
     const picked = await a.data("next", { epic, claim: true })
     expect({ id: picked.task?.id, claimed: picked.claimed, owner: picked.task?.owner }).toEqual({ id: tasks["t0"], claimed: true, owner: "agent-a-client" })
     const note = await a.data("task_note", { id: tasks["t0"], text: "found the cause" })
     expect(note.text).toBe("found the cause")
     const done = await a.data("task_done", { id: tasks["t0"] })
     expect({ status: done.entity.status, changed: done.changed, next: done.next }).toEqual({ status: "done", changed: true, next: null })
-    const written = eventsAfter(root, before)
+    const written = eventsAfter(repo.db, before)
     expect(written.length).toBeGreaterThan(0)
     expect(new Set(written.map((e) => `${e.worktree} ${e.stream} ${e.actor}`))).toEqual(new Set([`${wtA} agent-a agent-a-client`]))
     // The resources read the same state.
@@ -81,16 +78,16 @@ describe("grove mcp", () => {
     const { tasks } = await epicWith(a, ["versioned"])
     const shown = await a.data("task_show", { id: tasks["t0"] })
     await a.data("task_update", { id: tasks["t0"], title: "renamed", ifVersion: shown.version })
-    const before = lastSeq(root)
+    const before = lastSeq(repo.db)
     const stale = await a.call("task_update", { id: tasks["t0"], title: "lost update", ifVersion: shown.version })
     expect({ ok: stale.ok, code: stale.error?.code }).toEqual({ ok: false, code: "version_mismatch" })
-    expect(lastSeq(root)).toBe(before)
+    expect(lastSeq(repo.db)).toBe(before)
     expect((await a.data("task_show", { id: tasks["t0"] })).title).toBe("renamed")
   }, slow)
 
   it("a bad argument is a clear invalid_input naming the field, and nothing is written", async () => {
     const { tasks } = await epicWith(a, ["untouched"])
-    const before = lastSeq(root)
+    const before = lastSeq(repo.db)
     const cases = [
       { name: "task_update", args: { id: tasks["t0"], status: "finished" }, field: "status" },
       { name: "task_update", args: { id: tasks["t0"], ifVersion: "three" }, field: "ifVersion" },
@@ -103,7 +100,7 @@ describe("grove mcp", () => {
     }
     const unknown = await a.call("task_explode", {})
     expect(unknown.error?.code).toBe("unknown_tool")
-    expect(lastSeq(root)).toBe(before)
+    expect(lastSeq(repo.db)).toBe(before)
   }, slow)
 
   it("two servers in two worktrees racing next with claim on one ready task: exactly one wins", async () => {
@@ -116,7 +113,7 @@ describe("grove mcp", () => {
       const loser = winners[0] === ra ? rb : ra
       // The loser either lost the claim or found nothing ready: it never holds the task.
       expect(loser.ok ? loser.data.task : loser.error.code).toEqual(loser.ok ? null : "claim_lost")
-      const claimedBy = eventsAfter(root).filter((e) => e.op === "task.claimed" && e.entity_id === tasks["t0"])
+      const claimedBy = eventsAfter(repo.db).filter((e) => e.op === "task.claimed" && e.entity_id === tasks["t0"])
       expect(claimedBy.length).toBe(1)
     } finally {
       await b.close()

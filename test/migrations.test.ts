@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "bun:test"
+import { describe, expect, it } from "bun:test"
 import { Database } from "bun:sqlite"
 import { spawn } from "bun"
 import { Effect, Layer } from "effect"
@@ -8,36 +8,14 @@ import { Backup, listBackups } from "../src/migrations/Backup.ts"
 import { assertContiguous, checksum, irreversible, type Migration } from "../src/migrations/Migration.ts"
 import { Migrations, Migrator } from "../src/migrations/Migrator.ts"
 import { migrations as realMigrations } from "../src/migrations/list.ts"
-import { DatabaseLocation } from "../src/storage/DatabaseLocation.ts"
-import { Sqlite } from "../src/storage/Sqlite.ts"
-import { readStorageSettings, StorageConfig } from "../src/storage/StorageConfig.ts"
-import { grove } from "./support/cli.ts"
-import { flipRun, run } from "./support/effect.ts"
-import { makeRepo, makeTempDir } from "./support/repo.ts"
+import { childEnv, flipRun, grove, groveArgv, run, scratch, sqliteAt, withDb } from "./support/index.ts"
 
-const cleanups: Array<() => void> = []
-afterEach(() => {
-  for (const f of cleanups.splice(0)) f()
-})
-const tempDb = (): string => {
-  const dir = makeTempDir()
-  cleanups.push(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
-  return NodePath.join(dir, "grove.db")
-}
-
-const neutralEnv = {
-  GROVE_DB: undefined,
-  GROVE_SQLITE_DURABILITY: undefined,
-  GROVE_SQLITE_CACHE_MIB: undefined,
-  GROVE_BUSY_TIMEOUT_MS: undefined
-}
+const temp = scratch("each")
+const tempDb = (): string => NodePath.join(temp.dir(), "grove.db")
 
 /** Sqlite + Backup + Migrator over one file, with the given migration list. */
 const migratorAt = (path: string, list: ReadonlyArray<Migration>) => {
-  const opened = Sqlite.layer().pipe(
-    Layer.provideMerge(Layer.merge(DatabaseLocation.at(path), Layer.effect(StorageConfig, readStorageSettings({}))))
-  )
-  const backup = Backup.layer.pipe(Layer.provideMerge(opened))
+  const backup = Backup.layer.pipe(Layer.provideMerge(sqliteAt(path)))
   return Migrator.layer.pipe(Layer.provideMerge(Layer.merge(backup, Layer.succeed(Migrations, list))))
 }
 
@@ -48,18 +26,9 @@ const withMigrator = <A, E>(path: string, list: ReadonlyArray<Migration>, f: (m:
 const failMigrator = <A, E>(path: string, list: ReadonlyArray<Migration>, f: (m: MigratorService) => Effect.Effect<A, E>) =>
   flipRun(Effect.flatMap(Migrator, f).pipe(Effect.provide(migratorAt(path, list))))
 
-const raw = <A>(path: string, f: (db: Database) => A): A => {
-  const db = new Database(path)
-  try {
-    return f(db)
-  } finally {
-    db.close()
-  }
-}
-
 /** Everything observable about the file: schema objects, user_version, and every table's rows. */
 const snapshot = (path: string) =>
-  raw(path, (db) => {
+  withDb(path, (db) => {
     const schema = db.query("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").all() as Array<
       { type: string; name: string }
     >
@@ -69,13 +38,13 @@ const snapshot = (path: string) =>
   })
 
 const tableNames = (path: string) =>
-  raw(path, (db) =>
+  withDb(path, (db) =>
     (db.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) =>
       r.name
     ))
 
 const ledger = (path: string) =>
-  raw(path, (db) => db.query("SELECT version, name, checksum FROM grove_migrations ORDER BY version").all())
+  withDb(path, (db) => db.query("SELECT version, name, checksum FROM grove_migrations ORDER BY version").all())
 
 const m1: Migration = {
   version: 1,
@@ -166,7 +135,7 @@ describe("warm start", () => {
     const path = tempDb()
     await withMigrator(path, [m1, m2], (m) => m.up)
     // Break the ledger: any read of grove_migrations now fails.
-    raw(path, (db) => {
+    withDb(path, (db) => {
       db.run("ALTER TABLE grove_migrations RENAME TO grove_migrations_saved")
       db.run("CREATE TABLE grove_migrations (unrelated TEXT)")
     })
@@ -271,7 +240,7 @@ describe("migrate down", () => {
   it("down --to N reverts newest first, updates the ledger and user_version, and takes a backup", async () => {
     const path = tempDb()
     await withMigrator(path, [m1, m2, m3], (m) => m.up)
-    raw(path, (db) => db.run("INSERT INTO tags (note_id, tag) VALUES (1, 'keep-me-in-backup')"))
+    withDb(path, (db) => db.run("INSERT INTO tags (note_id, tag) VALUES (1, 'keep-me-in-backup')"))
     const result = await withMigrator(path, [m1, m2, m3], (m) => m.down(1))
     expect(result.from).toBe(3)
     expect(result.to).toBe(1)
@@ -283,7 +252,7 @@ describe("migrate down", () => {
     // The backup holds the state before the revert.
     expect(result.backup).toBeDefined()
     expect(listBackups(path)).toEqual([result.backup!])
-    raw(result.backup!, (db) => {
+    withDb(result.backup!, (db) => {
       expect(db.query("SELECT tag FROM tags").all()).toEqual([{ tag: "keep-me-in-backup" }])
       expect(db.query("PRAGMA user_version").get()).toEqual({ user_version: 3 })
     })
@@ -345,7 +314,7 @@ describe("destructive steps", () => {
   it("with duplicates: backs up first, deletes them, reports the count; the backup holds the old data", async () => {
     const path = tempDb()
     await withMigrator(path, [edges], (m) => m.up)
-    raw(path, (db) =>
+    withDb(path, (db) =>
       db.run(
         "INSERT INTO edges VALUES ('a','b'), ('a','b'), ('a','b'), ('a','c'), ('b','c'), ('b','c')"
       ))
@@ -354,7 +323,7 @@ describe("destructive steps", () => {
     expect(result.backup).toBeDefined()
     expect(NodePath.dirname(result.backup!)).toBe(NodePath.dirname(path))
     expect(listBackups(path)).toEqual([result.backup!])
-    raw(path, (db) => {
+    withDb(path, (db) => {
       expect(db.query("SELECT source, target FROM edges ORDER BY 1, 2").all()).toEqual([
         { source: "a", target: "b" },
         { source: "a", target: "c" },
@@ -362,7 +331,7 @@ describe("destructive steps", () => {
       ])
       expect(db.query("SELECT name FROM sqlite_master WHERE name = 'edges_unique'").all()).toHaveLength(1)
     })
-    raw(result.backup!, (db) => {
+    withDb(result.backup!, (db) => {
       expect(db.query("SELECT count(*) AS c FROM edges").get()).toEqual({ c: 6 })
       expect(db.query("PRAGMA user_version").get()).toEqual({ user_version: 1 })
       expect(db.query("SELECT name FROM sqlite_master WHERE name = 'edges_unique'").all()).toHaveLength(0)
@@ -372,12 +341,12 @@ describe("destructive steps", () => {
   it("without duplicates: no backup, no delete, no deletedRows", async () => {
     const path = tempDb()
     await withMigrator(path, [edges], (m) => m.up)
-    raw(path, (db) => db.run("INSERT INTO edges VALUES ('a','b'), ('a','c')"))
+    withDb(path, (db) => db.run("INSERT INTO edges VALUES ('a','b'), ('a','c')"))
     const result = await withMigrator(path, [edges, dedupe], (m) => m.up)
     expect(result.steps).toEqual([{ version: 2, name: "unique edges" }])
     expect(result.backup).toBeUndefined()
     expect(listBackups(path)).toEqual([])
-    expect(raw(path, (db) => db.query("SELECT count(*) AS c FROM edges").get())).toEqual({ c: 2 })
+    expect(withDb(path, (db) => db.query("SELECT count(*) AS c FROM edges").get())).toEqual({ c: 2 })
   })
 
   it("on a fresh database the probe finds nothing to delete and no backup is taken", async () => {
@@ -407,17 +376,16 @@ describe("backups", () => {
   })
 
   it("grove migrate backup writes a copy beside the database; --retain 2 after 4 backups leaves the 2 newest", () => {
-    const r = makeRepo()
-    cleanups.push(r.cleanup)
-    const init = grove(r.root, ["init", "--json"], { env: neutralEnv })
+    const r = temp.repo()
+    const init = grove(r.root, ["init", "--json"])
     expect(init.exitCode).toBe(0)
     const dbPath: string = init.json.data.database
-    raw(dbPath, (db) => {
+    withDb(dbPath, (db) => {
       db.run("INSERT INTO streams (name) VALUES ('main'), ('feature')")
     })
     const live = snapshot(dbPath)
 
-    const first = grove(r.root, ["migrate", "backup", "--json"], { env: neutralEnv })
+    const first = grove(r.root, ["migrate", "backup", "--json"])
     expect(first.exitCode).toBe(0)
     expect(first.json).toMatchObject({ ok: true, command: "migrate backup" })
     const backupPath: string = first.json.data.path
@@ -427,8 +395,8 @@ describe("backups", () => {
     expect(snapshot(backupPath)).toEqual(live)
 
     const paths = [backupPath]
-    for (let i = 0; i < 2; i++) paths.push(grove(r.root, ["migrate", "backup", "--json"], { env: neutralEnv }).json.data.path)
-    const last = grove(r.root, ["migrate", "backup", "--retain", "2", "--json"], { env: neutralEnv })
+    for (let i = 0; i < 2; i++) paths.push(grove(r.root, ["migrate", "backup", "--json"]).json.data.path)
+    const last = grove(r.root, ["migrate", "backup", "--retain", "2", "--json"])
     expect(last.exitCode).toBe(0)
     paths.push(last.json.data.path)
     expect(new Set(paths).size).toBe(4)
@@ -465,9 +433,8 @@ describe("the real migration list", () => {
   })
 
   it("grove migrate down through the CLI refuses below the irreversible step with a backup hint", () => {
-    const dir = makeTempDir()
-    cleanups.push(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
-    const env = { ...neutralEnv, GROVE_DB: NodePath.join(dir, "cli.db") }
+    const dir = temp.dir()
+    const env = { GROVE_DB: NodePath.join(dir, "cli.db") }
     const up = grove(dir, ["migrate", "up", "--json"], { env })
     expect(up.exitCode).toBe(0)
     expect(up.json).toMatchObject({ ok: true, command: "migrate up", data: { from: 0, to: realMigrations.length } })
@@ -478,19 +445,17 @@ describe("the real migration list", () => {
   })
 
   it("several processes racing to migrate the same fresh database apply each step exactly once", async () => {
-    const dir = makeTempDir()
-    cleanups.push(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
+    const dir = temp.dir()
     const path = NodePath.join(dir, "race.db")
     // Create the file and the ledger at version 0.
     expect((await withMigrator(path, realMigrations, (m) => m.status)).current).toBe(0)
     // Hold the write lock so that every process reads version 0 and then queues for the lock.
     const holder = new Database(path)
     holder.run("BEGIN IMMEDIATE")
-    const entry = NodePath.resolve(import.meta.dir, "..", "src", "main.ts")
     const procs = Array.from({ length: 3 }, () =>
-      spawn([process.execPath, entry, "migrate", "up", "--json"], {
+      spawn(groveArgv(["migrate", "up", "--json"]), {
         cwd: dir,
-        env: { ...process.env, GROVE_SQLITE_CACHE_MIB: "", GROVE_SQLITE_DURABILITY: "", GROVE_BUSY_TIMEOUT_MS: "", GROVE_DB: path },
+        env: childEnv({ GROVE_DB: path }),
         stdout: "pipe",
         stderr: "pipe"
       }))
@@ -514,9 +479,8 @@ describe("the real migration list", () => {
 
 describe("backup retention bounds", () => {
   it("--retain 0 and --retain -1 are refused with invalid_input and remove nothing; --retain 1 keeps the new backup", () => {
-    const dir = makeTempDir()
-    cleanups.push(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
-    const env = { ...neutralEnv, GROVE_DB: NodePath.join(dir, "keep.db") }
+    const dir = temp.dir()
+    const env = { GROVE_DB: NodePath.join(dir, "keep.db") }
     expect(grove(dir, ["migrate", "backup", "--json"], { env }).exitCode).toBe(0)
     for (const n of ["0", "-1"]) {
       const r = grove(dir, ["migrate", "backup", "--retain", n, "--json"], { env })

@@ -5,51 +5,14 @@
  * never set) and so its own replica id; every grove command is the real CLI in
  * its own process. Databases are read back read-only with bun:sqlite.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { Database } from "bun:sqlite"
-import { spawnSync } from "bun"
+import { describe, expect, test } from "bun:test"
+import type { Database } from "bun:sqlite"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { sha256 } from "../src/remote/Bundle.ts"
-import { type CliResult, groveAsync } from "./support/cli.ts"
-import { git, makeTempDir } from "./support/repo.ts"
+import { type CliResult, dbPathOf, git, gitBytes, gitSucceeds, groveAsync, groveEntry, scratch, withDb } from "./support/index.ts"
 
-// ---------------------------------------------------------------------------
-// Environment: nothing from the developer's shell or global git config leaks in.
-
-let scratch: string
-let globalConfig: string
-const dirs: Array<string> = []
-
-beforeAll(() => {
-  scratch = makeTempDir()
-  dirs.push(scratch)
-  globalConfig = NodePath.join(scratch, "gitconfig")
-  NodeFs.writeFileSync(globalConfig, "")
-})
-
-afterAll(() => {
-  for (const d of dirs) NodeFs.rmSync(d, { recursive: true, force: true })
-})
-
-/** What a clone's grove processes see: no GROVE_DB (each clone's default database), its own actor. */
-const groveEnv = (actor: string): Record<string, string | undefined> => ({
-  GROVE_DB: undefined,
-  GROVE_ACTOR: actor,
-  GROVE_PULL_BATCH: undefined,
-  GROVE_SQLITE_DURABILITY: undefined,
-  GROVE_SQLITE_CACHE_MIB: undefined,
-  GROVE_BUSY_TIMEOUT_MS: undefined,
-  GIT_CONFIG_GLOBAL: globalConfig,
-  GIT_CONFIG_NOSYSTEM: "1",
-  // Tests run from inside a git hook must not point grove's git at the outer repository.
-  GIT_DIR: undefined,
-  GIT_WORK_TREE: undefined,
-  GIT_INDEX_FILE: undefined,
-  GIT_COMMON_DIR: undefined
-})
-
-const entry = NodePath.resolve(import.meta.dir, "../src/main.ts")
+const temp = scratch("all")
 
 /**
  * The tests run concurrently (each has its own remote and clones): every CLI
@@ -57,17 +20,6 @@ const entry = NodePath.resolve(import.meta.dir, "../src/main.ts")
  * test's wall time is about the whole file's.
  */
 const timeout = 120_000
-
-/** git with bytes on stdin, returning stdout as bytes. */
-const gitBytes = (cwd: string, input: Uint8Array | undefined, ...args: Array<string>): Buffer => {
-  const r = spawnSync(["git", ...args], {
-    cwd,
-    stdin: input === undefined ? "ignore" : input,
-    env: { ...process.env, GIT_CONFIG_GLOBAL: globalConfig, GIT_CONFIG_NOSYSTEM: "1" }
-  })
-  if (r.exitCode !== 0) throw new Error(`git ${args.join(" ")} failed in ${cwd}: ${r.stderr.toString()}`)
-  return r.stdout
-}
 
 // ---------------------------------------------------------------------------
 // Clones and the remote.
@@ -94,11 +46,12 @@ const describeRun = (args: ReadonlyArray<string>, r: CliResult) => `grove ${args
 
 const makeClone = (dir: string, actor: string): Clone => {
   // Asynchronous, so that the tests of this file (each with its own remote and clones) run concurrently.
-  const run = (...args: Array<string>) => groveAsync(dir, [...args, "--json"], groveEnv(actor))
+  // No GROVE_DB (the neutral environment): each clone has its own default database.
+  const run = (...args: Array<string>) => groveAsync(dir, [...args, "--json"], { GROVE_ACTOR: actor })
   return {
     name: actor,
     dir,
-    db: NodePath.join(dir, ".git", "grove", "grove.db"),
+    db: dbPathOf(dir),
     run,
     ok: async (...args) => {
       const r = await run(...args)
@@ -124,29 +77,15 @@ interface World {
 
 /** A bare remote with one commit on main, and one clone per actor (origin = the remote, main tracking origin/main). */
 const makeWorld = (actors: ReadonlyArray<string>): World => {
-  const base = makeTempDir()
-  dirs.push(base)
-  const newBare = (name: string) => {
-    const bare = NodePath.join(base, `${name}.git`)
-    git(base, "init", "-q", "--bare", "-b", "main", bare)
-    return bare
-  }
-  const bare = newBare("remote")
-  const seed = NodePath.join(base, "seed")
-  NodeFs.mkdirSync(seed)
-  git(seed, "init", "-q", "-b", "main")
-  NodeFs.writeFileSync(NodePath.join(seed, "README"), "test\n")
-  git(seed, "add", "README")
-  git(seed, "commit", "-q", "-m", "initial")
-  git(seed, "push", "-q", bare, "main")
+  const seed = temp.repo()
+  const bare = seed.addOrigin()
   const clones = actors.map((actor) => {
-    const dir = NodePath.join(base, actor)
-    git(base, "clone", "-q", bare, dir)
+    const dir = seed.addClone(actor)
     git(dir, "config", "user.email", `${actor}@example.com`)
     git(dir, "config", "user.name", actor)
     return makeClone(dir, actor)
   })
-  return { base, bare, clones, newBare }
+  return { base: seed.base, bare, clones, newBare: seed.addBare }
 }
 
 const two = (w: World): [Clone, Clone] => [w.clones[0]!, w.clones[1]!]
@@ -162,20 +101,12 @@ const groveRefs = (repo: string): Record<string, string> => {
   return out
 }
 
-const isAncestor = (repo: string, ancestor: string, commit: string) =>
-  spawnSync(["git", "merge-base", "--is-ancestor", ancestor, commit], { cwd: repo }).exitCode === 0
+const isAncestor = (repo: string, ancestor: string, commit: string) => gitSucceeds(repo, "merge-base", "--is-ancestor", ancestor, commit)
 
 // ---------------------------------------------------------------------------
 // Reading a clone's database (read-only).
 
-const readDb = <A>(c: Clone, f: (db: Database) => A): A => {
-  const db = new Database(c.db, { readonly: true })
-  try {
-    return f(db)
-  } finally {
-    db.close()
-  }
-}
+const readDb = <A>(c: Clone, f: (db: Database) => A): A => withDb(c.db, f, { readonly: true })
 
 const replicaOf = (c: Clone): string => readDb(c, (db) => (db.query("SELECT name FROM replicas WHERE id = 1").get() as { name: string }).name)
 
@@ -676,9 +607,9 @@ describe("sync push / sync fetch between clones", () => {
         `echo run >> ${q(hookLog)}`,
         `if [ -e ${q(armed)} ]; then`,
         `  rm -f ${q(armed)}`,
-        `  cd ${q(c.dir)} && env -i PATH="$PATH" HOME="$HOME" GIT_CONFIG_GLOBAL=${q(globalConfig)} GIT_CONFIG_NOSYSTEM=1 GROVE_ACTOR=carol ${
+        `  cd ${q(c.dir)} && env -i PATH="$PATH" HOME="$HOME" GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GROVE_ACTOR=carol ${
           q(process.execPath)
-        } ${q(entry)} sync push origin --json > ${q(relayOut)} 2>&1`,
+        } ${q(groveEntry)} sync push origin --json > ${q(relayOut)} 2>&1`,
         `  env -i PATH="$PATH" git --git-dir=${q(w.bare)} rev-parse ${q(`refs/grove/${ref}`)} > ${q(relayed)}`,
         "fi",
         "exit 0",

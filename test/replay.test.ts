@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test"
+import { beforeAll, describe, expect, it } from "bun:test"
 import { Effect } from "effect"
 import type { Status } from "../src/events/Event.ts"
-import { projectionTables } from "../src/projections/Projector.ts"
+import { projectionTables } from "../src/projections/tables.ts"
 import { Queries } from "../src/projections/Queries.ts"
 import { Replay } from "../src/projections/Replay.ts"
 import { Bulk } from "../src/tracker/Bulk.ts"
 import { Claims } from "../src/tracker/Claims.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
-import { grove } from "./support/cli.ts"
-import { makeRepo, type TestRepo } from "./support/repo.ts"
-import { inWorktree, isolateEnv, neutralEnv, seededRandom, withDb } from "./support/tracker.ts"
+import { countRows, fileRepo, grove, inWorktree, seededRandom, withDb } from "./support/index.ts"
 
 /** Failures a random command may meet by design; anything else fails the test. */
 const domainCodes = new Set([
@@ -120,28 +118,20 @@ const randomCommands = (seed: number, count: number, tally: Map<string, number>)
   })
 
 /** Every projection row, table by table, in key order. */
-const projection = (root: string) =>
-  withDb(root, (db) => Object.fromEntries(projectionTables.map((t) => [t.name, db.query(`SELECT * FROM ${t.name} ORDER BY ${t.key}`).all()])))
+const projection = (path: string) =>
+  withDb(path, (db) => Object.fromEntries(projectionTables.map((t) => [t.name, db.query(`SELECT * FROM ${t.name} ORDER BY ${t.key}`).all()])))
 
-let repo: TestRepo
-let root: string
-let restoreEnv: () => void
+const repo = fileRepo()
+const root = repo.root
 const tally = new Map<string, number>()
 
 beforeAll(async () => {
-  restoreEnv = isolateEnv()
-  repo = makeRepo()
-  root = repo.root
   const worktree = repo.addWorktree("feature/replay")
   // 300 commands in 6 runs of 50, alternating between the main checkout and a linked worktree.
   for (let run = 0; run < 6; run++) {
     await inWorktree(run % 2 === 0 ? root : worktree, randomCommands(20_240_601 + run, 50, tally))
   }
 }, 30_000)
-afterAll(() => {
-  repo.cleanup()
-  restoreEnv()
-})
 
 describe("rebuild and verify", () => {
   it("after 300 seeded random commands, verify reports identical, and so does it after rebuild, which changes nothing", async () => {
@@ -149,10 +139,10 @@ describe("rebuild and verify", () => {
     const kinds = ["epic.create", "task.create", "subtask.create", "update", "claim", "done", "dep.add", "dep.remove", "delete", "bulk.create", "bulk.deps"]
     expect(Object.fromEntries(kinds.map((k) => [k, (tally.get(k) ?? 0) > 0]))).toEqual(Object.fromEntries(kinds.map((k) => [k, true])))
     expect([...tally.keys()].some((k) => k.endsWith("refused"))).toBe(true)
-    const ops = withDb(root, (db) => (db.query("SELECT DISTINCT op FROM events").all() as Array<{ op: string }>).map((r) => r.op))
+    const ops = withDb(repo.db, (db) => (db.query("SELECT DISTINCT op FROM events").all() as Array<{ op: string }>).map((r) => r.op))
     for (const op of ["epic.deleted", "task.deleted", "subtask.deleted", "dependency.removed", "task.claimed"]) expect(ops).toContain(op)
 
-    const events = withDb(root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
+    const events = countRows(repo.db, "events")
     const first = await inWorktree(root, Effect.flatMap(Replay, (r) => r.verify))
     expect(first.identical).toBe(true)
     expect(first.events).toBe(events)
@@ -160,19 +150,19 @@ describe("rebuild and verify", () => {
     expect(first.tables.every((t) => t.identical && t.live.rows === t.replayed.rows)).toBe(true)
     expect(first.tables.find((t) => t.table === "tasks")!.live.rows).toBeGreaterThan(0)
 
-    const before = projection(root)
+    const before = projection(repo.db)
     const rebuilt = await inWorktree(root, Effect.flatMap(Replay, (r) => r.rebuild()))
     expect(rebuilt.events).toBe(events)
-    expect(projection(root)).toEqual(before)
+    expect(projection(repo.db)).toEqual(before)
     const second = await inWorktree(root, Effect.flatMap(Replay, (r) => r.verify))
     expect(second.identical).toBe(true)
     expect(second.tables.map((t) => t.live.checksum)).toEqual(first.tables.map((t) => t.live.checksum))
   })
 
   it("verify detects a tampered projection row: identical:false in-process, exit 1 with verify_mismatch from the CLI", async () => {
-    const before = projection(root)
+    const before = projection(repo.db)
     const victim = (before["tasks"] as Array<{ id: string; title: string }>)[0]!
-    withDb(root, (db) => db.run("UPDATE tasks SET title = 'tampered' WHERE id = ?", [victim.id]))
+    withDb(repo.db, (db) => db.run("UPDATE tasks SET title = 'tampered' WHERE id = ?", [victim.id]))
     try {
       const report = await inWorktree(root, Effect.flatMap(Replay, (r) => r.verify))
       expect(report.identical).toBe(false)
@@ -192,37 +182,37 @@ describe("rebuild and verify", () => {
       expect(tasks.live.rows).toBe(tasks.replayed.rows)
       expect(tasks.live.checksum).not.toBe(tasks.replayed.checksum)
 
-      const cli = grove(root, ["verify", "--json"], { env: neutralEnv })
+      const cli = grove(root, ["verify", "--json"])
       expect(cli.exitCode).toBe(1)
       expect(cli.json).toMatchObject({ ok: false, command: "verify", error: { code: "verify_mismatch", details: { identical: false } } })
       expect(cli.json.error.message).toContain("DIFFERS tasks")
     } finally {
-      withDb(root, (db) => db.run("UPDATE tasks SET title = ? WHERE id = ?", [victim.title, victim.id]))
+      withDb(repo.db, (db) => db.run("UPDATE tasks SET title = ? WHERE id = ?", [victim.title, victim.id]))
     }
-    expect(projection(root)).toEqual(before)
-    const clean = grove(root, ["verify", "--json"], { env: neutralEnv })
+    expect(projection(repo.db)).toEqual(before)
+    const clean = grove(root, ["verify", "--json"])
     expect(clean.exitCode).toBe(0)
     expect(clean.json.data.identical).toBe(true)
   })
 
   it("rebuild restores tampered rows: a changed row, a deleted edge and a stray row all come back to the log's state", async () => {
-    const before = projection(root)
+    const before = projection(repo.db)
     const task = (before["tasks"] as Array<{ id: string }>)[0]!
     const edge = (before["dependencies"] as Array<{ source_id: string; target_id: string }>)[0]!
     const subtask = (before["subtasks"] as Array<{ id: string }>)[0]!
-    withDb(root, (db) => {
+    withDb(repo.db, (db) => {
       db.run("UPDATE tasks SET title = 'tampered', status = 'done', version = 99 WHERE id = ?", [task.id])
       db.run("DELETE FROM dependencies WHERE source_id = ? AND target_id = ?", [edge.source_id, edge.target_id])
       db.run("UPDATE subtasks SET owner = 'mallory' WHERE id = ?", [subtask.id])
       db.run("INSERT INTO epics (id, title, description, status, version, created_clock, updated_clock) VALUES ('e-stray', 'stray', '', 'todo', 1, 1, 1)")
     })
-    expect(projection(root)).not.toEqual(before)
+    expect(projection(repo.db)).not.toEqual(before)
     expect((await inWorktree(root, Effect.flatMap(Replay, (r) => r.verify))).identical).toBe(false)
 
     await inWorktree(root, Effect.flatMap(Replay, (r) => r.rebuild()))
-    expect(projection(root)).toEqual(before)
+    expect(projection(repo.db)).toEqual(before)
     expect((await inWorktree(root, Effect.flatMap(Replay, (r) => r.verify))).identical).toBe(true)
     // The log itself was never touched by either.
-    expect(withDb(root, (db) => (db.query("SELECT count(*) AS n FROM events WHERE entity_id = 'e-stray'").get() as { n: number }).n)).toBe(0)
+    expect(countRows(repo.db, "events", "WHERE entity_id = 'e-stray'")).toBe(0)
   })
 })

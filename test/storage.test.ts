@@ -1,5 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { afterEach, describe, expect, it } from "bun:test"
+import { describe, expect, it } from "bun:test"
 import { Database } from "bun:sqlite"
 import { spawn } from "bun"
 import { Effect, Layer } from "effect"
@@ -8,48 +8,31 @@ import * as NodePath from "node:path"
 import { repositoryLayer } from "../src/app/AppLayer.ts"
 import { DatabaseLocation } from "../src/storage/DatabaseLocation.ts"
 import { Sqlite } from "../src/storage/Sqlite.ts"
-import { readStorageSettings, StorageConfig } from "../src/storage/StorageConfig.ts"
+import { configLayer, readStorageSettings } from "../src/app/Config.ts"
 import { migrations } from "../src/migrations/list.ts"
-import { grove, groveAsync } from "./support/cli.ts"
-import { flipRun, run } from "./support/effect.ts"
-import { git, makeRepo, makeTempDir, type TestRepo } from "./support/repo.ts"
+import {
+  childEnv,
+  type EnvPatch,
+  flipRun,
+  git,
+  grove,
+  groveAsync,
+  run,
+  scratch,
+  sqliteAt,
+  withDb
+} from "./support/index.ts"
 
-const cleanups: Array<() => void> = []
-afterEach(() => {
-  for (const f of cleanups.splice(0)) f()
-})
-const repo = (): TestRepo => {
-  const r = makeRepo()
-  cleanups.push(r.cleanup)
-  return r
-}
-const tempDir = (): string => {
-  const d = makeTempDir()
-  cleanups.push(() => NodeFs.rmSync(d, { recursive: true, force: true }))
-  return d
-}
+const temp = scratch("each")
+const repo = temp.repo
+const tempDir = temp.dir
 
-/** The environment grove reads, minus anything the developer running the tests may have set. */
-const neutralEnv = {
-  GROVE_DB: undefined,
-  GROVE_SQLITE_DURABILITY: undefined,
-  GROVE_SQLITE_CACHE_MIB: undefined,
-  GROVE_BUSY_TIMEOUT_MS: undefined
-}
-
-const configFrom = (env: Record<string, string | undefined>) => Layer.effect(StorageConfig, readStorageSettings(env))
-
-/** DatabaseLocation resolved in-process for a working directory, exactly as the CLI builds it. */
-const locate = (cwd: string, env: Record<string, string | undefined> = {}) =>
-  run(
-    Effect.map(DatabaseLocation, (l) => l.path).pipe(
-      Effect.provide(DatabaseLocation.layer.pipe(Layer.provide(Layer.merge(configFrom(env), repositoryLayer(cwd)))))
-    )
+/** The database path DatabaseLocation resolves in-process for a working directory, exactly as the CLI builds it. */
+const locationOf = (cwd: string, env: EnvPatch = {}) =>
+  Effect.map(DatabaseLocation, (l) => l.path).pipe(
+    Effect.provide(DatabaseLocation.layer.pipe(Layer.provide(Layer.merge(configLayer(env), repositoryLayer(cwd)))))
   )
-
-/** grove's Sqlite layer over a fixed file with settings read from `env`. */
-const sqliteAt = (path: string, env: Record<string, string | undefined> = {}, options: { readonly readonly?: boolean } = {}) =>
-  Sqlite.layer(options).pipe(Layer.provide(Layer.merge(DatabaseLocation.at(path), configFrom(env))))
+const locate = (cwd: string, env: EnvPatch = {}) => run(locationOf(cwd, env))
 
 const pragma = (db: Database, name: string): unknown => Object.values(db.query(`PRAGMA ${name}`).get() as object)[0]
 
@@ -63,7 +46,7 @@ describe("database location", () => {
     const nestedInWorktree = NodePath.join(worktree, "lib", "x")
     NodeFs.mkdirSync(nested, { recursive: true })
     NodeFs.mkdirSync(nestedInWorktree, { recursive: true })
-    const expected = NodePath.join(r.root, ".git", "grove", "grove.db")
+    const expected = r.db
     // The worktree's own git dir differs from the common dir; the database must follow the common one.
     expect(git(worktree, "rev-parse", "--path-format=absolute", "--git-dir")).not.toBe(NodePath.join(r.root, ".git"))
     expect(commonDirOf(worktree)).toBe(NodePath.join(r.root, ".git"))
@@ -87,11 +70,11 @@ describe("database location", () => {
     const worktree = r.addWorktree("wt-e2e")
     const inside = NodePath.join(worktree, "a", "b")
     NodeFs.mkdirSync(inside, { recursive: true })
-    const first = grove(inside, ["init", "--json"], { env: neutralEnv })
+    const first = grove(inside, ["init", "--json"])
     expect(first.exitCode).toBe(0)
-    expect(first.json.data.database).toBe(NodePath.join(r.root, ".git", "grove", "grove.db"))
+    expect(first.json.data.database).toBe(r.db)
     expect(first.json.data.created).toBe(true)
-    const second = grove(r.root, ["init", "--json"], { env: neutralEnv })
+    const second = grove(r.root, ["init", "--json"])
     expect(second.exitCode).toBe(0)
     expect(second.json.data.database).toBe(first.json.data.database)
     expect(second.json.data.created).toBe(false)
@@ -105,7 +88,7 @@ describe("database location", () => {
     const r = repo()
     const elsewhere = tempDir()
     const target = NodePath.join(elsewhere, "nested", "custom.db")
-    const result = grove(r.root, ["init", "--json"], { env: { ...neutralEnv, GROVE_DB: target } })
+    const result = grove(r.root, ["init", "--json"], { env: { GROVE_DB: target } })
     expect(result.exitCode).toBe(0)
     expect(result.json.data.database).toBe(target)
     expect(NodeFs.existsSync(target)).toBe(true)
@@ -114,7 +97,7 @@ describe("database location", () => {
 
   it("outside a repository without GROVE_DB the CLI exits 1 with not_a_repository and creates nothing", () => {
     const plain = tempDir()
-    const result = grove(plain, ["init", "--json"], { env: neutralEnv })
+    const result = grove(plain, ["init", "--json"])
     expect(result.exitCode).toBe(1)
     expect(result.json.ok).toBe(false)
     expect(result.json.error.code).toBe("not_a_repository")
@@ -124,11 +107,7 @@ describe("database location", () => {
 
   it("outside a repository the in-process location fails with NotARepository", async () => {
     const plain = tempDir()
-    const error = await flipRun(
-      Effect.map(DatabaseLocation, (l) => l.path).pipe(
-        Effect.provide(DatabaseLocation.layer.pipe(Layer.provide(Layer.merge(configFrom({}), repositoryLayer(plain)))))
-      )
-    )
+    const error = await flipRun(locationOf(plain))
     expect(error).toMatchObject({ _tag: "NotARepository", code: "not_a_repository" })
   })
 })
@@ -223,7 +202,7 @@ describe("environment validation", () => {
       { env: { GROVE_SQLITE_DURABILITY: "bogus" }, variable: "GROVE_SQLITE_DURABILITY", json: true }
     ]
     const results = await Promise.all(
-      cases.map((c) => groveAsync(r.root, c.json ? ["init", "--json"] : ["init"], { ...neutralEnv, ...c.env }))
+      cases.map((c) => groveAsync(r.root, c.json ? ["init", "--json"] : ["init"], c.env))
     )
     results.forEach((result, i) => {
       const c = cases[i]!
@@ -258,7 +237,7 @@ describe("concurrency", () => {
         const p = spawn([process.execPath, script, path, `w${w}`, String(perWorker)], {
           stdout: "pipe",
           stderr: "pipe",
-          env: { ...process.env, GROVE_BUSY_TIMEOUT_MS: "10000", GROVE_SQLITE_CACHE_MIB: "", GROVE_SQLITE_DURABILITY: "" }
+          env: childEnv({ GROVE_BUSY_TIMEOUT_MS: "10000" })
         })
         const [stderr, exitCode] = await Promise.all([new Response(p.stderr).text(), p.exited])
         return { exitCode, stderr }
@@ -268,25 +247,22 @@ describe("concurrency", () => {
       expect(r.stderr).not.toMatch(/SQLITE_BUSY|locked/i)
       expect(r.exitCode).toBe(0)
     }
-    const db = new Database(path, { readonly: true })
-    try {
+    withDb(path, (db) => {
       expect(db.query("SELECT n FROM counter WHERE id = 1").get()).toEqual({ n: workers * perWorker })
       expect(db.query("SELECT count(*) AS c FROM items").get()).toEqual({ c: workers * perWorker })
       const perWorkerCounts = db.query("SELECT worker, count(*) AS c FROM items GROUP BY worker ORDER BY worker").all()
       expect(perWorkerCounts).toEqual(Array.from({ length: workers }, (_, w) => ({ worker: `w${w}`, c: perWorker })))
-    } finally {
-      db.close()
-    }
+    }, { readonly: true })
   }, 20_000)
 
   it("grove init run at once from the main checkout and several worktrees creates the database exactly once", async () => {
     const r = repo()
     const dirs = [r.root, r.addWorktree("c1"), r.addWorktree("c2")]
-    const results = await Promise.all(dirs.map((d) => groveAsync(d, ["init", "--json"], neutralEnv)))
+    const results = await Promise.all(dirs.map((d) => groveAsync(d, ["init", "--json"])))
     for (const result of results) {
       expect(result.stderr).toBe("")
       expect(result.exitCode).toBe(0)
-      expect(result.json.data.database).toBe(NodePath.join(r.root, ".git", "grove", "grove.db"))
+      expect(result.json.data.database).toBe(r.db)
       expect(result.json.data.schemaVersion).toBe(migrations.length)
     }
     expect(results.filter((x) => x.json.data.created === true)).toHaveLength(1)

@@ -13,14 +13,13 @@
  * case), GROVE_PROPERTY_RUNS=<n> sets the number of scenarios (500 for the
  * long run). A failure prints the seed, the path and the shrunk scenario.
  */
-import { Database } from "bun:sqlite"
-import { afterAll, beforeAll, describe, expect, it } from "bun:test"
+import type { Database } from "bun:sqlite"
+import { beforeAll, describe, expect, it } from "bun:test"
 import { Effect, Either } from "effect"
 import * as fc from "fast-check"
-import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { withTracker } from "../src/app/AppLayer.ts"
 import type { EntityKind, Status } from "../src/events/Event.ts"
+import type { LogEntry } from "../src/events/log.ts"
 import { isGroveFailure } from "../src/errors/index.ts"
 import { Replay } from "../src/projections/Replay.ts"
 import { Remote } from "../src/remote/Remote.ts"
@@ -28,13 +27,9 @@ import { Conflicts } from "../src/sync/Conflicts.ts"
 import { Sync } from "../src/sync/Sync.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import { type ConflictRecord, type EventInput, type ExpectedResolution, Model } from "./model/Model.ts"
-import { git, makeRepo, type TestRepo } from "./support/repo.ts"
-import { claimTask, isolateEnv, type TrackerServices } from "./support/tracker.ts"
+import { claimTask, git, inWorktree, isolateEnv, openDb, removeDb, replayableSeed, scratch, type TrackerServices } from "./support/index.ts"
 
 const runs = Number(process.env["GROVE_PROPERTY_RUNS"] ?? "") || 50
-const seed = process.env["GROVE_PROPERTY_SEED"] !== undefined && process.env["GROVE_PROPERTY_SEED"] !== ""
-  ? Number(process.env["GROVE_PROPERTY_SEED"])
-  : (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0
 const replayPath = process.env["GROVE_PROPERTY_PATH"] || undefined
 /**
  * Checks to skip while a known mismatch is being fixed, comma-separated (for
@@ -156,21 +151,17 @@ type Scenario = typeof scenarioArb extends fc.Arbitrary<infer A> ? A : never
 
 type Place = { readonly clone: number; readonly path: string; readonly branch: string }
 
-let repo: TestRepo
-let restoreEnv: () => void
+// The GROVE_ACTOR, GROVE_DB and GROVE_PULL_BATCH set below are undone with the rest of the neutral environment.
+isolateEnv()
+const repo = scratch("all").repo()
 let remote: string
 /** Per clone: its main checkout first, then its worktrees. */
 let clonePlaces: Array<Array<Place>> = []
 let scenarioNumber = 0
 
 beforeAll(() => {
-  restoreEnv = isolateEnv()
   process.env["GROVE_ACTOR"] = "property"
-  repo = makeRepo()
-  remote = NodePath.join(repo.base, "remote.git")
-  git(repo.base, "init", "-q", "--bare", "--initial-branch=main", remote)
-  git(repo.root, "remote", "add", "origin", remote)
-  git(repo.root, "push", "-q", "origin", "main")
+  remote = repo.addOrigin()
   const worktrees = (clone: number, root: string) => [
     { clone, path: root, branch: "main" },
     ...["b1", "b2", "b3"].map((branch) => {
@@ -179,19 +170,7 @@ beforeAll(() => {
       return { clone, path, branch }
     })
   ]
-  clonePlaces = [0, 1, 2].map((clone) => {
-    if (clone === 0) return worktrees(0, repo.root)
-    const root = NodePath.join(repo.base, `clone${clone}`)
-    git(repo.base, "clone", "-q", remote, root)
-    return worktrees(clone, root)
-  })
-})
-afterAll(() => {
-  delete process.env["GROVE_DB"]
-  delete process.env["GROVE_PULL_BATCH"]
-  delete process.env["GROVE_ACTOR"]
-  repo.cleanup()
-  restoreEnv()
+  clonePlaces = [0, 1, 2].map((clone) => (clone === 0 ? worktrees(0, repo.root) : worktrees(clone, repo.addClone(`clone${clone}`))))
 })
 
 /** Deletes grove's refs (on the remote, and each clone's fetched copies), so a scenario starts from none. */
@@ -231,25 +210,14 @@ const stats = {
   byKey: {} as Record<string, number>
 }
 
-const command = async <A, E>(cwd: string, effect: Effect.Effect<A, E, TrackerServices>): Promise<Either.Either<A, E>> =>
-  Effect.runPromise(Effect.scoped(withTracker(cwd)(Effect.either(effect))))
+const command = <A, E>(cwd: string, effect: Effect.Effect<A, E, TrackerServices>): Promise<Either.Either<A, E>> =>
+  inWorktree(cwd, Effect.either(effect))
 
 // ---------------------------------------------------------------------------
 // Reading the real system back (raw SQLite: exact JSON texts)
 
-type EventRow = {
-  seq: number
-  id: string
-  stream: string
-  entity_kind: string
-  entity_id: string
-  op: string
-  payload: string
-  cause_id: string | null
-  if_version: number
-  clock: number
-  frontier_id: number | null
-}
+/** An event as the comparison reads it: its stream by name. */
+type EventRow = Pick<LogEntry, "seq" | "id" | "stream" | "entity_kind" | "entity_id" | "op" | "payload" | "cause_id" | "if_version" | "clock" | "frontier_id">
 
 type ConflictRow = {
   id: number
@@ -274,10 +242,7 @@ class Real {
   private db: Database | undefined
   constructor(readonly path: string) {}
   private get conn(): Database {
-    if (this.db === undefined) {
-      this.db = new Database(this.path, { readwrite: true, create: false })
-      this.db.run("PRAGMA busy_timeout = 10000")
-    }
+    this.db ??= openDb(this.path)
     return this.db
   }
   replica(): string {
@@ -775,7 +740,7 @@ const runScenario = async (scenario: Scenario): Promise<void> => {
   } finally {
     for (const r of run.replicas) {
       r.real.close()
-      for (const suffix of ["", "-wal", "-shm"]) NodeFs.rmSync(r.dbPath + suffix, { force: true })
+      removeDb(r.dbPath)
     }
   }
 }
@@ -784,7 +749,7 @@ describe("sync: the real system against the reference model", () => {
   it(
     "random multi-worktree scenarios: conflicts per scope, live state and knowledge agree after every step",
     async () => {
-      console.log(`sync property: seed ${seed}, ${runs} runs (GROVE_PROPERTY_SEED=${seed} replays)`)
+      const seed = replayableSeed(`sync property, ${runs} runs`, "GROVE_PROPERTY_SEED")
       await fc.assert(fc.asyncProperty(scenarioArb, runScenario), {
         seed,
         numRuns: runs,

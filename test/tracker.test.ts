@@ -1,39 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test"
+import { beforeAll, describe, expect, it } from "bun:test"
 import { Effect } from "effect"
 import type { Status } from "../src/events/Event.ts"
 import { Queries } from "../src/projections/Queries.ts"
 import { Replay } from "../src/projections/Replay.ts"
 import { type EntityKindName, Tracker } from "../src/tracker/Tracker.ts"
 import { Database } from "bun:sqlite"
-import { type CliResult, grove, groveAsync } from "./support/cli.ts"
-import { makeRepo, type TestRepo } from "./support/repo.ts"
 import {
+  type CliResult,
   claimTask,
   countRows,
-  dbPathOf,
   eventsAfter,
   failureIn,
+  fileRepo,
+  grove,
+  groveAsync,
   inWorktree,
-  isolateEnv,
   lastSeq,
-  neutralEnv,
-  type TrackerServices,
-  withDb
-} from "./support/tracker.ts"
+  scratch,
+  type TrackerServices
+} from "./support/index.ts"
 
-let repo: TestRepo
-let root: string
-let restoreEnv: () => void
-beforeAll(async () => {
-  restoreEnv = isolateEnv()
-  repo = makeRepo()
-  root = repo.root
-  await inWorktree(root, Effect.void)
-})
-afterAll(() => {
-  repo.cleanup()
-  restoreEnv()
-})
+const repo = fileRepo()
+const root = repo.root
+const scratchRepos = scratch("all")
 
 type TrackerService = typeof Tracker.Service
 
@@ -44,11 +33,11 @@ const refused = <A, E>(f: (t: TrackerService) => Effect.Effect<A, E, TrackerServ
 
 /** Runs a command expected to fail and checks it appended nothing. */
 const refusedWithoutWriting = async <A, E>(f: (t: TrackerService) => Effect.Effect<A, E, TrackerServices>) => {
-  const seq = lastSeq(root)
-  const tx = countRows(root, "transactions")
+  const seq = lastSeq(repo.db)
+  const tx = countRows(repo.db, "transactions")
   const failure = await refused(f)
-  expect(lastSeq(root)).toBe(seq)
-  expect(countRows(root, "transactions")).toBe(tx)
+  expect(lastSeq(repo.db)).toBe(seq)
+  expect(countRows(repo.db, "transactions")).toBe(tx)
   return failure
 }
 
@@ -58,7 +47,7 @@ const newSubtask = (task: string, title = "subtask") => tracker((t) => t.create(
 const statusOf = (kind: EntityKindName, id: string) => tracker((t) => t.find(kind, id)).then((e) => e.status)
 
 const statuses: ReadonlyArray<Status> = ["todo", "in_progress", "done", "blocked"]
-/** DESIGN.md section 5, written out independently of src/tracker/rules.ts. */
+/** DESIGN.md section 5, written out independently of src/graph/rules.ts. */
 const allowed = new Set([
   "todo>in_progress",
   "todo>blocked",
@@ -103,13 +92,13 @@ describe("status machine", () => {
         it(`${kind} ${from} -> ${to} via update --status ${ok ? "succeeds" : "fails with invalid_transition"}`, async () => {
           const entity = await entityIn(kind, from)
           expect(entity.status).toBe(from)
-          const seq = lastSeq(root)
+          const seq = lastSeq(repo.db)
           if (ok) {
             const result = await tracker((t) => t.update(kind, entity.id, { status: to }))
             expect(result.changed).toBe(true)
             expect(result.entity.status).toBe(to)
             expect(result.entity.version).toBe(entity.version + 1)
-            const written = eventsAfter(root, seq)
+            const written = eventsAfter(repo.db, seq)
             expect(written.map((e) => [e.op, e.entity_id, JSON.parse(e.payload)])).toEqual([
               [`${kind}.updated`, entity.id, { status: to }]
             ])
@@ -117,7 +106,7 @@ describe("status machine", () => {
             const failure = await refused((t) => t.update(kind, entity.id, { status: to }))
             expect(failure.code).toBe("invalid_transition")
             expect(failure.details).toEqual({ id: entity.id, from, to })
-            expect(lastSeq(root)).toBe(seq)
+            expect(lastSeq(repo.db)).toBe(seq)
             expect(await statusOf(kind, entity.id)).toBe(from)
           }
         })
@@ -129,30 +118,30 @@ describe("status machine", () => {
     for (const kind of ["task", "subtask"] as const) {
       for (const from of ["todo", "blocked"] as const) {
         const entity = await entityIn(kind, from)
-        const seq = lastSeq(root)
+        const seq = lastSeq(repo.db)
         const result = await tracker((t) => t.done(kind, entity.id))
         expect(result.changed).toBe(true)
         expect(result.entity.status).toBe("done")
-        expect(eventsAfter(root, seq).map((e) => [e.op, JSON.parse(e.payload)])).toEqual([[`${kind}.updated`, { status: "done" }]])
+        expect(eventsAfter(repo.db, seq).map((e) => [e.op, JSON.parse(e.payload)])).toEqual([[`${kind}.updated`, { status: "done" }]])
         // Done again: nothing to do, nothing written.
-        const again = lastSeq(root)
+        const again = lastSeq(repo.db)
         expect((await tracker((t) => t.done(kind, entity.id))).changed).toBe(false)
-        expect(lastSeq(root)).toBe(again)
+        expect(lastSeq(repo.db)).toBe(again)
       }
     }
   })
 
   it("through the CLI: update --status obeys the machine (exit 1, invalid_transition) and task done skips ahead", async () => {
     const id = (await newTask(epicId, "cli")).id
-    const seq = lastSeq(root)
-    const bad = grove(root, ["task", "update", id, "--status", "done", "--json"], { env: neutralEnv })
+    const seq = lastSeq(repo.db)
+    const bad = grove(root, ["task", "update", id, "--status", "done", "--json"])
     expect(bad.exitCode).toBe(1)
     expect(bad.json).toMatchObject({ ok: false, command: "task update", error: { code: "invalid_transition" } })
-    expect(lastSeq(root)).toBe(seq)
-    const good = grove(root, ["task", "done", id, "--json"], { env: neutralEnv })
+    expect(lastSeq(repo.db)).toBe(seq)
+    const good = grove(root, ["task", "done", id, "--json"])
     expect(good.exitCode).toBe(0)
     expect(good.json.data.entity.status).toBe("done")
-    expect(lastSeq(root)).toBe(seq + 1)
+    expect(lastSeq(repo.db)).toBe(seq + 1)
   })
 })
 
@@ -272,11 +261,11 @@ describe("dependency edges", () => {
     const epic = await newEpic("edges")
     const a = await newTask(epic.id, "a")
     const b = await newTask(epic.id, "b")
-    const seq = lastSeq(root)
+    const seq = lastSeq(repo.db)
     await tracker((t) => t.addDependency(a.id, b.id))
     await tracker((t) => t.removeDependency(a.id, b.id))
     const edge = { source: { kind: "task", id: a.id }, target: { kind: "task", id: b.id } }
-    expect(eventsAfter(root, seq).map((e) => [e.op, e.entity_id, JSON.parse(e.payload)])).toEqual([
+    expect(eventsAfter(repo.db, seq).map((e) => [e.op, e.entity_id, JSON.parse(e.payload)])).toEqual([
       ["dependency.added", `${a.id}>${b.id}`, edge],
       ["dependency.removed", `${a.id}>${b.id}`, edge]
     ])
@@ -310,14 +299,14 @@ describe("--if-version", () => {
 
   it("through the CLI: --if-version N", async () => {
     const id = (await newTask((await newEpic("cli versions")).id, "t")).id
-    const ok = grove(root, ["task", "update", id, "--title", "t2", "--if-version", "1", "--json"], { env: neutralEnv })
+    const ok = grove(root, ["task", "update", id, "--title", "t2", "--if-version", "1", "--json"])
     expect(ok.exitCode).toBe(0)
     expect(ok.json.data.entity.version).toBe(2)
-    const seq = lastSeq(root)
-    const stale = grove(root, ["task", "update", id, "--title", "t3", "--if-version", "1", "--json"], { env: neutralEnv })
+    const seq = lastSeq(repo.db)
+    const stale = grove(root, ["task", "update", id, "--title", "t3", "--if-version", "1", "--json"])
     expect(stale.exitCode).toBe(1)
     expect(stale.json.error).toMatchObject({ code: "version_mismatch", details: { id, expected: 1, actual: 2 } })
-    expect(lastSeq(root)).toBe(seq)
+    expect(lastSeq(repo.db)).toBe(seq)
   })
 })
 
@@ -325,15 +314,15 @@ describe("claim", () => {
   it("5 racing CLI processes: exactly one wins, the others exit 1 with claim_lost naming the winner", async () => {
     const epic = await newEpic("race")
     const task = await newTask(epic.id, "contested")
-    const seq = lastSeq(root)
+    const seq = lastSeq(repo.db)
     // Hold the write lock while the five start, so they all queue on it and race the moment it is released
     // (each starts in ~0.5 s and its claim takes ~1 ms: without this they would mostly run one after another).
-    const blocker = new Database(dbPathOf(root))
+    const blocker = new Database(repo.db)
     blocker.run("BEGIN IMMEDIATE")
     let results: Array<CliResult>
     try {
       const racing = Promise.all(
-        [0, 1, 2, 3, 4].map((i) => groveAsync(root, ["task", "claim", task.id, "--owner", `agent-${i}`, "--json"], neutralEnv))
+        [0, 1, 2, 3, 4].map((i) => groveAsync(root, ["task", "claim", task.id, "--owner", `agent-${i}`, "--json"]))
       )
       await Bun.sleep(1500)
       blocker.run("COMMIT")
@@ -349,7 +338,7 @@ describe("claim", () => {
     const losers = results.filter((r) => r.exitCode === 1)
     expect(losers).toHaveLength(4)
     for (const l of losers) expect(l.json.error).toMatchObject({ code: "claim_lost", details: { id: task.id, owner: winner } })
-    const written = eventsAfter(root, seq)
+    const written = eventsAfter(repo.db, seq)
     expect(written.map((e) => [e.op, e.entity_id, JSON.parse(e.payload)])).toEqual([
       ["task.claimed", task.id, { owner: winner, status: "in_progress" }]
     ])
@@ -360,11 +349,11 @@ describe("claim", () => {
     const epic = await newEpic("claims")
     const task = await newTask(epic.id, "t")
     expect((await tracker(() => claimTask(task.id, "alice"))).claimed).toBe(true)
-    const seq = lastSeq(root)
+    const seq = lastSeq(repo.db)
     expect((await tracker(() => claimTask(task.id, "alice"))).claimed).toBe(true)
     const other = await refusedWithoutWriting(() => claimTask(task.id, "bob"))
     expect(other).toMatchObject({ code: "claim_lost", details: { id: task.id, owner: "alice" } })
-    expect(lastSeq(root)).toBe(seq)
+    expect(lastSeq(repo.db)).toBe(seq)
   })
 })
 
@@ -390,9 +379,9 @@ describe("cascade delete", () => {
     // An edge wholly outside the epic survives.
     await tracker((x) => x.addDependency(outsideStep.id, outside.id))
 
-    const seq = lastSeq(root)
+    const seq = lastSeq(repo.db)
     const result = await tracker((t) => t.remove("epic", epic.id))
-    const written = eventsAfter(root, seq)
+    const written = eventsAfter(repo.db, seq)
     const [rootEvent, ...cascade] = written
     expect(rootEvent).toMatchObject({ op: "epic.deleted", entity_id: epic.id, cause_id: null, id: result.event })
     expect(cascade.length).toBe(2 + 3 + edges.length)
@@ -405,11 +394,11 @@ describe("cascade delete", () => {
 
     const gone = [epic.id, t1.id, t2.id, s1.id, s2.id, s3.id]
     const list = gone.map((id) => `'${id}'`).join(",")
-    expect(countRows(root, "epics", `WHERE id IN (${list})`)).toBe(0)
-    expect(countRows(root, "tasks", `WHERE id IN (${list}) OR epic_id = '${epic.id}'`)).toBe(0)
-    expect(countRows(root, "subtasks", `WHERE id IN (${list}) OR task_id IN (${list})`)).toBe(0)
-    expect(countRows(root, "dependencies", `WHERE source_id IN (${list}) OR target_id IN (${list})`)).toBe(0)
-    expect(countRows(root, "dependencies", `WHERE source_id = '${outsideStep.id}' AND target_id = '${outside.id}'`)).toBe(1)
+    expect(countRows(repo.db, "epics", `WHERE id IN (${list})`)).toBe(0)
+    expect(countRows(repo.db, "tasks", `WHERE id IN (${list}) OR epic_id = '${epic.id}'`)).toBe(0)
+    expect(countRows(repo.db, "subtasks", `WHERE id IN (${list}) OR task_id IN (${list})`)).toBe(0)
+    expect(countRows(repo.db, "dependencies", `WHERE source_id IN (${list}) OR target_id IN (${list})`)).toBe(0)
+    expect(countRows(repo.db, "dependencies", `WHERE source_id = '${outsideStep.id}' AND target_id = '${outside.id}'`)).toBe(1)
     expect(await tracker((t) => t.find("task", outside.id))).toMatchObject({ status: "todo" })
     expect((await inWorktree(root, Effect.flatMap(Replay, (r) => r.verify))).identical).toBe(true)
   })
@@ -423,9 +412,9 @@ describe("cascade delete", () => {
     await tracker((t) => t.addDependency(waiting.id, step.id))
     expect((await refused(() => claimTask(waiting.id, "agent"))).code).toBe("dependency_not_done")
 
-    const seq = lastSeq(root)
+    const seq = lastSeq(repo.db)
     await tracker((t) => t.remove("task", target.id))
-    const [rootEvent, ...cascade] = eventsAfter(root, seq)
+    const [rootEvent, ...cascade] = eventsAfter(repo.db, seq)
     expect(rootEvent).toMatchObject({ op: "task.deleted", entity_id: target.id, cause_id: null })
     expect(cascade.map((e) => [e.op, e.entity_id, e.cause_id]).sort()).toEqual(
       [
@@ -434,8 +423,8 @@ describe("cascade delete", () => {
         ["subtask.deleted", step.id, rootEvent!.id]
       ].sort()
     )
-    expect(countRows(root, "dependencies", `WHERE source_id = '${waiting.id}'`)).toBe(0)
-    expect(countRows(root, "subtasks", `WHERE task_id = '${target.id}'`)).toBe(0)
+    expect(countRows(repo.db, "dependencies", `WHERE source_id = '${waiting.id}'`)).toBe(0)
+    expect(countRows(repo.db, "subtasks", `WHERE task_id = '${target.id}'`)).toBe(0)
     expect((await tracker(() => claimTask(waiting.id, "agent"))).claimed).toBe(true)
   })
 
@@ -445,9 +434,9 @@ describe("cascade delete", () => {
     const s = await newSubtask(task.id, "s")
     const sibling = await newSubtask(task.id, "sibling")
     await tracker((t) => t.addDependency(task.id, s.id))
-    const seq = lastSeq(root)
+    const seq = lastSeq(repo.db)
     await tracker((t) => t.remove("subtask", s.id))
-    const written = eventsAfter(root, seq)
+    const written = eventsAfter(repo.db, seq)
     expect(written.map((e) => [e.op, e.entity_id, e.cause_id])).toEqual([
       ["subtask.deleted", s.id, null],
       ["dependency.removed", `${task.id}>${s.id}`, written[0]!.id]
@@ -459,43 +448,39 @@ describe("cascade delete", () => {
 
 describe("task ready", () => {
   it("lists only todo tasks whose dependencies are all done, optionally for one epic", async () => {
-    const r = makeRepo()
-    try {
-      const run = <A, E>(f: (t: TrackerService) => Effect.Effect<A, E>) => inWorktree(r.root, Effect.flatMap(Tracker, f))
-      const e1 = await run((t) => t.create("epic", undefined, { title: "e1" }))
-      const e2 = await run((t) => t.create("epic", undefined, { title: "e2" }))
-      const mk = (epic: string, title: string) => run((t) => t.create("task", epic, { title }))
-      const free = await mk(e1.id, "free")
-      const waitsOnTodo = await mk(e1.id, "waits on todo")
-      const finished = await mk(e1.id, "finished")
-      const waitsOnDone = await mk(e1.id, "waits on done")
-      const working = await mk(e1.id, "working")
-      const stuck = await mk(e1.id, "stuck")
-      const waitsOnSubtask = await mk(e1.id, "waits on a subtask")
-      const other = await mk(e2.id, "other epic")
-      const step = await run((t) => t.create("subtask", free.id, { title: "step" }))
-      await run((t) => t.addDependency(waitsOnTodo.id, free.id))
-      await run((t) => t.done("task", finished.id))
-      await run((t) => t.addDependency(waitsOnDone.id, finished.id))
-      await run((t) => t.update("task", working.id, { status: "in_progress" }))
-      await run((t) => t.update("task", stuck.id, { status: "blocked" }))
-      await run((t) => t.addDependency(waitsOnSubtask.id, step.id))
+    const r = scratchRepos.repo()
+    const run = <A, E>(f: (t: TrackerService) => Effect.Effect<A, E>) => inWorktree(r.root, Effect.flatMap(Tracker, f))
+    const e1 = await run((t) => t.create("epic", undefined, { title: "e1" }))
+    const e2 = await run((t) => t.create("epic", undefined, { title: "e2" }))
+    const mk = (epic: string, title: string) => run((t) => t.create("task", epic, { title }))
+    const free = await mk(e1.id, "free")
+    const waitsOnTodo = await mk(e1.id, "waits on todo")
+    const finished = await mk(e1.id, "finished")
+    const waitsOnDone = await mk(e1.id, "waits on done")
+    const working = await mk(e1.id, "working")
+    const stuck = await mk(e1.id, "stuck")
+    const waitsOnSubtask = await mk(e1.id, "waits on a subtask")
+    const other = await mk(e2.id, "other epic")
+    const step = await run((t) => t.create("subtask", free.id, { title: "step" }))
+    await run((t) => t.addDependency(waitsOnTodo.id, free.id))
+    await run((t) => t.done("task", finished.id))
+    await run((t) => t.addDependency(waitsOnDone.id, finished.id))
+    await run((t) => t.update("task", working.id, { status: "in_progress" }))
+    await run((t) => t.update("task", stuck.id, { status: "blocked" }))
+    await run((t) => t.addDependency(waitsOnSubtask.id, step.id))
 
-      const ready = (epic?: string) => inWorktree(r.root, Effect.flatMap(Queries, (q) => q.readyTasks(epic))).then((ts) => ts.map((t) => t.title))
-      expect(await ready()).toEqual(["free", "waits on done", "other epic"])
-      expect(await ready(e1.id)).toEqual(["free", "waits on done"])
-      expect(await ready(e2.id)).toEqual(["other epic"])
+    const ready = (epic?: string) => inWorktree(r.root, Effect.flatMap(Queries, (q) => q.readyTasks(epic))).then((ts) => ts.map((t) => t.title))
+    expect(await ready()).toEqual(["free", "waits on done", "other epic"])
+    expect(await ready(e1.id)).toEqual(["free", "waits on done"])
+    expect(await ready(e2.id)).toEqual(["other epic"])
 
-      await run((t) => t.done("subtask", step.id))
-      expect(await ready(e1.id)).toEqual(["free", "waits on done", "waits on a subtask"])
+    await run((t) => t.done("subtask", step.id))
+    expect(await ready(e1.id)).toEqual(["free", "waits on done", "waits on a subtask"])
 
-      const cli = grove(r.root, ["task", "ready", "--epic", e1.id, "--json"], { env: neutralEnv })
-      expect(cli.exitCode).toBe(0)
-      expect(cli.json.data.map((t: { id: string }) => t.id)).toEqual([free.id, waitsOnDone.id, waitsOnSubtask.id])
-      void other
-    } finally {
-      r.cleanup()
-    }
+    const cli = grove(r.root, ["task", "ready", "--epic", e1.id, "--json"])
+    expect(cli.exitCode).toBe(0)
+    expect(cli.json.data.map((t: { id: string }) => t.id)).toEqual([free.id, waitsOnDone.id, waitsOnSubtask.id])
+    void other
   })
 })
 
@@ -503,17 +488,17 @@ describe("no-op updates", () => {
   it("an update that changes nothing writes no event and keeps the version", async () => {
     const epic = await newEpic("noop")
     const task = await tracker((t) => t.create("task", epic.id, { title: "same", description: "d", owner: "me" }))
-    const seq = lastSeq(root)
+    const seq = lastSeq(repo.db)
     for (const patch of [{}, { title: "same" }, { description: "d", owner: "me" }, { status: "todo" as const }]) {
       const result = await tracker((t) => t.update("task", task.id, patch))
       expect(result.changed).toBe(false)
       expect(result.entity.version).toBe(1)
     }
     expect((await tracker((t) => t.update("epic", epic.id, { title: "noop" }))).changed).toBe(false)
-    expect(lastSeq(root)).toBe(seq)
+    expect(lastSeq(repo.db)).toBe(seq)
     // A real change writes only the changed field.
     await tracker((t) => t.update("task", task.id, { title: "same", description: "new" }))
-    expect(eventsAfter(root, seq).map((e) => JSON.parse(e.payload))).toEqual([{ description: "new" }])
+    expect(eventsAfter(repo.db, seq).map((e) => JSON.parse(e.payload))).toEqual([{ description: "new" }])
   })
 })
 
@@ -547,7 +532,7 @@ describe("not_found", () => {
       const failure = await refusedWithoutWriting(attempt)
       expect(failure.code).toBe("not_found")
     }
-    const cli = grove(root, ["task", "show", "t-missing", "--json"], { env: neutralEnv })
+    const cli = grove(root, ["task", "show", "t-missing", "--json"])
     expect(cli.exitCode).toBe(1)
     expect(cli.json.error.code).toBe("not_found")
   })
@@ -557,23 +542,19 @@ describe("projection", () => {
   it("stays identical to a replay of the log after this file's commands", async () => {
     const report = await inWorktree(root, Effect.flatMap(Replay, (r) => r.verify))
     expect(report.identical).toBe(true)
-    expect(report.events).toBe(withDb(root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n))
+    expect(report.events).toBe(countRows(repo.db, "events"))
   })
 })
 
 describe("claim refusals", () => {
   it("a done task cannot be claimed (invalid_transition) and an empty owner is invalid_input; neither writes", async () => {
-    const r = makeRepo()
-    try {
-      const epic = await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title: "E" })))
-      const task = await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.create("task", epic.id, { title: "T" })))
-      expect((await failureIn(r.root, Effect.flatMap(Tracker, () => claimTask(task.id, "  ")))).code).toBe("invalid_input")
-      await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.done("task", task.id)))
-      const before = withDb(r.root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
-      expect((await failureIn(r.root, Effect.flatMap(Tracker, () => claimTask(task.id, "alice")))).code).toBe("invalid_transition")
-      expect(withDb(r.root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)).toBe(before)
-    } finally {
-      r.cleanup()
-    }
+    const r = scratchRepos.repo()
+    const epic = await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title: "E" })))
+    const task = await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.create("task", epic.id, { title: "T" })))
+    expect((await failureIn(r.root, claimTask(task.id, "  "))).code).toBe("invalid_input")
+    await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.done("task", task.id)))
+    const before = countRows(r.db, "events")
+    expect((await failureIn(r.root, claimTask(task.id, "alice"))).code).toBe("invalid_transition")
+    expect(countRows(r.db, "events")).toBe(before)
   })
 })

@@ -6,33 +6,23 @@ import * as NodePath from "node:path"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import { Bulk } from "../src/tracker/Bulk.ts"
 import { Sync } from "../src/sync/Sync.ts"
-import { grove } from "./support/cli.ts"
-import { git, makeRepo, type TestRepo } from "./support/repo.ts"
-import { dbPathOf, inWorktree, withDb } from "./support/tracker.ts"
+import { childEnv, countRows, git, grove, groveArgv, inWorktree, isolateEnv, scratch, withDb } from "./support/index.ts"
 
-const entry = NodePath.resolve(import.meta.dir, "../src/main.ts")
 const env = { GROVE_ACTOR: "watch-test" }
 
-let repos: Array<TestRepo> = []
+isolateEnv()
 let children: Array<Subprocess> = []
 afterEach(() => {
   for (const c of children) c.kill("SIGKILL")
   children = []
-  for (const r of repos) r.cleanup()
-  repos = []
 })
-
-const repo = () => {
-  const r = makeRepo()
-  repos.push(r)
-  return r
-}
+const repo = scratch("each").repo
 
 /** Starts `grove sync watch` in `cwd` and collects its tick lines as they come. */
 const startWatch = (cwd: string, args: ReadonlyArray<string> = [], extraEnv: Record<string, string> = {}) => {
-  const child = spawn([process.execPath, entry, "sync", "watch", ...args], {
+  const child = spawn(groveArgv(["sync", "watch", ...args]), {
     cwd,
-    env: { ...process.env, ...env, ...extraEnv },
+    env: childEnv({ ...env, ...extraEnv }),
     stdout: "pipe",
     stderr: "pipe"
   })
@@ -120,25 +110,20 @@ describe("sync watch", () => {
 
   it("--remote-every fetches and pushes through the remote before the tick's pulls", async () => {
     const r = repo()
-    const remote = NodePath.join(r.base, "remote.git")
-    git(r.base, "init", "-q", "--bare", "--initial-branch=main", remote)
-    git(r.root, "remote", "add", "origin", remote)
-    git(r.root, "push", "-q", "origin", "main")
-    const other = NodePath.join(r.base, "other")
-    git(r.base, "clone", "-q", remote, other)
-    // No GROVE_DB: each clone has its own database.
-    const clean = { ...env, GROVE_DB: undefined }
-    const epic = grove(r.root, ["epic", "create", "--title", "from the first clone", "--json"], { env: clean }).json.data
-    const pushing = grove(r.root, ["sync", "watch", "--once", "--remote-every", "1000"], { env: clean })
+    r.addOrigin()
+    const other = r.addClone("other")
+    // No GROVE_DB (the neutral environment): each clone has its own database.
+    const epic = grove(r.root, ["epic", "create", "--title", "from the first clone", "--json"], { env }).json.data
+    const pushing = grove(r.root, ["sync", "watch", "--once", "--remote-every", "1000"], { env })
     expect(pushing.exitCode).toBe(0)
     expect(JSON.parse(pushing.stdout.split("\n")[0]!).exchange).toMatchObject({ remote: "origin", pushed: 1 })
-    const fetching = grove(other, ["sync", "watch", "--once", "--remote-every", "1000", "--from", "main"], { env: clean })
+    const fetching = grove(other, ["sync", "watch", "--once", "--remote-every", "1000", "--from", "main"], { env })
     const line = JSON.parse(fetching.stdout.split("\n")[0]!)
     expect(line.exchange).toMatchObject({ remote: "origin", imported: 1, pushed: 0 })
     // Fetched first, so the same tick's pull from main learnt the other clone's event.
     expect(line.pulls).toEqual([expect.objectContaining({ from: "main", scanned: 1 })])
-    expect(grove(other, ["epic", "list", "--json"], { env: clean }).json.data.map((e: any) => e.id)).toEqual([epic.id])
-    const bad = grove(other, ["sync", "watch", "--once", "--remote", "origin", "--json"], { env: clean })
+    expect(grove(other, ["epic", "list", "--json"], { env }).json.data.map((e: any) => e.id)).toEqual([epic.id])
+    const bad = grove(other, ["sync", "watch", "--once", "--remote", "origin", "--json"], { env })
     expect(bad.exitCode).toBe(2)
     expect(bad.json.error.code).toBe("invalid_input")
   }, 30_000)
@@ -173,9 +158,9 @@ describe("sync watch", () => {
     const epic = await inWorktree(r.root, Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title: "E" })))
     const lines = Array.from({ length: 30_000 }, (_, i) => ({ line: i + 1, value: { title: `t${i}` } }))
     await inWorktree(r.root, Effect.flatMap(Bulk, (b) => b.createMany("task", epic.id, lines)))
-    const total = withDb(r.root, (db) => (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n)
+    const total = countRows(r.db, "events")
     const learntSoFar = () =>
-      withDb(r.root, (db) => {
+      withDb(r.db, (db) => {
         const row = db.query(
           "SELECT f.vector FROM stream_knowledge k JOIN frontiers f ON f.id = k.frontier_id JOIN streams s ON s.id = k.stream_id WHERE s.name = 'feat'"
         ).get() as { vector: string } | null
@@ -206,7 +191,7 @@ describe("sync watch", () => {
     const w = startWatch(r.root, ["--wal-bound-mib", "1", "--poll-ms", "20", "--interval", "60000", "--idle-ms", "60000"])
     await waitFor("the start tick", () => w.lines[0])
     const writer = spawn([process.execPath, NodePath.resolve(import.meta.dir, "support/loadWriter.ts"), r.root, epic.id, "40", "1000"], {
-      env: { ...process.env, ...env },
+      env: childEnv(env),
       stdout: "ignore",
       stderr: "inherit"
     })
@@ -217,7 +202,7 @@ describe("sync watch", () => {
     let previous = 0
     const sizes: Array<number> = []
     while (writer.exitCode === null) {
-      const size = NodeFs.existsSync(`${dbPathOf(r.root)}-wal`) ? NodeFs.statSync(`${dbPathOf(r.root)}-wal`).size : 0
+      const size = NodeFs.existsSync(`${r.db}-wal`) ? NodeFs.statSync(`${r.db}-wal`).size : 0
       sizes.push(size)
       largest = Math.max(largest, size - previous)
       previous = size
@@ -236,7 +221,7 @@ describe("sync watch", () => {
     // starve the watcher for a step). Without upkeep the file would stay at its high-water mark.
     expect(Math.max(...sizes)).toBeLessThanOrEqual(bound + 2 * largest)
     const settled = await waitFor("the WAL back under its bound", () => {
-      const size = NodeFs.existsSync(`${dbPathOf(r.root)}-wal`) ? NodeFs.statSync(`${dbPathOf(r.root)}-wal`).size : 0
+      const size = NodeFs.existsSync(`${r.db}-wal`) ? NodeFs.statSync(`${r.db}-wal`).size : 0
       return size <= bound ? size : undefined
     })
     expect(settled).toBeLessThanOrEqual(bound)

@@ -1,31 +1,21 @@
 import { Context } from "effect"
-import { exitCodeOf, type GroveFailure } from "../errors/index.ts"
+import type { Format } from "./parse.ts"
 
-/** What a command produced: the data of the JSON envelope and the readable text. */
+/** What a command produced: the data of the envelope and the readable text. */
 export interface Reply {
   readonly data: unknown
   readonly text: string
+  /** Envelope metadata beyond version and timing (for example `pagination`). */
+  readonly meta?: Record<string, unknown>
 }
 
-/** How this invocation prints: one JSON envelope (`--json`) or readable text. */
+/** How this invocation prints: readable text, or the envelope as JSON, TOON or compact JSON. */
 export class Output extends Context.Tag("grove/Output")<Output, {
+  readonly format: Format
+  /** Any machine-readable mode: no progress lines, errors on stdout. */
   readonly json: boolean
   readonly version: string
 }>() {}
-
-export const successEnvelope = (command: string, data: unknown, meta: Record<string, unknown>) =>
-  JSON.stringify({ ok: true, command, data, meta })
-
-export const failureEnvelope = (command: string, failure: GroveFailure) =>
-  JSON.stringify({
-    ok: false,
-    command,
-    error: { code: failure.code, message: failure.message, details: failure.details ?? {} }
-  })
-
-export const failureText = (failure: GroveFailure) => `grove: ${failure.message} [${failure.code}]`
-
-export const failureExitCode = (failure: GroveFailure) => exitCodeOf(failure.code)
 
 // eslint-disable-next-line no-control-regex
 export const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "")

@@ -1,13 +1,14 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Effect, Either, Layer } from "effect"
 import type { GitFailed, NotARepository } from "../git/Git.ts"
-import { insertRows } from "../storage/batch.ts"
 import { type DatabaseBusy, type DatabaseError, orDatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import { type EventDraft, payloadVersion, readStoredPayload, type StoredEvent } from "./Event.ts"
+import type { EventDraft, StoredEvent } from "./Event.ts"
+import { payloadVersion, readStoredPayload } from "./operations.ts"
 import { GitContext } from "./GitContext.ts"
 import { nextStamps, wallTimeOf } from "./hlc.ts"
-import { ensureLocalStream, nextPos } from "./streams.ts"
+import { appendRows, lastClock, latestEntries, nextPos, openTransaction } from "./log.ts"
+import { ensureLocalStream } from "./streams.ts"
 
 /** Appends drafts inside the current write transaction and returns them as stored. */
 export type Append = (drafts: ReadonlyArray<EventDraft>) => Effect.Effect<ReadonlyArray<StoredEvent>, DatabaseBusy | DatabaseError>
@@ -38,23 +39,6 @@ export interface EventFilter {
 
 export type WriteError = DatabaseBusy | DatabaseError | NotARepository | GitFailed
 
-const eventColumns = [
-  "seq",
-  "id",
-  "tx_id",
-  "stream_id",
-  "clock",
-  "entity_kind",
-  "entity_id",
-  "op",
-  "payload",
-  "payload_version",
-  "cause_id",
-  "frontier_id",
-  "if_version",
-  "pos"
-] as const
-
 /** The append-only log: write transactions stamped with their git context, and reads. */
 export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
   /**
@@ -78,79 +62,64 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
           let opened: { readonly txId: number; readonly streamId: number; readonly frontierId: number | null; last: number; pos: number } | undefined
           const open = () => {
             const streamId = ensureLocalStream(db, context.stream)
-            const txId = (db.query(
-              "INSERT INTO transactions (stream_id, worktree, head, actor, committed_at) VALUES (?, ?, ?, ?, ?) RETURNING id"
-            ).get(streamId, context.worktree, context.head, context.actor, Date.now()) as { id: number }).id
-            const last = (db.query("SELECT last FROM hlc").get() as { last: number }).last
+            const txId = openTransaction(db, { streamId, worktree: context.worktree, head: context.head, actor: context.actor, at: Date.now() })
             // The causal context: what this stream had pulled when it wrote (frontiers change only at pulls).
             const knowledge = db.query("SELECT frontier_id FROM stream_knowledge WHERE stream_id = ?").get(streamId) as
               | { frontier_id: number }
               | null
-            return { txId, streamId, frontierId: knowledge?.frontier_id ?? null, last, pos: nextPos(db, streamId) }
+            return { txId, streamId, frontierId: knowledge?.frontier_id ?? null, last: lastClock(db), pos: nextPos(db, streamId) }
           }
           const append: Append = (drafts) =>
             trySqlite(() => {
               if (drafts.length === 0) return []
               const tx = opened ??= open()
               const stamps = nextStamps(tx.last, Date.now(), drafts.length)
-              const base = (db.query("SELECT coalesce(max(seq), 0) AS seq FROM events").get() as { seq: number }).seq
-              const stored = drafts.map((d, i): StoredEvent => ({
-                ...d,
-                seq: base + i + 1,
-                clock: stamps.first + i,
-                streamId: tx.streamId,
-                frontierId: tx.frontierId
-              }))
-              insertRows(
+              const rows = appendRows(
                 db,
-                "events",
-                eventColumns,
-                stored.map((e, i) => [
-                  e.seq,
-                  e.id,
-                  tx.txId,
-                  e.streamId,
-                  e.clock,
-                  e.entityKind,
-                  e.entityId,
-                  e.op,
-                  JSON.stringify(e.payload),
-                  payloadVersion,
-                  e.causeId,
-                  tx.frontierId,
-                  e.ifVersion ? 1 : 0,
-                  tx.pos + i
-                ])
+                drafts.map((d, i) => ({
+                  id: d.id,
+                  tx_id: tx.txId,
+                  stream_id: tx.streamId,
+                  clock: stamps.first + i,
+                  entity_kind: d.entityKind,
+                  entity_id: d.entityId,
+                  op: d.op,
+                  payload: JSON.stringify(d.payload),
+                  payload_version: payloadVersion,
+                  cause_id: d.causeId,
+                  frontier_id: tx.frontierId,
+                  if_version: d.ifVersion ? 1 : 0,
+                  pos: tx.pos + i,
+                  seen_frontier_id: null
+                }))
               )
-              tx.pos += stored.length
-              db.run("UPDATE hlc SET last = ?", [stamps.last])
+              tx.pos += rows.length
               tx.last = stamps.last
-              return stored
+              return drafts.map((d, i): StoredEvent => ({ ...d, seq: rows[i]!.seq, clock: rows[i]!.clock, streamId: tx.streamId, frontierId: tx.frontierId }))
             })
           return yield* orDatabaseError(sql.withTransaction(Effect.suspend(() => body(append))))
         })
 
       const list = (filter: EventFilter) =>
-        trySqlite(() => {
-          const where: Array<string> = []
-          const params: Array<string | number> = []
-          if (filter.stream !== undefined) where.push("s.name = ?"), params.push(filter.stream)
-          if (filter.entity !== undefined) where.push("e.entity_id = ?"), params.push(filter.entity)
-          params.push(filter.limit ?? 50)
-          const rows = db.query(
-            `SELECT e.seq, e.id, s.name AS stream, t.worktree, t.head, t.actor, e.clock, e.entity_kind AS entityKind,
-                    e.entity_id AS entityId, e.op, e.payload, e.payload_version AS payloadVersion, e.cause_id AS causeId
-             FROM events e JOIN transactions t ON t.id = e.tx_id JOIN streams s ON s.id = e.stream_id
-             ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-             ORDER BY e.seq DESC LIMIT ?`
-          ).all(...params) as Array<Omit<EventView, "time" | "payload"> & { payload: string }>
-          return rows.reverse().map((r) => ({
-            ...r,
+        trySqlite(() =>
+          latestEntries(db, { ...filter, limit: filter.limit ?? 50 }).map((r): EventView => ({
+            seq: r.seq,
+            id: r.id,
+            stream: r.stream,
+            worktree: r.worktree,
+            head: r.head,
+            actor: r.actor,
+            clock: r.clock,
+            time: new Date(wallTimeOf(r.clock)).toISOString(),
+            entityKind: r.entity_kind,
+            entityId: r.entity_id,
+            op: r.op,
             // A row written behind grove's back may not parse: it is shown, not fatal.
             payload: Either.getOrElse(readStoredPayload(r.op, r.payload), (u) => ({ unreadable: u.reason, raw: r.payload })),
-            time: new Date(wallTimeOf(r.clock)).toISOString()
+            payloadVersion: r.payload_version,
+            causeId: r.cause_id
           }))
-        })
+        )
 
       return { transact, list }
     })

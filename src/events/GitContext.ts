@@ -31,14 +31,14 @@ const streamOf = (gitDir: string, head: string | null): string => {
 export class GitContext extends Context.Tag("grove/GitContext")<GitContext, {
   readonly resolve: Effect.Effect<WriteContext, NotARepository | GitFailed>
 }>() {
-  static readonly layer = (env: Record<string, string | undefined>) =>
+  /** `actor`: GROVE_ACTOR when set; else git's user.email, else user@host. */
+  static readonly layer = (actor: string | undefined) =>
     Layer.effect(
       GitContext,
       Effect.gen(function*() {
         const git = yield* Git
         const repository = yield* Repository
-        const resolve = Effect.flatMap(repository.paths, (paths) =>
-          Effect.map(actorOf(git, paths.worktree, env["GROVE_ACTOR"]), (actor) => contextOf(paths, actor)))
+        const resolve = Effect.flatMap(repository.paths, (paths) => Effect.map(actorOf(git, paths.worktree, actor), (stamped) => contextOf(paths, stamped)))
         return { resolve: yield* Effect.cached(resolve) }
       })
     )
@@ -49,7 +49,7 @@ export class GitContext extends Context.Tag("grove/GitContext")<GitContext, {
    * correctly. The actor is GROVE_ACTOR, else `fallbackActor()` (the MCP
    * client's name), else git's user.email, read once.
    */
-  static readonly live = (env: Record<string, string | undefined>, fallbackActor: () => string | undefined) =>
+  static readonly live = (actor: string | undefined, fallbackActor: () => string | undefined) =>
     Layer.effect(
       GitContext,
       Effect.gen(function*() {
@@ -58,8 +58,7 @@ export class GitContext extends Context.Tag("grove/GitContext")<GitContext, {
         const gitActor = yield* Effect.cached(Effect.flatMap(repository.paths, (p) => actorOf(git, p.worktree, undefined)))
         const resolve = Effect.gen(function*() {
           const paths = yield* git.repositoryPaths(repository.cwd)
-          const actor = env["GROVE_ACTOR"] || fallbackActor() || (yield* gitActor)
-          return contextOf(paths, actor)
+          return contextOf(paths, actor || fallbackActor() || (yield* gitActor))
         })
         return { resolve }
       })

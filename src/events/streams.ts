@@ -29,6 +29,7 @@ export const streamsOfBranch = (db: Database, branch: string): Array<number> =>
 export const streamName = (db: Database, id: number): string =>
   (db.query("SELECT name FROM streams WHERE id = ?").get(id) as { name: string } | null)?.name ?? `#${id}`
 
-/** The position the next event of a stream takes. */
-export const nextPos = (db: Database, streamId: number): number =>
-  (db.query("SELECT coalesce(max(pos), 0) + 1 AS pos FROM events WHERE stream_id = ?").get(streamId) as { pos: number }).pos
+
+/** The replica a stream belongs to. */
+export const replicaOf = (db: Database, streamId: number): number =>
+  (db.query("SELECT replica_id FROM streams WHERE id = ?").get(streamId) as { replica_id: number }).replica_id

@@ -1,8 +1,9 @@
-import type { EntityKind, Operation } from "./Event.ts"
+import type { EntityKind } from "./Event.ts"
 
 /**
  * Which fields an event writes, and with what value: the unit sync compares.
- * docs/sync.md has the table this implements.
+ * Each operation picks one of the shapes below in src/events/operations.ts;
+ * docs/sync.md has the table they implement.
  */
 
 export const entityFields: Readonly<Record<EntityKind, ReadonlyArray<string>>> = {
@@ -21,47 +22,39 @@ export interface Write {
   readonly value: string
 }
 
-export interface WritingEvent {
-  readonly op: Operation | string
-  readonly entityKind: EntityKind | string
-  readonly payload: unknown
-}
-
 export const isCreation = (op: string) => op.endsWith(".created")
 
-const valuesOf = (payload: unknown, skip: ReadonlySet<string>): Array<Write> =>
-  Object.entries(payload as Record<string, unknown>)
-    .filter(([k]) => !skip.has(k))
-    .map(([field, value]) => ({ field, value: JSON.stringify(value ?? null) }))
+const json = (value: unknown) => JSON.stringify(value ?? null)
 
-const none = new Set<string>()
+/** Every field the payload carries, with its value. */
+export const setsFields = (payload: object): Array<Write> =>
+  Object.entries(payload).map(([field, value]) => ({ field, value: json(value) }))
 
-/** Operations that set no field: notes append, leases and plans annotate; concurrent ones never conflict. */
-export const writesNoField = (op: string) => op.endsWith(".noted") || op.endsWith(".leased") || op === "epic.planned"
+/** A creation brings the entity into existence and sets every field it carries. */
+export const creates = (payload: object): Array<Write> => [{ field: "existence", value: "true" }, ...setsFields(payload)]
 
-/** The fields `event` writes, in alphabetical order. */
-export const writesOf = (event: WritingEvent): ReadonlyArray<Write> => {
-  const fields = entityFields[event.entityKind as EntityKind] ?? []
-  const op = event.op
-  const payload = event.payload as Record<string, unknown>
-  let writes: Array<Write>
-  if (writesNoField(op)) return []
-  if (isCreation(op)) writes = [{ field: "existence", value: "true" }, ...valuesOf(payload, none)]
-  else if (op.endsWith(".deleted")) writes = fields.map((field) => ({ field, value: field === "existence" ? "false" : deleted }))
-  else if (op === "dependency.added") writes = [{ field: "presence", value: "true" }]
-  else if (op === "dependency.removed") writes = [{ field: "presence", value: "false" }]
-  else if (op === "conflict.resolved") {
-    const field = payload["field"] as string
-    const value = payload["value"]
-    if (field !== "existence") writes = [{ field, value: JSON.stringify(value ?? null) }]
-    else if (value === true) {
-      const restored = (payload["restored"] ?? {}) as Record<string, unknown>
-      writes = [
-        { field: "existence", value: "true" },
-        ...fields.filter((f) => f !== "existence").map((f) => ({ field: f, value: JSON.stringify(restored[f] ?? null) }))
-      ]
-    }
-    else writes = fields.map((f) => ({ field: f, value: f === "existence" ? "false" : deleted }))
-  } else writes = valuesOf(payload, none)
-  return writes.sort((a, b) => (a.field < b.field ? -1 : a.field > b.field ? 1 : 0))
+/** A delete writes ⊥ to every field of its kind and false to existence. */
+export const deletes = (kind: EntityKind): Array<Write> =>
+  entityFields[kind].map((field) => ({ field, value: field === "existence" ? "false" : deleted }))
+
+/** An edge's only field is its presence. */
+export const presence = (present: boolean): Array<Write> => [{ field: "presence", value: String(present) }]
+
+/**
+ * A settlement writes the chosen value to its field; settling existence true
+ * writes back every restored field, settling it false writes a delete.
+ */
+export const settles = (
+  payload: { readonly field: string; readonly value: unknown; readonly restored?: Readonly<Record<string, unknown>> | undefined },
+  kind: EntityKind
+): Array<Write> => {
+  if (payload.field !== "existence") return [{ field: payload.field, value: json(payload.value) }]
+  if (payload.value !== true) return deletes(kind)
+  const restored = payload.restored ?? {}
+  return [
+    { field: "existence", value: "true" },
+    ...entityFields[kind].filter((f) => f !== "existence").map((field) => ({ field, value: json(restored[field]) }))
+  ]
 }
+
+export const byField = (a: Write, b: Write) => (a.field < b.field ? -1 : a.field > b.field ? 1 : 0)

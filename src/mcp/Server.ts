@@ -13,7 +13,8 @@ import {
 } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Either, Exit, JSONSchema, ManagedRuntime, Schema } from "effect"
 import { trackerLayer } from "../app/AppLayer.ts"
-import { formatParseError } from "../events/Event.ts"
+import { actorFrom } from "../app/Config.ts"
+import { formatParseError } from "../events/operations.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { Migrator } from "../migrations/Migrator.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
@@ -42,7 +43,7 @@ export const serve = async (cwd: string, version: string) => {
     { name: "grove", version },
     { capabilities: { tools: {}, resources: { subscribe: true, listChanged: true } } }
   )
-  const runtime = ManagedRuntime.make(trackerLayer(cwd, GitContext.live(process.env, () => server.getClientVersion()?.name)))
+  const runtime = ManagedRuntime.make(trackerLayer(cwd, GitContext.live(actorFrom(process.env), () => server.getClientVersion()?.name)))
   // Fail before the handshake when the worktree has no usable database: the client sees the process exit with the reason on stderr.
   const opened = await runtime.runPromiseExit(Effect.zipRight(Effect.flatMap(Migrator, (m) => m.ensureCurrent), Effect.map(Sqlite, (s) => s.db)))
   if (Exit.isFailure(opened)) {

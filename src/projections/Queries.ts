@@ -2,6 +2,8 @@ import { Context, Effect, Layer } from "effect"
 import type { NodeKind, NodeRef, Status } from "../events/Event.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
+import { chunked } from "../events/log.ts"
+import { tableOf } from "./tables.ts"
 
 export type Epic = {
   readonly kind: "epic"
@@ -34,6 +36,43 @@ export interface TaskFilter {
   readonly owner?: string | undefined
 }
 
+/** Where a page starts: after this row in (created_clock, id) order. */
+export interface PageStart {
+  readonly clock: number
+  readonly id: string
+}
+
+/** A page request: at most `limit` rows (all when undefined), after `after`. */
+export interface PageRequest {
+  readonly limit: number | undefined
+  readonly after: PageStart | undefined
+}
+
+/** One page of rows in (created_clock, id) order, how many rows match in all, and where the next page starts. */
+export interface Page<A> {
+  readonly rows: ReadonlyArray<A>
+  readonly total: number
+  readonly next: PageStart | undefined
+}
+
+export interface ListFilter {
+  /** The parent: the epic of tasks, the task of subtasks (ignored for epics). */
+  readonly parent?: string | undefined
+  /** Any of these statuses; every status when undefined. */
+  readonly statuses?: ReadonlyArray<Status> | undefined
+  readonly owner?: string | undefined
+}
+
+const listSources = {
+  epic: { select: selectEpic, table: "epics", parent: undefined },
+  task: { select: selectTask, table: "tasks", parent: "epic_id" },
+  subtask: { select: selectSubtask, table: "subtasks", parent: "task_id" }
+} as const
+
+/** Tasks in todo none of whose dependencies is unfinished. */
+const readyCondition = `status = 'todo' AND NOT EXISTS (SELECT 1 FROM dependencies d WHERE d.source_kind = 'task' AND d.source_id = t.id
+  AND ${targetStatus} IS NOT 'done')`
+
 const toDependency = (r: { sk: NodeKind; si: string; tk: NodeKind; ti: string; c: number }): Dependency => ({
   source: { kind: r.sk, id: r.si },
   target: { kind: r.tk, id: r.ti },
@@ -50,7 +89,43 @@ const makeQueries = (db: import("bun:sqlite").Database) => {
   const one = <A>(sql: string, ...params: Array<string | number>) =>
     trySqlite(() => (db.query(sql).get(...params) as A | null) ?? undefined)
   const all = <A>(sql: string, ...params: Array<string | number>) => trySqlite(() => db.query(sql).all(...params) as Array<A>)
+  /**
+   * Keyset paging in (created_clock, id) order: the page reads `limit + 1`
+   * rows from the ordering index, so its cost does not grow with the offset.
+   */
+  const page = <A extends { readonly createdClock: number; readonly id: string }>(
+    select: string,
+    from: string,
+    where: ReadonlyArray<string>,
+    params: ReadonlyArray<string | number>,
+    request: PageRequest
+  ) =>
+    trySqlite((): Page<A> => {
+      const conditions = [...where, ...(request.after ? ["(created_clock, id) > (?, ?)"] : [])]
+      const clause = conditions.length ? `WHERE ${conditions.join(" AND ")}` : ""
+      const after = request.after ? [request.after.clock, request.after.id] : []
+      const limit = request.limit === undefined ? "" : `LIMIT ${request.limit + 1}`
+      const rows = db.query(`${select} ${clause} ORDER BY created_clock, id ${limit}`).all(...params, ...after) as Array<A>
+      const more = request.limit !== undefined && rows.length > request.limit
+      if (more) rows.pop()
+      const last = rows.at(-1)
+      const total = (db.query(`SELECT count(*) AS n FROM ${from} ${where.length ? `WHERE ${where.join(" AND ")}` : ""}`).get(...params) as { n: number }).n
+      return { rows, total, next: more && last ? { clock: last.createdClock, id: last.id } : undefined }
+    })
   return {
+    /** A page of epics, tasks or subtasks, oldest first. */
+    list: (kind: Entity["kind"], filter: ListFilter, request: PageRequest) => {
+      const source = listSources[kind]
+      const where: Array<string> = []
+      const params: Array<string> = []
+      if (filter.parent !== undefined && source.parent !== undefined) where.push(`${source.parent} = ?`), params.push(filter.parent)
+      if (filter.statuses !== undefined) where.push(`status IN (${filter.statuses.map(() => "?").join(", ")})`), params.push(...filter.statuses)
+      if (filter.owner !== undefined && kind !== "epic") where.push("owner = ?"), params.push(filter.owner)
+      return page<Entity>(source.select, source.table, where, params, request)
+    },
+    /** A page of ready tasks (todo, every dependency done), oldest first. */
+    ready: (epic: string | undefined, request: PageRequest) =>
+      page<Task>(`${selectTask} t`, "tasks t", [readyCondition, ...(epic === undefined ? [] : ["epic_id = ?"])], epic === undefined ? [] : [epic], request),
     epic: (id: string) => one<Epic>(`${selectEpic} WHERE id = ?`, id),
     task: (id: string) => one<Task>(`${selectTask} WHERE id = ?`, id),
     subtask: (id: string) => one<Subtask>(`${selectSubtask} WHERE id = ?`, id),
@@ -67,18 +142,26 @@ const makeQueries = (db: import("bun:sqlite").Database) => {
       taskId === undefined
         ? all<Subtask>(`${selectSubtask} ORDER BY created_clock`)
         : all<Subtask>(`${selectSubtask} WHERE task_id = ? ORDER BY created_clock`, taskId),
-    /** Which of these ids exist, per table: for validating bulk input with one query per kind. */
-    existing: (table: "epics" | "tasks" | "subtasks", ids: ReadonlyArray<string>) =>
-      trySqlite(() => {
-        const found = new Set<string>()
-        for (let i = 0; i < ids.length; i += 500) {
-          const chunk = ids.slice(i, i + 500)
-          for (const r of db.query(`SELECT id FROM ${table} WHERE id IN (${chunk.map(() => "?").join(",")})`).all(...chunk)) {
-            found.add((r as { id: string }).id)
-          }
-        }
-        return found
-      }),
+    /** Which of these ids exist as entities of `kind`: for validating bulk input with one query per 500 ids. */
+    existing: (kind: keyof typeof tableOf, ids: ReadonlyArray<string>) =>
+      trySqlite(() =>
+        new Set(chunked(ids, (chunk, ph) => db.query(`SELECT id FROM ${tableOf[kind]} WHERE id IN (${ph})`).all(...chunk) as Array<{ id: string }>).map((r) => r.id))
+      ),
+    /** Whether an entity of `kind` with this id is live. */
+    isLive: (kind: keyof typeof tableOf, id: string) =>
+      trySqlite(() => db.query(`SELECT 1 FROM ${tableOf[kind]} WHERE id = ?`).get(id) !== null),
+    /** The subtasks of these tasks, by id. */
+    subtasksOf: (taskIds: ReadonlyArray<string>) =>
+      trySqlite(() =>
+        chunked(taskIds, (chunk, ph) => db.query(`${selectSubtask} WHERE task_id IN (${ph}) ORDER BY id`).all(...chunk) as Array<Subtask>)
+      ),
+    /** Every edge with an end among these node ids. */
+    edgesTouching: (ids: ReadonlyArray<string>) =>
+      trySqlite(() =>
+        chunked(ids, (chunk, ph) =>
+          db.query(`SELECT ${edgeColumns} FROM dependencies WHERE source_id IN (${ph}) UNION SELECT ${edgeColumns} FROM dependencies WHERE target_id IN (${ph})`)
+            .all(...chunk, ...chunk) as Array<Parameters<typeof toDependency>[0]>).map(toDependency)
+      ),
     /** Edges out of `node` (what it depends on) and into it (what depends on it). */
     dependencies: (node: NodeRef) =>
       trySqlite(() => ({
@@ -123,10 +206,7 @@ const makeQueries = (db: import("bun:sqlite").Database) => {
     /** Tasks in todo whose dependencies are all done, oldest first. */
     readyTasks: (epic: string | undefined) =>
       all<Task>(
-        `${selectTask} t WHERE status = 'todo' ${epic === undefined ? "" : "AND epic_id = ?"}
-         AND NOT EXISTS (SELECT 1 FROM dependencies d WHERE d.source_kind = 'task' AND d.source_id = t.id
-                         AND ${targetStatus} IS NOT 'done')
-         ORDER BY created_clock`,
+        `${selectTask} t WHERE ${readyCondition} ${epic === undefined ? "" : "AND epic_id = ?"} ORDER BY created_clock, id`,
         ...(epic === undefined ? [] : [epic])
       )
   }

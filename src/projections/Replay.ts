@@ -1,24 +1,23 @@
 import { Database } from "bun:sqlite"
 import { Context, Effect, Either, Layer } from "effect"
-import { type EntityKind, type Operation, readStoredPayload } from "../events/Event.ts"
+import { chunked, historiesOf, type LogRow } from "../events/log.ts"
+import { readStoredPayload } from "../events/operations.ts"
 import { GroveError } from "../errors/index.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import { applyEvents, type ProjectableEvent, projectionTables } from "./Projector.ts"
+import { applyEvents, type ProjectableEvent } from "./Projector.ts"
+import { projectionTables, tableOf } from "./tables.ts"
 
 export class VerifyMismatch extends GroveError("VerifyMismatch", "verify_mismatch") {}
 
 const pageSize = 10_000
 
 /** Reads and applies events: those that fail their Schema never reached the live tables, so they are skipped. */
-export const applyStored = (
-  target: Database,
-  rows: ReadonlyArray<{ id: string; op: Operation; entityKind: EntityKind; entityId: string; payload: string; clock: number }>
-): number => {
+export const applyStored = (target: Database, rows: ReadonlyArray<Pick<LogRow, "id" | "op" | "entity_kind" | "entity_id" | "payload" | "clock">>): number => {
   const readable = rows.flatMap((r): Array<ProjectableEvent> => {
     const payload = readStoredPayload(r.op, r.payload)
     return Either.isRight(payload)
-      ? [{ id: r.id, op: r.op, entityKind: r.entityKind, entityId: r.entityId, clock: r.clock, payload: payload.right } as ProjectableEvent]
+      ? [{ id: r.id, op: r.op, entityKind: r.entity_kind, entityId: r.entity_id, clock: r.clock, payload: payload.right } as ProjectableEvent]
       : []
   })
   applyEvents(target, readable)
@@ -32,22 +31,17 @@ export const applyStored = (
  * entities they touch.
  */
 export const reproject = (db: Database, entityIds: ReadonlyArray<string>): void => {
-  for (let i = 0; i < entityIds.length; i += 500) {
-    const chunk = entityIds.slice(i, i + 500)
-    const ph = chunk.map(() => "?").join(", ")
-    for (const table of ["epics", "tasks", "subtasks"]) db.query(`DELETE FROM ${table} WHERE id IN (${ph})`).run(...chunk)
+  chunked(entityIds, (chunk, ph) => {
+    for (const table of Object.values(tableOf)) db.query(`DELETE FROM ${table} WHERE id IN (${ph})`).run(...chunk)
     db.query(`DELETE FROM leases WHERE entity_id IN (${ph})`).run(...chunk)
     // An edge's id is `source>target`; node ids are unique across kinds.
     for (const edge of chunk.filter((id) => id.includes(">"))) {
       const [source, target] = edge.split(">")
       db.query("DELETE FROM dependencies WHERE source_id = ? AND target_id = ?").run(source!, target!)
     }
-    applyStored(
-      db,
-      db.query(`SELECT id, op, entity_kind AS entityKind, entity_id AS entityId, payload, clock FROM events WHERE entity_id IN (${ph}) ORDER BY clock, id`)
-        .all(...chunk) as Array<{ id: string; op: Operation; entityKind: EntityKind; entityId: string; payload: string; clock: number }>
-    )
-  }
+    applyStored(db, historiesOf(db, chunk, "oldest first"))
+    return []
+  })
 }
 
 /**
@@ -56,14 +50,11 @@ export const reproject = (db: Database, entityIds: ReadonlyArray<string>): void 
  * imported from other clones can be older than ones written here.
  */
 const replayLog = (source: Database, target: Database, onPage?: (replayed: number) => void): number => {
-  const page = source.query(
-    `SELECT op, entity_kind AS entityKind, entity_id AS entityId, payload, clock, id FROM events
-     WHERE (clock, id) > (?, ?) ORDER BY clock, id LIMIT ?`
-  )
+  const page = source.query(`SELECT op, entity_kind, entity_id, payload, clock, id FROM events WHERE (clock, id) > (?, ?) ORDER BY clock, id LIMIT ?`)
   let after: [number, string] = [0, ""]
   let replayed = 0
   for (;;) {
-    const rows = page.all(...after, pageSize) as Array<{ op: Operation; entityKind: EntityKind; entityId: string; payload: string; clock: number; id: string }>
+    const rows = page.all(...after, pageSize) as Array<Pick<LogRow, "op" | "entity_kind" | "entity_id" | "payload" | "clock" | "id">>
     if (rows.length === 0) return replayed
     replayed += applyStored(target, rows)
     const last = rows[rows.length - 1]!

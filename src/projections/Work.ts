@@ -176,11 +176,12 @@ const makeWork = (db: Database) => {
   /**
    * Epics, tasks and subtasks whose title, description or notes contain every
    * word of `text` (as a word prefix, case and accents ignored), best match first.
-   * Words are quoted, so FTS5 operators in the text are searched for, not obeyed.
+   * Only letters and digits make words, so FTS5 operators in the text are never obeyed.
    */
   const search = (text: string, kinds: ReadonlyArray<"epic" | "task" | "subtask">) =>
     trySqlite(() => {
-      const query = text.split(/\s+/).filter((w) => w !== "").map((w) => `"${w.replaceAll('"', '""')}"*`).join(" ")
+      // Split as the unicode61 tokenizer does, so every term is one token (the index keeps no positions).
+      const query = text.split(/[^\p{L}\p{N}]+/u).filter((w) => w !== "").map((w) => `"${w}"*`).join(" ")
       if (query === "") return []
       const rows = db.query(
         `SELECT r.entity_kind AS kind, r.entity_id AS id, r.source,

@@ -1,5 +1,5 @@
 import { Either, Schema } from "effect"
-import { formatParseError } from "../events/Event.ts"
+import { formatParseError } from "../events/operations.ts"
 
 /**
  * A bundle: a run of consecutive events of one stream (one branch of one

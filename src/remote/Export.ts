@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite"
-import type { Knowledge } from "../sync/Knowledge.ts"
+import { streamEntriesAfter } from "../events/log.ts"
+import type { Knowledge } from "../causality/Knowledge.ts"
 import type { Bundle, BundleEvent, BundleTransaction, PortableFrontier, StreamKey } from "./Bundle.ts"
 
 /** A stream with events, as the database holds it. */
@@ -11,26 +12,6 @@ export interface StoredStream {
   readonly pos: number
 }
 
-interface ExportRow {
-  readonly id: string
-  readonly seq: number
-  readonly pos: number
-  readonly tx_id: number
-  readonly clock: number
-  readonly entity_kind: string
-  readonly entity_id: string
-  readonly op: string
-  readonly payload: string
-  readonly payload_version: number
-  readonly cause_id: string | null
-  readonly if_version: number
-  readonly frontier_id: number | null
-  readonly seen_frontier_id: number | null
-  readonly worktree: string
-  readonly head: string | null
-  readonly actor: string
-  readonly committed_at: number
-}
 
 /** Events per bundle: a push of a long history writes several. */
 export const bundleSize = 10_000
@@ -88,11 +69,7 @@ export const makeExporter = (db: Database, knowledge: Knowledge) => {
 
   /** Bundles of `stream`'s events after position `after`, at most `bundleSize` events each. */
   const bundles = (stream: StoredStream, after: number): Array<Bundle> => {
-    const rows = db.query(
-      `SELECT e.id, e.seq, e.pos, e.tx_id, e.clock, e.entity_kind, e.entity_id, e.op, e.payload, e.payload_version, e.cause_id,
-              e.if_version, e.frontier_id, e.seen_frontier_id, t.worktree, t.head, t.actor, t.committed_at
-       FROM events e JOIN transactions t ON t.id = e.tx_id WHERE e.stream_id = ? AND e.pos > ? ORDER BY e.pos`
-    ).all(stream.id, after) as Array<ExportRow>
+    const rows = streamEntriesAfter(db, stream.id, after)
     const out: Array<Bundle> = []
     for (let i = 0; i < rows.length; i += bundleSize) {
       const chunk = rows.slice(i, i + bundleSize)

@@ -1,10 +1,7 @@
 import type { Database } from "bun:sqlite"
-import { Either } from "effect"
-import { readStoredPayload } from "../events/Event.ts"
+import { creationsOf, holds, type LogRow, newestSeqOfLog, nextPos, openTransaction, rowAt } from "../events/log.ts"
 import { ensureStream, localReplica } from "../events/streams.ts"
-import { applyStored, reproject } from "../projections/Replay.ts"
-import { insertRows } from "../storage/batch.ts"
-import type { Knowledge } from "../sync/Knowledge.ts"
+import type { Knowledge } from "../causality/Knowledge.ts"
 import type { Bundle, BundleEvent, BundleTransaction, StreamKey } from "./Bundle.ts"
 
 /** A verified bundle and the ref it came from. */
@@ -43,21 +40,11 @@ export interface ImportPlan {
   readonly refused: ReadonlyArray<Refusal>
 }
 
-export interface ImportReport {
-  readonly imported: number
-  readonly quarantined: number
-  readonly quarantinedByReason: Readonly<Record<string, number>>
-}
 
 const keyText = ([replica, branch]: StreamKey) => `${replica}\u0000${branch}`
 const creations = ["epic.created", "task.created", "subtask.created"]
 const byClock = (a: Candidate, b: Candidate) =>
   a.event.clock - b.event.clock || (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0)
-
-const eventColumns = [
-  "seq", "id", "tx_id", "stream_id", "clock", "entity_kind", "entity_id", "op", "payload", "payload_version",
-  "cause_id", "frontier_id", "if_version", "pos", "seen_frontier_id"
-] as const
 
 /**
  * Imports events from other clones. Each keeps its id, stream, clock and
@@ -80,7 +67,7 @@ export const makeImporter = (db: Database, knowledge: Knowledge) => {
 
   const highestPos = (key: StreamKey): number => {
     const id = streamIdOf(key, false)
-    return id === undefined ? 0 : (db.query("SELECT coalesce(max(pos), 0) AS pos FROM events WHERE stream_id = ?").get(id) as { pos: number }).pos
+    return id === undefined ? 0 : nextPos(db, id) - 1
   }
 
   /** Checks bundles against what is here and orders the new events causally. Reads only. */
@@ -112,10 +99,8 @@ export const makeImporter = (db: Database, knowledge: Knowledge) => {
       // What was imported (or written) here must be exactly what the ref says at those positions.
       // Same id is not enough: a forged copy can keep ids and change payloads.
       const mismatch = held.find((c) => {
-        const here = db.query("SELECT id, clock, entity_id, op, payload, cause_id FROM events WHERE stream_id = ? AND pos = ?").get(id!, c.event.pos) as
-          | { id: string; clock: number; entity_id: string; op: string; payload: string; cause_id: string | null }
-          | null
-        return here === null || here.id !== c.event.id || here.clock !== c.event.clock || here.entity_id !== c.event.entity ||
+        const here = rowAt(db, id!, c.event.pos)
+        return here === undefined || here.id !== c.event.id || here.clock !== c.event.clock || here.entity_id !== c.event.entity ||
           here.op !== c.event.op || here.payload !== c.event.payload || here.cause_id !== c.event.cause
       })
       if (mismatch !== undefined) {
@@ -127,7 +112,7 @@ export const makeImporter = (db: Database, knowledge: Knowledge) => {
         refused.push({ ref, code: "bundle_corrupt", detail: `the ref skips positions ${have + 1}-${fresh[0]!.event.pos - 1}` })
         continue
       }
-      const elsewhere = fresh.find((c) => db.query("SELECT 1 FROM events WHERE id = ?").get(c.event.id) !== null)
+      const elsewhere = fresh.find((c) => holds(db, c.event.id))
       if (elsewhere !== undefined) {
         refused.push({ ref, code: "history_rewritten", detail: `event ${elsewhere.event.id} is here already, at another place` })
         continue
@@ -149,13 +134,7 @@ export const makeImporter = (db: Database, knowledge: Knowledge) => {
     }
     const created = new Set<string>()
     const needCreation = [...new Set(queues.flat().filter((c) => c.event.kind !== "dependency" && !creations.includes(c.event.op)).map((c) => c.event.entity))]
-    for (let i = 0; i < needCreation.length; i += 500) {
-      const chunk = needCreation.slice(i, i + 500)
-      const rows = db.query(
-        `SELECT DISTINCT entity_id AS e FROM events WHERE entity_id IN (${chunk.map(() => "?").join(", ")}) AND op IN ('epic.created', 'task.created', 'subtask.created')`
-      ).all(...chunk) as Array<{ e: string }>
-      for (const r of rows) created.add(r.e)
-    }
+    for (const r of creationsOf(db, needCreation)) created.add(r.entity_id)
     const ready = (c: Candidate) =>
       reachedOf(c.stream) === c.event.pos - 1 &&
       c.frontier.every(([key, pos]) => reachedOf(key) >= pos) &&
@@ -182,23 +161,23 @@ export const makeImporter = (db: Database, knowledge: Knowledge) => {
   const frontierIds = new Map<string, number>()
 
   /**
-   * Appends planned events (in plan order) inside the current write
-   * transaction: the log, the projection (entities an older event reached are
-   * projected again in clock order), the clock advanced past them, and each
-   * imported stream's knowledge (what its newest event knew).
+   * The log rows of planned events (in plan order), for the write path to
+   * append: their git context recorded as transactions and their causal
+   * context placed in this database's frontiers. Runs in the write
+   * transaction that appends them, since the frontiers point at the seqs the
+   * rows take there.
    */
-  const apply = (batch: ReadonlyArray<Candidate>): ImportReport => {
-    const byReason: Record<string, number> = {}
+  const prepare = (batch: ReadonlyArray<Candidate>): ReadonlyArray<Omit<LogRow, "seq">> => {
     // Another process may have imported some of these since the plan.
-    const fresh = batch.filter((c) => db.query("SELECT 1 FROM events WHERE id = ?").get(c.event.id) === null)
-    if (fresh.length === 0) return { imported: 0, quarantined: 0, quarantinedByReason: byReason }
-    let seq = (db.query("SELECT coalesce(max(seq), 0) AS seq FROM events").get() as { seq: number }).seq
+    const fresh = batch.filter((c) => !holds(db, c.event.id))
+    // Seqs the batch's events will take (appendRows numbers them in this order), for frontiers that point into the batch.
+    let seq = newestSeqOfLog(db)
     const placed = new Map<string, number>()
     const localize = (f: ReadonlyArray<readonly [StreamKey, number]>): number => {
       const vector: Record<number, number> = {}
       for (const [key, pos] of f) {
         const stream = streamIdOf(key, true)!
-        vector[stream] = placed.get(`${stream}:${pos}`) ?? (db.query("SELECT seq FROM events WHERE stream_id = ? AND pos = ?").get(stream, pos) as { seq: number }).seq
+        vector[stream] = placed.get(`${stream}:${pos}`) ?? rowAt(db, stream, pos)!.seq
       }
       const text = JSON.stringify(vector)
       let id = frontierIds.get(text)
@@ -209,69 +188,38 @@ export const makeImporter = (db: Database, knowledge: Knowledge) => {
       return id
     }
     const txIds = new Map<string, number>()
-    const newest = new Map<number, number>()
     const rows = fresh.map((c) => {
       const stream = streamIdOf(c.stream, true)!
       let tx = txIds.get(c.txKey)
       if (tx === undefined) {
-        tx = (db.query("INSERT INTO transactions (stream_id, worktree, head, actor, committed_at) VALUES (?, ?, ?, ?, ?) RETURNING id")
-          .get(stream, c.tx.worktree, c.tx.head, c.tx.actor, c.tx.at) as { id: number }).id
+        tx = openTransaction(db, { streamId: stream, worktree: c.tx.worktree, head: c.tx.head, actor: c.tx.actor, at: c.tx.at })
         txIds.set(c.txKey, tx)
       }
       const e = c.event
-      const row = [
-        ++seq, e.id, tx, stream, e.clock, e.kind, e.entity, e.op, e.payload, e.payloadVersion,
-        e.cause, localize(c.frontier), e.ifVersion ? 1 : 0, e.pos, c.seen === null ? null : localize(c.seen)
-      ]
-      placed.set(`${stream}:${e.pos}`, seq)
-      newest.set(stream, row[11] as number)
+      const row = {
+        id: e.id,
+        tx_id: tx,
+        stream_id: stream,
+        clock: e.clock,
+        entity_kind: e.kind,
+        entity_id: e.entity,
+        op: e.op,
+        payload: e.payload,
+        payload_version: e.payloadVersion,
+        cause_id: e.cause,
+        frontier_id: localize(c.frontier),
+        if_version: e.ifVersion ? 1 as const : 0 as const,
+        pos: e.pos,
+        seen_frontier_id: c.seen === null ? null : localize(c.seen)
+      }
+      placed.set(`${stream}:${e.pos}`, ++seq)
       return row
     })
 
-    // The projection: entities whose history here has a newer clock than an imported event are replayed whole.
-    const entities = [...new Set(fresh.map((c) => c.event.entity))]
-    const latest = new Map<string, number>()
-    for (let i = 0; i < entities.length; i += 500) {
-      const chunk = entities.slice(i, i + 500)
-      const found = db.query(`SELECT entity_id AS e, max(clock) AS clock FROM events WHERE entity_id IN (${chunk.map(() => "?").join(", ")}) GROUP BY entity_id`)
-        .all(...chunk) as Array<{ e: string; clock: number }>
-      for (const r of found) latest.set(r.e, r.clock)
-    }
-    insertRows(db, "events", eventColumns, rows)
-    const replay = new Set(fresh.filter((c) => (latest.get(c.event.entity) ?? -1) > c.event.clock).map((c) => c.event.entity))
-    let quarantined = 0
-    fresh.forEach((c, i) => {
-      const readable = readStoredPayload(c.event.op, c.event.payload)
-      if (Either.isLeft(readable)) {
-        db.query("INSERT OR IGNORE INTO quarantine (event_seq, reason, detail, quarantined_at) VALUES (?, ?, ?, ?)").run(rows[i]![0] as number, readable.left.reason, readable.left.detail, Date.now())
-        quarantined++
-        byReason[readable.left.reason] = (byReason[readable.left.reason] ?? 0) + 1
-      }
-    })
-    applyStored(
-      db,
-      fresh.filter((c) => !replay.has(c.event.entity)).sort(byClock).map((c) => ({
-        id: c.event.id,
-        op: c.event.op as never,
-        entityKind: c.event.kind as never,
-        entityId: c.event.entity,
-        payload: c.event.payload,
-        clock: c.event.clock
-      }))
-    )
-    reproject(db, [...replay])
-
-    db.query("UPDATE hlc SET last = max(last, ?)").run(Math.max(...fresh.map((c) => c.event.clock)))
-    // An imported stream knows what its newest event knew; this replica's own streams keep what they pulled here.
-    for (const [stream, frontierId] of newest) {
-      if ((db.query("SELECT replica_id FROM streams WHERE id = ?").get(stream) as { replica_id: number }).replica_id === localReplica) continue
-      db.query("INSERT INTO stream_knowledge (stream_id, frontier_id) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET frontier_id = excluded.frontier_id")
-        .run(stream, frontierId)
-    }
-    return { imported: fresh.length, quarantined, quarantinedByReason: byReason }
+    return rows
   }
 
-  return { plan, apply }
+  return { plan, prepare }
 }
 
 export type Importer = ReturnType<typeof makeImporter>

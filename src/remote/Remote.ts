@@ -3,7 +3,8 @@ import { Context, Effect, Either, Layer } from "effect"
 import { GroveError } from "../errors/index.ts"
 import { orDatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import { Detector } from "../sync/Detector.ts"
+import { Detector } from "../causality/Detector.ts"
+import { Writer } from "../write/Writer.ts"
 import { encodeBundle, openBundle, parseBundleName } from "./Bundle.ts"
 import { makeExporter } from "./Export.ts"
 import { type FetchedBundle, makeImporter, type Refusal } from "./Import.ts"
@@ -52,7 +53,7 @@ export class Remote extends Context.Tag("grove/Remote")<Remote, ReturnType<typeo
   static readonly layer = Layer.effect(
     Remote,
     Effect.gen(function*() {
-      return makeRemote(yield* Sqlite, yield* SqlClient.SqlClient, yield* Detector, yield* Transport)
+      return makeRemote(yield* Sqlite, yield* SqlClient.SqlClient, yield* Detector, yield* Transport, yield* Writer)
     })
   ).pipe(Layer.provideMerge(Transport.layer))
 }
@@ -61,7 +62,8 @@ const makeRemote = (
   { db }: typeof Sqlite.Service,
   sql: SqlClient.SqlClient,
   { knowledge }: typeof Detector.Service,
-  transport: typeof Transport.Service
+  transport: typeof Transport.Service,
+  writer: typeof Writer.Service
 ) => {
   const exporter = makeExporter(db, knowledge)
   const importer = makeImporter(db, knowledge)
@@ -150,7 +152,7 @@ const makeRemote = (
       const byReason: Record<string, number> = {}
       for (let i = 0; i < plan.order.length; i += batchSize) {
         const batch = plan.order.slice(i, i + batchSize)
-        const r = yield* orDatabaseError(sql.withTransaction(trySqlite(() => importer.apply(batch))))
+        const r = yield* orDatabaseError(sql.withTransaction(Effect.flatMap(trySqlite(() => importer.prepare(batch)), writer.absorb)))
         imported += r.imported
         quarantined += r.quarantined
         for (const [k, n] of Object.entries(r.quarantinedByReason)) byReason[k] = (byReason[k] ?? 0) + n

@@ -1,7 +1,6 @@
-import { Context, Effect, Layer } from "effect"
-import { InvalidInput } from "../errors/index.ts"
+import { Context } from "effect"
 
-/** Settings read from the environment, validated before anything is opened. */
+/** Settings of the database connection, validated before anything is opened. */
 export interface StorageSettings {
   /** GROVE_DB: an explicit database file, overriding the repository location. */
   readonly explicitPath: string | undefined
@@ -13,36 +12,5 @@ export interface StorageSettings {
   readonly busyTimeoutMs: number
 }
 
-const nonNegativeInteger = (name: string, raw: string | undefined, fallback: number) => {
-  if (raw === undefined || raw === "") return Effect.succeed(fallback)
-  return /^\d+$/.test(raw.trim()) && Number.isSafeInteger(Number(raw.trim()))
-    ? Effect.succeed(Number(raw.trim()))
-    : Effect.fail(
-      new InvalidInput({
-        message: `${name} must be a non-negative integer, got ${JSON.stringify(raw)}`,
-        details: { variable: name, value: raw }
-      })
-    )
-}
-
-export const readStorageSettings = (env: Record<string, string | undefined>) =>
-  Effect.gen(function*() {
-    const durability = env["GROVE_SQLITE_DURABILITY"]
-    if (durability !== undefined && durability !== "" && durability !== "normal" && durability !== "full") {
-      return yield* new InvalidInput({
-        message: `GROVE_SQLITE_DURABILITY must be "normal" or "full", got ${JSON.stringify(durability)}`,
-        details: { variable: "GROVE_SQLITE_DURABILITY", value: durability }
-      })
-    }
-    const explicit = env["GROVE_DB"]
-    return {
-      explicitPath: explicit === undefined || explicit === "" ? undefined : explicit,
-      synchronous: durability === "full" ? "FULL" : "NORMAL",
-      cacheMiB: yield* nonNegativeInteger("GROVE_SQLITE_CACHE_MIB", env["GROVE_SQLITE_CACHE_MIB"], 64),
-      busyTimeoutMs: yield* nonNegativeInteger("GROVE_BUSY_TIMEOUT_MS", env["GROVE_BUSY_TIMEOUT_MS"], 10_000)
-    } satisfies StorageSettings
-  })
-
-export class StorageConfig extends Context.Tag("grove/StorageConfig")<StorageConfig, StorageSettings>() {
-  static readonly fromEnv = Layer.effect(StorageConfig, readStorageSettings(process.env))
-}
+/** The storage settings; the application reads them from the environment (src/app/Config.ts). */
+export class StorageConfig extends Context.Tag("grove/StorageConfig")<StorageConfig, StorageSettings>() {}

@@ -21,5 +21,19 @@ export const fromSqlCause = (cause: unknown): DatabaseBusy | DatabaseError => {
 export const orDatabaseError = <A, E, R>(self: Effect.Effect<A, E | SqlError, R>) =>
   Effect.catchIf(self, (e): e is SqlError => e instanceof SqlError, (e) => Effect.fail(fromSqlCause(e)))
 
-/** Runs synchronous raw bun:sqlite work, turning a throw into a coded error. */
-export const trySqlite = <A>(f: () => A) => Effect.try({ try: f, catch: fromSqlCause })
+/** Whether a throw came from SQLite itself (bun:sqlite's SQLiteError), not from a bug in the code around it. */
+const isSqliteFailure = (cause: unknown) => cause instanceof Error && cause.name === "SQLiteError"
+
+/**
+ * Runs synchronous raw bun:sqlite work. A SQLite failure becomes a coded
+ * error (busy, or database_error); anything else is a defect, which the
+ * command line answers as `internal`.
+ */
+export const trySqlite = <A>(f: () => A): Effect.Effect<A, DatabaseBusy | DatabaseError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(f())
+    } catch (cause) {
+      return isSqliteFailure(cause) ? Effect.fail(fromSqlCause(cause)) : Effect.die(cause)
+    }
+  })

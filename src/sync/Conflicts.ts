@@ -1,18 +1,21 @@
 import { Context, Effect, Either, Layer } from "effect"
-import { draft, edgeId, type EventDraft, type NodeRef, readStoredPayload } from "../events/Event.ts"
+import { readStoredPayload, writesOf } from "../events/operations.ts"
+import { draft, edgeId, type EventDraft, type NodeRef } from "../events/Event.ts"
 import { GitContext } from "../events/GitContext.ts"
+import { causedBy, entryBySeq, historiesOf } from "../events/log.ts"
+import { type EntityKindName, Graph } from "../graph/Graph.ts"
+import { tableOf } from "../projections/tables.ts"
 import { wallTimeOf } from "../events/hlc.ts"
-import { deleted, entityFields, writesOf } from "../events/writes.ts"
+import { deleted, entityFields } from "../events/writes.ts"
 import { GroveError, NotFound } from "../errors/index.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { localStreamId } from "../events/streams.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { adoptPending, inScope, inScopeParams } from "./scope.ts"
-import { Writer } from "./Writer.ts"
+import { Writer } from "../write/Writer.ts"
 
 export class ExpectMismatch extends GroveError("ExpectMismatch", "expect_mismatch") {}
 export class NothingToResolve extends GroveError("NothingToResolve", "nothing_to_resolve") {}
-export class ResolutionCycle extends GroveError("ResolutionCycle", "dependency_cycle") {}
 
 /** An event behind one side of a conflict, with where it was written. */
 export interface EventInfo {
@@ -92,21 +95,21 @@ export class Conflicts extends Context.Tag("grove/Conflicts")<Conflicts, ReturnT
   static readonly layer = Layer.effect(
     Conflicts,
     Effect.gen(function*() {
-      return makeConflicts(yield* Sqlite, yield* GitContext, yield* Writer)
+      return makeConflicts(yield* Sqlite, yield* GitContext, yield* Writer, yield* Graph)
     })
   )
 }
 
-const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Service, writer: typeof Writer.Service) => {
+const makeConflicts = (
+  { db }: typeof Sqlite.Service,
+  git: typeof GitContext.Service,
+  writer: typeof Writer.Service,
+  graph: typeof Graph.Service
+) => {
   const eventInfo = (seq: number | null): EventInfo | null => {
-    if (seq === null) return null
-    const r = db.query(
-      `SELECT e.seq, e.id, e.op, s.name AS stream, t.worktree, t.head, t.actor, e.clock
-       FROM events e JOIN transactions t ON t.id = e.tx_id JOIN streams s ON s.id = e.stream_id WHERE e.seq = ?`
-    ).get(seq) as (Omit<EventInfo, "time"> & { clock: number }) | null
-    if (r === null) return null
-    const { clock, ...rest } = r
-    return { ...rest, time: new Date(wallTimeOf(clock)).toISOString() }
+    const r = seq === null ? undefined : entryBySeq(db, seq)
+    if (r === undefined) return null
+    return { seq: r.seq, id: r.id, op: r.op, stream: r.stream, worktree: r.worktree, head: r.head, actor: r.actor, time: new Date(wallTimeOf(r.clock)).toISOString() }
   }
 
   const view = (r: ConflictRow): Conflict => ({
@@ -152,11 +155,9 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
 
   /** An entity's readable history in clock order (unreadable events are skipped, as everywhere). */
   const history = (entityId: string) =>
-    (db.query("SELECT op, entity_kind AS entityKind, payload, clock FROM events WHERE entity_id = ? ORDER BY clock, id").all(entityId) as Array<
-      { op: string; entityKind: string; payload: string; clock: number }
-    >).flatMap((h) => {
+    historiesOf(db, [entityId], "oldest first").flatMap((h) => {
       const payload = readStoredPayload(h.op, h.payload)
-      return Either.isRight(payload) ? [{ ...h, payload: payload.right }] : []
+      return Either.isRight(payload) ? [{ id: h.id, op: h.op, entityKind: h.entity_kind, clock: h.clock, payload: payload.right }] : []
     })
 
   /** The entity as its log last had it: every field's newest value that is not a delete. */
@@ -180,54 +181,42 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
     return { source: p.source, target: p.target }
   }
 
-  const isLive = (kind: string, id: string) => {
-    const table = kind === "epic" ? "epics" : kind === "task" ? "tasks" : "subtasks"
-    return db.query(`SELECT 1 FROM ${table} WHERE id = ?`).get(id) !== null
-  }
+  const isLive = (kind: string, id: string) => db.query(`SELECT 1 FROM ${tableOf[kind as keyof typeof tableOf]} WHERE id = ?`).get(id) !== null
 
   /**
-   * Choosing an edge's presence re-adds it: both ends must exist and it must not close a cycle, the
-   * same rules `dep add` enforces. The resolution is refused otherwise (choose the other side).
+   * Choosing an edge's presence re-adds it under the rules `dep add` enforces (both ends live, no
+   * cycle); the resolution is refused otherwise (choose the other side).
    */
-  const checkEdge = (r: ConflictRow, use: "ours" | "theirs"): Effect.Effect<void, NotFound | ResolutionCycle> => {
+  const checkEdge = (r: ConflictRow, use: "ours" | "theirs") => {
     if (r.entity_kind !== "dependency" || parse(use === "ours" ? r.ours : r.theirs) !== true) return Effect.void
     const { source, target } = endpoints(r.entity_id)
-    const present = db.query("SELECT 1 FROM dependencies WHERE source_id = ? AND target_id = ?").get(source.id, target.id) !== null
-    if (present) return Effect.void
-    const gone = [source, target].find((end) => !isLive(end.kind, end.id))
-    if (gone !== undefined) {
-      return Effect.fail(new NotFound({ message: `cannot re-add ${r.entity_id}: ${gone.kind} ${gone.id} no longer exists; resolve with the other side`, details: { conflict: r.id, missing: gone } }))
-    }
-    const cycle = db.query(
-      `WITH RECURSIVE reach(id) AS (SELECT ? UNION SELECT d.target_id FROM dependencies d JOIN reach r ON d.source_id = r.id)
-       SELECT 1 FROM reach WHERE id = ? LIMIT 1`
-    ).get(target.id, source.id) !== null
-    return cycle
-      ? Effect.fail(new ResolutionCycle({ message: `re-adding ${r.entity_id} would form a cycle: ${target.id} already depends on ${source.id}; resolve with the other side`, details: { conflict: r.id, source, target } }))
-      : Effect.void
+    return graph.checkReAdd(source, target, "; resolve with the other side").pipe(
+      Effect.mapError((e) => (e._tag === "NotFound" ? new NotFound({ message: e.message, details: { conflict: r.id, ...e.details } }) : e))
+    )
   }
 
   /** The events that settle one record with the chosen side. */
-  const settle = (r: ConflictRow, use: "ours" | "theirs"): Array<EventDraft> => {
+  const settle = (r: ConflictRow, use: "ours" | "theirs") => {
     const value = parse(use === "ours" ? r.ours : r.theirs)
+    if (r.field === "existence" && value !== true) {
+      // Confirming a delete removes what still hangs off the entity, as a delete would (no orphans, no dangling edges).
+      const root = draft("conflict.resolved", { kind: r.entity_kind as "epic", id: r.entity_id }, { conflict: r.id, field: "existence", value: false })
+      return Effect.map(confirmCascade(r.entity_kind, r.entity_id, root.id), (cascade) => [root, ...cascade])
+    }
+    return trySqlite(() => settleFromLog(r, value))
+  }
+
+  /** A settlement that writes the chosen value, or restores the entity and what its delete took, from the log. */
+  const settleFromLog = (r: ConflictRow, value: unknown): Array<EventDraft> => {
     const entity = { kind: r.entity_kind as "epic", id: r.entity_id }
     if (r.entity_kind === "dependency") {
       return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value, restored: endpoints(r.entity_id) })]
     }
     if (r.field !== "existence") return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value })]
-    if (value !== true) {
-      // Confirming a delete removes what still hangs off the entity, as a delete would (no orphans, no dangling edges).
-      const root = draft("conflict.resolved", entity, { conflict: r.id, field: "existence", value: false })
-      return [root, ...confirmCascade(r.entity_kind, r.entity_id, root.id)]
-    }
     // Restore the entity, then what its delete cascaded to, each from the log.
     const root = draft("conflict.resolved", entity, { conflict: r.id, field: "existence", value: true, ...restoration(r.entity_id, r.entity_kind) })
-    const lastDelete = db.query("SELECT id FROM events WHERE entity_id = ? AND op LIKE '%.deleted' ORDER BY clock DESC, id DESC LIMIT 1").get(r.entity_id) as
-      | { id: string }
-      | null
-    const cascade = lastDelete === null ? [] : db.query("SELECT entity_kind AS kind, entity_id AS id FROM events WHERE cause_id = ? ORDER BY seq").all(lastDelete.id) as Array<
-      { kind: string; id: string }
-    >
+    const lastDelete = history(r.entity_id).findLast((h) => h.op.endsWith(".deleted"))
+    const cascade = lastDelete === undefined ? [] : causedBy(db, lastDelete.id).map((e) => ({ kind: e.entity_kind, id: e.entity_id }))
     const parents = restoreParents(r.entity_kind, root.payload as { restored?: Record<string, unknown> }, root.id)
     // An edge comes back only when both of its ends are live or come back in this resolution.
     const back = new Set([r.entity_id, ...parents.map((p) => p.entityId), ...cascade.filter((c) => c.kind !== "dependency").map((c) => c.id)])
@@ -241,25 +230,17 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
     return [root, ...parents, ...children]
   }
 
-  /** Edges touching the entity or its live children (by edge id), then live subtasks, then live tasks (by id). */
-  const confirmCascade = (kind: string, id: string, causeId: string): Array<EventDraft> => {
-    const tasks = kind === "epic" ? (db.query("SELECT id FROM tasks WHERE epic_id = ? ORDER BY id").all(id) as Array<{ id: string }>).map((t) => t.id) : []
-    const parents = kind === "task" ? [id] : tasks
-    const subtasks = parents.length === 0 ? [] : (db.query(
-      `SELECT id FROM subtasks WHERE task_id IN (${parents.map(() => "?").join(", ")}) ORDER BY id`
-    ).all(...parents) as Array<{ id: string }>).map((s) => s.id)
-    const nodes = [id, ...tasks, ...subtasks]
-    const edges = db.query(
-      `SELECT source_kind, source_id, target_kind, target_id FROM dependencies
-       WHERE source_id IN (${nodes.map(() => "?").join(", ")}) OR target_id IN (${nodes.map(() => "?").join(", ")})`
-    ).all(...nodes, ...nodes) as Array<{ source_kind: "task"; source_id: string; target_kind: "task"; target_id: string }>
-    const edgeDrafts = edges
-      .map((e) => ({ source: { kind: e.source_kind, id: e.source_id }, target: { kind: e.target_kind, id: e.target_id } }))
-      .sort((a, b) => (edgeId(a.source, a.target) < edgeId(b.source, b.target) ? -1 : 1))
-      .map((e) => draft("conflict.resolved", { kind: "dependency", id: edgeId(e.source, e.target) }, { conflict: null, field: "presence", value: false, restored: e }, { causeId }))
-    const gone = (k: "task" | "subtask") => (x: string) => draft("conflict.resolved", { kind: k, id: x }, { conflict: null, field: "existence", value: false }, { causeId })
-    return [...edgeDrafts, ...subtasks.map(gone("subtask")), ...tasks.map(gone("task"))]
-  }
+  /** Confirming a delete takes what a delete takes (Graph.subtree): edges, then subtasks, then tasks. */
+  const confirmCascade = (kind: string, id: string, causeId: string) =>
+    Effect.map(graph.subtree(kind as EntityKindName, id), ({ tasks, subtasks, edges }): Array<EventDraft> => {
+      const gone = (x: { readonly kind: "task" | "subtask"; readonly id: string }) =>
+        draft("conflict.resolved", x, { conflict: null, field: "existence", value: false }, { causeId })
+      return [
+        ...edges.map((e) => draft("conflict.resolved", { kind: "dependency", id: edgeId(e.source, e.target) }, { conflict: null, field: "presence", value: false, restored: e }, { causeId })),
+        ...subtasks.filter((x) => x.id !== id).map(gone),
+        ...tasks.map(gone)
+      ]
+    })
 
   /**
    * A restored task or subtask whose parent is gone would be an orphan, which
@@ -293,6 +274,10 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
             if (selection.field !== undefined) where.push("c.field = ?"), params.push(selection.field)
             return db.query(`${select} WHERE ${where.join(" AND ")} ORDER BY c.id`).all(...params) as Array<ConflictRow>
           })
+          // An id no scope has is unknown, as in `sync conflicts show`; one that exists elsewhere or is settled is nothing to resolve.
+          if (matched.length === 0 && selection.id !== undefined && (yield* trySqlite(() => db.query("SELECT 1 FROM conflicts WHERE id = ?").get(selection.id!))) === null) {
+            return yield* new NotFound({ message: `no conflict with id ${selection.id}`, details: { id: selection.id } })
+          }
           if (matched.length === 0) {
             return yield* new NothingToResolve({
               message: selection.id !== undefined
@@ -312,7 +297,7 @@ const makeConflicts = ({ db }: typeof Sqlite.Service, git: typeof GitContext.Ser
             }
           }
           for (const r of matched) yield* checkEdge(r, use)
-          const plans = yield* trySqlite(() => matched.map((r) => ({ r, drafts: settle(r, use) })))
+          const plans = yield* Effect.forEach(matched, (r) => Effect.map(settle(r, use), (drafts) => ({ r, drafts })))
           if (!dryRun) yield* emit(plans.flatMap((p) => p.drafts))
           return {
             dryRun,

@@ -1,18 +1,20 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import { type Unreadable, readStoredPayload } from "../events/operations.ts"
 import { Context, Effect, Either, Layer } from "effect"
-import { readStoredPayload, type Unreadable } from "../events/Event.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { GroveError, InvalidInput } from "../errors/index.ts"
 import { Git } from "../git/Git.ts"
 import { Repository } from "../git/Repository.ts"
 import { orDatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import type { Frontier } from "./causality.ts"
-import { Detector } from "./Detector.ts"
-import { eventRowColumns, type EventRow, type LearntEvent } from "./Heads.ts"
+import type { Frontier } from "../causality/causality.ts"
+import { Detector } from "../causality/Detector.ts"
+import { eventRowColumns, type EventRow, type LearntEvent } from "../causality/Heads.ts"
+import { newestSeq, quarantine } from "../events/log.ts"
 import { ensureLocalStream, localStreamId, streamName, streamsOfBranch } from "../events/streams.ts"
 import { adoptPending } from "./scope.ts"
 import { branchExists, defaultBranch } from "./SourceBranch.ts"
+import { SyncConfig } from "./SyncConfig.ts"
 
 export class UnknownSource extends GroveError("UnknownSource", "unknown_source") {}
 
@@ -39,7 +41,7 @@ export interface StatusReport {
 }
 
 export interface PullOptions {
-  /** Events per transaction (default 2000, or GROVE_PULL_BATCH). */
+  /** Events per transaction (default: GROVE_PULL_BATCH, else 2000). */
   readonly batchSize?: number
   readonly onProgress?: (scanned: number) => void
 }
@@ -50,18 +52,6 @@ interface Range {
   readonly lo: number
   readonly hi: number
 }
-
-export const defaultBatchSize = 2000
-
-/** GROVE_PULL_BATCH: a positive integer, else invalid_input naming the variable. */
-const pullBatchFromEnv = (raw: string | undefined) =>
-  raw === undefined || raw === ""
-    ? Effect.succeed(defaultBatchSize)
-    : /^\d+$/.test(raw.trim()) && Number(raw) > 0
-    ? Effect.succeed(Number(raw))
-    : Effect.fail(
-      new InvalidInput({ message: `GROVE_PULL_BATCH must be a positive integer, got ${JSON.stringify(raw)}`, details: { variable: "GROVE_PULL_BATCH", value: raw } })
-    )
 
 /**
  * `sync pull` and `sync status`: what B knows that A does not, learnt in seq
@@ -74,7 +64,7 @@ export class Sync extends Context.Tag("grove/Sync")<Sync, ReturnType<typeof make
     Sync,
     Effect.gen(function*() {
       const gitCommands = yield* Git
-      return makeSync(yield* Sqlite, yield* SqlClient.SqlClient, yield* Detector, yield* GitContext, yield* Repository, gitCommands)
+      return makeSync(yield* Sqlite, yield* SqlClient.SqlClient, yield* Detector, yield* GitContext, yield* Repository, gitCommands, yield* SyncConfig)
     })
   )
 }
@@ -85,10 +75,9 @@ const makeSync = (
   { knowledge, heads }: typeof Detector.Service,
   git: typeof GitContext.Service,
   repository: typeof Repository.Service,
-  gitCommands: typeof Git.Service
+  gitCommands: typeof Git.Service,
+  config: typeof SyncConfig.Service
 ) => {
-  const newestSeq = (stream: number) =>
-    (db.query("SELECT coalesce(max(seq), 0) AS seq FROM events WHERE stream_id = ?").get(stream) as { seq: number }).seq
   const countIn = (r: Range) =>
     r.hi <= r.lo ? 0 : (db.query("SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND seq <= ?").get(r.stream, r.lo, r.hi) as { n: number }).n
 
@@ -100,7 +89,7 @@ const makeSync = (
   const knowledgeOf = (sources: ReadonlyArray<number>): Frontier => {
     const union: Record<number, number> = {}
     for (const source of sources) {
-      const newest = newestSeq(source)
+      const newest = newestSeq(db, source)
       for (const [s, seq] of Object.entries({ ...knowledge.current(source), [source]: newest })) {
         union[Number(s)] = Math.max(union[Number(s)] ?? 0, seq)
       }
@@ -136,10 +125,6 @@ const makeSync = (
     return Object.fromEntries(Object.entries(known).map(([s, seq]) => [streamName(db, Number(s)), seq]))
   }
 
-  const quarantine = (row: EventRow, reason: string, detail: string) =>
-    db.query("INSERT OR IGNORE INTO quarantine (event_seq, reason, detail, quarantined_at) VALUES (?, ?, ?, ?)")
-      .run(row.seq, reason, detail, Date.now())
-
   /** Reads a stored row; one that fails its Schema is quarantined with the reason. */
   const admit = (row: EventRow): LearntEvent | Unreadable =>
     Either.match(readStoredPayload(row.op, row.payload), {
@@ -151,7 +136,7 @@ const makeSync = (
     Effect.gen(function*() {
       const context = yield* git.resolve
       const src = yield* source(from, yield* trySqlite(() => localStreamId(db, context.stream)))
-      const batchSize = options.batchSize ?? (yield* pullBatchFromEnv(process.env["GROVE_PULL_BATCH"]))
+      const batchSize = options.batchSize ?? config.pullBatchSize
       const report = { scanned: 0, conflictsCreated: 0, conflictsSettled: 0, quarantined: 0, batches: 0 }
       const byReason: Record<string, number> = {}
       // What B knows when the pull starts: later writes to B wait for the next pull.
@@ -174,7 +159,7 @@ const makeSync = (
           for (const row of rows) {
             const event = admit(row)
             if ("reason" in event) {
-              quarantine(row, event.reason, event.detail)
+              quarantine(db, row.seq, event)
               report.quarantined++
               byReason[event.reason] = (byReason[event.reason] ?? 0) + 1
             } else admitted.push(event)

@@ -1,10 +1,12 @@
 import { Context, Effect, Either, Layer, Schema } from "effect"
-import { draft, edgeId, type EventDraft, formatParseError, type NodeRef, Title } from "../events/Event.ts"
+import { formatParseError } from "../events/operations.ts"
+import { draft, edgeId, type EventDraft, type NodeRef, Title } from "../events/Event.ts"
 import { newEntityId } from "../events/ids.ts"
 import { GroveError } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"
-import type { Emit } from "../sync/Writer.ts"
-import { Tracker } from "./Tracker.ts"
+import { EdgeSet } from "../graph/Graph.ts"
+import { type Emit, Writer } from "../write/Writer.ts"
+import { oversized } from "./limits.ts"
 
 export class BulkInputInvalid extends GroveError("BulkInputInvalid", "bulk_input_invalid") {}
 
@@ -46,14 +48,49 @@ export const parseJsonLines = (text: string): Either.Either<ReadonlyArray<BulkLi
   return Either.right(out)
 }
 
-const decodeAll = <A, I>(schema: Schema.Schema<A, I>, lines: ReadonlyArray<BulkLine>) =>
+/** The closest allowed key to a misspelt one (at most two edits), for "did you mean". */
+const closest = (key: string, allowed: ReadonlyArray<string>) =>
+  allowed.find((a) => {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => i)
+    for (let i = 1; i <= key.length; i++) {
+      let prev = d[0]!
+      d[0] = i
+      for (let j = 1; j <= a.length; j++) {
+        const cur = d[j]!
+        d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (key[i - 1] === a[j - 1] ? 0 : 1))
+        prev = cur
+      }
+    }
+    return d[a.length]! <= 2
+  })
+
+/**
+ * What is wrong with a line before its Schema runs, in user words: not an
+ * object, an unknown key (never silently dropped), or a field over its size limit.
+ */
+const lineProblem = (value: unknown, allowed: ReadonlyArray<string>): string | undefined => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return `expected a JSON object like {${allowed.map((k) => `"${k}": ...`).join(", ")}}`
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      const guess = closest(key, allowed)
+      return `unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : ""}; allowed keys: ${allowed.join(", ")}`
+    }
+  }
+  return oversized(value as Record<string, string>)?.message
+}
+
+const decodeAll = <F extends Schema.Struct.Fields>(schema: Schema.Struct<F>, lines: ReadonlyArray<BulkLine>) =>
   Effect.suspend(() => {
-    const decode = Schema.decodeUnknownEither(schema)
+    type A = Schema.Struct.Type<F>
+    const decode = Schema.decodeUnknownEither(schema as unknown as Schema.Schema<A>)
+    const allowed = Object.keys(schema.fields)
     const out: Array<A & { readonly line: number }> = []
     for (const l of lines) {
+      const problem = lineProblem(l.value, allowed)
+      if (problem !== undefined) return Effect.fail(invalid(l.line, problem))
       const r = decode(l.value)
       if (Either.isLeft(r)) return Effect.fail(invalid(l.line, formatParseError(r.left)))
-      out.push({ ...r.right, line: l.line })
+      out.push({ ...(r.right as object), line: l.line } as A & { readonly line: number })
     }
     return Effect.succeed(out)
   })
@@ -67,7 +104,7 @@ export class Bulk extends Context.Tag("grove/Bulk")<Bulk, ReturnType<typeof make
   static readonly layer = Layer.effect(
     Bulk,
     Effect.gen(function*() {
-      return makeBulk(yield* Tracker, yield* Queries)
+      return makeBulk(yield* Writer, yield* Queries)
     })
   )
 }
@@ -81,14 +118,14 @@ const emitInSteps = (emit: Emit, drafts: ReadonlyArray<EventDraft>, onProgress?:
     }
   })
 
-const makeBulk = (tracker: typeof Tracker.Service, queries: typeof Queries.Service) => {
+const makeBulk = ({ write }: typeof Writer.Service, queries: typeof Queries.Service) => {
   const createMany = (
     kind: "task" | "subtask",
     defaultParent: string | undefined,
     lines: ReadonlyArray<BulkLine>,
     onProgress?: (written: number) => void
   ) =>
-    tracker.write((emit) =>
+    write((emit) =>
       Effect.gen(function*() {
         const items = yield* decodeAll(ItemLine, lines)
         const parentKind = kind === "task" ? "epic" : "task"
@@ -98,7 +135,7 @@ const makeBulk = (tracker: typeof Tracker.Service, queries: typeof Queries.Servi
           if (parent === undefined) return yield* invalid(item.line, `no ${parentKind} given (use --${parentKind} or "parent")`)
           parents.add(parent)
         }
-        const found = yield* queries.existing(kind === "task" ? "epics" : "tasks", [...parents])
+        const found = yield* queries.existing(kind === "task" ? "epic" : "task", [...parents])
         const drafts: Array<EventDraft> = []
         const ids: Array<string> = []
         for (const item of items) {
@@ -115,48 +152,34 @@ const makeBulk = (tracker: typeof Tracker.Service, queries: typeof Queries.Servi
     )
 
   const addDependencies = (lines: ReadonlyArray<BulkLine>, onProgress?: (written: number) => void) =>
-    tracker.write((emit) =>
+    write((emit) =>
       Effect.gen(function*() {
         const edges = yield* decodeAll(EdgeLine, lines)
         const ids = [...new Set(edges.flatMap((e) => [e.source, e.target]))]
-        const tasks = yield* queries.existing("tasks", ids)
-        const subtasks = yield* queries.existing("subtasks", ids)
+        const tasks = yield* queries.existing("task", ids)
+        const subtasks = yield* queries.existing("subtask", ids)
         const nodeOf = (id: string): NodeRef | undefined =>
           tasks.has(id) ? { kind: "task", id } : subtasks.has(id) ? { kind: "subtask", id } : undefined
-        // The whole graph in memory: cycle checks for thousands of new edges without a query per edge.
-        const adjacency = new Map<string, Array<string>>()
-        const link = (from: string, to: string) => adjacency.set(from, [...(adjacency.get(from) ?? []), to])
-        const present = new Set<string>()
-        for (const d of yield* queries.allDependencies()) {
-          link(d.source.id, d.target.id)
-          present.add(edgeId(d.source, d.target))
-        }
-        const reaches = (from: string, to: string) => {
-          const seen = new Set<string>([from])
-          const stack = [from]
-          while (stack.length > 0) {
-            const at = stack.pop()!
-            if (at === to) return true
-            for (const next of adjacency.get(at) ?? []) if (!seen.has(next)) seen.add(next), stack.push(next)
-          }
-          return false
-        }
+        const graph = new EdgeSet(yield* queries.allDependencies())
         const drafts: Array<EventDraft> = []
+        // Edges already in the graph are skipped and reported, so re-running a plan script succeeds.
+        const skipped: Array<{ readonly line: number; readonly source: string; readonly target: string }> = []
         for (const e of edges) {
           const source = nodeOf(e.source)
           const target = nodeOf(e.target)
           if (source === undefined) return yield* invalid(e.line, `unknown task or subtask ${e.source}`)
           if (target === undefined) return yield* invalid(e.line, `unknown task or subtask ${e.target}`)
           if (e.source === e.target) return yield* invalid(e.line, `${e.source} cannot depend on itself`)
-          const id = edgeId(source, target)
-          if (present.has(id)) return yield* invalid(e.line, `${e.source} already depends on ${e.target}`)
-          if (reaches(e.target, e.source)) return yield* invalid(e.line, `${e.source} -> ${e.target} would form a cycle`)
-          link(e.source, e.target)
-          present.add(id)
-          drafts.push(draft("dependency.added", { kind: "dependency", id }, { source, target }))
+          if (graph.has(source, target)) {
+            skipped.push({ line: e.line, source: e.source, target: e.target })
+            continue
+          }
+          if (graph.reaches(e.target, e.source)) return yield* invalid(e.line, `${e.source} -> ${e.target} would form a cycle`)
+          graph.add(source, target)
+          drafts.push(draft("dependency.added", { kind: "dependency", id: edgeId(source, target) }, { source, target }))
         }
         yield* emitInSteps(emit, drafts, onProgress)
-        return { added: drafts.length }
+        return { added: drafts.length, ...(skipped.length > 0 ? { skipped } : {}) }
       })
     )
 

@@ -4,8 +4,9 @@ import { GitContext } from "../events/GitContext.ts"
 import { GroveError, InvalidInput } from "../errors/index.ts"
 import type { Subtask, Task } from "../projections/Queries.ts"
 import { type Lease, Work } from "../projections/Work.ts"
-import type { Emit } from "../sync/Writer.ts"
-import { InvalidTransition } from "./rules.ts"
+import { Graph } from "../graph/Graph.ts"
+import { type Emit, Writer } from "../write/Writer.ts"
+import { InvalidTransition } from "../graph/rules.ts"
 import { Tracker } from "./Tracker.ts"
 
 export class ClaimLost extends GroveError("ClaimLost", "claim_lost") {}
@@ -45,12 +46,18 @@ export class Claims extends Context.Tag("grove/Claims")<Claims, ReturnType<typeo
   static readonly layer = Layer.effect(
     Claims,
     Effect.gen(function*() {
-      return makeClaims(yield* Tracker, yield* Work, yield* GitContext)
+      return makeClaims(yield* Tracker, yield* Writer, yield* Graph, yield* Work, yield* GitContext)
     })
   )
 }
 
-const makeClaims = (tracker: typeof Tracker.Service, work: typeof Work.Service, git: typeof GitContext.Service) => {
+const makeClaims = (
+  tracker: typeof Tracker.Service,
+  writer: typeof Writer.Service,
+  graph: typeof Graph.Service,
+  work: typeof Work.Service,
+  git: typeof GitContext.Service
+) => {
   /** The acting owner's name: --owner, or the actor. */
   const whoActs = (acting: Acting): Effect.Effect<string, InvalidInput | Effect.Effect.Error<typeof git.resolve>> =>
     acting.owner === undefined
@@ -110,10 +117,10 @@ const makeClaims = (tracker: typeof Tracker.Service, work: typeof Work.Service, 
           details: { id, from: "done", to: "in_progress" }
         })
       }
-      yield* tracker.checkVersion(entity, options.ifVersion)
+      yield* graph.checkVersion(entity, options.ifVersion)
       const held = entity.owner === who && entity.status === "in_progress"
       if (!held) {
-        if (entity.status !== "in_progress") yield* tracker.checkStatus(entity, "in_progress")
+        if (entity.status !== "in_progress") yield* graph.checkStatus(entity, "in_progress")
         yield* emit([draft(`${kind}.claimed`, { kind, id }, { owner: who, status: "in_progress" }, { ifVersion: options.ifVersion !== undefined })])
       }
       if (options.lease !== undefined) yield* emit([draft(`${kind}.leased`, { kind, id }, { owner: who, lease: options.lease })])
@@ -129,12 +136,12 @@ const makeClaims = (tracker: typeof Tracker.Service, work: typeof Work.Service, 
     })
 
   const claim = (kind: WorkKind, id: string, options: ClaimOptions) =>
-    Effect.flatMap(whoActs(options), (who) => tracker.write((emit) => claimIn(emit, kind, id, who, options)))
+    Effect.flatMap(whoActs(options), (who) => writer.write((emit) => claimIn(emit, kind, id, who, options)))
 
   /** Back to todo with no owner (a done item keeps its status): its owner, or anyone with --force. */
   const release = (kind: WorkKind, id: string, acting: Acting) =>
     Effect.flatMap(whoActs(acting), (who) =>
-      tracker.write((emit) =>
+      writer.write((emit) =>
         Effect.gen(function*() {
           const entity = yield* item(kind, id)
           if (entity.owner === null) return { entity, changed: false, previousOwner: null }
@@ -147,7 +154,7 @@ const makeClaims = (tracker: typeof Tracker.Service, work: typeof Work.Service, 
   /** Renews the lease (or sets one with `lease`); only the owner may. */
   const heartbeat = (kind: WorkKind, id: string, options: Acting & { readonly lease?: number | undefined }) =>
     Effect.flatMap(whoActs(options), (who) =>
-      tracker.write((emit) =>
+      writer.write((emit) =>
         Effect.gen(function*() {
           const entity = yield* item(kind, id)
           if (entity.owner !== who) {

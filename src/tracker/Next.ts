@@ -1,9 +1,8 @@
 import { Context, Effect, Layer } from "effect"
 import { Queries, type Task } from "../projections/Queries.ts"
 import { type Candidate, Work } from "../projections/Work.ts"
-import type { Emit } from "../sync/Writer.ts"
+import { type Emit, Writer } from "../write/Writer.ts"
 import { type Acting, Claims } from "./Claims.ts"
-import { Tracker } from "./Tracker.ts"
 
 export interface NextOptions extends Acting {
   readonly epic?: string | undefined
@@ -23,12 +22,12 @@ export class Next extends Context.Tag("grove/Next")<Next, ReturnType<typeof make
   static readonly layer = Layer.effect(
     Next,
     Effect.gen(function*() {
-      return makeNext(yield* Tracker, yield* Claims, yield* Work, yield* Queries)
+      return makeNext(yield* Writer, yield* Claims, yield* Work, yield* Queries)
     })
   )
 }
 
-const makeNext = (tracker: typeof Tracker.Service, claims: typeof Claims.Service, work: typeof Work.Service, queries: typeof Queries.Service) => {
+const makeNext = (writer: typeof Writer.Service, claims: typeof Claims.Service, work: typeof Work.Service, queries: typeof Queries.Service) => {
   /** What an agent needs to start on `task`: its epic, dependencies and their state, subtasks, notes. */
   const context = (task: Task) =>
     Effect.gen(function*() {
@@ -76,7 +75,7 @@ const makeNext = (tracker: typeof Tracker.Service, claims: typeof Claims.Service
       // A read first: when there is nothing to pick, polling agents take no write lock.
       const seen = yield* choose(who, options, undefined)
       const picked = options.claim === true && seen !== undefined
-        ? yield* tracker.write((emit) => choose(who, options, emit))
+        ? yield* writer.write((emit) => choose(who, options, emit))
         : seen
       if (picked === undefined) return { owner: who, task: null, claimed: false, ...(yield* idle(options.epic)) }
       const task = (yield* queries.task(picked.task.id))!

@@ -5,6 +5,7 @@ import type { Subtask, Task } from "../projections/Queries.ts"
 import { Work } from "../projections/Work.ts"
 import { type Acting, Claims, type WorkKind } from "./Claims.ts"
 import { Tracker } from "./Tracker.ts"
+import { Writer } from "../write/Writer.ts"
 
 /**
  * Appends a note to a task or subtask. A note is its own event that sets no
@@ -19,7 +20,7 @@ export const addNote = (kind: WorkKind, id: string, text: string, acting: Acting
     const claims = yield* Claims
     const who = yield* claims.whoActs(acting)
     const note = draft(`${kind}.noted`, { kind, id }, { text: text.trim(), author: who })
-    yield* tracker.write((emit) =>
+    yield* (yield* Writer).write((emit) =>
       Effect.gen(function*() {
         const entity = (yield* tracker.find(kind, id)) as Task | Subtask
         yield* emit([note])

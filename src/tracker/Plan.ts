@@ -1,5 +1,7 @@
 import { Effect, Either, Schema } from "effect"
-import { draft, edgeId, type EventDraft, formatParseError, type NodeRef, Title } from "../events/Event.ts"
+import { draft, edgeId, type EventDraft, type NodeRef, Title } from "../events/Event.ts"
+import { formatParseError } from "../events/operations.ts"
+import { Writer } from "../write/Writer.ts"
 import { newEntityId } from "../events/ids.ts"
 import { GroveError } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"
@@ -121,7 +123,7 @@ export const applyPlan = (plan: PlanDocument) =>
       if (e.target === plan.epic.key) return yield* invalid(`${e.source}.dependsOn`, `${e.target} is the epic; only tasks and subtasks can be depended on`)
     }
 
-    return yield* tracker.write((emit) =>
+    return yield* (yield* Writer).write((emit) =>
       Effect.gen(function*() {
         const applied = new Map(
           (yield* trySqlite(() => db.query("SELECT key, entity_kind AS kind, entity_id AS id FROM plan_keys WHERE plan = ?").all(name) as Array<Ref & { key: string }>))

@@ -1,22 +1,12 @@
 import { Context, Effect, Layer } from "effect"
-import { draft, edgeId, type EventDraft, type NodeRef, type PayloadOf, type Status } from "../events/Event.ts"
+import { draft, edgeId, type EventDraft, type Status } from "../events/Event.ts"
 import { newEntityId } from "../events/ids.ts"
+import type { PayloadOf } from "../events/operations.ts"
 import { InvalidInput, NotFound } from "../errors/index.ts"
+import { type EntityKindName, Graph } from "../graph/Graph.ts"
+import type { Entity, Epic, Subtask, Task } from "../projections/Queries.ts"
 import type { DatabaseBusy, DatabaseError } from "../storage/errors.ts"
-import { type Emit, Writer } from "../sync/Writer.ts"
-import { type Entity, type Epic, Queries, type Subtask, type Task } from "../projections/Queries.ts"
-import {
-  canTransition,
-  DependencyCycle,
-  DependencyExists,
-  DependencyNotDone,
-  InvalidTransition,
-  isGated,
-  SelfDependency,
-  VersionMismatch
-} from "./rules.ts"
-
-export type EntityKindName = Entity["kind"]
+import { type Emit, Writer } from "../write/Writer.ts"
 
 export interface Patch {
   readonly title?: string | undefined
@@ -43,9 +33,7 @@ export type Before<E> = (entity: Entity, emit: Emit) => Effect.Effect<void, E | 
 export class Tracker extends Context.Tag("grove/Tracker")<Tracker, ReturnType<typeof makeTracker>>() {
   static readonly layer = Layer.effect(
     Tracker,
-    Effect.gen(function*() {
-      return makeTracker(yield* Writer, yield* Queries)
-    })
+    Effect.map(Effect.all([Writer, Graph]), ([writer, graph]) => makeTracker(writer, graph))
   )
 }
 
@@ -55,58 +43,9 @@ const checkTitle = (title: string) =>
     ? Effect.fail(new InvalidInput({ message: "a title must not be empty", details: { field: "title" } }))
     : Effect.void
 
-const notFound = (kind: string, id: string) => new NotFound({ message: `no ${kind} with id ${id}`, details: { kind, id } })
-
-const makeTracker = (writer: typeof Writer.Service, queries: typeof Queries.Service) => {
-  const write = writer.write
-
-  const find = (kind: EntityKindName, id: string): Effect.Effect<Entity, NotFound | DatabaseError | DatabaseBusy> =>
-    Effect.flatMap(
-      (kind === "epic" ? queries.epic(id) : kind === "task" ? queries.task(id) : queries.subtask(id)) as Effect.Effect<
-        Entity | undefined,
-        DatabaseError | DatabaseBusy
-      >,
-      (e) => (e === undefined ? Effect.fail(notFound(kind, id)) : Effect.succeed(e))
-    )
-
-  /** A dependency endpoint: a task or a subtask, whichever has the id. */
-  const findNode = (id: string) =>
-    Effect.gen(function*() {
-      const task = yield* queries.task(id)
-      if (task !== undefined) return task as Task | Subtask
-      const subtask = yield* queries.subtask(id)
-      if (subtask !== undefined) return subtask
-      return yield* new NotFound({ message: `no task or subtask with id ${id}`, details: { id } })
-    })
-
-  const checkVersion = (entity: Entity, ifVersion: number | undefined) =>
-    ifVersion === undefined || ifVersion === entity.version
-      ? Effect.void
-      : Effect.fail(
-        new VersionMismatch({
-          message: `${entity.kind} ${entity.id} is at version ${entity.version}, not ${ifVersion}; nothing was written`,
-          details: { id: entity.id, expected: ifVersion, actual: entity.version }
-        })
-      )
-
-  const checkStatus = (entity: Entity, to: Status, options: { readonly straightToDone?: boolean } = {}) =>
-    Effect.gen(function*() {
-      if (!canTransition(entity.status, to, options)) {
-        return yield* new InvalidTransition({
-          message: `${entity.kind} ${entity.id} cannot go from ${entity.status} to ${to}`,
-          details: { id: entity.id, from: entity.status, to }
-        })
-      }
-      if (isGated(to) && entity.kind !== "epic") {
-        const undone = yield* queries.undoneDependencies({ kind: entity.kind, id: entity.id })
-        if (undone.length > 0) {
-          return yield* new DependencyNotDone({
-            message: `${entity.kind} ${entity.id} cannot enter ${to}: ${undone.length} dependenc${undone.length === 1 ? "y is" : "ies are"} not done (${undone.map((d) => d.id).join(", ")})`,
-            details: { id: entity.id, to, undone }
-          })
-        }
-      }
-    })
+const makeTracker = (writer: typeof Writer.Service, graph: typeof Graph.Service) => {
+  const { write } = writer
+  const { find, checkVersion, checkStatus } = graph
 
   const create = (kind: EntityKindName, parent: string | undefined, input: NewEntity) =>
     write((emit) =>
@@ -170,18 +109,9 @@ const makeTracker = (writer: typeof Writer.Service, queries: typeof Queries.Serv
         const root = yield* find(kind, id)
         yield* checkVersion(root, ifVersion)
         const rootEvent = draft(`${kind}.deleted`, { kind, id }, {}, { ifVersion: ifVersion !== undefined })
-        const tasks = kind === "epic" ? yield* queries.tasks({ epic: id }) : kind === "task" ? [root as Task] : []
-        const subtasks = kind === "subtask"
-          ? [root as Subtask]
-          : (yield* Effect.forEach(tasks, (t) => queries.subtasks(t.id))).flat()
-        const nodes: ReadonlyArray<NodeRef> = [...tasks, ...subtasks].map((n) => ({ kind: n.kind, id: n.id }))
-        const edges = new Map<string, { source: NodeRef; target: NodeRef }>()
-        for (const node of nodes) {
-          const { dependsOn, dependedOnBy } = yield* queries.dependencies(node)
-          for (const d of [...dependsOn, ...dependedOnBy]) edges.set(edgeId(d.source, d.target), { source: d.source, target: d.target })
-        }
+        const { tasks, subtasks, edges } = yield* graph.subtree(kind, id)
         const cascade: Array<EventDraft> = [
-          ...[...edges.values()].map((e) => draft("dependency.removed", { kind: "dependency", id: edgeId(e.source, e.target) }, e, { causeId: rootEvent.id })),
+          ...edges.map((e) => draft("dependency.removed", { kind: "dependency", id: edgeId(e.source, e.target) }, e, { causeId: rootEvent.id })),
           ...subtasks.filter((s) => s.id !== id).map((s) => draft("subtask.deleted", s, {}, { causeId: rootEvent.id })),
           ...tasks.filter((t) => t.id !== id).map((t) => draft("task.deleted", t, {}, { causeId: rootEvent.id }))
         ]
@@ -197,22 +127,7 @@ const makeTracker = (writer: typeof Writer.Service, queries: typeof Queries.Serv
   const addDependency = (sourceId: string, targetId: string) =>
     write((emit) =>
       Effect.gen(function*() {
-        if (sourceId === targetId) {
-          return yield* new SelfDependency({ message: `${sourceId} cannot depend on itself`, details: { id: sourceId } })
-        }
-        const s = yield* findNode(sourceId)
-        const t = yield* findNode(targetId)
-        const source = { kind: s.kind, id: s.id }
-        const target = { kind: t.kind, id: t.id }
-        if (yield* queries.edgeExists(source, target)) {
-          return yield* new DependencyExists({ message: `${sourceId} already depends on ${targetId}`, details: { source, target } })
-        }
-        if (yield* queries.reaches(target, source)) {
-          return yield* new DependencyCycle({
-            message: `${sourceId} -> ${targetId} would form a cycle: ${targetId} already depends on ${sourceId}`,
-            details: { source, target }
-          })
-        }
+        const { source, target } = yield* graph.checkNewEdge(sourceId, targetId)
         yield* emit([draft("dependency.added", { kind: "dependency", id: edgeId(source, target) }, { source, target })])
         return { source, target }
       })
@@ -221,11 +136,11 @@ const makeTracker = (writer: typeof Writer.Service, queries: typeof Queries.Serv
   const removeDependency = (sourceId: string, targetId: string) =>
     write((emit) =>
       Effect.gen(function*() {
-        const s = yield* findNode(sourceId)
-        const t = yield* findNode(targetId)
+        const s = yield* graph.findNode(sourceId)
+        const t = yield* graph.findNode(targetId)
         const source = { kind: s.kind, id: s.id }
         const target = { kind: t.kind, id: t.id }
-        if (!(yield* queries.edgeExists(source, target))) {
+        if (!(yield* graph.edgeExists(source, target))) {
           return yield* new NotFound({ message: `${sourceId} does not depend on ${targetId}`, details: { source, target } })
         }
         yield* emit([draft("dependency.removed", { kind: "dependency", id: edgeId(source, target) }, { source, target })])
@@ -233,7 +148,8 @@ const makeTracker = (writer: typeof Writer.Service, queries: typeof Queries.Serv
       })
     )
 
-  return { write, find, findNode, checkVersion, checkStatus, create, update, done, remove, addDependency, removeDependency }
+  return { find, findNode: graph.findNode, create, update, done, remove, addDependency, removeDependency }
 }
 
+export type { EntityKindName } from "../graph/Graph.ts"
 export type { Epic, Subtask, Task }

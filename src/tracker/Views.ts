@@ -5,18 +5,19 @@ import { Work } from "../projections/Work.ts"
 import { Conflicts, type ResolveSelection } from "../sync/Conflicts.ts"
 import { type Acting, Claims, type WorkKind } from "./Claims.ts"
 import { Next } from "./Next.ts"
-import { type EntityKindName, Tracker } from "./Tracker.ts"
+import type { EntityKindName } from "./Tracker.ts"
 
 /**
  * The answers that combine several services, shared by the CLI's `--json`
  * data and the MCP tools (src/mcp), so both front ends return one shape.
  */
 
-/** An entity with its children, dependency edges, lease and notes (`show`). */
+/** An entity with its children, dependency edges, lease and notes (`show`): projection reads only. */
 export const showEntity = (kind: EntityKindName, id: string) =>
   Effect.gen(function*() {
-    const entity = yield* (yield* Tracker).find(kind, id)
     const queries = yield* Queries
+    const entity = yield* (kind === "epic" ? queries.epic(id) : kind === "task" ? queries.task(id) : queries.subtask(id))
+    if (entity === undefined) return yield* new NotFound({ message: `no ${kind} with id ${id}`, details: { kind, id } })
     const children = kind === "epic" ? yield* queries.tasks({ epic: id }) : kind === "task" ? yield* queries.subtasks(id) : []
     const edges = kind === "epic" ? { dependsOn: [], dependedOnBy: [] } : yield* queries.dependencies({ kind, id })
     const work = yield* Work

@@ -1,7 +1,13 @@
+/** Runs the real `grove` CLI as a separate process (end-to-end tests), in the neutral environment of env.ts. */
 import { spawn, spawnSync } from "bun"
 import * as NodePath from "node:path"
+import { childEnv, type EnvPatch } from "./env.ts"
 
-const entry = NodePath.resolve(import.meta.dir, "../../src/main.ts")
+/** The CLI's entry point, run from source. */
+export const groveEntry = NodePath.resolve(import.meta.dir, "../../src/main.ts")
+
+/** The argv that runs `grove ARGS` from source with the current Bun. */
+export const groveArgv = (args: ReadonlyArray<string>): Array<string> => [process.execPath, groveEntry, ...args]
 
 export interface CliResult {
   readonly exitCode: number
@@ -9,12 +15,6 @@ export interface CliResult {
   readonly stderr: string
   /** The parsed envelope when --json was given. */
   readonly json: any
-}
-
-const cleanEnv = (env: Record<string, string | undefined>) => {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) out[k] = v
-  return out
 }
 
 const parse = (stdout: string) => {
@@ -25,20 +25,20 @@ const parse = (stdout: string) => {
   }
 }
 
-/** Runs the real `grove` CLI as a separate process (end-to-end tests only). */
-export const grove = (cwd: string, args: ReadonlyArray<string>, options: { env?: Record<string, string | undefined>; stdin?: string } = {}): CliResult => {
-  const r = spawnSync([process.execPath, entry, ...args], {
+/** Runs `grove ARGS` in `cwd` and waits for it; `env` patches the neutral environment. */
+export const grove = (cwd: string, args: ReadonlyArray<string>, options: { env?: EnvPatch; stdin?: string } = {}): CliResult => {
+  const r = spawnSync(groveArgv(args), {
     cwd,
-    env: cleanEnv(options.env ?? {}),
+    env: childEnv(options.env),
     stdin: options.stdin === undefined ? "ignore" : Buffer.from(options.stdin)
   })
   const stdout = r.stdout.toString()
   return { exitCode: r.exitCode ?? -1, stdout, stderr: r.stderr.toString(), json: parse(stdout) }
 }
 
-/** Starts the CLI without waiting, for races between processes. */
-export const groveAsync = async (cwd: string, args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}): Promise<CliResult> => {
-  const p = spawn([process.execPath, entry, ...args], { cwd, env: cleanEnv(env), stdout: "pipe", stderr: "pipe" })
+/** Starts the CLI without blocking this process, for races between processes and for tests that run concurrently. */
+export const groveAsync = async (cwd: string, args: ReadonlyArray<string>, env: EnvPatch = {}): Promise<CliResult> => {
+  const p = spawn(groveArgv(args), { cwd, env: childEnv(env), stdout: "pipe", stderr: "pipe" })
   const [stdout, stderr, exitCode] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
   return { exitCode, stdout, stderr, json: parse(stdout) }
 }

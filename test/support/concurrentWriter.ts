@@ -7,17 +7,13 @@
  * usage: bun test/support/concurrentWriter.ts <db path> <worker id> <transactions>
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Effect, Layer } from "effect"
-import { DatabaseLocation } from "../../src/storage/DatabaseLocation.ts"
-import { Sqlite } from "../../src/storage/Sqlite.ts"
-import { readStorageSettings, StorageConfig } from "../../src/storage/StorageConfig.ts"
+import { Effect } from "effect"
+import { sqliteAt } from "./effect.ts"
 
 const [path, worker, count] = process.argv.slice(2)
 if (path === undefined || worker === undefined || count === undefined) throw new Error("usage: <db> <worker> <n>")
 
-const layer = Sqlite.layer().pipe(
-  Layer.provide(Layer.merge(DatabaseLocation.at(path), Layer.effect(StorageConfig, readStorageSettings(process.env))))
-)
+const layer = sqliteAt(path, process.env)
 
 const program = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient

@@ -1,14 +1,12 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
-import * as NodePath from "node:path"
-
-const entry = NodePath.resolve(import.meta.dir, "../../src/main.ts")
+import { groveArgv } from "./cli.ts"
+import { childEnv, type EnvPatch } from "./env.ts"
 
 /** A real MCP client connected over stdio to `grove mcp` spawned in `cwd` (the SDK's own Client and transport). */
-export const connect = async (cwd: string, options: { readonly name?: string; readonly env?: Record<string, string | undefined> } = {}) => {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries({ ...process.env, ...options.env })) if (v !== undefined) env[k] = v
-  const transport = new StdioClientTransport({ command: process.execPath, args: [entry, "mcp"], cwd, env, stderr: "pipe" })
+export const connect = async (cwd: string, options: { readonly name?: string; readonly env?: EnvPatch } = {}) => {
+  const [command, ...args] = groveArgv(["mcp"])
+  const transport = new StdioClientTransport({ command: command!, args, cwd, env: childEnv(options.env), stderr: "pipe" })
   let stderr = ""
   transport.stderr?.on("data", (chunk: Buffer) => void (stderr += chunk.toString()))
   const client = new Client({ name: options.name ?? "grove-test-agent", version: "1.0.0" })

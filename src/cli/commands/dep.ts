@@ -1,100 +1,46 @@
-import { Args, Command, Options } from "@effect/cli"
 import { Effect } from "effect"
+import type { NodeRef } from "../../events/Event.ts"
 import { Queries } from "../../projections/Queries.ts"
-import { Work } from "../../projections/Work.ts"
-import { Bulk } from "../../tracker/Bulk.ts"
 import { Tracker } from "../../tracker/Tracker.ts"
-import * as Flags from "../options.ts"
+import type { Handler } from "../execute.ts"
 import { edgeLine } from "../render.ts"
-import { Output, progressLine } from "../Output.ts"
-import { runTracker } from "../run.ts"
-import { bulkLines } from "./bulk.ts"
+import { runCore } from "../run.ts"
+import type { Input } from "../spec.ts"
 
-const source = Args.text({ name: "source" }).pipe(Args.withDescription("the task or subtask that waits"))
-const target = Args.text({ name: "target" }).pipe(Args.withDescription("the task or subtask it waits for"))
-
-const add = Command.make("add", { source, target }, (o) =>
-  runTracker(
+/** Idempotent: adding an edge that exists succeeds with changed:false (re-running a plan script must not fail). */
+const add: Handler = (o: Input) =>
+  runCore(
     "dep add",
-    Effect.map(Effect.flatMap(Tracker, (t) => t.addDependency(o.source, o.target)), (edge) => ({
-      data: edge,
-      text: `Added ${edgeLine(edge)}`
-    }))
-  )).pipe(Command.withDescription("SOURCE depends on TARGET: SOURCE cannot start or finish until TARGET is done."))
+    Effect.flatMap(Tracker, (t) => t.addDependency(o.required("source"), o.required("target"))).pipe(
+      Effect.map((edge) => ({ data: { ...edge, changed: true }, text: `Added ${edgeLine(edge)}` })),
+      Effect.catchTag("DependencyExists", (e) => {
+        const edge = e.details as { source: NodeRef; target: NodeRef }
+        return Effect.succeed({ data: { ...edge, changed: false }, text: `Unchanged: ${edgeLine(edge)} already exists` })
+      })
+    )
+  )
 
-const remove = Command.make("remove", { source, target }, (o) =>
-  runTracker(
+const remove: Handler = (o: Input) =>
+  runCore(
     "dep remove",
-    Effect.map(Effect.flatMap(Tracker, (t) => t.removeDependency(o.source, o.target)), (edge) => ({
+    Effect.map(Effect.flatMap(Tracker, (t) => t.removeDependency(o.required("source"), o.required("target"))), (edge) => ({
       data: edge,
       text: `Removed ${edgeLine(edge)}`
     }))
-  )).pipe(Command.withDescription("Remove the edge SOURCE -> TARGET."))
+  )
 
-const list = Command.make(
-  "list",
-  { id: Args.text({ name: "id" }).pipe(Args.withDescription("only edges touching this task or subtask"), Args.optional) },
-  (o) =>
-    runTracker(
-      "dep list",
-      Effect.gen(function*() {
-        const queries = yield* Queries
-        const edges = o.id._tag === "Some"
-          ? yield* Effect.flatMap(Effect.flatMap(Tracker, (t) => t.findNode(o.id._tag === "Some" ? o.id.value : "")), (n) =>
-            Effect.map(queries.dependencies({ kind: n.kind, id: n.id }), (d) => [...d.dependsOn, ...d.dependedOnBy]))
-          : yield* queries.allDependencies()
-        return { data: edges, text: edges.length === 0 ? "No dependencies." : edges.map(edgeLine).join("\n") }
-      })
-    )
-).pipe(Command.withDescription("List dependency edges."))
+const list: Handler = (o: Input) =>
+  runCore(
+    "dep list",
+    Effect.gen(function*() {
+      const queries = yield* Queries
+      const id = o.text("id")
+      const edges = id !== undefined
+        ? yield* Effect.flatMap(Effect.flatMap(Tracker, (t) => t.findNode(id)), (n) =>
+          Effect.map(queries.dependencies({ kind: n.kind, id: n.id }), (d) => [...d.dependsOn, ...d.dependedOnBy]))
+        : yield* queries.allDependencies()
+      return { data: edges, text: edges.length === 0 ? "No dependencies." : edges.map(edgeLine).join("\n") }
+    })
+  )
 
-const addMany = Command.make(
-  "add-many",
-  {
-    edges: Options.text("edge").pipe(Options.withDescription("SOURCE:TARGET; repeat for several"), Options.repeated),
-    file: Flags.file
-  },
-  (o) =>
-    runTracker(
-      "dep add-many",
-      Effect.gen(function*() {
-        const lines = yield* bulkLines(o.edges, o.file, (edge) => {
-          const [s, t] = edge.split(":")
-          return { source: s, target: t }
-        })
-        const progress = progressLine((yield* Output).json, "dependencies written:")
-        const result = yield* (yield* Bulk).addDependencies(lines, progress.report)
-        progress.end()
-        return { data: result, text: `Added ${result.added} dependencies` }
-      })
-    )
-).pipe(Command.withDescription('Add many edges in one transaction: --edge S:T repeated, or JSON lines {"source","target"} from --file.'))
-
-const tree = Command.make(
-  "tree",
-  {
-    id: Args.text({ name: "id" }).pipe(Args.withDescription("the task or subtask at the root")),
-    reverse: Options.boolean("reverse").pipe(Options.withDescription("what depends on it, rather than what it depends on")),
-    depth: Options.integer("depth").pipe(Options.withDescription("at most N edges away (default: no limit)"), Options.optional)
-  },
-  (o) =>
-    runTracker(
-      "dep tree",
-      Effect.gen(function*() {
-        const depth = yield* Flags.nonNegative("depth", o.depth)
-        const node = yield* Effect.flatMap(Tracker, (t) => t.findNode(o.id))
-        const nodes = yield* (yield* Work).tree({ kind: node.kind, id: node.id }, { reverse: o.reverse, depth: depth ?? 1_000_000 })
-        return {
-          data: { root: { kind: node.kind, id: node.id }, reverse: o.reverse, nodes },
-          text: nodes.length === 0
-            ? `${node.id} ${o.reverse ? "has no dependents" : "depends on nothing"}.`
-            : nodes.map((n) => `${"  ".repeat(n.distance)}${n.id}  [${n.status}]  ${n.title}  (distance ${n.distance}, via ${n.via})`).join("\n")
-        }
-      })
-    )
-).pipe(Command.withDescription("Everything a task or subtask depends on, transitively, each at its shortest distance; --reverse: what depends on it."))
-
-export const dep = Command.make("dep").pipe(
-  Command.withDescription("Dependency edges between tasks and subtasks."),
-  Command.withSubcommands([add, remove, list, addMany, tree])
-)
+export const handlers: Record<string, Handler> = { "dep add": add, "dep remove": remove, "dep list": list }

@@ -1,10 +1,14 @@
-import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
+import { databaseLayer } from "../../app/AppLayer.ts"
 import { InvalidInput } from "../../errors/index.ts"
 import { Backup } from "../../migrations/Backup.ts"
-import { Migrator, type MigrationRun } from "../../migrations/Migrator.ts"
-import { databaseLayer } from "../../app/AppLayer.ts"
+import { type MigrationRun, Migrator } from "../../migrations/Migrator.ts"
+import { Sqlite } from "../../storage/Sqlite.ts"
+import type { Handler } from "../execute.ts"
 import { respond } from "../respond.ts"
+import type { Input } from "../spec.ts"
+
+/** init and migrate: the commands that work on the database file itself, before or without the tracker. */
 
 const onDatabase = Effect.provide(databaseLayer(process.cwd()))
 
@@ -17,7 +21,25 @@ const runText = (verb: string, run: MigrationRun) =>
     ...(run.backup ? [`Backup: ${run.backup}`] : [])
   ].join("\n")
 
-const status = Command.make("status", {}, () =>
+const init: Handler = () =>
+  respond(
+    "init",
+    Effect.gen(function*() {
+      const { path } = yield* Sqlite
+      const run = yield* (yield* Migrator).up
+      const created = run.from === 0 && run.steps.length > 0
+      return {
+        data: { database: path, created, schemaVersion: run.to, applied: run.steps },
+        text: created
+          ? `Initialized grove database at ${path} (schema version ${run.to})`
+          : run.steps.length > 0
+          ? `Upgraded grove database at ${path} to schema version ${run.to}`
+          : `grove database already initialized at ${path} (schema version ${run.to})`
+      }
+    }).pipe(onDatabase)
+  )
+
+const status: Handler = () =>
   respond(
     "migrate status",
     Effect.gen(function*() {
@@ -29,56 +51,47 @@ const status = Command.make("status", {}, () =>
       ]
       return { data: s, text: lines.join("\n") }
     }).pipe(onDatabase)
-  )).pipe(Command.withDescription("Show applied and pending migrations."))
+  )
 
-const up = Command.make("up", {}, () =>
+const up: Handler = () =>
   respond(
     "migrate up",
     Effect.flatMap(Migrator, (m) => m.up).pipe(
       Effect.map((run) => ({ data: run, text: runText("up", run) })),
       onDatabase
     )
-  )).pipe(Command.withDescription("Apply every pending migration in one transaction."))
+  )
 
-const down = Command.make(
-  "down",
-  { to: Options.integer("to").pipe(Options.withDescription("the schema version to return to")) },
-  ({ to }) =>
-    respond(
-      "migrate down",
-      Effect.flatMap(Migrator, (m) => m.down(to)).pipe(
-        Effect.map((run) => ({ data: run, text: runText("down", run) })),
-        onDatabase
-      )
+const down: Handler = (o: Input) =>
+  respond(
+    "migrate down",
+    Effect.flatMap(Migrator, (m) => m.down(o.integer("to")!)).pipe(
+      Effect.map((run) => ({ data: run, text: runText("down", run) })),
+      onDatabase
     )
-).pipe(Command.withDescription("Revert migrations down to version N, after taking a backup."))
+  )
 
-const backup = Command.make(
-  "backup",
-  {
-    retain: Options.integer("retain").pipe(
-      Options.withDescription("keep only the newest N backups"),
-      Options.optional
-    )
-  },
-  ({ retain }) =>
-    respond(
-      "migrate backup",
-      Effect.gen(function*() {
-        if (retain._tag === "Some" && retain.value < 1) {
-          return yield* new InvalidInput({ message: `--retain must be at least 1 (the new backup is always kept), got ${retain.value}`, details: { flag: "retain" } })
-        }
-        const report = yield* (yield* Backup).create(retain._tag === "Some" ? { retain: retain.value } : {})
-        return {
-          data: report,
-          text: [`Backup written to ${report.path} (${report.bytes} bytes)`, ...report.removed.map((r) => `  removed ${r}`)]
-            .join("\n")
-        }
-      }).pipe(onDatabase)
-    )
-).pipe(Command.withDescription("Write a consistent copy of the database beside it (VACUUM INTO)."))
+const backup: Handler = (o: Input) =>
+  respond(
+    "migrate backup",
+    Effect.gen(function*() {
+      const retain = o.integer("retain")
+      if (retain !== undefined && retain < 1) {
+        return yield* new InvalidInput({ message: `--retain must be at least 1 (the new backup is always kept), got ${retain}`, details: { flag: "retain" } })
+      }
+      const report = yield* (yield* Backup).create(retain !== undefined ? { retain } : {})
+      return {
+        data: report,
+        text: [`Backup written to ${report.path} (${report.bytes} bytes)`, ...report.removed.map((r) => `  removed ${r}`)]
+          .join("\n")
+      }
+    }).pipe(onDatabase)
+  )
 
-export const migrate = Command.make("migrate").pipe(
-  Command.withDescription("Inspect and run schema migrations."),
-  Command.withSubcommands([status, up, down, backup])
-)
+export const handlers: Record<string, Handler> = {
+  init,
+  "migrate status": status,
+  "migrate up": up,
+  "migrate down": down,
+  "migrate backup": backup
+}

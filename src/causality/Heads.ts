@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite"
+import { readStoredPayload, writesOf } from "../events/operations.ts"
 import { Either } from "effect"
-import { readStoredPayload } from "../events/Event.ts"
-import { deleted, isCreation, type Write, writesOf } from "../events/writes.ts"
+import { deleted, isCreation, type Write } from "../events/writes.ts"
 import { type CausalEvent, type Frontier, inPast, isCascadeDelete } from "./causality.ts"
 import type { Knowledge } from "./Knowledge.ts"
 

@@ -25,6 +25,12 @@ export const makeKnowledge = (db: Database) => {
     cache.set(id, frontier)
     return id
   }
+  /** Makes a stored frontier the stream's current one. */
+  const setCurrent = (streamId: number, frontierId: number): void => {
+    db.query(
+      "INSERT INTO stream_knowledge (stream_id, frontier_id) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET frontier_id = excluded.frontier_id"
+    ).run(streamId, frontierId)
+  }
   return {
     byId,
     /** The stream's current frontier (what it has pulled; its own events are implicit). */
@@ -36,12 +42,8 @@ export const makeKnowledge = (db: Database) => {
     },
     store,
     /** Records a new frontier for the stream; later events it writes carry it. */
-    advance: (streamId: number, frontier: Frontier): void => {
-      const id = store(frontier)
-      db.query(
-        "INSERT INTO stream_knowledge (stream_id, frontier_id) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET frontier_id = excluded.frontier_id"
-      ).run(streamId, id)
-    }
+    advance: (streamId: number, frontier: Frontier): void => setCurrent(streamId, store(frontier)),
+    setCurrent
   }
 }
 

@@ -1,10 +1,32 @@
-import { Command } from "@effect/cli"
 import { Effect } from "effect"
+import { EventStore } from "../../events/EventStore.ts"
 import { Replay, VerifyMismatch } from "../../projections/Replay.ts"
+import type { Handler } from "../execute.ts"
+import * as Flags from "../options.ts"
 import { Output, progressLine } from "../Output.ts"
-import { runTracker } from "../run.ts"
+import { runTracker } from "../runTracker.ts"
+import type { Input } from "../spec.ts"
 
-export const rebuild = Command.make("rebuild", {}, () =>
+/** The log and the projection as wholes: events list, rebuild, verify. */
+
+const eventsList: Handler = (o: Input) =>
+  runTracker(
+    "events list",
+    Effect.gen(function*() {
+      const limit = yield* Flags.nonNegative("limit", o.integer("limit"))
+      const events = yield* (yield* EventStore).list({ stream: o.text("stream"), entity: o.text("entity"), limit })
+      return {
+        data: events,
+        text: events.length === 0
+          ? "No events."
+          : events.map((e) =>
+            `${String(e.seq).padStart(6)}  ${e.time}  ${e.stream}  ${e.actor}  ${e.op} ${e.entityId}  ${JSON.stringify(e.payload)}`
+          ).join("\n")
+      }
+    })
+  )
+
+const rebuild: Handler = () =>
   runTracker(
     "rebuild",
     Effect.gen(function*() {
@@ -13,9 +35,9 @@ export const rebuild = Command.make("rebuild", {}, () =>
       progress.end()
       return { data: result, text: `Rebuilt the projection from ${result.events} events` }
     })
-  )).pipe(Command.withDescription("Replay the whole event log into fresh projection tables."))
+  )
 
-export const verify = Command.make("verify", {}, () =>
+const verify: Handler = () =>
   runTracker(
     "verify",
     Effect.gen(function*() {
@@ -31,4 +53,6 @@ export const verify = Command.make("verify", {}, () =>
       }
       return { data: report, text: [`identical (${report.events} events replayed)`, ...lines].join("\n") }
     })
-  )).pipe(Command.withDescription("Replay the log into a scratch database and compare per-table checksums with the live tables."))
+  )
+
+export const handlers: Record<string, Handler> = { "events list": eventsList, rebuild, verify }

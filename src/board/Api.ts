@@ -1,0 +1,183 @@
+import { Effect, Schema } from "effect"
+import type { BoardServices } from "./Server.ts"
+import { withTracker } from "../app/AppLayer.ts"
+import { Status } from "../events/Event.ts"
+import { EventStore } from "../events/EventStore.ts"
+import { GitContext } from "../events/GitContext.ts"
+import { InvalidInput, NotFound } from "../errors/index.ts"
+import { Repository } from "../git/Repository.ts"
+import { Queries, type Subtask, type Task } from "../projections/Queries.ts"
+import type { DatabaseBusy, DatabaseError } from "../storage/errors.ts"
+import { Sqlite } from "../storage/Sqlite.ts"
+import { Conflicts } from "../sync/Conflicts.ts"
+import { Claims } from "../tracker/Claims.ts"
+import { Tracker } from "../tracker/Tracker.ts"
+import { latestEvents } from "./Activity.ts"
+import { epicGraph } from "./Graph.ts"
+import { jsonText } from "./Http.ts"
+import { worktrees } from "./Worktrees.ts"
+
+/** An endpoint: method, path pattern (`:name` segments), the body Schema for writes, and its handler (data, or a ready Response). */
+export type Endpoint = {
+  readonly method: "GET" | "POST"
+  readonly path: string
+  readonly body?: Schema.Schema<any, any>
+  readonly handle: (input: { readonly params: Record<string, string>; readonly query: URLSearchParams; readonly body: any }) => Effect.Effect<unknown, unknown, BoardServices>
+}
+
+const kindOf = (id: string) =>
+  id.startsWith("e-") ? "epic" as const : id.startsWith("t-") ? "task" as const : id.startsWith("s-") ? "subtask" as const : undefined
+
+const entityKind = (id: string) => {
+  const kind = kindOf(id)
+  return kind === undefined
+    ? Effect.fail(new NotFound({ message: `no epic, task or subtask with id ${id}`, details: { id } }))
+    : Effect.succeed(kind)
+}
+
+const positiveInt = (query: URLSearchParams, name: string, fallback: number, max: number) => {
+  const raw = query.get(name)
+  if (raw === null) return Effect.succeed(fallback)
+  return /^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= max
+    ? Effect.succeed(Number(raw))
+    : Effect.fail(new InvalidInput({ message: `${name} must be an integer from 1 to ${max}, got ${JSON.stringify(raw)}`, details: { parameter: name } }))
+}
+
+/** The page sends the version it showed: a write against a newer version is refused (version_mismatch). */
+const IfVersion = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1))
+
+/** Who and where the board writes as: the same resolution as every CLI command in this worktree. */
+const whoAmI = Effect.map(GitContext, (c) => c.resolve).pipe(Effect.flatten)
+
+/** Writes open their services fresh, as a CLI command would, so HEAD and branch are read at the time of the write. */
+const write = (cwd: string) => withTracker(cwd)
+
+const taskDetail = (id: string) =>
+  Effect.gen(function*() {
+    const kind = yield* entityKind(id)
+    const queries = yield* Queries
+    const entity = kind === "epic" ? yield* queries.epic(id) : kind === "task" ? yield* queries.task(id) : yield* queries.subtask(id)
+    if (entity === undefined) return yield* new NotFound({ message: `no ${kind} with id ${id}`, details: { kind, id } })
+    const children = kind === "epic" ? yield* queries.tasks({ epic: id }) : kind === "task" ? yield* queries.subtasks(id) : []
+    const edges = kind === "epic" ? { dependsOn: [], dependedOnBy: [] } : yield* queries.dependencies({ kind, id })
+    const describe = (ref: { kind: "task" | "subtask"; id: string }) =>
+      Effect.map(
+        (ref.kind === "task" ? queries.task(ref.id) : queries.subtask(ref.id)) as Effect.Effect<Task | Subtask | undefined, DatabaseError | DatabaseBusy>,
+        (e: Task | Subtask | undefined) => ({ id: ref.id, kind: ref.kind, title: e?.title ?? null, status: e?.status ?? null })
+      )
+    const history = yield* (yield* EventStore).list({ entity: id, limit: 1000 })
+    return {
+      entity,
+      children,
+      dependsOn: yield* Effect.forEach(edges.dependsOn, (d) => describe(d.target)),
+      dependedOnBy: yield* Effect.forEach(edges.dependedOnBy, (d) => describe(d.source)),
+      history
+    }
+  })
+
+/** Pending conflicts of every scope, each with the events behind its sides; `mine` marks the board's own scope. */
+const conflictsView = (cwd: string) =>
+  Effect.gen(function*() {
+    const { db } = yield* Sqlite
+    const conflicts = yield* Conflicts
+    const ids = (db.query("SELECT id FROM conflicts WHERE status = 'pending' ORDER BY id LIMIT 1000").all() as Array<{ id: number }>).map((r) => r.id)
+    const all = yield* Effect.forEach(ids, (id) => conflicts.show(id))
+    // This scope as resolve sees it, read fresh: the branch may have moved since the board started.
+    const mine = new Set((yield* write(cwd)(Effect.flatMap(Conflicts, (c) => c.list()))).map((c) => c.id))
+    return all.map((c) => ({ ...c, mine: mine.has(c.id) }))
+  })
+
+/** The endpoints; `boardJson` gives the board's snapshot as JSON text (Snapshot.ts `snapshotCache`). */
+export const endpoints = (cwd: string, boardJson: () => string): ReadonlyArray<Endpoint> => [
+  {
+    method: "GET",
+    path: "/api/board",
+    // The snapshot's text comes from the cache; only who the board writes as is added around it.
+    handle: () => Effect.map(whoAmI, (me) => jsonText(`{"ok":true,"data":{"me":${JSON.stringify(me)},${boardJson().slice(1)}}`))
+  },
+  { method: "GET", path: "/api/entities/:id", handle: ({ params }) => taskDetail(params["id"]!) },
+  {
+    method: "GET",
+    path: "/api/graph/:epic",
+    handle: ({ params }) =>
+      Effect.gen(function*() {
+        const graph = epicGraph((yield* Sqlite).db, params["epic"]!)
+        if (graph.epic === null) return yield* new NotFound({ message: `no epic with id ${params["epic"]}`, details: { kind: "epic", id: params["epic"] } })
+        return graph
+      })
+  },
+  {
+    method: "GET",
+    path: "/api/worktrees",
+    handle: () =>
+      Effect.gen(function*() {
+        const repository = yield* (yield* Repository).paths
+        return yield* worktrees((yield* Sqlite).db, cwd, repository.worktree)
+      })
+  },
+  { method: "GET", path: "/api/conflicts", handle: () => conflictsView(cwd) },
+  {
+    method: "GET",
+    path: "/api/events",
+    handle: ({ query }) => Effect.flatMap(positiveInt(query, "limit", 100, 1000), (limit) => Effect.map(Sqlite, ({ db }) => latestEvents(db, limit)))
+  },
+  {
+    method: "POST",
+    path: "/api/entities/:id/status",
+    body: Schema.Struct({ status: Status, ifVersion: IfVersion }),
+    handle: ({ params, body }) =>
+      Effect.flatMap(entityKind(params["id"]!), (kind) =>
+        write(cwd)(Effect.flatMap(Tracker, (t) =>
+          // `done` is what `task done` does (straight from todo too); other statuses are an update.
+          body.status === "done" && kind !== "epic"
+            ? t.done(kind, params["id"]!, body.ifVersion)
+            : t.update(kind, params["id"]!, { status: body.status }, body.ifVersion))))
+  },
+  {
+    method: "POST",
+    path: "/api/tasks/:id/claim",
+    body: Schema.Struct({ ifVersion: IfVersion }),
+    handle: ({ params, body }) =>
+      write(cwd)(Effect.gen(function*() {
+        const me = yield* whoAmI
+        return yield* (yield* Claims).claim("task", params["id"]!, { owner: me.actor, ifVersion: body.ifVersion })
+      }))
+  },
+  {
+    method: "POST",
+    path: "/api/conflicts/:id/resolve",
+    body: Schema.Struct({
+      use: Schema.Literal("ours", "theirs"),
+      dryRun: Schema.Boolean,
+      /** The conflicts the preview showed: anything else matching now refuses the write (expect_mismatch). */
+      expect: Schema.optional(Schema.Array(Schema.Int))
+    }),
+    handle: ({ params, body }) =>
+      Effect.flatMap(
+        /^\d+$/.test(params["id"]!)
+          ? Effect.succeed(Number(params["id"]))
+          : Effect.fail(new InvalidInput({ message: `a conflict id is a number, got ${JSON.stringify(params["id"])}`, details: { id: params["id"] } })),
+        (id) => write(cwd)(Effect.flatMap(Conflicts, (c) => c.resolve({ id, expect: body.expect }, body.use, body.dryRun)))
+      )
+  }
+]
+
+/** Finds the endpoint for a method and path, with its `:name` parameters. */
+export const route = (table: ReadonlyArray<Endpoint>, method: string, pathname: string) => {
+  let parts: Array<string>
+  try {
+    parts = pathname.split("/").map(decodeURIComponent)
+  } catch {
+    return undefined // a malformed %-escape names no resource
+  }
+  for (const endpoint of table) {
+    if (endpoint.method !== method) continue
+    const pattern = endpoint.path.split("/")
+    if (pattern.length !== parts.length) continue
+    const params: Record<string, string> = {}
+    if (pattern.every((p, i) => (p.startsWith(":") ? ((params[p.slice(1)] = parts[i]!), parts[i] !== "") : p === parts[i]))) {
+      return { endpoint, params }
+    }
+  }
+  return undefined
+}

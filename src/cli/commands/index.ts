@@ -1,0 +1,34 @@
+import type { HandlerModule } from "../spec.ts"
+
+/**
+ * The one door from the command table to the handlers (and Effect). The
+ * release build bundles everything behind it into a second file that only a
+ * command that runs loads; inside it, each module still evaluates only when
+ * its command is invoked.
+ */
+export const load = (module: HandlerModule) => {
+  switch (module) {
+    case "entities":
+      return import("./entities.ts")
+    case "task":
+      return import("./task.ts")
+    case "dep":
+      return import("./dep.ts")
+    case "bulk":
+      return import("./bulk.ts")
+    case "sync":
+      return import("./sync.ts")
+    case "migrate":
+      return import("./migrate.ts")
+    case "admin":
+      return import("./admin.ts")
+    case "work":
+      return import("./work.ts")
+    case "board":
+      return import("./board.ts")
+    case "mcp":
+      return import("./mcp.ts")
+  }
+}
+
+export { execute } from "../execute.ts"

@@ -1,0 +1,183 @@
+import type { Database } from "bun:sqlite"
+import { insertRows } from "../storage/batch.ts"
+
+/**
+ * The log's tables, `events` and `transactions`, and the only code that writes
+ * them. Both ways events arrive (written here, imported from another clone)
+ * append through `appendRows`, so the column list, the local sequence
+ * numbering and the clock's advance exist once. Reads that several modules
+ * share live here too, over the one row type. Raw bun:sqlite: these run per
+ * batch on hot paths (append, pull, import, replay).
+ */
+
+/** An event as stored: the log's one row type. */
+export type LogRow = {
+  readonly seq: number
+  readonly id: string
+  readonly tx_id: number
+  readonly stream_id: number
+  readonly clock: number
+  readonly entity_kind: string
+  readonly entity_id: string
+  readonly op: string
+  /** The payload's JSON text. */
+  readonly payload: string
+  readonly payload_version: number
+  readonly cause_id: string | null
+  /** The frontier the stream had when this was written (null: it had pulled nothing). */
+  readonly frontier_id: number | null
+  readonly if_version: 0 | 1
+  /** Its place in its stream, the same in every clone. */
+  readonly pos: number
+  /** For an --if-version write imported from another clone: what its writer's database held. */
+  readonly seen_frontier_id: number | null
+}
+
+const columns = [
+  "seq",
+  "id",
+  "tx_id",
+  "stream_id",
+  "clock",
+  "entity_kind",
+  "entity_id",
+  "op",
+  "payload",
+  "payload_version",
+  "cause_id",
+  "frontier_id",
+  "if_version",
+  "pos",
+  "seen_frontier_id"
+] as const satisfies ReadonlyArray<keyof LogRow>
+
+/** Every column, for `SELECT ${logColumns} FROM events`. */
+export const logColumns = columns.join(", ")
+
+/** Where a transaction of events was written. */
+export interface TransactionContext {
+  readonly streamId: number
+  readonly worktree: string
+  readonly head: string | null
+  readonly actor: string
+  /** Wall time of the commit, in milliseconds. */
+  readonly at: number
+}
+
+/** Records a transaction's git context once, however many events it appends; returns its id. */
+export const openTransaction = (db: Database, tx: TransactionContext): number =>
+  (db.query("INSERT INTO transactions (stream_id, worktree, head, actor, committed_at) VALUES (?, ?, ?, ?, ?) RETURNING id")
+    .get(tx.streamId, tx.worktree, tx.head, tx.actor, tx.at) as { id: number }).id
+
+/** The last clock stamp handed out in this database. */
+export const lastClock = (db: Database): number => (db.query("SELECT last FROM hlc").get() as { last: number }).last
+
+/**
+ * Appends events after the log's last seq, in the order given, inside the
+ * caller's write transaction, and moves the clock past every stamp they carry.
+ * Returns the rows as stored.
+ */
+export const appendRows = (db: Database, rows: ReadonlyArray<Omit<LogRow, "seq">>): ReadonlyArray<LogRow> => {
+  if (rows.length === 0) return []
+  const base = newestSeqOfLog(db)
+  const stored = rows.map((r, i): LogRow => ({ ...r, seq: base + i + 1 }))
+  insertRows(db, "events", columns, stored.map((r) => columns.map((c) => r[c])))
+  let newest = 0
+  for (const r of stored) newest = Math.max(newest, r.clock)
+  db.query("UPDATE hlc SET last = max(last, ?)").run(newest)
+  return stored
+}
+
+/** The position the next event of a stream takes. */
+export const nextPos = (db: Database, streamId: number): number =>
+  (db.query("SELECT coalesce(max(pos), 0) + 1 AS pos FROM events WHERE stream_id = ?").get(streamId) as { pos: number }).pos
+
+/** The highest seq of a stream (0 when it has none). */
+export const newestSeq = (db: Database, streamId: number): number =>
+  (db.query("SELECT coalesce(max(seq), 0) AS seq FROM events WHERE stream_id = ?").get(streamId) as { seq: number }).seq
+
+/** Whether an event with this id is in the log. */
+export const holds = (db: Database, id: string): boolean => db.query("SELECT 1 FROM events WHERE id = ?").get(id) !== null
+
+/** The event at a position of a stream. */
+export const rowAt = (db: Database, streamId: number, pos: number): LogRow | undefined =>
+  (db.query(`SELECT ${logColumns} FROM events WHERE stream_id = ? AND pos = ?`).get(streamId, pos) as LogRow | null) ?? undefined
+
+/** Runs `query` for chunks of at most 500 ids (under SQLite's parameter limit) and concatenates the rows. */
+export const chunked = <A, R>(ids: ReadonlyArray<A>, query: (chunk: ReadonlyArray<A>, placeholders: string) => ReadonlyArray<R>): Array<R> => {
+  const out: Array<R> = []
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500)
+    out.push(...query(chunk, chunk.map(() => "?").join(", ")))
+  }
+  return out
+}
+
+/** The events of these entities in clock order (ties by id): each entity's history, as replay applies it. */
+export const historiesOf = (db: Database, entityIds: ReadonlyArray<string>, order: "oldest first" | "newest first"): Array<LogRow> =>
+  chunked(entityIds, (chunk, ph) =>
+    db.query(
+      `SELECT ${logColumns} FROM events WHERE entity_id IN (${ph}) ORDER BY clock ${order === "oldest first" ? "ASC, id ASC" : "DESC, id DESC"}`
+    ).all(...chunk) as Array<LogRow>)
+
+/** The creation events of these entities. */
+export const creationsOf = (db: Database, entityIds: ReadonlyArray<string>): Array<LogRow> =>
+  chunked(entityIds, (chunk, ph) =>
+    db.query(
+      `SELECT ${logColumns} FROM events WHERE entity_id IN (${ph}) AND op IN ('epic.created', 'task.created', 'subtask.created')`
+    ).all(...chunk) as Array<LogRow>)
+
+/** Per entity, the greatest clock its history holds. */
+export const latestClocks = (db: Database, entityIds: ReadonlyArray<string>): Map<string, number> =>
+  new Map(
+    chunked(entityIds, (chunk, ph) =>
+      db.query(`SELECT entity_id AS e, max(clock) AS clock FROM events WHERE entity_id IN (${ph}) GROUP BY entity_id`)
+        .all(...chunk) as Array<{ e: string; clock: number }>).map((r) => [r.e, r.clock])
+  )
+
+/** An event with the git context of its transaction, as people read it. */
+export type LogEntry = LogRow & {
+  readonly stream: string
+  readonly worktree: string
+  readonly head: string | null
+  readonly actor: string
+  /** Wall time of the transaction's commit, in milliseconds. */
+  readonly committed_at: number
+}
+
+const entrySelect = `SELECT e.*, s.name AS stream, t.worktree, t.head, t.actor, t.committed_at
+  FROM events e JOIN transactions t ON t.id = e.tx_id JOIN streams s ON s.id = e.stream_id`
+
+/** A stream's events after position `after`, in stream order, with the git context and commit time of their transactions. */
+export const streamEntriesAfter = (db: Database, streamId: number, after: number): Array<LogEntry> =>
+  db.query(`${entrySelect} WHERE e.stream_id = ? AND e.pos > ? ORDER BY e.pos`).all(streamId, after) as Array<LogEntry>
+
+/** One event with its git context. */
+export const entryBySeq = (db: Database, seq: number): LogEntry | undefined =>
+  (db.query(`${entrySelect} WHERE e.seq = ?`).get(seq) as LogEntry | null) ?? undefined
+
+/** The newest events (optionally of one stream or entity), returned oldest first. */
+export const latestEntries = (
+  db: Database,
+  filter: { readonly stream?: string | undefined; readonly entity?: string | undefined; readonly limit: number }
+): Array<LogEntry> => {
+  const where: Array<string> = []
+  const params: Array<string | number> = []
+  if (filter.stream !== undefined) where.push("s.name = ?"), params.push(filter.stream)
+  if (filter.entity !== undefined) where.push("e.entity_id = ?"), params.push(filter.entity)
+  const rows = db.query(`${entrySelect} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY e.seq DESC LIMIT ?`)
+    .all(...params, filter.limit) as Array<LogEntry>
+  return rows.reverse()
+}
+
+/** The highest seq in the log. */
+export const newestSeqOfLog = (db: Database): number => (db.query("SELECT coalesce(max(seq), 0) AS seq FROM events").get() as { seq: number }).seq
+
+/** Holds back an event that cannot be used (it stays in the log): pulls count it, replay and bases skip it. */
+export const quarantine = (db: Database, seq: number, why: { readonly reason: string; readonly detail: string }): void => {
+  db.query("INSERT OR IGNORE INTO quarantine (event_seq, reason, detail, quarantined_at) VALUES (?, ?, ?, ?)").run(seq, why.reason, why.detail, Date.now())
+}
+
+/** The events a cascade produced: those whose cause is `eventId`, in log order. */
+export const causedBy = (db: Database, eventId: string): Array<LogRow> =>
+  db.query(`SELECT ${logColumns} FROM events WHERE cause_id = ? ORDER BY seq`).all(eventId) as Array<LogRow>

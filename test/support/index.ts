@@ -1,0 +1,14 @@
+/**
+ * The test fixtures, one of each: environment (env.ts), repositories with
+ * worktrees, remotes and clones (repo.ts), the database file read raw (db.ts),
+ * seeded randomness (random.ts), grove's services in-process (effect.ts), the
+ * CLI as a process (cli.ts), and per-file set-up and clean-up (suite.ts).
+ * Benchmarks import the modules without bun:test directly.
+ */
+export * from "./cli.ts"
+export * from "./db.ts"
+export * from "./effect.ts"
+export * from "./env.ts"
+export * from "./random.ts"
+export * from "./repo.ts"
+export * from "./suite.ts"
