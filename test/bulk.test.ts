@@ -197,6 +197,16 @@ describe("bad input lines", () => {
     ])
   })
 
+  it("100,000 nested brackets on a line are bulk_input_invalid with the line number (not internal), nothing written; brackets inside strings do not count", async () => {
+    const epic = await create("epic", undefined, "deep")
+    const deep = `{"title":${"[".repeat(100_000)}"x"${"]".repeat(100_000)}}`
+    const error = rejectedByCli(["task", "create-many", "--epic", epic.id, "--file", "-"], `${JSON.stringify({ title: "fine" })}\n${deep}\n`)
+    expect(error.details).toEqual({ line: 2, reason: "JSON nested deeper than 32 levels" })
+    const bare = rejectedByCli(["dep", "add-many", "--file", "-"], "[".repeat(100_000) + "]".repeat(100_000))
+    expect(bare.details.line).toBe(1)
+    expect(Either.isRight(parseJsonLines(JSON.stringify({ title: "[".repeat(1000) })))).toBe(true)
+  }, 30_000)
+
   it("a line without a title is rejected with its line number (CLI stdin), nothing written", async () => {
     const epic = await create("epic", undefined, "titles")
     const stdin = [JSON.stringify({ title: "a" }), JSON.stringify({ description: "no title" }), JSON.stringify({ title: "c" })].join("\n")

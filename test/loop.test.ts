@@ -82,8 +82,8 @@ describe("claims", () => {
   it("a lease: refused while it runs, renewed by the owner's note and heartbeat, taken over once expired, naming whose it was", async () => {
     const e = await epic("leases")
     const t = await task(e.id, "long work")
-    const first = await claims(wtA, (c) => c.claim("task", t.id, { owner: "alice", lease: 2500 }))
-    expect(first.lease).toMatchObject({ owner: "alice", leaseMs: 2500 })
+    const first = await claims(wtA, (c) => c.claim("task", t.id, { owner: "alice", lease: 6000 }))
+    expect(first.lease).toMatchObject({ owner: "alice", leaseMs: 6000 })
     const during = await failureIn(wtB, Effect.flatMap(Claims, (c) => c.claim("task", t.id, { owner: "bob" })))
     expect(during).toMatchObject({ code: "claim_lost", details: { owner: "alice" } })
     expect(during.details["leaseExpiresAt"]).toBe(new Date(first.lease!.expiresAt).toISOString())
@@ -332,8 +332,8 @@ describe("search and session", () => {
     const e = await epic("session")
     const t = await task(e.id, "watched")
     expect(cli(wtB, "task", "claim", t.id, "--owner", "bob", "--lease", "10m").exitCode).toBe(0)
-    const s = grove(wtA, ["session", "--owner", "alice", "--json"], { env: { ...neutralEnv, GROVE_ACTOR: "agent-a" } }).json.data
-    expect(s).toMatchObject({ worktree: wtA, branch: "a", actor: "agent-a", owner: "alice", myClaims: [] })
+    const s = grove(wtA, ["session", "--owner", "sally", "--json"], { env: { ...neutralEnv, GROVE_ACTOR: "agent-a" } }).json.data
+    expect(s).toMatchObject({ worktree: wtA, branch: "a", actor: "agent-a", owner: "sally", myClaims: [] })
     expect(s.tasks.inProgress).toBeGreaterThan(0)
     expect(s.sync).toMatchObject({ source: "main" })
     expect(typeof s.sync.pendingConflicts).toBe("number")

@@ -19,7 +19,7 @@ const temp = scratch("all")
  * spawn loads the whole program (about 0.3-0.5 s on a 2-core machine), so a
  * test's wall time is about the whole file's.
  */
-const timeout = 120_000
+const timeout = 400_000
 
 // ---------------------------------------------------------------------------
 // Clones and the remote.
@@ -114,7 +114,7 @@ const replicaOf = (c: Clone): string => readDb(c, (db) => (db.query("SELECT name
 const portableEvents = (c: Clone) =>
   readDb(c, (db) =>
     db.query(
-      `SELECT e.id, e.clock, r.name AS replica, s.branch, e.pos, e.entity_kind, e.entity_id, e.op, e.payload, e.cause_id,
+      `SELECT e.id, e.clock, r.name AS replica, s.branch, e.pos, e.entity_kind, e.entity_id, e.op, e.payload, e.cause_id, e.digest,
               e.if_version, t.actor, t.worktree, t.head
        FROM events e JOIN streams s ON s.id = e.stream_id JOIN replicas r ON r.id = s.replica_id JOIN transactions t ON t.id = e.tx_id
        ORDER BY e.id`
@@ -169,6 +169,10 @@ const expectSameChecksums = async (x: Clone, y: Clone) => {
 
 const title = (c: Clone, id: string): string | undefined =>
   readDb(c, (db) => (db.query("SELECT title FROM tasks WHERE id = ?").get(id) as { title: string } | null)?.title)
+
+/** The id of the task with this title. */
+const task0 = (c: Clone, taskTitle: string): string =>
+  readDb(c, (db) => (db.query("SELECT id FROM tasks WHERE title = ?").get(taskTitle) as { id: string }).id)
 
 const pendingConflicts = async (c: Clone) => ((await c.ok("sync", "conflicts", "list")) as Array<any>).filter((x) => x.status === "pending")
 
@@ -657,5 +661,91 @@ describe("sync push / sync fetch between clones", () => {
     expect(rejected).toMatchObject({ code: "push_rejected", details: { remote: "origin", attempts: 5, rejected: [{ ref, accepted: false }] } })
     expect(rejected.details.rejected[0].reason).toContain("pre-receive hook declined")
     expect(groveRefs(w.bare)[ref]).toBe(tip)
+  }, timeout)
+
+  test.concurrent("a grove ref whose latest commit holds no bundles is refused (bundle_corrupt), not imported as an empty stream", async () => {
+    const w = makeWorld(["alice", "bob"])
+    const [a, b] = two(w)
+    await seedTask(a)
+    await a.ok("sync", "push")
+    const work = workRepo(w)
+    const ref = `${replicaOf(a)}/main`
+    const tip = git(work, "rev-parse", `refs/grove/${ref}`)
+    // A fast-forward whose tree is empty, and a new ref that never held anything.
+    const empty = commitTree(work, [], tip, "empty")
+    git(work, "push", "-q", w.bare, `${empty}:refs/grove/${ref}`, `${commitTree(work, [], undefined, "nothing")}:refs/grove/00000000000000ff/main`)
+    const e = await b.fails("sync", "fetch")
+    expect(e.code).toBe("bundle_corrupt")
+    expect(e.details.refused.map((r: any) => [r.ref, r.detail]).sort()).toEqual([
+      ["00000000000000ff/main", expect.stringContaining("holds no bundles")],
+      [ref, expect.stringContaining("holds no bundles")]
+    ].sort())
+    expect(eventCount(b)).toBe(0)
+  }, timeout)
+
+  test.concurrent("a quarantined ref of another clone never blocks a push: it is reported, left alone, and sync quarantine list|show|retry|drop manage it", async () => {
+    const w = makeWorld(["alice", "bob"])
+    const [a, b] = two(w)
+    const { epic } = await seedTask(a)
+    await a.ok("sync", "push")
+    expect((await b.ok("sync", "fetch")).imported).toBe(2)
+    const aliceRef = `${replicaOf(a)}/main`
+    const bobRef = `${replicaOf(b)}/main`
+
+    // Someone with push access rewrites Alice's ref: a new root whose bundle keeps its hash-name but changes a title.
+    const work = workRepo(w)
+    const genuine = git(work, "rev-parse", `refs/grove/${aliceRef}`)
+    const [bundle] = treeOf(work, genuine)
+    const text = readBlob(work, bundle!.blob).toString()
+    const forgedBytes = Buffer.from(text.replace("Index documents", "Forged"))
+    const forged = commitTree(work, [{ name: bundleName(1, 2, forgedBytes), blob: writeBlob(work, forgedBytes) }], undefined, "forged")
+    git(work, "push", "-q", "--force", w.bare, `${forged}:refs/grove/${aliceRef}`)
+
+    // Bob's push goes on: his own ref is published, Alice's is reported as held and not touched.
+    await b.ok("task", "create", "--epic", epic, "--title", "Bob's task")
+    const eventsBefore = eventCount(b)
+    const pushed = await b.ok("sync", "push")
+    expect(pushed.pushed).toEqual([{ ref: bobRef, from: 1, to: 1 }])
+    expect(pushed.held).toEqual([{ ref: aliceRef, code: "history_rewritten", detail: expect.stringContaining(forged) }])
+    expect(groveRefs(w.bare)[aliceRef]).toBe(forged)
+    expect(eventCount(b)).toBe(eventsBefore)
+    // A second push still goes through (nothing new to send), and still reports the held ref.
+    expect(await b.ok("sync", "push")).toMatchObject({ pushed: [], held: [{ ref: aliceRef, code: "history_rewritten" }] })
+
+    // list / show: the ref, why, and at which tip.
+    const listed = await b.ok("sync", "quarantine", "list")
+    expect(listed.events).toEqual([])
+    expect(listed.refs).toEqual([expect.objectContaining({ remote: "origin", ref: aliceRef, tip: forged, code: "history_rewritten", droppedAt: null })])
+    const id = listed.refs[0].id as string
+    expect(id).toMatch(/^r\d+$/)
+    expect(await b.ok("sync", "quarantine", "show", id)).toEqual({ kind: "ref", ref: listed.refs[0] })
+    expect((await b.fails("sync", "quarantine", "show", "r999")).code).toBe("not_found")
+    expect((await b.run("sync", "quarantine", "drop", "e1")).json.error.code).toBe("invalid_input")
+    expect((await b.run("sync", "quarantine", "retry", "x")).json.error.code).toBe("invalid_input")
+
+    // retry while the remote still holds the forgery: refused again, quarantined anew.
+    const retried = await b.ok("sync", "quarantine", "retry", id)
+    expect(retried).toMatchObject({ accepted: false, refusal: { code: "history_rewritten" }, imported: 0 })
+    const again = (await b.ok("sync", "quarantine", "list")).refs
+    expect(again).toEqual([expect.objectContaining({ ref: aliceRef, tip: forged })])
+
+    // drop: fetch ignores the ref at this tip, and so succeeds.
+    const dropped = await b.ok("sync", "quarantine", "drop", again[0].id)
+    expect(dropped.droppedAt).not.toBeNull()
+    expect(await b.ok("sync", "fetch")).toMatchObject({ refused: [], dropped: [aliceRef] })
+    expect(await b.ok("sync", "push")).toMatchObject({ pushed: [], held: [] })
+    expect(groveRefs(w.bare)[aliceRef]).toBe(forged)
+
+    // Alice's own ref is what her push needs: she is refused until it is put right.
+    expect((await a.fails("sync", "push")).code).toBe("history_rewritten")
+    git(work, "push", "-q", "--force", w.bare, `${genuine}:refs/grove/${aliceRef}`)
+    await a.ok("task", "create", "--epic", epic, "--title", "Alice's second")
+    expect((await a.ok("sync", "push")).pushed).toEqual([{ ref: aliceRef, from: 3, to: 3 }])
+
+    // The ref moved on from the dropped tip to one that extends what Bob verified: imported, quarantine cleared.
+    expect(await b.ok("sync", "fetch")).toMatchObject({ imported: 1, refused: [], dropped: [] })
+    expect((await b.ok("sync", "quarantine", "list")).refs).toEqual([])
+    expect(title(b, task0(b, "Index documents"))).toBe("Index documents")
+    await expectSameChecksums(a, b)
   }, timeout)
 })

@@ -19,6 +19,7 @@ const domainCodes = new Set([
   "dependency_cycle",
   "self_dependency",
   "dependency_exists",
+  "dependency_source_done",
   "bulk_input_invalid"
 ])
 const statuses: ReadonlyArray<Status> = ["todo", "in_progress", "done", "blocked"]

@@ -189,6 +189,7 @@ const tolerated = new Set([
   "dependency_cycle",
   "self_dependency",
   "dependency_exists",
+  "dependency_source_done",
   "nothing_to_resolve",
   "claim_lost"
 ])

@@ -1063,13 +1063,13 @@ describe("pull settings", () => {
   test("GROVE_PULL_BATCH that is not a positive integer is invalid_input naming the variable, and nothing is learnt", async () => {
     const { feat, main, tasks: [t] } = await setup()
     await go(main, setTitle(t!, "m"))
-    for (const bad of ["abc", "1.5", "0", "-3"]) {
+    for (const bad of ["abc", "1.5", "0", "-3", "99999999999999999999", String(Number.MAX_SAFE_INTEGER + 2)]) {
       const r = grove(feat, ["sync", "pull", "--from", "main", "--json"], { env: { GROVE_PULL_BATCH: bad } })
       expect(r.exitCode).toBe(2)
       expect(r.json.error).toMatchObject({ code: "invalid_input", details: { variable: "GROVE_PULL_BATCH" } })
     }
     expect(grove(feat, ["sync", "status", "--from", "main", "--json"]).json.data.behind).toBeGreaterThan(0)
-  })
+  }, 30_000)
 })
 
 describe("cascaded deletes", () => {

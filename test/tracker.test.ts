@@ -16,6 +16,7 @@ import {
   groveAsync,
   inWorktree,
   lastSeq,
+  neutralEnv,
   scratch,
   type TrackerServices
 } from "./support/index.ts"
@@ -190,6 +191,33 @@ describe("dependency gating", () => {
     expect((await tracker((t) => t.update("task", a.id, { status: "done" }))).entity.status).toBe("done")
   })
 
+  it("dep add onto a done source with an undone target is refused (dependency_source_done), nothing written; --force adds it and reopens the source to todo", async () => {
+    const epic = await newEpic("done source")
+    const a = await newTask(epic.id, "a")
+    const b = await newTask(epic.id, "b")
+    await tracker((t) => t.done("task", a.id))
+    const failure = await refusedWithoutWriting((t) => t.addDependency(a.id, b.id))
+    expect(failure.code).toBe("dependency_source_done")
+    expect(await statusOf("task", a.id)).toBe("done")
+
+    // The command line: exit 1 with the code; --force writes the edge and the reopening in one transaction.
+    const cli = grove(root, ["dep", "add", a.id, b.id, "--json"], { env: neutralEnv })
+    expect({ exit: cli.exitCode, code: cli.json.error.code }).toEqual({ exit: 1, code: "dependency_source_done" })
+    const seq = lastSeq(repo.db)
+    const forced = grove(root, ["dep", "add", a.id, b.id, "--force", "--json"], { env: neutralEnv })
+    expect(forced.exitCode).toBe(0)
+    expect(forced.json.data.reopened).toBe(true)
+    expect(lastSeq(repo.db)).toBe(seq + 2)
+    expect(await statusOf("task", a.id)).toBe("todo")
+    // Done means every dependency done again: a cannot finish before b.
+    expect((await refusedWithoutWriting((t) => t.done("task", a.id))).code).toBe("dependency_not_done")
+
+    // A done target, or a source not done, needs no --force.
+    const c = await newTask(epic.id, "c")
+    await tracker((t) => t.done("task", c.id))
+    expect((await tracker((t) => t.addDependency(a.id, c.id))).reopened).toBe(false)
+  }, 30_000)
+
   it("gates subtask -> task and task -> subtask edges too", async () => {
     const epic = await newEpic("mixed")
     const parent = await newTask(epic.id, "parent")
@@ -343,7 +371,7 @@ describe("claim", () => {
       ["task.claimed", task.id, { owner: winner, status: "in_progress" }]
     ])
     expect(await tracker((t) => t.find("task", task.id))).toMatchObject({ owner: winner, status: "in_progress", version: 2 })
-  }, 20_000)
+  }, 60_000)
 
   it("re-claiming by the owner is a success without a write; another owner gets claim_lost with the owner", async () => {
     const epic = await newEpic("claims")

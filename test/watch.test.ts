@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "bun:test"
-import { spawn, type Subprocess } from "bun"
+import { spawn, spawnSync, type Subprocess } from "bun"
 import { Effect } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
@@ -143,7 +143,7 @@ describe("sync watch", () => {
     const w = startWatch(feat, ["--from", "main", "--interval", "60000"])
     await waitFor("the start tick", () => w.lines[0])
     const lock = NodePath.join(git(feat, "rev-parse", "--absolute-git-dir"), "grove-watch.lock")
-    expect(NodeFs.readFileSync(lock, "utf8").trim()).toBe(String(w.child.pid))
+    expect(NodeFs.readFileSync(lock, "utf8").trim().split(" ")[0]).toBe(String(w.child.pid))
     w.child.kill("SIGKILL")
     await w.child.exited
     expect(NodeFs.existsSync(lock)).toBe(true)
@@ -151,6 +151,35 @@ describe("sync watch", () => {
     expect(again.exitCode).toBe(0)
     expect(NodeFs.existsSync(lock)).toBe(false)
   }, 20_000)
+
+  it("a lock naming a live process that is not the watcher that wrote it (a reused pid) does not block a watcher", async () => {
+    const { feat } = await setup()
+    const lock = NodePath.join(git(feat, "rev-parse", "--absolute-git-dir"), "grove-watch.lock")
+    const unrelated = spawn(["sleep", "60"])
+    children.push(unrelated)
+    // As a crashed watcher's lock whose pid the system gave to another process, and as a bare pid.
+    for (const text of [`${unrelated.pid} 1\n`, `${unrelated.pid}\n`]) {
+      NodeFs.writeFileSync(lock, text)
+      const r = grove(feat, ["sync", "watch", "--once", "--from", "main", "--json"], { env })
+      expect({ text, exitCode: r.exitCode, code: r.json?.error?.code }).toEqual({ text, exitCode: 0, code: undefined })
+      expect(NodeFs.existsSync(lock)).toBe(false)
+    }
+    expect(unrelated.exitCode).toBeNull() // still running: it was never the holder
+  }, 20_000)
+
+  it("a watcher whose output pipe closes stops and releases its lock", async () => {
+    const { feat } = await setup()
+    const lock = NodePath.join(git(feat, "rev-parse", "--absolute-git-dir"), "grove-watch.lock")
+    // head takes the first tick line and exits; the watcher's next tick line meets a closed pipe.
+    const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`
+    const r = spawnSync(["sh", "-c", `${groveArgv(["sync", "watch", "--from", "main", "--interval", "100"]).map(q).join(" ")} | head -n 1`], {
+      cwd: feat,
+      env: childEnv(env),
+      timeout: 20_000
+    })
+    expect(JSON.parse(r.stdout.toString()).tick).toBe(1)
+    expect({ exitCode: r.exitCode, lockLeft: NodeFs.existsSync(lock), stderr: r.stderr.toString() }).toEqual({ exitCode: 0, lockLeft: false, stderr: "" })
+  }, 30_000)
 
   it("SIGTERM mid-pull exits 0, releases the lock, and leaves a batch-aligned cursor from which the pull completes", async () => {
     const r = repo()

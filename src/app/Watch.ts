@@ -6,7 +6,7 @@ import { GitContext } from "../events/GitContext.ts"
 import { isGroveFailure } from "../errors/index.ts"
 import { checkpoint, type CheckpointResult, walBytes } from "../storage/Wal.ts"
 import { type PullReport, Sync } from "../sync/Sync.ts"
-import { acquireWatchLock } from "./WatchLock.ts"
+import { acquireWatchLock, watchLockName } from "./WatchLock.ts"
 
 export interface WatchSettings {
   /** Sources to pull from; empty: the repository's default branch. */
@@ -75,10 +75,11 @@ export const watch = (
   settings: WatchSettings,
   paths: { readonly database: string; readonly gitDir: string },
   inWorktree: InWorktree,
-  print: (line: TickLine) => void
+  /** Writes a tick line; false when the output is gone (its reader closed the pipe). */
+  print: (line: TickLine) => boolean
 ) =>
   Effect.gen(function*() {
-    yield* acquireWatchLock(NodePath.join(paths.gitDir, "grove-watch.lock"))
+    yield* acquireWatchLock(NodePath.join(paths.gitDir, watchLockName))
     // A connection of its own: data_version changes when another connection commits; busy timeout 0 so checkpoints never wait.
     const monitor = yield* Effect.acquireRelease(
       Effect.sync(() => new Database(paths.database)),
@@ -133,7 +134,7 @@ export const watch = (
           return { context, pulls }
         })), (defect) => Effect.fail(defect)))
         ticks++
-        print({
+        const printed = print({
           tick: ticks,
           at: new Date().toISOString(),
           reason,
@@ -144,6 +145,8 @@ export const watch = (
           checkpoint: done,
           ...(exchange === undefined ? {} : { exchange })
         })
+        // Nobody reads the ticks any more: stop, so the scope releases the lock and the connection.
+        if (!printed) return yield* Effect.interrupt
       })
 
     yield* tick("start", walBytes(paths.database) > settings.walBoundBytes ? "TRUNCATE" : null)

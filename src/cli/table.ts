@@ -160,6 +160,7 @@ export const groups: ReadonlyArray<GroupSpec> = [
   { path: ["events"], summary: "The immutable event log." },
   { path: ["sync"], summary: "Reconcile what branches did concurrently." },
   { path: ["sync", "conflicts"], summary: "Conflicts recorded in this worktree's scope." },
+  { path: ["sync", "quarantine"], summary: "What grove holds back: refused refs (r<N>) and unreadable events (e<N>)." },
   { path: ["migrate"], summary: "Inspect and run schema migrations." },
   { path: ["plan"], summary: "Plans: a whole epic in one call." },
   { path: ["agents"], summary: "Instructions for coding agents in AGENTS.md and CLAUDE.md." }
@@ -167,6 +168,7 @@ export const groups: ReadonlyArray<GroupSpec> = [
 
 const source = arg("source", "the task or subtask that waits")
 const target = arg("target", "the task or subtask it waits for")
+const quarantineId = arg("id", "r<N> for a ref, e<N> for an event (see sync quarantine list)")
 const remoteArg = arg("remote", "a configured git remote (default: the branch's upstream remote, else origin)", { optional: true })
 
 export const commands: ReadonlyArray<CommandSpec> = [
@@ -218,6 +220,7 @@ export const commands: ReadonlyArray<CommandSpec> = [
     path: ["dep", "add"],
     summary: "SOURCE depends on TARGET: SOURCE cannot start or finish until TARGET is done. Adding an existing edge changes nothing.",
     args: [source, target],
+    flags: [boolean("force", "when SOURCE is done and TARGET is not: add the edge and reopen SOURCE to todo")],
     example: "grove dep add t-4k2m9x1qpz t-9v8c7b6n5m",
     module: "dep"
   },
@@ -319,6 +322,40 @@ export const commands: ReadonlyArray<CommandSpec> = [
     module: "sync"
   },
   {
+    path: ["sync", "quarantine", "list"],
+    summary: "Refs a fetch refused and stored events whose payload fails its Schema.",
+    example: "grove sync quarantine list --json",
+    module: "sync"
+  },
+  {
+    path: ["sync", "quarantine", "show"],
+    summary: "One quarantined ref or event, with the reason.",
+    args: [quarantineId],
+    example: "grove sync quarantine show r1",
+    module: "sync"
+  },
+  {
+    path: ["sync", "quarantine", "retry"],
+    summary: "Fetch a quarantined ref's remote again and re-check the ref; imported if it verifies now.",
+    args: [quarantineId],
+    example: "grove sync quarantine retry r1",
+    module: "sync"
+  },
+  {
+    path: ["sync", "quarantine", "drop"],
+    summary: "Ignore a quarantined ref at its current tip: fetch and push skip it silently until it moves.",
+    args: [quarantineId],
+    example: "grove sync quarantine drop r1",
+    module: "sync"
+  },
+  {
+    path: ["sync", "replica"],
+    summary: "This database's replica id; --renew gives a copied database its own (after a backup).",
+    flags: [boolean("renew", "give this database a new replica id; what it wrote so far stays the old replica's")],
+    example: "grove sync replica --renew",
+    module: "sync"
+  },
+  {
     path: ["sync", "watch"],
     summary: "Keep this worktree reconciled: pull on new data or HEAD changes, one JSON line per tick, WAL upkeep.",
     flags: [
@@ -361,6 +398,13 @@ export const commands: ReadonlyArray<CommandSpec> = [
     module: "migrate"
   },
   {
+    path: ["migrate", "restore"],
+    summary: "Replace the database's content with a backup's, in one transaction, after backing up the current state.",
+    args: [arg("backup", "a backup file (grove migrate backup writes them beside the database)")],
+    example: "grove migrate restore .git/grove/grove.db.backup-20261125T160000000Z-00.db",
+    module: "migrate"
+  },
+  {
     path: ["rebuild"],
     summary: "Replay the whole event log into fresh projection tables.",
     example: "grove rebuild",
@@ -382,6 +426,13 @@ export const commands: ReadonlyArray<CommandSpec> = [
     ],
     example: "grove board --open",
     module: "board"
+  },
+  {
+    path: ["doctor"],
+    summary: "Check the database, the log's integrity, replicas, locks and configuration; --fix repairs what a backup undoes.",
+    flags: [boolean("fix", "make the repairs a backup can undo (taking that backup first) and say what was done")],
+    example: "grove doctor --fix --json",
+    module: "admin"
   },
   {
     path: ["mcp"],

@@ -18,7 +18,9 @@ export const errorCodes = {
   migration_failed: { exit: 1, summary: "A migration failed; the schema was left exactly as before." },
   migration_irreversible: { exit: 1, summary: "migrate down would cross a migration whose down is irreversible; restore a backup instead." },
   migration_target_invalid: { exit: 1, summary: "migrate down --to N names a version that is not below the current one or not known." },
-  backup_failed: { exit: 1, summary: "Writing a backup with VACUUM INTO failed." },
+  backup_failed: { exit: 1, summary: "Writing a backup with VACUUM INTO failed, or a restore failed and was rolled back." },
+  backup_invalid: { exit: 1, summary: "migrate restore: the file is missing, not a grove database, fails SQLite's quick_check, or is the live database; nothing was changed." },
+  doctor_found_problems: { exit: 1, summary: "grove doctor found at least one error it did not repair (details.findings lists every finding with its code)." },
   not_found: { exit: 1, summary: "No epic, task, subtask or dependency has that id." },
   version_mismatch: { exit: 1, summary: "--if-version N was given but the entity's version is no longer N; nothing was written." },
   invalid_transition: { exit: 1, summary: "The status change is not allowed by the status machine." },
@@ -26,6 +28,7 @@ export const errorCodes = {
   dependency_cycle: { exit: 1, summary: "The dependency would form a cycle." },
   self_dependency: { exit: 1, summary: "An entity cannot depend on itself." },
   dependency_exists: { exit: 1, summary: "That dependency edge already exists." },
+  dependency_source_done: { exit: 1, summary: "dep add: the source is done and the target is not; --force reopens the source to todo." },
   epic_has_open_tasks: { exit: 1, summary: "epic update --status done while tasks of the epic are not done (details.open counts them); --force marks it done anyway." },
   invalid_payload: { exit: 1, summary: "An event payload failed its Schema." },
   bulk_input_invalid: { exit: 1, summary: "A bulk create line is invalid; the whole batch was rejected and nothing was written." },
@@ -50,6 +53,7 @@ export const errorCodes = {
   agents_markers_invalid: { exit: 1, summary: "agents install: AGENTS.md or CLAUDE.md holds grove's begin marker without its end marker, or either twice; nothing was written." },
   agents_write_failed: { exit: 1, summary: "agents install: AGENTS.md or CLAUDE.md could not be read or written." },
   verify_mismatch: { exit: 1, summary: "grove verify found that the live tables differ from a replay of the log." },
+  log_tampered: { exit: 1, summary: "The event log was changed behind grove's back: a stream's hash chain is broken or an append-only trigger is missing; rebuild refuses such a log." },
 } as const satisfies Record<string, { readonly exit: 1 | 2; readonly summary: string }>
 
 export type ErrorCode = keyof typeof errorCodes

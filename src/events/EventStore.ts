@@ -8,7 +8,8 @@ import { payloadVersion, readStoredPayload } from "./operations.ts"
 import { GitContext } from "./GitContext.ts"
 import { nextStamps, wallTimeOf } from "./hlc.ts"
 import { appendRows, lastClock, latestEntries, nextPos, openTransaction } from "./log.ts"
-import { ensureLocalStream } from "./streams.ts"
+import { chainDigests, chainHead } from "./chain.ts"
+import { ensureLocalStream, localReplicaName } from "./streams.ts"
 
 /** Appends drafts inside the current write transaction and returns them as stored. */
 export type Append = (drafts: ReadonlyArray<EventDraft>) => Effect.Effect<ReadonlyArray<StoredEvent>, DatabaseBusy | DatabaseError>
@@ -59,21 +60,53 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
       const transact = <A, E, R>(body: (append: Append) => Effect.Effect<A, E, R>) =>
         Effect.gen(function*() {
           const context = yield* gitContext.resolve
-          let opened: { readonly txId: number; readonly streamId: number; readonly frontierId: number | null; last: number; pos: number } | undefined
+          let opened:
+            | { readonly txId: number; readonly streamId: number; readonly frontierId: number | null; readonly at: number; readonly replica: string; last: number; pos: number; digest: string | null }
+            | undefined
           const open = () => {
             const streamId = ensureLocalStream(db, context.stream)
-            const txId = openTransaction(db, { streamId, worktree: context.worktree, head: context.head, actor: context.actor, at: Date.now() })
+            const at = Date.now()
+            const txId = openTransaction(db, { streamId, worktree: context.worktree, head: context.head, actor: context.actor, at })
             // The causal context: what this stream had pulled when it wrote (frontiers change only at pulls).
             const knowledge = db.query("SELECT frontier_id FROM stream_knowledge WHERE stream_id = ?").get(streamId) as
               | { frontier_id: number }
               | null
-            return { txId, streamId, frontierId: knowledge?.frontier_id ?? null, last: lastClock(db), pos: nextPos(db, streamId) }
+            return {
+              txId,
+              streamId,
+              frontierId: knowledge?.frontier_id ?? null,
+              at,
+              replica: localReplicaName(db),
+              last: lastClock(db),
+              pos: nextPos(db, streamId),
+              digest: chainHead(db, streamId)
+            }
           }
           const append: Append = (drafts) =>
             trySqlite(() => {
               if (drafts.length === 0) return []
               const tx = opened ??= open()
               const stamps = nextStamps(tx.last, Date.now(), drafts.length)
+              const payloads = drafts.map((d) => JSON.stringify(d.payload))
+              // The hash chain (src/events/chain.ts): each event's digest covers it and the one before it in its stream.
+              const digests = chainDigests(tx.digest, drafts.map((d, i) => ({
+                id: d.id,
+                replica: tx.replica,
+                branch: context.stream,
+                pos: tx.pos + i,
+                clock: stamps.first + i,
+                entityKind: d.entityKind,
+                entityId: d.entityId,
+                op: d.op,
+                payload: payloads[i]!,
+                payloadVersion,
+                causeId: d.causeId,
+                ifVersion: d.ifVersion,
+                worktree: context.worktree,
+                head: context.head,
+                actor: context.actor,
+                at: tx.at
+              })))
               const rows = appendRows(
                 db,
                 drafts.map((d, i) => ({
@@ -84,16 +117,18 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
                   entity_kind: d.entityKind,
                   entity_id: d.entityId,
                   op: d.op,
-                  payload: JSON.stringify(d.payload),
+                  payload: payloads[i]!,
                   payload_version: payloadVersion,
                   cause_id: d.causeId,
                   frontier_id: tx.frontierId,
                   if_version: d.ifVersion ? 1 : 0,
                   pos: tx.pos + i,
-                  seen_frontier_id: null
+                  seen_frontier_id: null,
+                  digest: digests[i]!
                 }))
               )
               tx.pos += rows.length
+              tx.digest = digests.at(-1)!
               tx.last = stamps.last
               return drafts.map((d, i): StoredEvent => ({ ...d, seq: rows[i]!.seq, clock: rows[i]!.clock, streamId: tx.streamId, frontierId: tx.frontierId }))
             })

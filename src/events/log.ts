@@ -31,6 +31,8 @@ export type LogRow = {
   readonly pos: number
   /** For an --if-version write imported from another clone: what its writer's database held. */
   readonly seen_frontier_id: number | null
+  /** Its link in its stream's hash chain (src/events/chain.ts). */
+  readonly digest: string
 }
 
 const columns = [
@@ -48,7 +50,8 @@ const columns = [
   "frontier_id",
   "if_version",
   "pos",
-  "seen_frontier_id"
+  "seen_frontier_id",
+  "digest"
 ] as const satisfies ReadonlyArray<keyof LogRow>
 
 /** Every column, for `SELECT ${logColumns} FROM events`. */

@@ -101,7 +101,7 @@ const makeGraph = (queries: typeof Queries.Service) => {
         return yield* new DependencyExists({ message: `${sourceId} already depends on ${targetId}`, details: { source, target } })
       }
       yield* checkAcyclic(source, target, "")
-      return { source, target }
+      return { source, target, sourceStatus: s.status, targetStatus: t.status }
     })
 
   /** Adding source -> target must not close a cycle (`hint` ends the message: what to do instead). */

@@ -7,6 +7,7 @@ export class DependencyNotDone extends GroveError("DependencyNotDone", "dependen
 export class DependencyCycle extends GroveError("DependencyCycle", "dependency_cycle") {}
 export class SelfDependency extends GroveError("SelfDependency", "self_dependency") {}
 export class DependencyExists extends GroveError("DependencyExists", "dependency_exists") {}
+export class DependencySourceDone extends GroveError("DependencySourceDone", "dependency_source_done") {}
 
 /** The status machine of DESIGN.md section 5. */
 export const transitions: Readonly<Record<Status, ReadonlyArray<Status>>> = {

@@ -8,7 +8,7 @@ import { Claims, parseDuration } from "../tracker/Claims.ts"
 import { Next } from "../tracker/Next.ts"
 import { addNote } from "../tracker/Notes.ts"
 import { applyPlan, PlanDocument } from "../tracker/Plan.ts"
-import { session } from "../tracker/Session.ts"
+import { session } from "../app/Session.ts"
 import { Tracker } from "../tracker/Tracker.ts"
 import { epicProgress, finishWork, resolveConflicts, showEntity } from "../tracker/Views.ts"
 

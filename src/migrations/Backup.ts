@@ -1,3 +1,4 @@
+import { Database } from "bun:sqlite"
 import { Context, Effect, Layer } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
@@ -5,6 +6,15 @@ import { GroveError } from "../errors/index.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 
 export class BackupFailed extends GroveError("BackupFailed", "backup_failed") {}
+export class BackupInvalid extends GroveError("BackupInvalid", "backup_invalid") {}
+
+export interface RestoreReport {
+  readonly restored: string
+  /** The schema version the database is at now (the backup's). */
+  readonly version: number
+  /** The backup of the state just replaced: restoring it undoes the restore. */
+  readonly previous: string
+}
 
 export interface BackupReport {
   readonly path: string
@@ -34,6 +44,12 @@ export const listBackups = (databasePath: string): ReadonlyArray<string> => {
 export class Backup extends Context.Tag("grove/Backup")<Backup, {
   /** Writes a backup; with `retain`, keeps only the newest N backups afterwards. */
   readonly create: (options?: { readonly retain?: number }) => Effect.Effect<BackupReport, BackupFailed>
+  /**
+   * Replaces the live database's content with a backup's, in one write
+   * transaction on the live connection (other processes see the old state or
+   * the new, never a half), after backing up the current state.
+   */
+  readonly restore: (file: string) => Effect.Effect<RestoreReport, BackupFailed | BackupInvalid>
 }>() {
   static readonly layer = Layer.effect(
     Backup,
@@ -59,7 +75,68 @@ export class Backup extends Context.Tag("grove/Backup")<Backup, {
               details: { database: path }
             })
         })
-      return { create }
+      const invalid = (file: string, why: string) =>
+        new BackupInvalid({ message: `${file} cannot be restored: ${why}; nothing was changed`, details: { file } })
+
+      /** Checks that `file` is a sound grove database; its schema version. */
+      const inspect = (file: string) =>
+        Effect.suspend(() => {
+          if (!NodeFs.existsSync(file)) return Effect.fail(invalid(file, "no such file"))
+          let other: Database | undefined
+          try {
+            other = new Database(file, { readonly: true })
+            const check = (other.query("PRAGMA quick_check").all() as Array<{ quick_check: string }>).map((r) => r.quick_check)
+            if (check.join() !== "ok") return Effect.fail(invalid(file, `SQLite quick_check failed: ${check.slice(0, 3).join("; ")}`))
+            if (other.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'grove_migrations'").get() === null) {
+              return Effect.fail(invalid(file, "it is not a grove database"))
+            }
+            return Effect.succeed((other.query("PRAGMA user_version").get() as { user_version: number }).user_version)
+          } catch (e) {
+            return Effect.fail(invalid(file, e instanceof Error ? e.message : String(e)))
+          } finally {
+            other?.close()
+          }
+        })
+
+      const restore = (file: string) =>
+        Effect.gen(function*() {
+          const source = NodePath.resolve(file)
+          if (source === NodePath.resolve(path)) return yield* invalid(file, "it is the live database")
+          const version = yield* inspect(source)
+          const previous = (yield* create()).path
+          return yield* Effect.try({
+            try: () => {
+              db.run("ATTACH DATABASE ? AS restored", [source])
+              try {
+                db.transaction(() => {
+                  // Every object of the live schema goes (triggers first: they guard the log), then the backup's
+                  // tables come back with their rows, then its indexes and triggers.
+                  const objects = (type: string, schema: "main" | "restored") =>
+                    db.query(`SELECT name, tbl_name AS tbl, sql FROM ${schema}.sqlite_master WHERE type = ? AND name NOT LIKE 'sqlite_%' AND sql IS NOT NULL`)
+                      .all(type) as Array<{ name: string; tbl: string; sql: string }>
+                  for (const t of objects("trigger", "main")) db.run(`DROP TRIGGER main."${t.name}"`)
+                  for (const t of objects("table", "main")) db.run(`DROP TABLE main."${t.name}"`)
+                  for (const t of objects("table", "restored")) {
+                    db.run(t.sql)
+                    db.run(`INSERT INTO main."${t.name}" SELECT * FROM restored."${t.name}"`)
+                  }
+                  for (const type of ["index", "trigger"]) for (const o of objects(type, "restored")) db.run(o.sql)
+                  db.run(`PRAGMA main.user_version = ${version}`)
+                }).immediate()
+              } finally {
+                db.run("DETACH DATABASE restored")
+              }
+              return { restored: source, version, previous } satisfies RestoreReport
+            },
+            catch: (cause) =>
+              new BackupFailed({
+                message: `restoring ${source} failed and was rolled back: ${cause instanceof Error ? cause.message : String(cause)}`,
+                details: { file: source, previous }
+              })
+          })
+        })
+
+      return { create, restore }
     })
   )
 }

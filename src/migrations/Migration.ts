@@ -1,3 +1,4 @@
+import type { Database } from "bun:sqlite"
 
 /** A migration's down that cannot be undone (it would have to invent lost data). */
 export const irreversible = { irreversible: true } as const
@@ -12,6 +13,11 @@ export interface Migration {
   readonly version: number
   readonly name: string
   readonly up: string
+  /**
+   * Work SQL cannot express (hashing), run after `up` in the same transaction.
+   * It is named in `name` and not part of the checksum: never change it once shipped.
+   */
+  readonly upCode?: (db: Database) => void
   readonly down: string | Irreversible
   readonly destructive?: {
     /** `SELECT EXISTS (...)`: true when the delete has something to remove. */

@@ -148,6 +148,7 @@ export class Migrator extends Context.Tag("grove/Migrator")<Migrator, {
             if (m.destructive !== undefined && probe(m)) deletedRows = db.run(m.destructive.delete).changes
             try {
               db.run(m.up)
+              m.upCode?.(db)
             } catch (cause) {
               throw new Error(`migration ${m.version} (${m.name}): ${cause instanceof Error ? cause.message : String(cause)}`)
             }

@@ -1,3 +1,5 @@
+import { sealChains } from "../events/chain.ts"
+import { canonicalPath } from "../storage/DatabaseLocation.ts"
 import { irreversible, type Migration } from "./Migration.ts"
 
 /**
@@ -331,6 +333,32 @@ export const migrations: ReadonlyArray<Migration> = [
       DROP TABLE notes;
       DROP TABLE leases;
       DROP INDEX transactions_by_worktree;
+    `
+  },
+  {
+    version: 5,
+    name: "integrity: hash chain per stream (digests sealed in code), quarantine decisions",
+    up: `
+      -- sha256 over the event, its git context and the previous event of its stream (src/events/chain.ts).
+      ALTER TABLE events ADD COLUMN digest TEXT;
+      -- A quarantined ref the user chose to ignore at this tip (sync quarantine drop): fetch skips it silently
+      -- until the ref moves.
+      ALTER TABLE remote_quarantine ADD COLUMN dropped_at INTEGER;
+      -- Where this database was created (its file path, written by the code step): a copy opens elsewhere, and
+      -- grove doctor notices that it shares the original's replica id.
+      CREATE TABLE database_home (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        path TEXT NOT NULL
+      );
+    `,
+    upCode: (db) => {
+      sealChains(db)
+      db.query("INSERT INTO database_home (id, path) VALUES (1, ?)").run(canonicalPath(db.filename))
+    },
+    down: `
+      DROP TABLE database_home;
+      ALTER TABLE remote_quarantine DROP COLUMN dropped_at;
+      ALTER TABLE events DROP COLUMN digest;
     `
   }
 ]

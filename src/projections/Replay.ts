@@ -1,14 +1,38 @@
 import { Database } from "bun:sqlite"
 import { Context, Effect, Either, Layer } from "effect"
+import { type ChainReport, checkChains, damagedTriggers } from "../events/chain.ts"
 import { chunked, historiesOf, type LogRow } from "../events/log.ts"
 import { readStoredPayload } from "../events/operations.ts"
 import { GroveError } from "../errors/index.ts"
-import { trySqlite } from "../storage/errors.ts"
+import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { applyEvents, type ProjectableEvent } from "./Projector.ts"
 import { projectionTables, tableOf } from "./tables.ts"
 
 export class VerifyMismatch extends GroveError("VerifyMismatch", "verify_mismatch") {}
+export class LogTampered extends GroveError("LogTampered", "log_tampered") {}
+
+/** The log's own integrity: every stream's hash chain, and the triggers that keep it append-only. */
+export interface LogIntegrity {
+  readonly intact: boolean
+  readonly chains: ChainReport
+  /** Append-only triggers missing or altered. */
+  readonly damagedTriggers: ReadonlyArray<string>
+}
+
+export const logIntegrity = (db: Database): LogIntegrity => {
+  const chains = checkChains(db)
+  const damaged = damagedTriggers(db)
+  return { intact: chains.broken.length === 0 && damaged.length === 0, chains, damagedTriggers: damaged }
+}
+
+/** Why a log is not intact, naming the first bad event of each broken stream. */
+export const tamperedText = (log: LogIntegrity) => [
+  ...log.chains.broken.map((b) =>
+    `stream ${b.stream}: event ${b.id} (seq ${b.seq}, position ${b.pos}) ${b.reason === "position_gap" ? "does not follow the position before it" : "does not match its digest"}; the chain is broken from there on`
+  ),
+  ...log.damagedTriggers.map((t) => `the append-only trigger ${t} is missing or altered (grove doctor --fix restores it)`)
+].join("\n")
 
 const pageSize = 10_000
 
@@ -90,14 +114,19 @@ export const checksumTable = (db: Database, table: string, key: string): TableCh
 
 export interface VerifyReport {
   readonly identical: boolean
+  readonly log: LogIntegrity
   readonly events: number
   readonly tables: ReadonlyArray<{ readonly table: string; readonly live: TableChecksum; readonly replayed: TableChecksum; readonly identical: boolean }>
 }
 
 /** Rebuilds the projection from the log, and verifies the live tables against a scratch replay. */
 export class Replay extends Context.Tag("grove/Replay")<Replay, {
-  /** Replays the log into fresh projection tables, in one write transaction. */
-  readonly rebuild: (onProgress?: (replayed: number) => void) => ReturnType<typeof trySqlite<{ readonly events: number }>>
+  /**
+   * Replays the log into fresh projection tables, in one write transaction;
+   * refused (log_tampered) when a stream's hash chain is broken, so an edited
+   * log is never laundered into the live state.
+   */
+  readonly rebuild: (onProgress?: (replayed: number) => void) => Effect.Effect<{ readonly events: number }, LogTampered | DatabaseBusy | DatabaseError>
   /** Replays into a scratch in-memory database and compares per-table checksums. */
   readonly verify: ReturnType<typeof trySqlite<VerifyReport>>
 }>() {
@@ -107,6 +136,9 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
       const rebuild = (onProgress?: (replayed: number) => void) =>
         trySqlite(() =>
           db.transaction(() => {
+            const chains = checkChains(db)
+            if (chains.broken.length > 0) return chains
+
             // Bulk load: secondary indexes are dropped and built again once, from sorted data, at the end.
             const indexes = projectionSchema(db, "index")
             for (const { name } of indexes) db.run(`DROP INDEX ${name}`)
@@ -115,7 +147,16 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
             for (const { sql } of indexes) db.run(sql)
             return { events }
           }).immediate()
-        )
+        ).pipe(Effect.flatMap((r) =>
+          "broken" in r
+            ? Effect.fail(new LogTampered({
+              message: `refusing to rebuild from a log whose hash chain is broken; nothing was changed:\n${
+                tamperedText({ intact: false, chains: r, damagedTriggers: [] })
+              }`,
+              details: { broken: r.broken }
+            }))
+            : Effect.succeed(r)
+        ))
 
       const verify = trySqlite(() =>
         // One read transaction: the live tables and the log are read from the same snapshot.
@@ -132,7 +173,7 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
               const replayed = checksumTable(scratch, t.name, t.key)
               return { table: t.name, live, replayed, identical: live.checksum === replayed.checksum && live.rows === replayed.rows }
             })
-            return { identical: tables.every((t) => t.identical), events, tables }
+            return { identical: tables.every((t) => t.identical), log: logIntegrity(db), events, tables }
           } finally {
             scratch.close()
           }

@@ -31,7 +31,12 @@ export const BundleEvent = Schema.Struct({
   /** What the stream had pulled when the event was written. */
   frontier: PortableFrontier,
   /** For an --if-version write: what its writer's database held (rule (d)). */
-  seen: Schema.NullOr(PortableFrontier)
+  seen: Schema.NullOr(PortableFrontier),
+  /**
+   * The event's link in its stream's hash chain (src/events/chain.ts), as its
+   * writer computed it; absent in bundles pushed before the chain existed.
+   */
+  digest: Schema.optional(Schema.String)
 })
 export type BundleEvent = typeof BundleEvent.Type
 

@@ -109,7 +109,8 @@ export const makeExporter = (db: Database, knowledge: Knowledge) => {
           cause: r.cause_id,
           ifVersion,
           frontier: indexed(portableFrontier(r.frontier_id)),
-          seen: !ifVersion ? null : indexed(r.seen_frontier_id === null ? heldBefore(r.seq) : portableFrontier(r.seen_frontier_id))
+          seen: !ifVersion ? null : indexed(r.seen_frontier_id === null ? heldBefore(r.seq) : portableFrontier(r.seen_frontier_id)),
+          digest: r.digest
         }
       })
       out.push({

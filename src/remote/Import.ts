@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite"
 import { creationsOf, holds, type LogRow, newestSeqOfLog, nextPos, openTransaction, rowAt } from "../events/log.ts"
+import { chainDigests, chainHead } from "../events/chain.ts"
 import { ensureStream, localReplica } from "../events/streams.ts"
 import type { Knowledge } from "../causality/Knowledge.ts"
 import type { Bundle, BundleEvent, BundleTransaction, StreamKey } from "./Bundle.ts"
@@ -28,6 +29,8 @@ export interface Candidate {
   readonly tx: BundleTransaction
   readonly frontier: ReadonlyArray<readonly [StreamKey, number]>
   readonly seen: ReadonlyArray<readonly [StreamKey, number]> | null
+  /** Its link in the stream's hash chain: the writer's, checked against its content (computed for older bundles). */
+  readonly digest: string
 }
 
 export interface ImportPlan {
@@ -89,7 +92,8 @@ export const makeImporter = (db: Database, knowledge: Knowledge) => {
             txKey: `${b.name}#${event.tx}`,
             tx: b.bundle.transactions[event.tx]!,
             frontier: resolve(event.frontier),
-            seen: event.seen === null ? null : resolve(event.seen)
+            seen: event.seen === null ? null : resolve(event.seen),
+            digest: event.digest ?? ""
           }
         })
       ).sort((a, b) => a.event.pos - b.event.pos)
@@ -101,17 +105,45 @@ export const makeImporter = (db: Database, knowledge: Knowledge) => {
       const mismatch = held.find((c) => {
         const here = rowAt(db, id!, c.event.pos)
         return here === undefined || here.id !== c.event.id || here.clock !== c.event.clock || here.entity_id !== c.event.entity ||
-          here.op !== c.event.op || here.payload !== c.event.payload || here.cause_id !== c.event.cause
+          here.op !== c.event.op || here.payload !== c.event.payload || here.cause_id !== c.event.cause ||
+          (c.event.digest !== undefined && here.digest !== c.event.digest)
       })
       if (mismatch !== undefined) {
         refused.push({ ref, code: "history_rewritten", detail: `position ${mismatch.event.pos} of ${stream[1]}@${stream[0]} holds another event here than ${mismatch.event.id}` })
         continue
       }
-      const fresh = candidates.filter((c) => c.event.pos > have)
-      if (fresh.length > 0 && fresh[0]!.event.pos !== have + 1) {
-        refused.push({ ref, code: "bundle_corrupt", detail: `the ref skips positions ${have + 1}-${fresh[0]!.event.pos - 1}` })
+      const unchained = candidates.filter((c) => c.event.pos > have)
+      if (unchained.length > 0 && unchained[0]!.event.pos !== have + 1) {
+        refused.push({ ref, code: "bundle_corrupt", detail: `the ref skips positions ${have + 1}-${unchained[0]!.event.pos - 1}` })
         continue
       }
+      // The chain continues from the stream's newest event here: a digest that does not match its event's
+      // content and the chain before it means the bundle was edited (or the writer's log was).
+      const digests = chainDigests(id === undefined ? null : chainHead(db, id), unchained.map((c) => ({
+        id: c.event.id,
+        replica: stream[0],
+        branch: stream[1],
+        pos: c.event.pos,
+        clock: c.event.clock,
+        entityKind: c.event.kind,
+        entityId: c.event.entity,
+        op: c.event.op,
+        payload: c.event.payload,
+        payloadVersion: c.event.payloadVersion,
+        causeId: c.event.cause,
+        ifVersion: c.event.ifVersion,
+        worktree: c.tx.worktree,
+        head: c.tx.head,
+        actor: c.tx.actor,
+        at: c.tx.at
+      })))
+      const forged = unchained.findIndex((c, i) => c.event.digest !== undefined && c.event.digest !== digests[i])
+      if (forged !== -1) {
+        const c = unchained[forged]!
+        refused.push({ ref, code: "bundle_corrupt", detail: `event ${c.event.id} at position ${c.event.pos}: its digest does not match its content and the chain before it` })
+        continue
+      }
+      const fresh = unchained.map((c, i) => ({ ...c, digest: digests[i]! }))
       const elsewhere = fresh.find((c) => holds(db, c.event.id))
       if (elsewhere !== undefined) {
         refused.push({ ref, code: "history_rewritten", detail: `event ${elsewhere.event.id} is here already, at another place` })
@@ -210,7 +242,8 @@ export const makeImporter = (db: Database, knowledge: Knowledge) => {
         frontier_id: localize(c.frontier),
         if_version: e.ifVersion ? 1 as const : 0 as const,
         pos: e.pos,
-        seen_frontier_id: c.seen === null ? null : localize(c.seen)
+        seen_frontier_id: c.seen === null ? null : localize(c.seen),
+        digest: c.digest
       }
       placed.set(`${stream}:${e.pos}`, ++seq)
       return row

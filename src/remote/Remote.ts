@@ -8,6 +8,7 @@ import { Writer } from "../write/Writer.ts"
 import { encodeBundle, openBundle, parseBundleName } from "./Bundle.ts"
 import { makeExporter } from "./Export.ts"
 import { type FetchedBundle, makeImporter, type Refusal } from "./Import.ts"
+import { localReplicaName } from "../events/streams.ts"
 import { refOf, streamOfRef, type TreeEntry, Transport } from "./Transport.ts"
 
 export class BundleCorrupt extends GroveError("BundleCorrupt", "bundle_corrupt") {}
@@ -26,6 +27,8 @@ export interface FetchReport {
   readonly quarantined: number
   readonly quarantinedByReason: Readonly<Record<string, number>>
   readonly refused: ReadonlyArray<Refusal>
+  /** Refs skipped because their quarantine was dropped at their current tip (`sync quarantine drop`). */
+  readonly dropped: ReadonlyArray<string>
 }
 
 export interface PushReport {
@@ -35,6 +38,11 @@ export interface PushReport {
   readonly pushed: ReadonlyArray<{ readonly ref: string; readonly from: number; readonly to: number }>
   /** Pushes tried: more than one when someone else pushed first and this one fetched and tried again. */
   readonly attempts: number
+  /**
+   * Other clones' refs the fetch refused (quarantined): not pushed to, reported, and no obstacle to this
+   * clone's own refs. `sync quarantine list` shows them.
+   */
+  readonly held: ReadonlyArray<Refusal>
 }
 
 export interface RemoteOptions {
@@ -81,6 +89,8 @@ const makeRemote = (
       const stream = streamOfRef(ref)
       if (stream === undefined) return refuse("bundle_corrupt", `refs/grove/${ref} does not name a stream (<replica>/<branch>)`)
       const entries = yield* transport.treeOf(tip)
+      // grove never writes a commit without bundles: an empty tip is someone else's doing, not an empty stream.
+      if (entries.length === 0) return refuse("bundle_corrupt", `refs/grove/${ref} at ${tip} holds no bundles`)
       let to = 0
       for (const e of entries) {
         const name = parseBundleName(e.name)
@@ -112,6 +122,8 @@ const makeRemote = (
       for (const [ref, tip] of tips) {
         if (refusedRefs.has(ref)) continue
         db.query("INSERT INTO remote_refs (remote, ref, tip) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET tip = excluded.tip").run(remote, ref, tip)
+        // The ref is good again (it moved to a tip that verifies): what held it back is over.
+        db.query("DELETE FROM remote_quarantine WHERE remote = ? AND ref = ?").run(remote, ref)
       }
       for (const r of refused) {
         db.query(
@@ -123,7 +135,12 @@ const makeRemote = (
   /** Imports what the remote's refs (as last fetched) hold that this database lacks. */
   const importFrom = (remote: string, options: RemoteOptions) =>
     Effect.gen(function*() {
-      const tips = yield* transport.tips(remote)
+      const tips = new Map(yield* transport.tips(remote))
+      const dropped = yield* trySqlite(() =>
+        (db.query("SELECT ref, tip FROM remote_quarantine WHERE remote = ? AND dropped_at IS NOT NULL").all(remote) as Array<{ ref: string; tip: string }>)
+          .filter((d) => tips.get(d.ref) === d.tip).map((d) => d.ref)
+      )
+      for (const ref of dropped) tips.delete(ref)
       const refused: Array<Refusal> = []
       const wanted: Array<{ ref: string; stream: { replica: string; branch: string }; entry: TreeEntry }> = []
       for (const [ref, tip] of tips) {
@@ -162,13 +179,14 @@ const makeRemote = (
       yield* orDatabaseError(sql.withTransaction(record(remote, tips, refused)))
       return {
         remote,
-        refs: tips.size,
+        refs: tips.size + dropped.length,
         imported,
         known: plan.known,
         waiting: plan.waiting,
         quarantined,
         quarantinedByReason: byReason,
-        refused
+        refused,
+        dropped
       } satisfies FetchReport
     })
 
@@ -206,13 +224,20 @@ const makeRemote = (
   const push = (remote: string | undefined, options: RemoteOptions = {}) =>
     Effect.gen(function*() {
       const name = yield* transport.resolveRemote(remote)
+      const me = yield* trySqlite(() => localReplicaName(db))
       for (let attempt = 1;; attempt++) {
         const fetched = yield* fetchFrom(name, options)
-        yield* failOnRefusal(fetched)
+        // Only this clone's own refs must be sound for it to publish: a refused ref of another clone is
+        // reported and left alone (never appended to), so nobody can stop this clone's events leaving.
+        const own = fetched.refused.filter((r) => streamOfRef(r.ref)?.replica === me)
+        yield* failOnRefusal({ ...fetched, refused: own })
+        const held = fetched.refused.filter((r) => !own.includes(r))
+        const untouchable = new Set([...held.map((r) => r.ref), ...fetched.dropped])
         const tips = yield* transport.tips(name)
         const updates: Array<{ ref: string; commit: string; from: number; to: number }> = []
         for (const stream of yield* trySqlite(() => exporter.streams())) {
           const ref = refOf(stream.replica, stream.branch)
+          if (untouchable.has(ref)) continue
           const tip = tips.get(ref)
           const entries = tip === undefined ? [] : yield* transport.treeOf(tip)
           const remoteTo = entries.reduce((to, e) => Math.max(to, parseBundleName(e.name)?.to ?? 0), 0)
@@ -229,7 +254,7 @@ const makeRemote = (
         const outcomes = yield* transport.push(name, updates)
         const rejected = outcomes.filter((o) => !o.accepted)
         if (rejected.length === 0) {
-          return { remote: name, fetched, pushed: updates.map(({ ref, from, to }) => ({ ref, from, to })), attempts: attempt } satisfies PushReport
+          return { remote: name, fetched, pushed: updates.map(({ ref, from, to }) => ({ ref, from, to })), attempts: attempt, held } satisfies PushReport
         }
         if (attempt === pushAttempts) {
           return yield* new PushRejected({
@@ -240,5 +265,8 @@ const makeRemote = (
       }
     })
 
-  return { fetch, push }
+  /** Fetches and imports without failing on refused refs: the report says which were refused. */
+  const recheck = (remote: string, options: RemoteOptions = {}) => fetchFrom(remote, options)
+
+  return { fetch, push, recheck }
 }

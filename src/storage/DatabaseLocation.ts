@@ -1,7 +1,17 @@
 import { Context, Effect, Layer } from "effect"
+import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { Repository } from "../git/Repository.ts"
 import { StorageConfig } from "./StorageConfig.ts"
+
+/** A database file's canonical path (symlinks resolved), as recorded in `database_home`. */
+export const canonicalPath = (path: string): string => {
+  try {
+    return NodeFs.realpathSync(path)
+  } catch {
+    return NodePath.resolve(path)
+  }
+}
 
 /**
  * Where the database file lives: `<git common dir>/grove/grove.db`, so the main

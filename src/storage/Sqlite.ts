@@ -95,11 +95,24 @@ const makeClient = (db: Database): Effect.Effect<SqlClient.SqlClient, never, Sco
     const run = (sql: string, params: ReadonlyArray<unknown>, values: boolean) =>
       Effect.try({
         try: () => {
+          // SQLite rolls a transaction back by itself after some errors (a full disk, an I/O error): the
+          // rollback asked for afterwards has nothing left to do.
+          if (sql === "ROLLBACK" && !db.inTransaction) return []
           const statement = db.query(sql)
           const args = params as Array<never>
           return (values ? statement.values(...args) : statement.all(...args)) as Array<any>
         },
-        catch: (cause) => new SqlError({ cause, message: `Failed to execute statement: ${String(cause)}` })
+        catch: (cause) => {
+          // A COMMIT that fails (a full disk) leaves the transaction open: end it, so nothing half-written stays.
+          if (sql === "COMMIT" && db.inTransaction) {
+            try {
+              db.run("ROLLBACK")
+            } catch {
+              // already ended by SQLite
+            }
+          }
+          return new SqlError({ cause, message: `Failed to execute statement: ${String(cause)}` })
+        }
       })
     const connection: Connection = {
       execute: (sql, params, transformRows) =>

@@ -1,5 +1,5 @@
 import { SqlError } from "@effect/sql/SqlError"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { GroveError } from "../errors/index.ts"
 
 export class DatabaseUnavailable extends GroveError("DatabaseUnavailable", "database_unavailable") {}
@@ -17,9 +17,15 @@ export const fromSqlCause = (cause: unknown): DatabaseBusy | DatabaseError => {
     : new DatabaseError({ message: `SQLite error: ${text}` })
 }
 
-/** Maps SqlError in an effect's error channel to coded storage errors. */
+/**
+ * Maps SqlError in an effect's error channel to coded storage errors, and a
+ * failed COMMIT too, which @effect/sql raises as a defect (a full disk at
+ * commit is an error to report, not a bug).
+ */
 export const orDatabaseError = <A, E, R>(self: Effect.Effect<A, E | SqlError, R>) =>
-  Effect.catchIf(self, (e): e is SqlError => e instanceof SqlError, (e) => Effect.fail(fromSqlCause(e)))
+  Effect.catchIf(self, (e): e is SqlError => e instanceof SqlError, (e) => Effect.fail(fromSqlCause(e))).pipe(
+    Effect.catchSomeDefect((d) => (d instanceof SqlError ? Option.some(Effect.fail(fromSqlCause(d))) : Option.none()))
+  )
 
 /** Whether a throw came from SQLite itself (bun:sqlite's SQLiteError), not from a bug in the code around it. */
 const isSqliteFailure = (cause: unknown) => cause instanceof Error && cause.name === "SQLiteError"

@@ -32,6 +32,26 @@ export type EdgeLine = typeof EdgeLine.Type
 const invalid = (line: number, reason: string) =>
   new BulkInputInvalid({ message: `line ${line}: ${reason}; the whole batch was rejected, nothing was written`, details: { line, reason } })
 
+/** Bulk lines are flat objects: deeper nesting is refused before parsing, as it could exhaust the stack. */
+export const maxNesting = 32
+
+/** How deep arrays and objects nest in JSON text (brackets inside strings do not count), stopping past `limit`. */
+const nestingOf = (text: string, limit: number) => {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length && deepest <= limit; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++ // backslash: skip the escaped character
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 91 || c === 123) deepest = Math.max(deepest, ++depth)
+    else if (c === 93 || c === 125) depth--
+  }
+  return deepest
+}
+
 /** Splits JSON lines (blank lines skipped, numbering kept); invalid JSON names its line. */
 export const parseJsonLines = (text: string): Either.Either<ReadonlyArray<BulkLine>, BulkInputInvalid> => {
   const out: Array<BulkLine> = []
@@ -39,6 +59,7 @@ export const parseJsonLines = (text: string): Either.Either<ReadonlyArray<BulkLi
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!.trim()
     if (raw === "") continue
+    if (nestingOf(raw, maxNesting) > maxNesting) return Either.left(invalid(i + 1, `JSON nested deeper than ${maxNesting} levels`))
     try {
       out.push({ line: i + 1, value: JSON.parse(raw) })
     } catch (e) {

@@ -4,6 +4,7 @@ import { newEntityId } from "../events/ids.ts"
 import type { PayloadOf } from "../events/operations.ts"
 import { InvalidInput, NotFound } from "../errors/index.ts"
 import { type EntityKindName, Graph } from "../graph/Graph.ts"
+import { DependencySourceDone } from "../graph/rules.ts"
 import type { Entity, Epic, Subtask, Task } from "../projections/Queries.ts"
 import type { DatabaseBusy, DatabaseError } from "../storage/errors.ts"
 import { type Emit, Writer } from "../write/Writer.ts"
@@ -124,12 +125,25 @@ const makeTracker = (writer: typeof Writer.Service, graph: typeof Graph.Service)
       })
     )
 
-  const addDependency = (sourceId: string, targetId: string) =>
+  /**
+   * Adds SOURCE -> TARGET. A done source with a target not done would break
+   * "done means dependencies done": refused, unless `force`, which reopens the
+   * source to todo in the same transaction.
+   */
+  const addDependency = (sourceId: string, targetId: string, options: { readonly force?: boolean } = {}) =>
     write((emit) =>
       Effect.gen(function*() {
-        const { source, target } = yield* graph.checkNewEdge(sourceId, targetId)
-        yield* emit([draft("dependency.added", { kind: "dependency", id: edgeId(source, target) }, { source, target })])
-        return { source, target }
+        const { source, target, sourceStatus, targetStatus } = yield* graph.checkNewEdge(sourceId, targetId)
+        const reopen = sourceStatus === "done" && targetStatus !== "done"
+        if (reopen && options.force !== true) {
+          return yield* new DependencySourceDone({
+            message: `${sourceId} is done and ${targetId} is not: a done ${source.kind} cannot wait for anything (--force reopens ${sourceId} to todo)`,
+            details: { source, target, targetStatus }
+          })
+        }
+        const added = draft("dependency.added", { kind: "dependency", id: edgeId(source, target) }, { source, target })
+        yield* emit(reopen ? [added, draft(`${source.kind}.updated`, source, { status: "todo" })] : [added])
+        return { source, target, reopened: reopen }
       })
     )
 

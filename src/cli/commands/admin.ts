@@ -1,6 +1,11 @@
 import { Effect } from "effect"
 import { EventStore } from "../../events/EventStore.ts"
-import { Replay, VerifyMismatch } from "../../projections/Replay.ts"
+import { Layer } from "effect"
+import { databaseLayer } from "../../app/AppLayer.ts"
+import { Doctor, type Finding } from "../../app/Doctor.ts"
+import { GroveError } from "../../errors/index.ts"
+import { LogTampered, Replay, tamperedText, VerifyMismatch } from "../../projections/Replay.ts"
+import { respond } from "../respond.ts"
 import type { Handler } from "../execute.ts"
 import * as Flags from "../options.ts"
 import { Output, progressLine } from "../Output.ts"
@@ -45,14 +50,50 @@ const verify: Handler = () =>
       const lines = report.tables.map((t) =>
         `${t.identical ? "ok     " : "DIFFERS"} ${t.table}: live ${t.live.rows} rows ${t.live.checksum}, replay ${t.replayed.rows} rows ${t.replayed.checksum}`
       )
+      if (!report.log.intact) {
+        return yield* new LogTampered({
+          message: ["the event log was changed behind grove's back:", tamperedText(report.log), ...lines].join("\n"),
+          details: { ...report }
+        })
+      }
       if (!report.identical) {
         return yield* new VerifyMismatch({
           message: ["the live projection differs from a replay of the log:", ...lines].join("\n"),
           details: { ...report }
         })
       }
-      return { data: report, text: [`identical (${report.events} events replayed)`, ...lines].join("\n") }
+      return {
+        data: report,
+        text: [`identical (${report.events} events replayed; ${report.log.chains.streams} hash chains intact, append-only triggers in place)`, ...lines].join("\n")
+      }
     })
   )
 
-export const handlers: Record<string, Handler> = { "events list": eventsList, rebuild, verify }
+export class DoctorFoundProblems extends GroveError("DoctorFoundProblems", "doctor_found_problems") {}
+
+const findingLine = (f: Finding) =>
+  `${f.fixed === true ? "fixed  " : f.severity === "error" ? "ERROR  " : "warning"} ${f.code}: ${f.message}${f.fix !== undefined && f.fixed !== true ? ` (--fix: ${f.fix})` : ""}`
+
+const doctor: Handler = (o: Input) =>
+  respond(
+    "doctor",
+    Effect.gen(function*() {
+      const report = yield* (yield* Doctor).run({ fix: o.flag("fix") })
+      if (!report.healthy) {
+        return yield* new DoctorFoundProblems({ message: `doctor found problems:\n${report.findings.map(findingLine).join("\n")}`, details: { ...report } })
+      }
+      return {
+        data: report,
+        text: [
+          report.findings.length === 0 ? `healthy: ${report.database}` : `${report.database}:`,
+          ...report.findings.map(findingLine),
+          ...(report.backup === null ? [] : [`Backup before repairs: ${report.backup}`])
+        ].join("\n")
+      }
+    }).pipe(
+      // The database as it is: doctor must see an old schema, so it does not migrate first.
+      Effect.provide(Doctor.layer.pipe(Layer.provideMerge(databaseLayer(process.cwd()))))
+    )
+  )
+
+export const handlers: Record<string, Handler> = { "events list": eventsList, rebuild, verify, doctor }

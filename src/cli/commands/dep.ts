@@ -11,8 +11,11 @@ import type { Input } from "../spec.ts"
 const add: Handler = (o: Input) =>
   runCore(
     "dep add",
-    Effect.flatMap(Tracker, (t) => t.addDependency(o.required("source"), o.required("target"))).pipe(
-      Effect.map((edge) => ({ data: { ...edge, changed: true }, text: `Added ${edgeLine(edge)}` })),
+    Effect.flatMap(Tracker, (t) => t.addDependency(o.required("source"), o.required("target"), { force: o.flag("force") })).pipe(
+      Effect.map((edge) => ({
+        data: { ...edge, changed: true },
+        text: `Added ${edgeLine(edge)}${edge.reopened ? `; reopened ${edge.source.id} to todo` : ""}`
+      })),
       Effect.catchTag("DependencyExists", (e) => {
         const edge = e.details as { source: NodeRef; target: NodeRef }
         return Effect.succeed({ data: { ...edge, changed: false }, text: `Unchanged: ${edgeLine(edge)} already exists` })

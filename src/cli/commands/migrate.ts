@@ -88,7 +88,20 @@ const backup: Handler = (o: Input) =>
     }).pipe(onDatabase)
   )
 
+const restore: Handler = (o: Input) =>
+  respond(
+    "migrate restore",
+    Effect.flatMap(Backup, (b) => b.restore(o.required("backup"))).pipe(
+      Effect.map((r) => ({
+        data: r,
+        text: `Restored ${r.restored} (schema ${r.version}). The state it replaced was backed up to ${r.previous}.`
+      })),
+      onDatabase
+    )
+  )
+
 export const handlers: Record<string, Handler> = {
+  "migrate restore": restore,
   init,
   "migrate status": status,
   "migrate up": up,

@@ -6,6 +6,12 @@ import { type FetchReport, Remote } from "../../remote/Remote.ts"
 import { Sync } from "../../sync/Sync.ts"
 import { Repository } from "../../git/Repository.ts"
 import { Sqlite } from "../../storage/Sqlite.ts"
+import { trySqlite } from "../../storage/errors.ts"
+import { localReplicaName } from "../../events/streams.ts"
+import { Backup } from "../../migrations/Backup.ts"
+import { renewReplicaId } from "../../remote/Replica.ts"
+import { Quarantine, type QuarantinedRef } from "../../remote/Quarantine.ts"
+import * as NodeFs from "node:fs"
 import { watch } from "../../app/Watch.ts"
 import { withTracker } from "../../app/AppLayer.ts"
 import { Output, progressLine } from "../Output.ts"
@@ -142,7 +148,8 @@ const pushCommand: Handler = (o: Input) =>
         ...fetchText(r.fetched),
         r.pushed.length === 0
           ? `Nothing to push: ${r.remote} has every event here.`
-          : `Pushed to ${r.remote}: ${r.pushed.map((p) => `refs/grove/${p.ref} ${p.from}-${p.to}`).join(", ")}${r.attempts > 1 ? ` (after ${r.attempts - 1} rejected attempt${r.attempts > 2 ? "s" : ""})` : ""}`
+          : `Pushed to ${r.remote}: ${r.pushed.map((p) => `refs/grove/${p.ref} ${p.from}-${p.to}`).join(", ")}${r.attempts > 1 ? ` (after ${r.attempts - 1} rejected attempt${r.attempts > 2 ? "s" : ""})` : ""}`,
+        ...r.held.map((h) => `Held back another clone's ref refs/grove/${h.ref} (${h.code}: ${h.detail}); see grove sync quarantine list`)
       ].join("\n")
     }))
   )
@@ -185,14 +192,96 @@ const watchCommand: Handler = (o: Input) =>
         },
         paths,
         withTracker(cwd),
-        (line) => console.log(JSON.stringify(line))
+        writeLine
       ))
       // Only --once gets here: otherwise the watcher runs until a signal interrupts it.
       return { data: { ticks }, text: `grove sync watch: ${ticks} tick done` }
     })
   )
 
+/**
+ * One tick line on stdout, written synchronously: a closed pipe is an EPIPE
+ * here, which ends the watcher cleanly (lock released), instead of an
+ * asynchronous stream error that would kill the process with its lock behind.
+ */
+const writeLine = (line: unknown) => {
+  try {
+    NodeFs.writeSync(1, `${JSON.stringify(line)}\n`)
+    return true
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EPIPE") return false
+    throw e
+  }
+}
+
+const refLine = (r: QuarantinedRef) =>
+  `${r.id}  ${r.remote} refs/grove/${r.ref} at ${r.tip.slice(0, 12)}  ${r.code}: ${r.detail}${r.droppedAt === null ? "" : `  (dropped ${r.droppedAt})`}`
+
+const quarantineList: Handler = () =>
+  runTracker(
+    "sync quarantine list",
+    Effect.map(Effect.flatMap(Quarantine, (q) => q.list), (l) => ({
+      data: l,
+      text: l.refs.length + l.events.length === 0 ? "Nothing is quarantined." : [
+        ...l.refs.map(refLine),
+        ...l.events.map((e) => `${e.id}  event ${e.eventId} (${e.op} on ${e.stream})  ${e.reason}: ${e.detail}`)
+      ].join("\n")
+    }))
+  )
+
+const quarantineShow: Handler = (o: Input) =>
+  runTracker(
+    "sync quarantine show",
+    Effect.map(Effect.flatMap(Quarantine, (q) => q.show(o.required("id"))), (r) => ({
+      data: r,
+      text: r.kind === "ref" ? refLine(r.ref) : JSON.stringify(r.event, null, 2)
+    }))
+  )
+
+const quarantineRetry: Handler = (o: Input) =>
+  runTracker(
+    "sync quarantine retry",
+    Effect.map(Effect.flatMap(Quarantine, (q) => q.retry(o.required("id"))), (r) => ({
+      data: r,
+      text: r.accepted
+        ? `refs/grove/${r.ref.ref} of ${r.ref.remote} verifies now (${r.imported} events imported).`
+        : `refs/grove/${r.ref.ref} of ${r.ref.remote} is still refused: ${r.refusal!.code}: ${r.refusal!.detail}`
+    }))
+  )
+
+const quarantineDrop: Handler = (o: Input) =>
+  runTracker(
+    "sync quarantine drop",
+    Effect.map(Effect.flatMap(Quarantine, (q) => q.drop(o.required("id"))), (r) => ({
+      data: r,
+      text: `Dropped ${r.id}: fetch ignores refs/grove/${r.ref} of ${r.remote} while it stays at ${r.tip.slice(0, 12)}.`
+    }))
+  )
+
+const replica: Handler = (o: Input) =>
+  runTracker(
+    "sync replica",
+    Effect.gen(function*() {
+      const { db } = yield* Sqlite
+      if (!o.flag("renew")) {
+        const id = yield* trySqlite(() => localReplicaName(db))
+        return { data: { replica: id }, text: `This database is replica ${id}; its refs are refs/grove/${id}/<branch>.` }
+      }
+      const backup = (yield* (yield* Backup).create()).path
+      const r = yield* trySqlite(() => db.transaction(() => renewReplicaId(db)).immediate())
+      return {
+        data: { ...r, backup },
+        text: `This database is now replica ${r.replica}; what it wrote as ${r.previous} stays that replica's (backup: ${backup}).`
+      }
+    })
+  )
+
 export const handlers: Record<string, Handler> = {
+  "sync quarantine list": quarantineList,
+  "sync quarantine show": quarantineShow,
+  "sync quarantine retry": quarantineRetry,
+  "sync quarantine drop": quarantineDrop,
+  "sync replica": replica,
   "sync status": status,
   "sync pull": pull,
   "sync conflicts list": list,
