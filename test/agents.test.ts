@@ -5,23 +5,15 @@
  * the agent that claimed it, never before its dependencies, and the live
  * tables equal a replay of the log.
  */
-import { afterAll, beforeAll, expect, it } from "bun:test"
+import { expect, it } from "bun:test"
 import { spawn } from "bun"
 import { Effect } from "effect"
 import * as NodePath from "node:path"
 import { Bulk } from "../src/tracker/Bulk.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
-import { grove, makeRepo, type TestRepo, eventsAfter, inWorktree, isolateEnv, neutralEnv, seededRandom, withDb } from "./support/index.ts"
+import { childEnv, eventsAfter, fileRepo, grove, inWorktree, seededRandom, withDb } from "./support/index.ts"
 
-isolateEnv()
-
-let repo: TestRepo
-beforeAll(() => {
-  repo = makeRepo()
-})
-afterAll(() => {
-  repo.cleanup()
-})
+const repo = fileRepo()
 
 const worker = NodePath.resolve(import.meta.dir, "support", "agentWorker.ts")
 
@@ -47,7 +39,7 @@ it("6 agents in 3 worktrees finish a 60-task epic: each task done once, by its c
 
   const agents = worktrees.flatMap((cwd, w) => [0, 1].map((i) => ({ cwd, owner: `agent-${w}${i}` })))
   const runs = await Promise.all(agents.map(async ({ cwd, owner }) => {
-    const p = spawn([process.execPath, worker, epic.id, owner], { cwd, env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k in neutralEnv))) as Record<string, string>, stdout: "pipe", stderr: "pipe" })
+    const p = spawn([process.execPath, worker, epic.id, owner], { cwd, env: childEnv(), stdout: "pipe", stderr: "pipe" })
     const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
     return { owner, code, err, finished: out.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as { owner: string; task: string; changed: boolean }) }
   }))
@@ -88,9 +80,9 @@ it("6 agents in 3 worktrees finish a 60-task epic: each task done once, by its c
   for (const n of notes) expect(n.author).toBe(claimedAt.get(n.task)!.owner)
   expect(new Set(notes.map((n) => n.worktree))).toEqual(new Set(worktrees))
 
-  const verify = grove(root, ["verify", "--json"], { env: neutralEnv })
+  const verify = grove(root, ["verify", "--json"])
   expect(verify.exitCode).toBe(0)
   expect(verify.json.data.identical).toBe(true)
-  const progress = grove(root, ["epic", "progress", epic.id, "--json"], { env: neutralEnv })
+  const progress = grove(root, ["epic", "progress", epic.id, "--json"])
   expect(progress.json.data).toMatchObject({ total: 60, done: 60, todo: 0, inProgress: 0, ready: 0, next: null })
 }, 120_000)

@@ -8,12 +8,13 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { Effect } from "effect"
 import { errorCodes } from "../src/errors/codes.ts"
 import { Conflicts } from "../src/sync/Conflicts.ts"
+import { Claims } from "../src/tracker/Claims.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import { type Board, makeTitleConflict, startBoard } from "./support/board.ts"
 import { grove as groveCli } from "./support/cli.ts"
 import { makeRepo, type TestRepo } from "./support/repo.ts"
 import { withDb } from "./support/db.ts"
-import { claimTask, failureIn, inWorktree } from "./support/effect.ts"
+import { failureIn, inWorktree } from "./support/effect.ts"
 
 // The board is a process of its own; on a loaded 2-core machine its start and each write take seconds.
 setDefaultTimeout(180_000)
@@ -93,7 +94,7 @@ describe("security gate", () => {
       await expectFailure(await fetch(`${board.origin}${path}`, { headers: { cookie: `grove_board_${board.port}=wrong` } }), 401, "token_required")
     }
     const before = eventCount()
-    await expectFailure(await fetch(`${board.origin}/api/tasks/${first}/claim`, { method: "POST", body: JSON.stringify({ ifVersion: 1 }) }), 401, "token_required")
+    await expectFailure(await fetch(`${board.origin}/api/entities/${first}/claim`, { method: "POST", body: JSON.stringify({ ifVersion: 1 }) }), 401, "token_required")
     expect(eventCount()).toBe(before)
   })
 
@@ -106,8 +107,8 @@ describe("security gate", () => {
 
   test("a foreign Origin or a cross-site fetch is refused with origin_rejected (403), and nothing is written", async () => {
     const before = eventCount()
-    await expectFailure(await post(`/api/tasks/${first}/claim`, { ifVersion: 1 }, { origin: "http://evil.example" }), 403, "origin_rejected")
-    await expectFailure(await post(`/api/tasks/${first}/claim`, { ifVersion: 1 }, { "sec-fetch-site": "cross-site" }), 403, "origin_rejected")
+    await expectFailure(await post(`/api/entities/${first}/claim`, { ifVersion: 1 }, { origin: "http://evil.example" }), 403, "origin_rejected")
+    await expectFailure(await post(`/api/entities/${first}/claim`, { ifVersion: 1 }, { "sec-fetch-site": "cross-site" }), 403, "origin_rejected")
     await expectFailure(await call("/api/board", { headers: { origin: "http://evil.example" } }), 403, "origin_rejected")
     expect(eventCount()).toBe(before)
   })
@@ -204,7 +205,7 @@ describe("write endpoints", () => {
     await expectFailure(await post(`/api/entities/${first}/status`, { status: "finished", ifVersion: 1 }), 400, "invalid_input")
     await expectFailure(await post(`/api/entities/${first}/status`, { status: "done" }), 400, "invalid_input")
     await expectFailure(await post(`/api/entities/${first}/status`, { status: "done", ifVersion: 1, owner: "x" }), 400, "invalid_input")
-    await expectFailure(await post(`/api/tasks/${first}/claim`, { ifVersion: 0 }), 400, "invalid_input")
+    await expectFailure(await post(`/api/entities/${first}/claim`, { ifVersion: 0 }), 400, "invalid_input")
     await expectFailure(await post(`/api/conflicts/abc/resolve`, { use: "ours", dryRun: true }), 400, "invalid_input")
     await expectFailure(await post(`/api/conflicts/1/resolve`, { use: "mine", dryRun: true }), 400, "invalid_input")
     expect(eventCount()).toBe(before)
@@ -213,7 +214,7 @@ describe("write endpoints", () => {
   test("bodies over 4096 bytes are body_too_large (413), declared or streamed, and nothing is written", async () => {
     const before = eventCount()
     const big = JSON.stringify({ ifVersion: 1, pad: "x".repeat(5000) })
-    const declared = await reply(await call(`/api/tasks/${first}/claim`, { body: big }))
+    const declared = await reply(await call(`/api/entities/${first}/claim`, { body: big }))
     expect({ status: declared.status, code: declared.body.error.code, limit: declared.body.error.details.limit }).toEqual({ status: 413, code: "body_too_large", limit: 4096 })
     // No Content-Length: the body is read in chunks and cut off as soon as it passes the limit.
     const chunks = new ReadableStream({
@@ -222,7 +223,7 @@ describe("write endpoints", () => {
         controller.close()
       }
     })
-    const streamed = await fetch(`${board.origin}/api/tasks/${first}/claim`, {
+    const streamed = await fetch(`${board.origin}/api/entities/${first}/claim`, {
       method: "POST",
       headers: { cookie: `grove_board_${board.port}=${board.token}`, "content-type": "application/json" },
       body: chunks
@@ -231,15 +232,45 @@ describe("write endpoints", () => {
     expect(eventCount()).toBe(before)
   })
 
-  test("POST /api/tasks/:id/claim: claims as the board's actor; a task someone else holds is not taken", async () => {
-    const r = await reply(await post(`/api/tasks/${first}/claim`, { ifVersion: version(first) }))
+  test("POST /api/entities/:id/claim: claims as the board's actor; a task someone else holds is claim_lost (409), nothing written", async () => {
+    const r = await reply(await post(`/api/entities/${first}/claim`, { ifVersion: version(first) }))
     expect(r.status).toBe(200)
     expect(r.body.data).toMatchObject({ claimed: true, entity: { owner: "board@example.com", status: "in_progress" } })
-    expect((await failureIn(feat, claimTask(first, "cli-agent"))).details).toMatchObject({ owner: "board@example.com" })
+    const taken = await failureIn(feat, Effect.flatMap(Claims, (c) => c.claim("task", first, { owner: "cli-agent" })))
+    expect({ code: taken.code, owner: taken.details["owner"] }).toEqual({ code: "claim_lost", owner: "board@example.com" })
     const fourth = await task(repo.root, "Cache")
-    expect(await inWorktree(feat, claimTask(fourth, "cli-agent"))).toMatchObject({ claimed: true })
+    await inWorktree(feat, Effect.flatMap(Claims, (c) => c.claim("task", fourth, { owner: "cli-agent" })))
     const before = eventCount()
-    await expectFailure(await post(`/api/tasks/${fourth}/claim`, { ifVersion: version(fourth) }), 409, "claim_lost")
+    const lost = await post(`/api/entities/${fourth}/claim`, { ifVersion: version(fourth) })
+    await expectFailure(lost, 409, "claim_lost")
+    await expectFailure(await post(`/api/entities/${epic}/claim`, { ifVersion: 1 }), 400, "invalid_input")
+    expect(eventCount()).toBe(before)
+  })
+
+  test("POST /api/entities/:id/release: the owner releases; someone else's claim is not_owner (409), nothing written", async () => {
+    const mine = await task(repo.root, "Release me")
+    expect((await reply(await post(`/api/entities/${mine}/claim`, { ifVersion: 1 }))).status).toBe(200)
+    const released = await reply(await post(`/api/entities/${mine}/release`, {}))
+    expect(released.status).toBe(200)
+    expect(released.body.data).toMatchObject({ changed: true, previousOwner: "board@example.com", entity: { owner: null, status: "todo" } })
+    const theirs = await task(repo.root, "Held by another")
+    await inWorktree(feat, Effect.flatMap(Claims, (c) => c.claim("task", theirs, { owner: "cli-agent" })))
+    const before = eventCount()
+    await expectFailure(await post(`/api/entities/${theirs}/release`, {}), 409, "not_owner")
+    await expectFailure(await post(`/api/entities/${theirs}/release`, { force: true }), 400, "invalid_input")
+    expect(eventCount()).toBe(before)
+  })
+
+  test("POST /api/entities/:id/notes: a note with the board's actor as author; an empty one is invalid_input (400)", async () => {
+    const noted = await task(repo.root, "Noted")
+    const r = await reply(await post(`/api/entities/${noted}/notes`, { text: "  tried the BM25 variant  " }))
+    expect(r.status).toBe(200)
+    expect(r.body.data).toMatchObject({ text: "tried the BM25 variant", author: "board@example.com", worktree: repo.root })
+    const detail = await reply(await call(`/api/entities/${noted}`))
+    expect(detail.body.data.notes.map((n: any) => n.text)).toEqual(["tried the BM25 variant"])
+    const before = eventCount()
+    await expectFailure(await post(`/api/entities/${noted}/notes`, { text: "   " }), 400, "invalid_input")
+    await expectFailure(await post(`/api/entities/${noted}/notes`, { text: 7 }), 400, "invalid_input")
     expect(eventCount()).toBe(before)
   })
 

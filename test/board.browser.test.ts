@@ -14,9 +14,10 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 import { type Board, makeTitleConflict, startBoard } from "./support/board.ts"
 import { grove as groveCli, groveAsync } from "./support/cli.ts"
 import { makeRepo, type TestRepo } from "./support/repo.ts"
+import { Claims } from "../src/tracker/Claims.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import { withDb } from "./support/db.ts"
-import { claimTask, inWorktree } from "./support/effect.ts"
+import { inWorktree } from "./support/effect.ts"
 
 setDefaultTimeout(180_000)
 
@@ -92,7 +93,7 @@ beforeAll(async () => {
   await tracker((t) => t.addDependency(ids["rank"]!, ids["parse"]!))
   await tracker((t) => t.addDependency(ids["ui"]!, ids["rank"]!))
   await tracker((t) => t.addDependency(ids["parse"]!, ids["grammar"]!))
-  await inWorktree(repo.root, claimTask(ids["index"]!, "agent-1"))
+  await inWorktree(repo.root, Effect.flatMap(Claims, (c) => c.claim("task", ids["index"]!, { owner: "agent-1" })))
   await tracker((t) => t.done("subtask", ids["tokenize"]!))
   await tracker((t) => t.done("task", ids["docs"]!))
   await tracker((t) => t.update("task", ids["parse"]!, { status: "blocked" }))
@@ -185,7 +186,7 @@ describe("grove board in Chromium", () => {
       (db.query("SELECT count(*) AS n FROM events WHERE entity_id = ? AND op = 'task.claimed'").get(contested) as { n: number }).n)
     expect(claims).toBe(1)
     expect([boardActor, "cli-agent"]).toContain(owner ?? "(none)")
-    expect({ cliWon: cli.json.ok === true, pageWon: said?.startsWith("Claimed") }).toEqual(
+    expect({ cliWon: cli.json.ok === true && cli.json.data.claimed === true, pageWon: said?.startsWith("Claimed") }).toEqual(
       owner === "cli-agent" ? { cliWon: true, pageWon: false } : { cliWon: false, pageWon: true }
     )
   })
@@ -286,14 +287,14 @@ describe("grove board in Chromium", () => {
       port: 0,
       fetch: () =>
         new Response(
-          `<script>fetch(${JSON.stringify(`${board.origin}/api/tasks/${target}/claim`)}, { method: "POST", credentials: "include", body: '{"ifVersion":1}' }).catch(() => {})</script>`,
+          `<script>fetch(${JSON.stringify(`${board.origin}/api/entities/${target}/claim`)}, { method: "POST", credentials: "include", body: '{"ifVersion":1}' }).catch(() => {})</script>`,
           { headers: { "content-type": "text/html" } }
         )
     })
     try {
       // The board answers 403 origin_rejected (test/board.api.test.ts checks the code) with no CORS header,
       // so the attacker's page cannot even read the refusal: the browser fails the request.
-      const failed = page.waitForEvent("requestfailed", (r) => r.url().endsWith(`/api/tasks/${target}/claim`))
+      const failed = page.waitForEvent("requestfailed", (r) => r.url().endsWith(`/api/entities/${target}/claim`))
       await page.goto(`http://127.0.0.1:${attacker.port}/`)
       expect((await failed).failure()?.errorText).toBe("net::ERR_FAILED")
     } finally {

@@ -5,19 +5,16 @@
  * a real repository and, where an error is expected, checks that nothing was
  * written (the event count before and after).
  */
-import { Database } from "bun:sqlite"
-import { afterAll, beforeAll, describe, expect, it } from "bun:test"
+import { beforeAll, describe, expect, it } from "bun:test"
 import { decode } from "@toon-format/toon"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { version } from "../src/cli/main.ts"
-import { grove } from "./support/cli.ts"
-import { makeRepo, type TestRepo } from "./support/repo.ts"
+import { countRows, grove, scratch, withDb } from "./support/index.ts"
 
-const env = { GROVE_DB: undefined, GROVE_ACTOR: "tester", NO_COLOR: undefined }
+const env = { GROVE_ACTOR: "tester" }
 
-let repo: TestRepo
-let dbPath: string
+const repo = scratch("all").repo()
 let epic: string
 let tasks: Array<string>
 
@@ -26,14 +23,7 @@ const ok = (args: ReadonlyArray<string>, options: { stdin?: string } = {}) => {
   if (r.exitCode !== 0) throw new Error(`grove ${args.join(" ")} exited ${r.exitCode}: ${r.stdout}${r.stderr}`)
   return r.json.data
 }
-const events = () => {
-  const db = new Database(dbPath, { readonly: true })
-  try {
-    return (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n
-  } finally {
-    db.close()
-  }
-}
+const events = () => countRows(repo.db, "events")
 /** Runs a command expected to fail: returns the result, and that no event was written. */
 const refused = (args: ReadonlyArray<string>, options: { stdin?: string } = {}) => {
   const before = events()
@@ -42,14 +32,11 @@ const refused = (args: ReadonlyArray<string>, options: { stdin?: string } = {}) 
 }
 
 beforeAll(() => {
-  repo = makeRepo()
-  dbPath = NodePath.join(repo.root, ".git", "grove", "grove.db")
   ok(["init"])
   epic = ok(["epic", "create", "--title", "Paging"]).id
   const lines = Array.from({ length: 7 }, (_, i) => JSON.stringify({ title: `task ${i + 1}` })).join("\n")
   tasks = ok(["task", "create-many", "--epic", epic, "--file", "-"], { stdin: lines }).ids
 })
-afterAll(() => repo.cleanup())
 
 describe("paging", () => {
   it("--limit pages in creation order, meta.pagination carries the next cursor and the total, --cursor continues, the last page has next:null", () => {
@@ -322,9 +309,7 @@ describe("exact answers", () => {
 describe("read-only database", () => {
   it("still serves reads", () => {
     const copy = NodePath.join(repo.base, "readonly.db")
-    const db = new Database(dbPath, { readonly: true })
-    db.run(`VACUUM INTO '${copy}'`)
-    db.close()
+    withDb(repo.db, (db) => db.run(`VACUUM INTO '${copy}'`), { readonly: true })
     NodeFs.chmodSync(copy, 0o444)
     const r = grove(repo.root, ["task", "list", "--json"], { env: { ...env, GROVE_DB: copy } })
     expect({ exit: r.exitCode, stderr: r.stderr }).toEqual({ exit: 0, stderr: "" })

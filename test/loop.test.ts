@@ -4,7 +4,7 @@
  * CLI processes where the exit status and envelope are the point; the
  * in-process helpers where timing matters (leases of a second or two).
  */
-import { afterAll, beforeAll, describe, expect, it } from "bun:test"
+import { describe, expect, it } from "bun:test"
 import { Effect } from "effect"
 import * as NodeFs from "node:fs"
 import { Claims } from "../src/tracker/Claims.ts"
@@ -12,27 +12,14 @@ import { Next } from "../src/tracker/Next.ts"
 import { addNote } from "../src/tracker/Notes.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import { Work } from "../src/projections/Work.ts"
-import { grove, makeRepo, type TestRepo, countRows, failureIn, inWorktree, isolateEnv, lastSeq, neutralEnv, withDb } from "./support/index.ts"
+import { countRows, failureIn, fileRepo, grove, inWorktree, lastSeq, withDb } from "./support/index.ts"
 
-isolateEnv()
+const repo = fileRepo()
+const root = repo.root
+const wtA = repo.addWorktree("a")
+const wtB = repo.addWorktree("b")
 
-let repo: TestRepo
-let root: string
-let wtA: string
-let wtB: string
-
-beforeAll(async () => {
-  repo = makeRepo()
-  root = repo.root
-  wtA = repo.addWorktree("a")
-  wtB = repo.addWorktree("b")
-  await inWorktree(root, Effect.void)
-}, 60_000)
-afterAll(() => {
-  repo.cleanup()
-})
-
-const cli = (cwd: string, ...args: Array<string>) => grove(cwd, [...args, "--json"], { env: neutralEnv })
+const cli = (cwd: string, ...args: Array<string>) => grove(cwd, [...args, "--json"])
 const epic = (title: string) => inWorktree(root, Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title })))
 const task = (epicId: string, title: string) => inWorktree(root, Effect.flatMap(Tracker, (t) => t.create("task", epicId, { title })))
 const dependsOn = (source: string, target: string) => inWorktree(root, Effect.flatMap(Tracker, (t) => t.addDependency(source, target)))
@@ -332,7 +319,7 @@ describe("search and session", () => {
     const e = await epic("session")
     const t = await task(e.id, "watched")
     expect(cli(wtB, "task", "claim", t.id, "--owner", "bob", "--lease", "10m").exitCode).toBe(0)
-    const s = grove(wtA, ["session", "--owner", "sally", "--json"], { env: { ...neutralEnv, GROVE_ACTOR: "agent-a" } }).json.data
+    const s = grove(wtA, ["session", "--owner", "sally", "--json"], { env: { GROVE_ACTOR: "agent-a" } }).json.data
     expect(s).toMatchObject({ worktree: wtA, branch: "a", actor: "agent-a", owner: "sally", myClaims: [] })
     expect(s.tasks.inProgress).toBeGreaterThan(0)
     expect(s.sync).toMatchObject({ source: "main" })

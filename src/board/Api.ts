@@ -10,7 +10,9 @@ import { Queries, type Subtask, type Task } from "../projections/Queries.ts"
 import type { DatabaseBusy, DatabaseError } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { Conflicts } from "../sync/Conflicts.ts"
+import { Work } from "../projections/Work.ts"
 import { Claims } from "../tracker/Claims.ts"
+import { addNote } from "../tracker/Notes.ts"
 import { Tracker } from "../tracker/Tracker.ts"
 import { latestEvents } from "./Activity.ts"
 import { epicGraph } from "./Graph.ts"
@@ -34,6 +36,13 @@ const entityKind = (id: string) => {
     ? Effect.fail(new NotFound({ message: `no epic, task or subtask with id ${id}`, details: { id } }))
     : Effect.succeed(kind)
 }
+
+/** Claims, releases and notes are for tasks and subtasks. */
+const workKind = (id: string) =>
+  Effect.flatMap(entityKind(id), (kind) =>
+    kind === "epic"
+      ? Effect.fail(new InvalidInput({ message: `${id} is an epic: only tasks and subtasks are claimed, released or noted`, details: { id } }))
+      : Effect.succeed(kind))
 
 const positiveInt = (query: URLSearchParams, name: string, fallback: number, max: number) => {
   const raw = query.get(name)
@@ -66,11 +75,13 @@ const taskDetail = (id: string) =>
         (e: Task | Subtask | undefined) => ({ id: ref.id, kind: ref.kind, title: e?.title ?? null, status: e?.status ?? null })
       )
     const history = yield* (yield* EventStore).list({ entity: id, limit: 1000 })
+    const notes = kind === "epic" ? [] : yield* (yield* Work).notes(id)
     return {
       entity,
       children,
       dependsOn: yield* Effect.forEach(edges.dependsOn, (d) => describe(d.target)),
       dependedOnBy: yield* Effect.forEach(edges.dependedOnBy, (d) => describe(d.source)),
+      notes,
       history
     }
   })
@@ -127,21 +138,32 @@ export const endpoints = (cwd: string, boardJson: () => string): ReadonlyArray<E
     body: Schema.Struct({ status: Status, ifVersion: IfVersion }),
     handle: ({ params, body }) =>
       Effect.flatMap(entityKind(params["id"]!), (kind) =>
-        write(cwd)(Effect.flatMap(Tracker, (t) =>
-          // `done` is what `task done` does (straight from todo too); other statuses are an update.
-          body.status === "done" && kind !== "epic"
-            ? t.done(kind, params["id"]!, body.ifVersion)
-            : t.update(kind, params["id"]!, { status: body.status }, body.ifVersion))))
+        // `done` is what `task done` does (the claim's owner finishes; from todo too); other statuses are an update.
+        body.status === "done" && kind !== "epic"
+          ? write(cwd)(Effect.flatMap(Claims, (c) => c.finish(kind, params["id"]!, { ifVersion: body.ifVersion })))
+          : write(cwd)(Effect.flatMap(Tracker, (t) => t.update(kind, params["id"]!, { status: body.status }, body.ifVersion))))
   },
   {
     method: "POST",
-    path: "/api/tasks/:id/claim",
+    path: "/api/entities/:id/claim",
     body: Schema.Struct({ ifVersion: IfVersion }),
     handle: ({ params, body }) =>
-      write(cwd)(Effect.gen(function*() {
-        const me = yield* whoAmI
-        return yield* (yield* Claims).claim("task", params["id"]!, { owner: me.actor, ifVersion: body.ifVersion })
-      }))
+      Effect.flatMap(workKind(params["id"]!), (kind) =>
+        write(cwd)(Effect.flatMap(Claims, (c) => c.claim(kind, params["id"]!, { ifVersion: body.ifVersion }))))
+  },
+  {
+    method: "POST",
+    path: "/api/entities/:id/release",
+    // Release has no version check in the service (`task release` has no --if-version): only the owner may release.
+    body: Schema.Record({ key: Schema.String, value: Schema.Never }), // an empty object: no field is accepted
+    handle: ({ params }) =>
+      Effect.flatMap(workKind(params["id"]!), (kind) => write(cwd)(Effect.flatMap(Claims, (c) => c.release(kind, params["id"]!, {}))))
+  },
+  {
+    method: "POST",
+    path: "/api/entities/:id/notes",
+    body: Schema.Struct({ text: Schema.String }),
+    handle: ({ params, body }) => Effect.flatMap(workKind(params["id"]!), (kind) => write(cwd)(addNote(kind, params["id"]!, body.text, {})))
   },
   {
     method: "POST",

@@ -19,6 +19,7 @@ const httpStatus: Partial<Record<ErrorCode, number>> = {
   dependency_not_done: 409,
   dependency_cycle: 409,
   nothing_to_resolve: 409,
+  not_owner: 409,
   expect_mismatch: 409,
   body_too_large: 413,
   database_busy: 503

@@ -18,16 +18,19 @@ export const groveVariables = [
 /** Set by git for its hooks: inherited, they would point grove's git and the tests' git at the outer repository. */
 const gitHookVariables = ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR"] as const
 
+/** Would change what the CLI prints. */
+const outputVariables = ["NO_COLOR"] as const
+
 export type EnvPatch = Readonly<Record<string, string | undefined>>
 
 /**
  * What every test process sees on top of its parent's environment: none of
- * grove's variables, no hook variables, and no global or system git config
+ * grove's variables, no hook or colour variables, and no global or system git config
  * (init.defaultBranch, user.email, commit.gpgsign...), so only the test
  * repositories' own config counts.
  */
 export const neutralEnv: EnvPatch = {
-  ...Object.fromEntries([...groveVariables, ...gitHookVariables].map((k) => [k, undefined])),
+  ...Object.fromEntries([...groveVariables, ...gitHookVariables, ...outputVariables].map((k) => [k, undefined])),
   GIT_CONFIG_GLOBAL: "/dev/null",
   GIT_CONFIG_NOSYSTEM: "1"
 }

@@ -52,6 +52,6 @@ export const scratch = (removeAfter: "each" | "all"): Scratch => {
 export const fileRepo = (): TestRepo => {
   isolateEnv()
   const repo = scratch("all").repo()
-  beforeAll(() => inWorktree(repo.root, Effect.void))
+  beforeAll(() => inWorktree(repo.root, Effect.void), 60_000)
   return repo
 }

@@ -52,7 +52,7 @@ const useMessages = () => {
 /** Explains a refused write; a stale one says so plainly (nothing was written). */
 const explain = (error) =>
   error.code === "claim_lost"
-    ? `Not claimed: ${error.details?.id ?? "this task"} is already claimed by ${error.details?.owner}.`
+    ? `Not claimed: ${error.details?.id} is already claimed by ${error.details?.owner}; nothing was written.`
     : error.code === "version_mismatch"
     ? `Not saved: ${error.details?.id ?? "this item"} changed since the page showed it (version ${error.details?.expected} → ${error.details?.actual}). The board now shows the current state; nothing was written.`
     : `Not saved: ${error.message} [${error.code ?? "error"}]`
@@ -75,8 +75,11 @@ function Card({ task, byId, onAct }) {
 function Actions({ entity, onAct }) {
   const kind = entity.id.startsWith("t-") ? "task" : entity.id.startsWith("s-") ? "subtask" : "epic"
   return html`<div class="actions">
-    ${kind === "task" && entity.status !== "done" && !entity.owner
+    ${kind !== "epic" && entity.status !== "done" && !entity.owner
       ? html`<button data-action="claim" onClick=${() => onAct("claim", entity)}>Claim</button>`
+      : null}
+    ${kind !== "epic" && entity.owner
+      ? html`<button data-action="release" onClick=${() => onAct("release", entity)}>Release</button>`
       : null}
     <label>
       <span class="muted">Move to </span>
@@ -174,6 +177,15 @@ function TaskView({ id, tick, onAct }) {
     <section class="panel"><h3>${e.kind === "epic" ? "Tasks" : "Subtasks"} (${data.children.length})</h3><ul>${data.children.map(link)}</ul></section>
     <section class="panel"><h3>Depends on (${data.dependsOn.length})</h3><ul>${data.dependsOn.map(link)}</ul>
       <h3>Depended on by (${data.dependedOnBy.length})</h3><ul>${data.dependedOnBy.map(link)}</ul></section>
+    ${e.kind !== "epic" ? html`<section class="panel"><h3>Notes (${data.notes.length})</h3>
+      <ul data-list="notes">${data.notes.map((n) => html`<li><span class="muted">${when(n.time)} · ${n.author}${n.worktree ? ` · ${base(n.worktree)}` : ""}</span><div>${n.text}</div></li>`)}</ul>
+      <form onSubmit=${(ev) => {
+        ev.preventDefault()
+        const field = ev.currentTarget.elements.namedItem("note")
+        if (field.value.trim()) onAct("note", e, field.value)
+        field.value = ""
+      }}><label>Add a note <input name="note" aria-label="Note text" size="60" maxlength="2000" /></label> <button type="submit">Add note</button></form>
+    </section>` : null}
     <section class="panel"><h3>History (${data.history.length} events)</h3>
       <table data-table="history"><thead><tr><th>time</th><th>event</th><th>actor</th><th>worktree</th><th>branch</th><th>head</th><th>payload</th></tr></thead>
       <tbody>${[...data.history].reverse().map((ev) => html`<tr>
@@ -357,8 +369,14 @@ function App() {
   const onAct = useCallback(async (action, entity, to) => {
     try {
       if (action === "claim") {
-        await api(`/api/tasks/${entity.id}/claim`, { ifVersion: entity.version })
-        say(`Claimed ${entity.id}.`, "ok")
+        await api(`/api/entities/${entity.id}/claim`, { ifVersion: entity.version })
+        say(`Claimed ${entity.id}.`)
+      } else if (action === "release") {
+        await api(`/api/entities/${entity.id}/release`, {})
+        say(`Released ${entity.id}.`)
+      } else if (action === "note") {
+        await api(`/api/entities/${entity.id}/notes`, { text: to })
+        say(`Note added to ${entity.id}.`)
       } else {
         await api(`/api/entities/${entity.id}/status`, { status: to, ifVersion: entity.version })
         say(`${entity.id} moved to ${statusLabel[to]}.`)
