@@ -7,7 +7,7 @@ import { Backup } from "../migrations/Backup.ts"
 import { Migrations, Migrator } from "../migrations/Migrator.ts"
 import { Projector } from "../projections/Projector.ts"
 import { Queries } from "../projections/Queries.ts"
-import { Detector } from "../causality/Detector.ts"
+import { CausalState } from "../causality/CausalState.ts"
 import { Graph } from "../graph/Graph.ts"
 import { Writer } from "../write/Writer.ts"
 import { Claims } from "../tracker/Claims.ts"
@@ -54,7 +54,7 @@ export type ContextLayer = Layer.Layer<GitContext, never, Git | Repository>
 /** The Tracker over the write path (events, projection, the writing stream's heads). */
 export const coreLayer = (cwd: string, context: ContextLayer = GitContext.layer(actorFrom(process.env))) => {
   const events = EventStore.layer.pipe(Layer.provideMerge(context), Layer.provideMerge(databaseLayer(cwd)))
-  const projections = Layer.mergeAll(Projector.layer, Queries.layer, Detector.layer).pipe(Layer.provideMerge(events))
+  const projections = Layer.mergeAll(Projector.layer, Queries.layer, CausalState.layer).pipe(Layer.provideMerge(events))
   const tracker = Tracker.layer.pipe(Layer.provideMerge(Layer.mergeAll(Writer.layer, Graph.layer, Work.layer).pipe(Layer.provideMerge(projections))))
   // The agent's loop (claims, next): a few closures over the same services.
   return Next.layer.pipe(Layer.provideMerge(Claims.layer), Layer.provideMerge(tracker))

@@ -1,11 +1,16 @@
 import type { Database } from "bun:sqlite"
+import { Schema } from "effect"
 import type { Frontier } from "./causality.ts"
+
+/** `frontiers.vector`: JSON {streamId: highest known seq}. */
+const decodeVector = Schema.decodeUnknownSync(Schema.parseJson(Schema.Record({ key: Schema.String.pipe(Schema.pattern(/^\d+$/)), value: Schema.Number })))
 
 /**
  * Streams' knowledge as frontiers (version vectors), stored once each in
  * `frontiers` and pointed at by events (their causal context) and by
  * `stream_knowledge` (each stream's current one). Frontiers change only at
- * pulls, so a repository holds few of them; they are cached by id.
+ * pulls, so a repository holds few of them; they are cached by id. The one
+ * owner of both tables.
  */
 export const makeKnowledge = (db: Database) => {
   const cache = new Map<number, Frontier>()
@@ -14,7 +19,7 @@ export const makeKnowledge = (db: Database) => {
     let frontier = cache.get(id)
     if (frontier === undefined) {
       const row = db.query("SELECT vector FROM frontiers WHERE id = ?").get(id) as { vector: string } | null
-      frontier = row === null ? {} : (JSON.parse(row.vector) as Frontier)
+      frontier = row === null ? {} : decodeVector(row.vector)
       cache.set(id, frontier)
     }
     return frontier

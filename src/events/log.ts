@@ -116,6 +116,10 @@ export const chunked = <A, R>(ids: ReadonlyArray<A>, query: (chunk: ReadonlyArra
   return out
 }
 
+/** The events with these seqs. */
+export const rowsBySeq = (db: Database, seqs: ReadonlyArray<number>): Array<LogRow> =>
+  chunked(seqs, (chunk, ph) => db.query(`SELECT ${logColumns} FROM events WHERE seq IN (${ph})`).all(...chunk) as Array<LogRow>)
+
 /** The events of these entities in clock order (ties by id): each entity's history, as replay applies it. */
 export const historiesOf = (db: Database, entityIds: ReadonlyArray<string>, order: "oldest first" | "newest first"): Array<LogRow> =>
   chunked(entityIds, (chunk, ph) =>

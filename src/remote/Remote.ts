@@ -3,7 +3,7 @@ import { Context, Effect, Either, Layer } from "effect"
 import { GroveError } from "../errors/index.ts"
 import { orDatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import { Detector } from "../causality/Detector.ts"
+import { CausalState } from "../causality/CausalState.ts"
 import { Writer } from "../write/Writer.ts"
 import { encodeBundle, openBundle, parseBundleName } from "./Bundle.ts"
 import { makeExporter } from "./Export.ts"
@@ -61,7 +61,7 @@ export class Remote extends Context.Tag("grove/Remote")<Remote, ReturnType<typeo
   static readonly layer = Layer.effect(
     Remote,
     Effect.gen(function*() {
-      return makeRemote(yield* Sqlite, yield* SqlClient.SqlClient, yield* Detector, yield* Transport, yield* Writer)
+      return makeRemote(yield* Sqlite, yield* SqlClient.SqlClient, yield* CausalState, yield* Transport, yield* Writer)
     })
   ).pipe(Layer.provideMerge(Transport.layer))
 }
@@ -69,7 +69,7 @@ export class Remote extends Context.Tag("grove/Remote")<Remote, ReturnType<typeo
 const makeRemote = (
   { db }: typeof Sqlite.Service,
   sql: SqlClient.SqlClient,
-  { knowledge }: typeof Detector.Service,
+  { knowledge }: typeof CausalState.Service,
   transport: typeof Transport.Service,
   writer: typeof Writer.Service
 ) => {

@@ -4,14 +4,16 @@ import { draft, edgeId, type EventDraft, type NodeRef } from "../events/Event.ts
 import { GitContext } from "../events/GitContext.ts"
 import { causedBy, entryBySeq, historiesOf } from "../events/log.ts"
 import { type EntityKindName, Graph } from "../graph/Graph.ts"
-import { tableOf } from "../projections/tables.ts"
+import type { tableOf } from "../projections/tables.ts"
 import { wallTimeOf } from "../events/hlc.ts"
 import { deleted, entityFields } from "../events/writes.ts"
 import { GroveError, NotFound } from "../errors/index.ts"
-import { trySqlite } from "../storage/errors.ts"
-import { localStreamId } from "../events/streams.ts"
+import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
+import { localStreamId, streamName } from "../events/streams.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import { adoptPending, inScope, inScopeParams } from "./scope.ts"
+import { CausalState } from "../causality/CausalState.ts"
+import type { ConflictRecord } from "../causality/ConflictStore.ts"
+import { Queries } from "../projections/Queries.ts"
 import { Writer } from "../write/Writer.ts"
 
 export class ExpectMismatch extends GroveError("ExpectMismatch", "expect_mismatch") {}
@@ -68,25 +70,6 @@ export interface Resolution {
   readonly writes: ReadonlyArray<{ readonly op: string; readonly entity: string; readonly field: string; readonly value: unknown }>
 }
 
-type ConflictRow = {
-  id: number
-  worktree: string
-  branch: string
-  entity_kind: string
-  entity_id: string
-  field: string
-  base: string | null
-  base_seq: number | null
-  ours: string
-  ours_seq: number
-  theirs: string
-  theirs_seq: number
-  status: "pending" | "settled"
-  settled_seq: number | null
-  created_at: number
-  settled_at: number | null
-}
-
 /** A stored side or base: JSON text, or ⊥ when the value is a delete's (shown as `{"deleted":true}`). */
 const parse = (text: string | null): unknown => (text === null ? null : text === deleted ? { deleted: true } : JSON.parse(text))
 
@@ -95,7 +78,7 @@ export class Conflicts extends Context.Tag("grove/Conflicts")<Conflicts, ReturnT
   static readonly layer = Layer.effect(
     Conflicts,
     Effect.gen(function*() {
-      return makeConflicts(yield* Sqlite, yield* GitContext, yield* Writer, yield* Graph)
+      return makeConflicts(yield* Sqlite, yield* GitContext, yield* Writer, yield* Graph, yield* CausalState, yield* Queries)
     })
   )
 }
@@ -104,7 +87,9 @@ const makeConflicts = (
   { db }: typeof Sqlite.Service,
   git: typeof GitContext.Service,
   writer: typeof Writer.Service,
-  graph: typeof Graph.Service
+  graph: typeof Graph.Service,
+  { conflicts }: typeof CausalState.Service,
+  queries: typeof Queries.Service
 ) => {
   const eventInfo = (seq: number | null): EventInfo | null => {
     const r = seq === null ? undefined : entryBySeq(db, seq)
@@ -112,44 +97,38 @@ const makeConflicts = (
     return { seq: r.seq, id: r.id, op: r.op, stream: r.stream, worktree: r.worktree, head: r.head, actor: r.actor, time: new Date(wallTimeOf(r.clock)).toISOString() }
   }
 
-  const view = (r: ConflictRow): Conflict => ({
+  const view = (r: ConflictRecord): Conflict => ({
     id: r.id,
-    scope: { worktree: r.worktree, branch: r.branch },
-    entity: { kind: r.entity_kind, id: r.entity_id },
+    scope: { worktree: r.worktree, branch: streamName(db, r.streamId) },
+    entity: { kind: r.entityKind, id: r.entityId },
     field: r.field,
     base: parse(r.base),
     ours: parse(r.ours),
     theirs: parse(r.theirs),
     status: r.status,
-    baseEvent: eventInfo(r.base_seq),
-    oursEvent: eventInfo(r.ours_seq)!,
-    theirsEvent: eventInfo(r.theirs_seq)!,
-    settledBy: eventInfo(r.settled_seq),
-    createdAt: new Date(r.created_at).toISOString(),
-    settledAt: r.settled_at === null ? null : new Date(r.settled_at).toISOString()
+    baseEvent: eventInfo(r.baseSeq),
+    oursEvent: eventInfo(r.oursSeq)!,
+    theirsEvent: eventInfo(r.theirsSeq)!,
+    settledBy: eventInfo(r.settledSeq),
+    createdAt: new Date(r.createdAt).toISOString(),
+    settledAt: r.settledAt === null ? null : new Date(r.settledAt).toISOString()
   })
-
-  const select = `SELECT c.*, s.name AS branch FROM conflicts c JOIN streams s ON s.id = c.stream_id`
 
   const streamOf = (branch: string) => localStreamId(db, branch)
 
   /** This worktree+branch's conflicts: pending ones, or all with `all`. */
   const list = (options: { readonly all?: boolean } = {}) =>
     Effect.flatMap(git.resolve, (context) =>
-      trySqlite(() =>
-        {
-          const stream = streamOf(context.stream)
-          if (stream === undefined) return []
-          const rows = db.query(`${select} WHERE ${inScope("c")} ${options.all ? "" : "AND c.status = 'pending'"} ORDER BY c.id`)
-            .all(...inScopeParams(context.worktree, stream)) as Array<ConflictRow>
-          // Pending records shown here belong to this worktree now, whatever the table says until the next write.
-          return rows.map((r) => view(r.status === "pending" ? { ...r, worktree: context.worktree } : r))
-        }
-      ))
+      trySqlite(() => {
+        const stream = streamOf(context.stream)
+        if (stream === undefined) return []
+        // Pending records shown here belong to this worktree now, whatever the table says until the next write.
+        return conflicts.inScope(context.worktree, stream, options).map((r) => view(r.status === "pending" ? { ...r, worktree: context.worktree } : r))
+      }))
 
   const show = (id: number) =>
-    Effect.flatMap(trySqlite(() => db.query(`${select} WHERE c.id = ?`).get(id) as ConflictRow | null), (r) =>
-      r === null
+    Effect.flatMap(trySqlite(() => conflicts.byId(id)), (r) =>
+      r === undefined
         ? Effect.fail(new NotFound({ message: `no conflict with id ${id}`, details: { id } }))
         : Effect.succeed(view(r)))
 
@@ -172,7 +151,9 @@ const makeConflicts = (
       }
     }
     const fields = Object.fromEntries((entityFields[kind as keyof typeof entityFields] ?? []).filter((f) => f in restored).map((f) => [f, restored[f]]))
-    return { restored: fields, version: events.length + 1, ...(createdClock === undefined ? {} : { createdClock }) }
+    // The version counts the writes that changed a field, as the projection does: notes and leases write none.
+    const versioned = events.filter((h) => writesOf(h).length > 0).length
+    return { restored: fields, version: versioned + 1, ...(createdClock === undefined ? {} : { createdClock }) }
   }
 
   const endpoints = (edgeId: string) => {
@@ -181,54 +162,66 @@ const makeConflicts = (
     return { source: p.source, target: p.target }
   }
 
-  const isLive = (kind: string, id: string) => db.query(`SELECT 1 FROM ${tableOf[kind as keyof typeof tableOf]} WHERE id = ?`).get(id) !== null
+  const isLive = (kind: string, id: string) => queries.isLive(kind as keyof typeof tableOf, id)
 
   /**
    * Choosing an edge's presence re-adds it under the rules `dep add` enforces (both ends live, no
    * cycle); the resolution is refused otherwise (choose the other side).
    */
-  const checkEdge = (r: ConflictRow, use: "ours" | "theirs") => {
-    if (r.entity_kind !== "dependency" || parse(use === "ours" ? r.ours : r.theirs) !== true) return Effect.void
-    const { source, target } = endpoints(r.entity_id)
+  const checkEdge = (r: ConflictRecord, use: "ours" | "theirs") => {
+    if (r.entityKind !== "dependency" || parse(use === "ours" ? r.ours : r.theirs) !== true) return Effect.void
+    const { source, target } = endpoints(r.entityId)
     return graph.checkReAdd(source, target, "; resolve with the other side").pipe(
       Effect.mapError((e) => (e._tag === "NotFound" ? new NotFound({ message: e.message, details: { conflict: r.id, ...e.details } }) : e))
     )
   }
 
   /** The events that settle one record with the chosen side. */
-  const settle = (r: ConflictRow, use: "ours" | "theirs") => {
+  const settle = (r: ConflictRecord, use: "ours" | "theirs") => {
     const value = parse(use === "ours" ? r.ours : r.theirs)
     if (r.field === "existence" && value !== true) {
       // Confirming a delete removes what still hangs off the entity, as a delete would (no orphans, no dangling edges).
-      const root = draft("conflict.resolved", { kind: r.entity_kind as "epic", id: r.entity_id }, { conflict: r.id, field: "existence", value: false })
-      return Effect.map(confirmCascade(r.entity_kind, r.entity_id, root.id), (cascade) => [root, ...cascade])
+      const root = draft("conflict.resolved", { kind: r.entityKind as "epic", id: r.entityId }, { conflict: r.id, field: "existence", value: false })
+      return Effect.map(confirmCascade(r.entityKind, r.entityId, root.id), (cascade) => [root, ...cascade])
     }
-    return trySqlite(() => settleFromLog(r, value))
+    return settleFromLog(r, value)
   }
 
   /** A settlement that writes the chosen value, or restores the entity and what its delete took, from the log. */
-  const settleFromLog = (r: ConflictRow, value: unknown): Array<EventDraft> => {
-    const entity = { kind: r.entity_kind as "epic", id: r.entity_id }
-    if (r.entity_kind === "dependency") {
-      return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value, restored: endpoints(r.entity_id) })]
-    }
-    if (r.field !== "existence") return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value })]
-    // Restore the entity, then what its delete cascaded to, each from the log.
-    const root = draft("conflict.resolved", entity, { conflict: r.id, field: "existence", value: true, ...restoration(r.entity_id, r.entity_kind) })
-    const lastDelete = history(r.entity_id).findLast((h) => h.op.endsWith(".deleted"))
-    const cascade = lastDelete === undefined ? [] : causedBy(db, lastDelete.id).map((e) => ({ kind: e.entity_kind, id: e.entity_id }))
-    const parents = restoreParents(r.entity_kind, root.payload as { restored?: Record<string, unknown> }, root.id)
-    // An edge comes back only when both of its ends are live or come back in this resolution.
-    const back = new Set([r.entity_id, ...parents.map((p) => p.entityId), ...cascade.filter((c) => c.kind !== "dependency").map((c) => c.id)])
-    const children = cascade.flatMap((c): Array<EventDraft> =>
-      c.kind === "dependency" && !c.id.split(">").every((end) => back.has(end) || isLive(end.startsWith("s-") ? "subtask" : "task", end))
-        ? []
-        : c.kind === "dependency"
-        ? [draft("conflict.resolved", { kind: "dependency", id: c.id }, { conflict: null, field: "presence", value: true, restored: endpoints(c.id) }, { causeId: root.id })]
-        : [draft("conflict.resolved", { kind: c.kind as "task", id: c.id }, { conflict: null, field: "existence", value: true, ...restoration(c.id, c.kind) }, { causeId: root.id })]
-    )
-    return [root, ...parents, ...children]
-  }
+  const settleFromLog = (r: ConflictRecord, value: unknown) =>
+    Effect.gen(function*() {
+      const entity = { kind: r.entityKind as "epic", id: r.entityId }
+      if (r.entityKind === "dependency") {
+        const restored = yield* trySqlite(() => endpoints(r.entityId))
+        return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value, restored })]
+      }
+      if (r.field !== "existence") return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value })]
+      // Restore the entity, then what its delete cascaded to, each from the log.
+      const { root, cascade } = yield* trySqlite(() => {
+        const root = draft("conflict.resolved", entity, { conflict: r.id, field: "existence", value: true, ...restoration(r.entityId, r.entityKind) })
+        const lastDelete = history(r.entityId).findLast((h) => h.op.endsWith(".deleted"))
+        const cascade = lastDelete === undefined ? [] : causedBy(db, lastDelete.id).map((e) => ({ kind: e.entity_kind, id: e.entity_id }))
+        return { root, cascade }
+      })
+      const parents = yield* restoreParents(r.entityKind, root.payload as { restored?: Record<string, unknown> }, root.id)
+      // An edge comes back only when both of its ends are live or come back in this resolution.
+      const back = new Set([r.entityId, ...parents.map((p) => p.entityId), ...cascade.filter((c) => c.kind !== "dependency").map((c) => c.id)])
+      const children: Array<EventDraft> = []
+      for (const c of cascade) {
+        if (c.kind !== "dependency") {
+          const state = yield* trySqlite(() => restoration(c.id, c.kind))
+          children.push(draft("conflict.resolved", { kind: c.kind as "task", id: c.id }, { conflict: null, field: "existence", value: true, ...state }, { causeId: root.id }))
+          continue
+        }
+        let endsBack = true
+        for (const end of c.id.split(">")) endsBack &&= back.has(end) || (yield* isLive(end.startsWith("s-") ? "subtask" : "task", end))
+        if (endsBack) {
+          const restored = yield* trySqlite(() => endpoints(c.id))
+          children.push(draft("conflict.resolved", { kind: "dependency", id: c.id }, { conflict: null, field: "presence", value: true, restored }, { causeId: root.id }))
+        }
+      }
+      return [root, ...parents, ...children]
+    })
 
   /** Confirming a delete takes what a delete takes (Graph.subtree): edges, then subtasks, then tasks. */
   const confirmCascade = (kind: string, id: string, causeId: string) =>
@@ -246,14 +239,15 @@ const makeConflicts = (
    * A restored task or subtask whose parent is gone would be an orphan, which
    * the domain forbids: its parent (and the parent's parent) come back too.
    */
-  const restoreParents = (kind: string, payload: { restored?: Record<string, unknown> }, causeId: string): Array<EventDraft> => {
-    const parentKind = kind === "task" ? "epic" : kind === "subtask" ? "task" : undefined
-    const parentId = parentKind === undefined ? undefined : payload.restored?.[parentKind]
-    if (parentKind === undefined || typeof parentId !== "string" || isLive(parentKind, parentId)) return []
-    const parentState = restoration(parentId, parentKind)
-    const parent = draft("conflict.resolved", { kind: parentKind as "task", id: parentId }, { conflict: null, field: "existence", value: true, ...parentState }, { causeId })
-    return [parent, ...restoreParents(parentKind, parentState, causeId)]
-  }
+  const restoreParents = (kind: string, payload: { restored?: Record<string, unknown> }, causeId: string): Effect.Effect<Array<EventDraft>, DatabaseError | DatabaseBusy> =>
+    Effect.gen(function*() {
+      const parentKind = kind === "task" ? "epic" : kind === "subtask" ? "task" : undefined
+      const parentId = parentKind === undefined ? undefined : payload.restored?.[parentKind]
+      if (parentKind === undefined || typeof parentId !== "string" || (yield* isLive(parentKind, parentId))) return []
+      const parentState = yield* trySqlite(() => restoration(parentId, parentKind))
+      const parent = draft("conflict.resolved", { kind: parentKind as "task", id: parentId }, { conflict: null, field: "existence", value: true, ...parentState }, { causeId })
+      return [parent, ...(yield* restoreParents(parentKind, parentState, causeId))]
+    })
 
   /**
    * Settles pending conflicts of this scope with one side, as conflict.resolved
@@ -266,16 +260,11 @@ const makeConflicts = (
           const matched = yield* trySqlite(() => {
             const stream = streamOf(context.stream)
             if (stream === undefined) return []
-            if (!dryRun) adoptPending(db, context.worktree, stream)
-            const where = [inScope("c"), "c.status = 'pending'"]
-            const params: Array<string | number> = [...inScopeParams(context.worktree, stream)]
-            if (selection.id !== undefined) where.push("c.id = ?"), params.push(selection.id)
-            if (selection.entity !== undefined) where.push("c.entity_id = ?"), params.push(selection.entity)
-            if (selection.field !== undefined) where.push("c.field = ?"), params.push(selection.field)
-            return db.query(`${select} WHERE ${where.join(" AND ")} ORDER BY c.id`).all(...params) as Array<ConflictRow>
+            if (!dryRun) conflicts.adoptPending(context.worktree, stream)
+            return conflicts.inScope(context.worktree, stream, { filter: selection })
           })
           // An id no scope has is unknown, as in `sync conflicts show`; one that exists elsewhere or is settled is nothing to resolve.
-          if (matched.length === 0 && selection.id !== undefined && (yield* trySqlite(() => db.query("SELECT 1 FROM conflicts WHERE id = ?").get(selection.id!))) === null) {
+          if (matched.length === 0 && selection.id !== undefined && (yield* trySqlite(() => conflicts.byId(selection.id!))) === undefined) {
             return yield* new NotFound({ message: `no conflict with id ${selection.id}`, details: { id: selection.id } })
           }
           if (matched.length === 0) {
@@ -303,7 +292,7 @@ const makeConflicts = (
             dryRun,
             resolutions: plans.map(({ r, drafts }): Resolution => ({
               conflict: r.id,
-              entity: { kind: r.entity_kind, id: r.entity_id },
+              entity: { kind: r.entityKind, id: r.entityId },
               field: r.field,
               base: parse(r.base),
               ours: parse(r.ours),

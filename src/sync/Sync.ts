@@ -7,12 +7,12 @@ import { Git } from "../git/Git.ts"
 import { Repository } from "../git/Repository.ts"
 import { orDatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
+import { CausalState } from "../causality/CausalState.ts"
 import type { Frontier } from "../causality/causality.ts"
-import { Detector } from "../causality/Detector.ts"
-import { eventRowColumns, type EventRow, type LearntEvent } from "../causality/Heads.ts"
+import type { LearntEvent } from "../causality/Heads.ts"
+import { eventRowColumns, type EventRow } from "../causality/LearntEvents.ts"
 import { newestSeq, quarantine } from "../events/log.ts"
 import { ensureLocalStream, localStreamId, streamName, streamsOfBranch } from "../events/streams.ts"
-import { adoptPending } from "./scope.ts"
 import { branchExists, defaultBranch } from "./SourceBranch.ts"
 import { SyncConfig } from "./SyncConfig.ts"
 
@@ -64,7 +64,7 @@ export class Sync extends Context.Tag("grove/Sync")<Sync, ReturnType<typeof make
     Sync,
     Effect.gen(function*() {
       const gitCommands = yield* Git
-      return makeSync(yield* Sqlite, yield* SqlClient.SqlClient, yield* Detector, yield* GitContext, yield* Repository, gitCommands, yield* SyncConfig)
+      return makeSync(yield* Sqlite, yield* SqlClient.SqlClient, yield* CausalState, yield* GitContext, yield* Repository, gitCommands, yield* SyncConfig)
     })
   )
 }
@@ -72,7 +72,7 @@ export class Sync extends Context.Tag("grove/Sync")<Sync, ReturnType<typeof make
 const makeSync = (
   { db }: typeof Sqlite.Service,
   sql: SqlClient.SqlClient,
-  { knowledge, heads }: typeof Detector.Service,
+  { knowledge, events, learner, conflicts }: typeof CausalState.Service,
   git: typeof GitContext.Service,
   repository: typeof Repository.Service,
   gitCommands: typeof Git.Service,
@@ -129,7 +129,7 @@ const makeSync = (
   const admit = (row: EventRow): LearntEvent | Unreadable =>
     Either.match(readStoredPayload(row.op, row.payload), {
       onLeft: (unreadable) => unreadable,
-      onRight: (payload) => heads.fromRow(row, payload)
+      onRight: (payload) => events.fromRow(row, payload)
     })
 
   const pull = (from: string | undefined, options: PullOptions = {}) =>
@@ -144,7 +144,7 @@ const makeSync = (
       const batch = Effect.suspend(() =>
         trySqlite(() => {
           const self = ensureLocalStream(db, context.stream)
-          if (report.batches === 0) adoptPending(db, context.worktree, self)
+          if (report.batches === 0) conflicts.adoptPending(context.worktree, self)
           const known = knowledge.current(self)
           const ranges = missing([self], known, target)
           if (ranges.length === 0) return { done: true, self }
@@ -164,7 +164,7 @@ const makeSync = (
               byReason[event.reason] = (byReason[event.reason] ?? 0) + 1
             } else admitted.push(event)
           }
-          const learnt = heads.learn({ worktree: context.worktree, streamId: self }, admitted, "incoming")
+          const learnt = learner.learn({ worktree: context.worktree, streamId: self }, admitted, "incoming")
           const reached = rows.length < batchSize ? to : rows[rows.length - 1]!.seq
           const next: Record<number, number> = { ...known }
           for (const r of ranges) next[r.stream] = Math.max(known[r.stream] ?? 0, Math.min(reached, r.hi))
@@ -205,10 +205,7 @@ const makeSync = (
         // A branch that never wrote has no stream yet: it knows nothing, so it lacks all the source knows.
         const behind = missing(self === undefined ? [] : [self], selfKnows, sourceKnows).reduce((n, r) => n + countIn(r), 0)
         const ahead = missing(src.all, sourceKnows, selfKnows).reduce((n, r) => n + countIn(r), 0)
-        // This branch's pending records, wherever they were created: they follow the branch (scope.ts).
-        const pendingConflicts = self === undefined ? 0 : (db.query(
-          "SELECT count(*) AS n FROM conflicts WHERE stream_id = ? AND status = 'pending'"
-        ).get(self) as { n: number }).n
+        const pendingConflicts = self === undefined ? 0 : conflicts.countPending(self)
         return { sourceBranch: src.name, currentBranch: context.stream, behind, ahead, pendingConflicts } satisfies StatusReport
       })
     })

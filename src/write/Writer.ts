@@ -1,5 +1,5 @@
 import { Context, Effect, Either, Layer } from "effect"
-import { Detector } from "../causality/Detector.ts"
+import { CausalState } from "../causality/CausalState.ts"
 import type { EventDraft } from "../events/Event.ts"
 import { EventStore, type WriteError } from "../events/EventStore.ts"
 import { GitContext } from "../events/GitContext.ts"
@@ -52,7 +52,7 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
       const { db } = yield* Sqlite
       const store = yield* EventStore
       const projector = yield* Projector
-      const detector = yield* Detector
+      const causal = yield* CausalState
       const git = yield* GitContext
       const write = <A, E, R>(body: (emit: Emit) => Effect.Effect<A, E, R>) =>
         Effect.flatMap(git.resolve, (context) =>
@@ -63,9 +63,9 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
                 yield* projector.apply(stored)
                 if (stored.length === 0) return
                 yield* trySqlite(() =>
-                  detector.heads.learn(
+                  causal.learner.learn(
                     { worktree: context.worktree, streamId: stored[0]!.streamId },
-                    stored.map((e) => ({ ...e, frontier: detector.knowledge.byId(e.frontierId), seen: null })),
+                    stored.map((e) => ({ ...e, frontier: causal.knowledge.byId(e.frontierId), seen: null })),
                     "own"
                   )
                 )
@@ -94,7 +94,7 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
           const newest = new Map<number, number | null>()
           for (const r of stored) newest.set(r.stream_id, r.frontier_id)
           for (const [stream, frontierId] of newest) {
-            if (frontierId !== null && replicaOf(db, stream) !== localReplica) detector.knowledge.setCurrent(stream, frontierId)
+            if (frontierId !== null && replicaOf(db, stream) !== localReplica) causal.knowledge.setCurrent(stream, frontierId)
           }
           return { imported: stored.length, quarantined, quarantinedByReason: byReason }
         })

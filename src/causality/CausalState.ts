@@ -1,0 +1,30 @@
+import { Context, Effect, Layer } from "effect"
+import { Sqlite } from "../storage/Sqlite.ts"
+import { type ConflictStore, makeConflictStore } from "./ConflictStore.ts"
+import { makeHeadsStore } from "./HeadsStore.ts"
+import { type Knowledge, makeKnowledge } from "./Knowledge.ts"
+import { type Learner, makeLearner } from "./Learner.ts"
+import { type LearntEvents, makeLearntEvents } from "./LearntEvents.ts"
+
+/**
+ * Each stream's causal state over the open database: its knowledge (the
+ * frontier of what it has pulled), its heads (the maximal writes it knows of
+ * each field, learnt from every event it writes or pulls) and its conflict
+ * records. The write path learns a stream's own writes; sync learns pulls.
+ */
+export class CausalState extends Context.Tag("grove/CausalState")<CausalState, {
+  readonly knowledge: Knowledge
+  readonly events: LearntEvents
+  readonly learner: Learner
+  readonly conflicts: ConflictStore
+}>() {
+  static readonly layer = Layer.effect(
+    CausalState,
+    Effect.map(Sqlite, ({ db }) => {
+      const knowledge = makeKnowledge(db)
+      const events = makeLearntEvents(db, knowledge)
+      const conflicts = makeConflictStore(db)
+      return { knowledge, events, conflicts, learner: makeLearner(knowledge, events, makeHeadsStore(db, knowledge), conflicts) }
+    })
+  )
+}

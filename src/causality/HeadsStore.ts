@@ -1,0 +1,84 @@
+import type { Database } from "bun:sqlite"
+import { chunked } from "../events/log.ts"
+import { insertRows } from "../storage/batch.ts"
+import { type Floor, fieldKey, type LearntEvent, splitFieldKey } from "./Heads.ts"
+import type { Knowledge } from "./Knowledge.ts"
+
+/** A row of `heads`: one maximal write (event_seq) a stream knows of an entity's field. */
+export interface HeadRow {
+  readonly entityId: string
+  readonly field: string
+  readonly seq: number
+}
+
+/**
+ * The one owner of `heads` and `if_version_floors`: loads the rows of a
+ * batch's entities and writes back what changed, with multi-row statements
+ * on the raw handle (learning is the hot path of a pull).
+ */
+export const makeHeadsStore = (db: Database, knowledge: Knowledge) => ({
+  /** Which of these entities the stream has heads for. */
+  entitiesWithHeads: (streamId: number, entityIds: ReadonlyArray<string>): Set<string> =>
+    new Set(
+      chunked(entityIds, (chunk, ph) =>
+        db.query(`SELECT DISTINCT entity_id AS e FROM heads WHERE stream_id = ? AND entity_id IN (${ph})`).all(streamId, ...chunk) as Array<{ e: string }>)
+        .map((r) => r.e)
+    ),
+
+  /** The stream's heads of these entities. */
+  headsOf: (streamId: number, entityIds: ReadonlyArray<string>): Array<HeadRow> =>
+    chunked(entityIds, (chunk, ph) =>
+      db.query(`SELECT entity_id AS entityId, field, event_seq AS seq FROM heads WHERE stream_id = ? AND entity_id IN (${ph})`)
+        .all(streamId, ...chunk) as Array<HeadRow>),
+
+  /** The stream's --if-version floors of these entities, by fieldKey. */
+  floorsOf: (streamId: number, entityIds: ReadonlyArray<string>): Map<string, Floor> => {
+    const out = new Map<string, Floor>()
+    // Most streams have no floors: one probe spares a query per chunk.
+    if (db.query("SELECT 1 FROM if_version_floors WHERE stream_id = ? LIMIT 1").get(streamId) === null) return out
+    const rows = chunked(entityIds, (chunk, ph) =>
+      db.query(`SELECT entity_id AS e, field AS f, seq, frontier_id FROM if_version_floors WHERE stream_id = ? AND entity_id IN (${ph})`)
+        .all(streamId, ...chunk) as Array<{ e: string; f: string; seq: number; frontier_id: number | null }>)
+    for (const r of rows) out.set(fieldKey(r.e, r.f), { seq: r.seq, seen: knowledge.byId(r.frontier_id) })
+    return out
+  },
+
+  /** Writes back the heads of the `dirty` fields: those that left a field (were in `before`) and those that joined it. */
+  writeHeads: (
+    streamId: number,
+    before: ReadonlyArray<HeadRow>,
+    heads: ReadonlyMap<string, ReadonlyMap<string, ReadonlyArray<LearntEvent>>>,
+    dirty: Iterable<string>
+  ): void => {
+    const was = new Map<string, Set<number>>()
+    for (const h of before) {
+      const k = fieldKey(h.entityId, h.field)
+      was.set(k, (was.get(k) ?? new Set<number>()).add(h.seq))
+    }
+    const removeHead = db.query("DELETE FROM heads WHERE stream_id = ? AND entity_id = ? AND field = ? AND event_seq = ?")
+    const added: Array<[number, string, string, number]> = []
+    for (const k of dirty) {
+      const [e, f] = splitFieldKey(k)
+      const now = heads.get(e)!.get(f)!
+      const old = was.get(k) ?? new Set<number>()
+      for (const seq of old) if (!now.some((h) => h.seq === seq)) removeHead.run(streamId, e, f, seq)
+      for (const h of now) if (!old.has(h.seq)) added.push([streamId, e, f, h.seq])
+    }
+    insertRows(db, "heads", ["stream_id", "entity_id", "field", "event_seq"], added)
+  },
+
+  /** Writes back the `dirty` floors. */
+  writeFloors: (streamId: number, floors: ReadonlyMap<string, Floor>, dirty: Iterable<string>): void => {
+    for (const k of dirty) {
+      const [e, f] = splitFieldKey(k)
+      const floor = floors.get(k)!
+      const seen = Object.keys(floor.seen).length === 0 ? null : knowledge.store(floor.seen)
+      db.query(
+        `INSERT INTO if_version_floors (stream_id, entity_id, field, seq, frontier_id) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET seq = excluded.seq, frontier_id = excluded.frontier_id`
+      ).run(streamId, e, f, floor.seq, seen)
+    }
+  }
+})
+
+export type HeadsStore = ReturnType<typeof makeHeadsStore>

@@ -1,0 +1,106 @@
+import type { ConflictStore } from "./ConflictStore.ts"
+import {
+  type BatchState,
+  cascadedEntities,
+  creationsToCheck,
+  entitiesNeedingBase,
+  fillBases,
+  knowsAfter,
+  type LearnMode,
+  learnWrites,
+  type LearntEvent,
+  makeFieldWrites,
+  type WorkingConflict,
+  writersAmong
+} from "./Heads.ts"
+import type { HeadsStore } from "./HeadsStore.ts"
+import type { Knowledge } from "./Knowledge.ts"
+import type { LearntEvents } from "./LearntEvents.ts"
+
+export interface LearnReport {
+  readonly created: ReadonlyArray<number>
+  readonly settled: ReadonlyArray<number>
+}
+
+/**
+ * Learning a batch of events into a stream's heads: the stores load the
+ * state of the batch's entities, Heads.ts evaluates in memory, and what
+ * changed is written back with multi-row statements. Learning an event
+ * touches only the fields it writes and the entity's pending records; history
+ * is read only to compute a changed record's base.
+ */
+export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsStore: HeadsStore, conflicts: ConflictStore) => {
+  const writes = makeFieldWrites()
+
+  /** The pending records as a batch works on them. */
+  const pendingOf = (streamId: number, entities: ReadonlyArray<string>) => {
+    const pending = new Map<string, Map<string, WorkingConflict>>()
+    if (!conflicts.anyPending(streamId)) return pending
+    for (const r of conflicts.pendingOf(streamId, entities)) {
+      const records = pending.get(r.entityId) ?? new Map<string, WorkingConflict>()
+      records.set(r.field, { ...r, status: "pending", settledSeq: null, settledAt: null, sides: undefined })
+      pending.set(r.entityId, records)
+    }
+    return pending
+  }
+
+  /**
+   * Learns `events` (in seq order) into stream `streamId`'s heads. Incoming
+   * events (a pull) may create, update and settle conflict records of
+   * `worktree`'s scope; the stream's own new writes know everything it knows,
+   * so they only replace heads and settle.
+   */
+  const learn = (
+    scope: { readonly worktree: string; readonly streamId: number },
+    batch: ReadonlyArray<LearntEvent>,
+    mode: LearnMode
+  ): LearnReport => {
+    const A = scope.streamId
+    const writers = writersAmong(batch, headsStore.entitiesWithHeads(A, creationsToCheck(batch, mode)))
+    if (writers.length === 0) return { created: [], settled: [] }
+    const entities = [...new Set(writers.map((e) => e.entityId))]
+
+    const before = headsStore.headsOf(A, entities)
+    const known = events.bySeqs([...new Set(before.map((h) => h.seq))])
+    const state: BatchState = {
+      heads: new Map(),
+      floors: headsStore.floorsOf(A, entities),
+      pending: pendingOf(A, entities),
+      creations: events.creations(cascadedEntities(writers, mode))
+    }
+    for (const h of before) {
+      const fields = state.heads.get(h.entityId) ?? new Map<string, Array<LearntEvent>>()
+      fields.set(h.field, [...(fields.get(h.field) ?? []), known.get(h.seq)!])
+      state.heads.set(h.entityId, fields)
+    }
+    const frontier = state.creations.size > 0 ? knowledge.current(A) : {}
+    const outcome = learnWrites(state, writers, {
+      worktree: scope.worktree,
+      mode,
+      knows: knowsAfter(A, frontier, batch),
+      eventBySeq: (seq) => events.bySeqs([seq]).get(seq)!,
+      writes,
+      now: Date.now()
+    })
+
+    headsStore.writeHeads(A, before, state.heads, outcome.dirtyHeads)
+    headsStore.writeFloors(A, state.floors, outcome.dirtyFloors)
+    fillBases(outcome.touched, events.histories(entitiesNeedingBase(outcome.touched)), writes)
+    const fresh: Array<WorkingConflict> = []
+    for (const r of outcome.touched) {
+      if (r.id === undefined) fresh.push(r)
+      else conflicts.update({ ...r, id: r.id })
+    }
+    // New records get ids in creation order, written with multi-row inserts.
+    const ids = conflicts.insert(fresh.map((r) => ({ ...r, streamId: A })))
+    fresh.forEach((r, i) => (r.id = ids[i]))
+    return {
+      created: outcome.created.map((r) => r.id!),
+      settled: [...outcome.touched].filter((r) => r.status === "settled").map((r) => r.id!)
+    }
+  }
+
+  return { learn }
+}
+
+export type Learner = ReturnType<typeof makeLearner>
