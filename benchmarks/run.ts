@@ -5,7 +5,7 @@
  *
  *   --quick        small sizes, few runs: the CI smoke test (exits 0 even when targets are missed;
  *                  writes benchmarks/results/quick.json, also ignored)
- *   --only a,b     run only these benchmarks (bulk, wal, pull, rebuild, cold, latency, reads, board)
+ *   --only a,b     run only these benchmarks (bulk, wal, pull, rebuild, cold, latency, reads, board, mcp)
  *   --record       write the committed record, benchmarks/results/latest.json, on purpose
  *                  (then update the figures in benchmarks/README.md from it)
  *   --out FILE     write the JSON there instead
@@ -22,6 +22,7 @@ import { latency } from "./latency.ts"
 import { reads } from "./reads.ts"
 import { neutralizeEnv } from "../test/support/env.ts"
 import { type BenchContext, type BenchResult, bundleState, repoRoot, resultsTable, targetsTable } from "./harness.ts"
+import { mcpCall } from "./mcp.ts"
 import { pull } from "./pull.ts"
 import { rebuild } from "./rebuild.ts"
 import { wal } from "./wal.ts"
@@ -44,7 +45,8 @@ const benchmarks: ReadonlyArray<{ key: string; run: (ctx: BenchContext) => Promi
   { key: "cold", run: coldStart },
   { key: "latency", run: latency },
   { key: "reads", run: reads },
-  { key: "board", run: boardLoad }
+  { key: "board", run: boardLoad },
+  { key: "mcp", run: mcpCall }
 ]
 
 const cpuModel = () => {

@@ -6,13 +6,13 @@ import { Remote } from "../remote/Remote.ts"
 import { Conflicts } from "../sync/Conflicts.ts"
 import { Sync } from "../sync/Sync.ts"
 import { Bulk } from "../tracker/Bulk.ts"
-import { coreLayer } from "./CoreLayer.ts"
+import { type ContextLayer, coreLayer } from "./CoreLayer.ts"
 
 export { databaseLayer, readerLayer, repositoryLayer, withReader } from "./CoreLayer.ts"
 
-/** Everything the tracker commands need, over the migrated database. */
-export const trackerLayer = (cwd: string) => {
-  const remote = Remote.layer.pipe(Layer.provideMerge(coreLayer(cwd)))
+/** Everything the tracker commands need, over the migrated database (`context`: see coreLayer). */
+export const trackerLayer = (cwd: string, context?: ContextLayer) => {
+  const remote = Remote.layer.pipe(Layer.provideMerge(coreLayer(cwd, context)))
   return Layer.mergeAll(Bulk.layer, Sync.layer, Conflicts.layer, Quarantine.layer, Replay.layer).pipe(Layer.provideMerge(remote))
 }
 

@@ -48,9 +48,12 @@ export const readerLayer = (cwd: string) => Layer.merge(Queries.layer, Work.laye
 export const withReader = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(readerLayer(cwd)))
 
+/** Where writes are stamped: a command resolves its git context once; a long-lived server passes `GitContext.live`. */
+export type ContextLayer = Layer.Layer<GitContext, never, Git | Repository>
+
 /** The Tracker over the write path (events, projection, the writing stream's heads). */
-export const coreLayer = (cwd: string) => {
-  const events = EventStore.layer.pipe(Layer.provideMerge(GitContext.layer(actorFrom(process.env))), Layer.provideMerge(databaseLayer(cwd)))
+export const coreLayer = (cwd: string, context: ContextLayer = GitContext.layer(actorFrom(process.env))) => {
+  const events = EventStore.layer.pipe(Layer.provideMerge(context), Layer.provideMerge(databaseLayer(cwd)))
   const projections = Layer.mergeAll(Projector.layer, Queries.layer, CausalState.layer).pipe(Layer.provideMerge(events))
   const tracker = Tracker.layer.pipe(Layer.provideMerge(Layer.mergeAll(Writer.layer, Graph.layer, Work.layer).pipe(Layer.provideMerge(projections))))
   // The agent's loop (claims, next): a few closures over the same services.

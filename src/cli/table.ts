@@ -162,7 +162,8 @@ export const groups: ReadonlyArray<GroupSpec> = [
   { path: ["sync", "conflicts"], summary: "Conflicts recorded in this worktree's scope." },
   { path: ["sync", "quarantine"], summary: "What grove holds back: refused refs (r<N>) and unreadable events (e<N>)." },
   { path: ["migrate"], summary: "Inspect and run schema migrations." },
-  { path: ["plan"], summary: "Plans: a whole epic in one call." }
+  { path: ["plan"], summary: "Plans: a whole epic in one call." },
+  { path: ["agents"], summary: "Instructions for coding agents in AGENTS.md and CLAUDE.md." }
 ]
 
 const source = arg("source", "the task or subtask that waits")
@@ -432,6 +433,24 @@ export const commands: ReadonlyArray<CommandSpec> = [
     flags: [boolean("fix", "make the repairs a backup can undo (taking that backup first) and say what was done")],
     example: "grove doctor --fix --json",
     module: "admin"
+  },
+  {
+    path: ["mcp"],
+    summary: "Serve the agent loop as Model Context Protocol tools and resources on stdio, for an MCP client to start inside a worktree (docs/agents.md).",
+    example: "grove mcp",
+    module: "mcp"
+  },
+  {
+    path: ["agents", "install"],
+    summary: "Write or update grove's section (the loop, the error codes to handle, the MCP snippet) between markers in AGENTS.md, and in CLAUDE.md when it exists; a second run changes nothing.",
+    example: "grove agents install",
+    module: "mcp"
+  },
+  {
+    path: ["agents", "print"],
+    summary: "Print the section agents install writes, writing nothing.",
+    example: "grove agents print",
+    module: "mcp"
   }
 ]
 

@@ -50,6 +50,9 @@ export const errorCodes = {
   unknown_route: { exit: 1, summary: "grove board: no page or API endpoint has that method and path; HTTP 404." },
   body_too_large: { exit: 1, summary: "grove board: the request body is over the endpoint's size limit; nothing was read or written; HTTP 413." },
   port_unavailable: { exit: 1, summary: "grove board: the address could not be bound (port in use, or not an address of this machine)." },
+  unknown_tool: { exit: 1, summary: "grove mcp: the client called a tool the server does not have (tools/list names them)." },
+  agents_markers_invalid: { exit: 1, summary: "agents install: AGENTS.md or CLAUDE.md holds grove's begin marker without its end marker, or either twice; nothing was written." },
+  agents_write_failed: { exit: 1, summary: "agents install: AGENTS.md or CLAUDE.md could not be read or written." },
   verify_mismatch: { exit: 1, summary: "grove verify found that the live tables differ from a replay of the log." },
   log_tampered: { exit: 1, summary: "The event log was changed behind grove's back: a stream's hash chain is broken or an append-only trigger is missing; rebuild refuses such a log." },
 } as const satisfies Record<string, { readonly exit: 1 | 2; readonly summary: string }>

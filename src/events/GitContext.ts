@@ -2,7 +2,7 @@ import { Context, Effect, Layer } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { Git, type GitFailed, type NotARepository } from "../git/Git.ts"
+import { Git, type GitFailed, type NotARepository, type RepositoryPaths } from "../git/Git.ts"
 import { Repository } from "../git/Repository.ts"
 
 /** Where a write happens: stamped on every transaction of events. */
@@ -38,13 +38,42 @@ export class GitContext extends Context.Tag("grove/GitContext")<GitContext, {
       Effect.gen(function*() {
         const git = yield* Git
         const repository = yield* Repository
-        const resolve = Effect.gen(function*() {
-          const paths = yield* repository.paths
-          const stamped = actor || (yield* git.run(paths.worktree, ["config", "user.email"])).stdout.trim() ||
-            `${NodeOs.userInfo().username}@${NodeOs.hostname()}`
-          return { stream: streamOf(paths.gitDir, paths.head), worktree: paths.worktree, head: paths.head, actor: stamped }
-        })
+        const resolve = Effect.flatMap(repository.paths, (paths) => Effect.map(actorOf(git, paths.worktree, actor), (stamped) => contextOf(paths, stamped)))
         return { resolve: yield* Effect.cached(resolve) }
       })
     )
+
+  /**
+   * For a long-lived process (`grove mcp`): HEAD and branch are read again on
+   * every resolve, so a checkout or commit while it runs stamps later events
+   * correctly. The actor is GROVE_ACTOR, else `fallbackActor()` (the MCP
+   * client's name), else git's user.email, read once.
+   */
+  static readonly live = (actor: string | undefined, fallbackActor: () => string | undefined) =>
+    Layer.effect(
+      GitContext,
+      Effect.gen(function*() {
+        const git = yield* Git
+        const repository = yield* Repository
+        const gitActor = yield* Effect.cached(Effect.flatMap(repository.paths, (p) => actorOf(git, p.worktree, undefined)))
+        const resolve = Effect.gen(function*() {
+          const paths = yield* git.repositoryPaths(repository.cwd)
+          return contextOf(paths, actor || fallbackActor() || (yield* gitActor))
+        })
+        return { resolve }
+      })
+    )
 }
+
+/** The given actor, else git's user.email, else user@host. */
+const actorOf = (git: typeof Git.Service, worktree: string, given: string | undefined) =>
+  given
+    ? Effect.succeed(given)
+    : Effect.map(git.run(worktree, ["config", "user.email"]), (r) => r.stdout.trim() || `${NodeOs.userInfo().username}@${NodeOs.hostname()}`)
+
+const contextOf = (paths: RepositoryPaths, actor: string): WriteContext => ({
+  stream: streamOf(paths.gitDir, paths.head),
+  worktree: paths.worktree,
+  head: paths.head,
+  actor
+})

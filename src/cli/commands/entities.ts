@@ -1,5 +1,6 @@
 import { Effect } from "effect"
-import { InvalidInput, NotFound } from "../../errors/index.ts"
+import { showEntity } from "../../tracker/Views.ts"
+import { InvalidInput } from "../../errors/index.ts"
 import { Queries } from "../../projections/Queries.ts"
 import { Work } from "../../projections/Work.ts"
 import { ensureTasksDone } from "../../tracker/epicDone.ts"
@@ -43,23 +44,15 @@ const create = (kind: EntityKindName): Handler => (o: Input) =>
 const show = (kind: EntityKindName): Handler => (o: Input) =>
   runReader(
     `${kind} show`,
-    Effect.gen(function*() {
-      const id = o.required("id")
-      const queries = yield* Queries
-      const entity = yield* (kind === "epic" ? queries.epic(id) : kind === "task" ? queries.task(id) : queries.subtask(id))
-      if (entity === undefined) return yield* new NotFound({ message: `no ${kind} with id ${id}`, details: { kind, id } })
-      const children = kind === "epic" ? yield* queries.tasks({ epic: id }) : kind === "task" ? yield* queries.subtasks(id) : []
-      const edges = kind === "epic" ? { dependsOn: [], dependedOnBy: [] } : yield* queries.dependencies({ kind, id })
-      const work = yield* Work
-      const notes = kind === "epic" ? [] : yield* work.notes(id)
-      const lease = kind === "epic" ? null : yield* work.lease(id)
+    Effect.map(showEntity(kind, o.required("id")), (data) => {
+      const { children, dependsOn, dependedOnBy, lease, notes } = data
       return {
-        data: { ...entity, children, dependsOn: edges.dependsOn, dependedOnBy: edges.dependedOnBy, lease, notes },
+        data,
         text: [
-          entityDetail(entity),
+          entityDetail(data),
           ...(children.length ? ["  children:", ...children.map((c) => `    ${entityLine(c)}`)] : []),
-          ...(edges.dependsOn.length ? ["  depends on:", ...edges.dependsOn.map((d) => `    ${edgeLine(d)}`)] : []),
-          ...(edges.dependedOnBy.length ? ["  depended on by:", ...edges.dependedOnBy.map((d) => `    ${edgeLine(d)}`)] : []),
+          ...(dependsOn.length ? ["  depends on:", ...dependsOn.map((d) => `    ${edgeLine(d)}`)] : []),
+          ...(dependedOnBy.length ? ["  depended on by:", ...dependedOnBy.map((d) => `    ${edgeLine(d)}`)] : []),
           ...(lease === null ? [] : [`  lease:       ${cell(lease.owner, 40)} until ${new Date(lease.expiresAt).toISOString()}`]),
           ...(notes.length ? ["  notes:", ...notes.map((n) => `    ${noteLine(n)}`)] : [])
         ].join("\n")

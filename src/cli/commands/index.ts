@@ -28,6 +28,8 @@ export const load = (module: HandlerModule) => {
       return import("./work.ts")
     case "board":
       return import("./board.ts")
+    case "mcp":
+      return import("./mcp.ts")
   }
 }
 

@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import { resolveConflicts } from "../../tracker/Views.ts"
 import { InvalidInput } from "../../errors/index.ts"
 import { type Conflict, Conflicts } from "../../sync/Conflicts.ts"
 import { type FetchReport, Remote } from "../../remote/Remote.ts"
@@ -59,17 +60,11 @@ const resolve: Handler = (o: Input) =>
       const id = o.integer("id")
       const all = o.flag("all")
       const use = o.required("use") as "ours" | "theirs"
-      if ((id === undefined) === !all) {
-        return yield* new InvalidInput({ message: "give a conflict id or --all (not both)", details: {} })
-      }
-      if (!all && (o.has("entity") || o.has("field") || o.has("expect"))) {
-        return yield* new InvalidInput({ message: "--entity, --field and --expect go with --all", details: {} })
-      }
       const expect = o.text("expect")?.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number)
       if (expect?.some((n) => !Number.isInteger(n))) {
         return yield* new InvalidInput({ message: "--expect takes comma-separated conflict ids", details: { expect: o.text("expect") } })
       }
-      const r = yield* (yield* Conflicts).resolve({ id, entity: o.text("entity"), field: o.text("field"), expect }, use, o.flag("dry-run"))
+      const r = yield* resolveConflicts({ id, all, entity: o.text("entity"), field: o.text("field"), expect }, use, o.flag("dry-run"))
       return {
         data: r,
         text: [

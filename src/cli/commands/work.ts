@@ -1,6 +1,6 @@
 import { Effect } from "effect"
-import { InvalidInput, NotFound } from "../../errors/index.ts"
-import { Queries } from "../../projections/Queries.ts"
+import { epicProgress, finishWork } from "../../tracker/Views.ts"
+import { InvalidInput } from "../../errors/index.ts"
 import { type Note, Work } from "../../projections/Work.ts"
 import { Claims, parseDuration, type WorkKind } from "../../tracker/Claims.ts"
 import { Next } from "../../tracker/Next.ts"
@@ -64,13 +64,10 @@ const heartbeat = (kind: WorkKind): Handler => (o: Input) =>
 const done = (kind: WorkKind): Handler => (o: Input) =>
   runCore(
     `${kind} done`,
-    Effect.gen(function*() {
-      const r = yield* (yield* Claims).finish(kind, o.required("id"), { ...acting(o), ifVersion: o.integer("if-version") })
-      const queries = yield* Queries
-      const epic = r.entity.kind === "task" ? r.entity.epicId : r.entity.kind === "subtask" ? (yield* queries.task(r.entity.taskId))?.epicId : undefined
-      const next = yield* (yield* Next).peek(r.who, epic)
+    Effect.map(finishWork(kind, o.required("id"), { ...acting(o), ifVersion: o.integer("if-version") }), (r) => {
+      const next = r.next
       return {
-        data: { entity: r.entity, changed: r.changed, unblocked: r.unblocked, next },
+        data: r,
         text: [
           `${r.changed ? "Done" : "Already done"}: ${entityLine(r.entity)}`,
           ...(r.unblocked.length === 0 ? [] : [`  unblocked: ${r.unblocked.map((u) => u.id).join(", ")}`]),
@@ -139,15 +136,10 @@ const orient: Handler = (o: Input) =>
 const progress: Handler = (o: Input) =>
   runReader(
     "epic progress",
-    Effect.gen(function*() {
-      const id = o.required("id")
-      if ((yield* (yield* Queries).epic(id)) === undefined) return yield* new NotFound({ message: `no epic with id ${id}`, details: { kind: "epic", id } })
-      const work = yield* Work
-      const counts = yield* work.progress(id)
-      // The next candidate for anyone: ready and unowned (an empty owner matches no task's owner).
-      const next = (yield* work.candidates({ epic: id, who: "", now: Date.now(), limit: 1 }))[0] ?? null
+    Effect.map(epicProgress(o.required("id")), (data) => {
+      const { epic: id, next, ...counts } = data
       return {
-        data: { epic: id, ...counts, next },
+        data,
         text: [
           `${id}: ${counts.done}/${counts.total} done, ${counts.inProgress} in progress, ${counts.todo} todo (${counts.ready} ready, ${counts.waiting} waiting on dependencies), ${counts.blocked} blocked`,
           next === null ? "  next: nothing ready" : `  next: ${entityLine(next)}`
