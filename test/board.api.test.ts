@@ -13,11 +13,13 @@ import { Tracker } from "../src/tracker/Tracker.ts"
 import { type Board, makeTitleConflict, startBoard } from "./support/board.ts"
 import { grove as groveCli } from "./support/cli.ts"
 import { makeRepo, type TestRepo } from "./support/repo.ts"
+import { isolateEnv } from "./support/suite.ts"
 import { withDb } from "./support/db.ts"
 import { failureIn, inWorktree } from "./support/effect.ts"
 
 // The board is a process of its own; on a loaded 2-core machine its start and each write take seconds.
 setDefaultTimeout(180_000)
+isolateEnv()
 
 let repo: TestRepo
 let feat: string

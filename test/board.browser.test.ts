@@ -14,12 +14,14 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 import { type Board, makeTitleConflict, startBoard } from "./support/board.ts"
 import { grove as groveCli, groveAsync } from "./support/cli.ts"
 import { makeRepo, type TestRepo } from "./support/repo.ts"
+import { isolateEnv } from "./support/suite.ts"
 import { Claims } from "../src/tracker/Claims.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import { withDb } from "./support/db.ts"
 import { inWorktree } from "./support/effect.ts"
 
 setDefaultTimeout(180_000)
+isolateEnv()
 
 const chromiumFlags = [
   "--headless",
