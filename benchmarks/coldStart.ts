@@ -44,7 +44,7 @@ process.stdout.write(JSON.stringify({ ok: true, command: "task list", data: rows
 `
 
 /** What `sync status` reads for feat against main: streams, knowledge, newest seqs, the missing ranges' counts, pending conflicts. */
-const syncStatusScript = `
+export const syncStatusScript = `
 import { Database } from "bun:sqlite"
 const [path, worktree] = process.argv.slice(1)
 const db = new Database(path, { readonly: true })

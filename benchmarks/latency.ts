@@ -35,6 +35,7 @@ import {
   type Target
 } from "./harness.ts"
 import { makeRepo } from "../test/support/repo.ts"
+import { syncStatusScript } from "./coldStart.ts"
 
 /** Reads what `task show` reads: the task, its subtasks and its edges both ways, printed as JSON. */
 const showScript = `
@@ -86,25 +87,6 @@ const task = db.query("SELECT * FROM tasks t WHERE status = 'todo' AND NOT EXIST
 console.log(JSON.stringify({ ok: true, data: task }))
 `
 
-/** What \`sync status\` reads for feat against main (the same script the cold-start benchmark uses). */
-const syncStatusScript = `
-import { Database } from "bun:sqlite"
-const [path, worktree] = process.argv.slice(1)
-const db = new Database(path, { readonly: true })
-const id = (name) => db.query("SELECT id FROM streams WHERE name = ?").get(name)?.id
-const frontier = (s) => {
-  const k = db.query("SELECT frontier_id FROM stream_knowledge WHERE stream_id = ?").get(s)
-  return k ? JSON.parse(db.query("SELECT vector FROM frontiers WHERE id = ?").get(k.frontier_id).vector) : {}
-}
-const knows = (s) => ({ ...frontier(s), [s]: db.query("SELECT coalesce(max(seq), 0) AS seq FROM events WHERE stream_id = ?").get(s).seq })
-const self = id("feat"), src = id("main")
-const a = knows(self), b = knows(src)
-const count = (self, selfKnows, other) => Object.entries(other).filter(([s, hi]) => Number(s) !== self && hi > (selfKnows[s] ?? 0))
-  .reduce((n, [s, hi]) => n + db.query("SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND seq <= ?").get(Number(s), selfKnows[s] ?? 0, hi).n, 0)
-const data = { behind: count(self, a, b), ahead: count(src, b, a),
-  pendingConflicts: db.query("SELECT count(*) AS n FROM conflicts WHERE worktree = ? AND stream_id = ? AND status = 'pending'").get(worktree, self).n }
-console.log(JSON.stringify({ ok: true, command: "sync status", data }))
-`
 
 interface Case {
   readonly name: string
