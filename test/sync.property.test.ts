@@ -409,7 +409,7 @@ class Run {
    * Feeds the model what the real system appended since the last step: all of it written on `stream`, or
    * (`imported`) imported from other clones by a push or fetch.
    */
-  private absorb(r: Replica, stream: string | undefined, imported = false): Array<EventRow> {
+  private absorb(r: Replica, stream: string | undefined, imported = false, worktree = ""): Array<EventRow> {
     const fresh = r.real.eventsAfter(r.seen)
     if (fresh.length === 0) return []
     if (imported) {
@@ -437,8 +437,9 @@ class Run {
       }
     })
     if (!imported) {
-      const settledByOwn = r.model.write(stream!, inputs)
-      stats.settled += settledByOwn.length
+      const changed = r.model.write(stream!, inputs, worktree)
+      stats.settled += changed.filter((c) => c.status === "settled").length
+      stats.created += changed.filter((c) => c.createdBySeq > r.seen).length
       for (const e of fresh) this.writer.set(e.id, r)
     }
     // The causal context the real system recorded must be the model's knowledge at write time.
@@ -623,7 +624,7 @@ class Run {
         break
       }
     }
-    if (step.t !== "pull") this.absorb(r, branch)
+    if (step.t !== "pull") this.absorb(r, branch, false, cwd)
     this.compare(r)
   }
 

@@ -261,7 +261,11 @@ export class Model {
     return frontier
   }
 
-  /** The causal past of a new event y, literally docs/sync.md rules (a)-(d). */
+  /**
+   * The causal past of a new event y, literally docs/sync.md rules (a)-(d),
+   * closed under causal past: what is in the past of an event in y's past is
+   * in y's past too.
+   */
   private pastOf(y: Omit<ModelEvent, "past">): Set<number> {
     const past = new Set<number>()
     for (const x of this.events) {
@@ -271,7 +275,10 @@ export class Model {
       // A cascaded delete (caused by a parent's delete) does not know the creation it removes.
       const c = x.entityId === y.entityId && isCreateOp(x.op) && !(y.causeId !== null && y.op.endsWith(".deleted"))
       const d = y.ifVersion && x.entityId === y.entityId
-      if (a || b || c || d) past.add(x.seq)
+      if (a || b || c || d) {
+        past.add(x.seq)
+        for (const p of x.past) past.add(p)
+      }
     }
     return past
   }
@@ -282,28 +289,40 @@ export class Model {
   }
 
   /**
-   * Stream `stream` appended `events` (in one or more transactions): they
-   * become part of its knowledge, and as own writes they settle what they clear.
+   * Stream `stream` appended `events` (in one or more transactions) in
+   * `worktree`. Before each one, the stream learns, as a pull made in that
+   * worktree would, whatever of the event's causal past it did not know (a
+   * write knows the past of what it edits): that may create, update and
+   * settle records. Then the event becomes part of its knowledge, and as an
+   * own write it settles what it clears.
    */
-  write(stream: string, events: ReadonlyArray<EventInput>): ReadonlyArray<ConflictRecord> {
-    const settled: Array<ConflictRecord> = []
+  write(stream: string, events: ReadonlyArray<EventInput>, worktree: string): ReadonlyArray<ConflictRecord> {
+    const changed: Array<ConflictRecord> = []
     for (const input of events) {
       if (input.stream !== stream) throw new Error(`model: event ${input.seq} is on ${input.stream}, not ${stream}`)
       if (input.seq <= this.lastSeq) throw new Error(`model: event ${input.seq} is not after ${this.lastSeq}`)
-      const partial = {
-        ...input,
-        replica: this.replica,
-        branch: stream,
-        clock: input.clock ?? input.seq,
-        frontier: this.frontierOf(stream),
-        writes: writesOfEvent(input)
+      const draft = { ...input, replica: this.replica, branch: stream, clock: input.clock ?? input.seq, writes: writesOfEvent(input) }
+      const needed = this.pastOf({ ...draft, frontier: this.frontierOf(stream) })
+      const mine = this.mutableKnowledge(stream)
+      for (const seq of [...needed].filter((s) => !mine.has(s)).sort((x, y) => x - y)) {
+        mine.add(seq)
+        changed.push(...this.learn(stream, worktree, this.event(seq)))
       }
+      const partial = { ...draft, frontier: this.frontierOf(stream) }
       const e: ModelEvent = { ...partial, past: this.pastOf(partial) }
       this.add(e)
-      this.mutableKnowledge(stream).add(e.seq)
-      settled.push(...this.learn(stream, null, e))
+      mine.add(e.seq)
+      changed.push(...this.learn(stream, null, e))
     }
-    return settled
+    return changed
+  }
+
+  /**
+   * Does `stream`'s scope agree that the field has this value (JSON text): does every maximal write to it
+   * that the stream knows carry it? Only then may an explicit write of the value the live state shows be skipped.
+   */
+  agrees(stream: string, entityId: string, field: string, value: string): boolean {
+    return this.maximal(stream, entityId, field).every((e) => e.writes.get(field) === value)
   }
 
   private add(e: ModelEvent): void {
