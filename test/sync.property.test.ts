@@ -72,7 +72,8 @@ type Step =
   | { readonly t: "epic"; readonly w: number }
   | { readonly t: "task"; readonly w: number; readonly p: number }
   | { readonly t: "subtask"; readonly w: number; readonly p: number }
-  | { readonly t: "edit"; readonly w: number; readonly e: number; readonly f: "title" | "description" | "status" | "owner"; readonly v: number; readonly ifv: IfVersion }
+  /** `same`: write the value the live state already shows (recorded only when this scope does not agree on it). */
+  | { readonly t: "edit"; readonly w: number; readonly e: number; readonly f: "title" | "description" | "status" | "owner"; readonly v: number; readonly ifv: IfVersion; readonly same?: boolean }
   | { readonly t: "claim"; readonly w: number; readonly e: number; readonly v: number; readonly ifv: IfVersion }
   | { readonly t: "done"; readonly w: number; readonly e: number; readonly ifv: IfVersion }
   | { readonly t: "delete"; readonly w: number; readonly e: number; readonly ifv: IfVersion }
@@ -103,7 +104,8 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
       e: focus,
       f: fc.constantFrom("title" as const, "description" as const, "status" as const, "owner" as const),
       v: n,
-      ifv
+      ifv,
+      same: fc.constantFrom(false, false, false, true)
     })
   },
   {
@@ -506,15 +508,23 @@ class Run {
           const rest = values.filter((v) => v !== current)
           return rest[step.v % rest.length]!
         }
-        const patch = step.f === "title"
+        const patch = step.same === true
+          ? { [step.f]: target[step.f] }
+          : step.f === "title"
           ? { title: other(titles, target.title) }
           : step.f === "description"
           ? { description: other(descriptions, target.description) }
           : step.f === "owner"
           ? { owner: other(owners, target.owner) }
           : { status: nextStatuses[target.status][step.v % nextStatuses[target.status].length]! }
-        this.log.push(`    ${target.kind} ${target.id} v${target.version} <- ${show(patch)}`)
-        await tracker("update", (t) => t.update(target.kind as "epic", target.id, patch, this.versionArg(target.version, step.ifv)))
+        this.log.push(`    ${target.kind} ${target.id} v${target.version} <- ${show(patch)}${step.same === true ? " (the live value)" : ""}`)
+        const updated = await tracker("update", (t) => t.update(target.kind as "epic", target.id, patch, this.versionArg(target.version, step.ifv)))
+        if (step.same === true && updated !== undefined) {
+          // Skipped only when every maximal write this branch knows to the field carries the value.
+          const expected = !r.model.agrees(branch, target.id, step.f, JSON.stringify(target[step.f]))
+          const d = diff(`whether writing the live value of ${step.f} was recorded`, updated.changed, expected)
+          if (d !== undefined) throw new Mismatch(d)
+        }
         break
       }
       case "claim": {
