@@ -67,6 +67,8 @@ export interface ConflictRecord {
   oursSeq: number
   theirs: string
   theirsSeq: number
+  /** Every distinct value among the maximal writes when the record last changed: ours, theirs, then the rest by value. */
+  sides: Array<{ readonly value: string; readonly events: ReadonlyArray<number> }>
   base: string | null
   baseSeq: number | null
   status: ConflictStatus
@@ -422,6 +424,15 @@ export class Model {
     return { base: best.writes.get(field)!, baseSeq: best.seq }
   }
 
+  /** The distinct values among `maximal` with the writes carrying them: ours, theirs, then the rest by value. */
+  private sidesOf(maximal: ReadonlyArray<ModelEvent>, key: string, record: { readonly ours: string; readonly theirs: string }) {
+    const values = [...new Set(maximal.map((x) => this.sideValue(x, key)))]
+    const rank = (v: string) => (v === record.ours ? 0 : v === record.theirs ? 1 : 2)
+    return values
+      .sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0))
+      .map((value) => ({ value, events: maximal.filter((x) => this.sideValue(x, key) === value).map((x) => x.seq).sort((a, b) => a - b) }))
+  }
+
   private pending(stream: string, entityId: string, key: string): ConflictRecord | undefined {
     return this.records.find((r) => r.stream === stream && r.entityId === entityId && r.field === key && r.status === "pending")
   }
@@ -443,12 +454,13 @@ export class Model {
         if (record === undefined) throw new Error(`model: ${key} of ${y.entityId} in conflict with no pending record`)
         continue
       }
+      const field = withY[0]
       if (record === undefined) {
-        const field = withY[0]
         if (field === undefined) {
           throw new Error(`model: ${key} of ${y.entityId} in conflict with no pending record, and ${y.seq} not maximal in it`)
         }
-        const ours = this.maximal(stream, y.entityId, field).filter((x) => x !== y).sort(byClockDesc)[0]!
+        const maximal = this.maximal(stream, y.entityId, field)
+        const ours = maximal.filter((x) => this.sideValue(x, key) !== this.sideValue(y, key)).sort(byClockDesc)[0]!
         const created: ConflictRecord = {
           id: this.nextRecordId++,
           worktree,
@@ -460,19 +472,35 @@ export class Model {
           oursSeq: ours.seq,
           theirs: this.sideValue(y, key),
           theirsSeq: y.seq,
+          sides: [],
           ...this.baseOf(ours, y, key),
           status: "pending",
           settledBySeq: null,
           createdBySeq: y.seq
         }
+        created.sides = this.sidesOf(maximal, key, created)
         this.records.push(created)
         changed.push(created)
-      } else if (withY.length > 0) {
-        record.theirs = this.sideValue(y, key)
-        record.theirsSeq = y.seq
-        const base = this.baseOf(this.event(record.oursSeq), y, key)
-        record.base = base.base
-        record.baseSeq = base.baseSeq
+      } else if (field !== undefined) {
+        // ours and theirs stay two different values among those now maximal.
+        const maximal = this.maximal(stream, y.entityId, field)
+        const values = new Set(maximal.map((x) => this.sideValue(x, key)))
+        const newestOther = (value: string) => maximal.filter((x) => this.sideValue(x, key) !== value).sort(byClockDesc)[0]!
+        let ours = this.event(record.oursSeq)
+        let theirs = this.event(record.theirsSeq)
+        if (!values.has(record.ours)) ours = newestOther(this.sideValue(y, key))
+        if (this.sideValue(y, key) !== this.sideValue(ours, key)) theirs = y
+        else if (!values.has(record.theirs) || record.theirs === this.sideValue(ours, key)) theirs = newestOther(this.sideValue(ours, key))
+        if (ours.seq !== record.oursSeq || theirs.seq !== record.theirsSeq) {
+          record.ours = this.sideValue(ours, key)
+          record.oursSeq = ours.seq
+          record.theirs = this.sideValue(theirs, key)
+          record.theirsSeq = theirs.seq
+          const base = this.baseOf(ours, theirs, key)
+          record.base = base.base
+          record.baseSeq = base.baseSeq
+        }
+        record.sides = this.sidesOf(maximal, key, record)
       }
     }
     for (const record of this.records) {
