@@ -84,6 +84,8 @@ type Step =
   | { readonly t: "pull"; readonly w: number; readonly from: number }
   /** Two worktrees edit the same field of the same entity, one after the other: the usual road to a conflict. */
   | { readonly t: "clash"; readonly w: number; readonly other: number; readonly e: number; readonly f: "title" | "description" | "status" | "owner"; readonly v: number; readonly ifv: IfVersion }
+  /** An --if-version write to one field followed by a plain write to another of the same entity (docs/sync.md: causal order is transitive). */
+  | { readonly t: "informed"; readonly w: number; readonly e: number; readonly f: "title" | "description" | "status" | "owner"; readonly v: number }
   | { readonly t: "resolve"; readonly w: number; readonly c: number; readonly use: "ours" | "theirs"; readonly all: boolean }
   /** A clone publishes its events to the remote (which fetches first), or imports what the remote holds. */
   | { readonly t: "push"; readonly clone: number }
@@ -120,6 +122,16 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
       f: fc.constantFrom("title" as const, "description" as const, "status" as const, "owner" as const),
       v: n,
       ifv
+    })
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant("informed" as const),
+      w,
+      e: focus,
+      f: fc.constantFrom("title" as const, "description" as const, "status" as const, "owner" as const),
+      v: n
     })
   },
   { weight: 3, arbitrary: fc.record({ t: fc.constant("claim" as const), w, e: n, v: n, ifv }) },
@@ -491,6 +503,12 @@ class Run {
         if (other === step.w % this.places.length) other = (other + 1) % this.places.length
         await this.step({ t: "edit", w: step.w, e: step.e, f: step.f, v: step.v, ifv: 0 }, index)
         await this.step({ t: "edit", w: other, e: step.e, f: step.f, v: step.v + 1, ifv: step.ifv }, index)
+        return
+      }
+      case "informed": {
+        const next = step.f === "title" ? "description" : "title"
+        await this.step({ t: "edit", w: step.w, e: step.e, f: step.f, v: step.v, ifv: 1 }, index)
+        await this.step({ t: "edit", w: step.w, e: step.e, f: next, v: step.v + 1, ifv: 0 }, index)
         return
       }
       case "epic": {
