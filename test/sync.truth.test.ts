@@ -103,3 +103,39 @@ describe("point 2: an explicit write is never dropped as a no-op when it carries
     expect(countRows(db, "events")).toBe(before)
   })
 })
+
+describe("point 6: a conflict record shows the disagreement as it is", () => {
+  test("three branches write v2, v1, v2: the record stays ours v2 / theirs v1, with both v2 writes on one side", async () => {
+    const { main, wt: { b, c }, t } = await setup(["b", "c"])
+    await go(c!, update(t, { title: "v2" }))
+    await go(b!, update(t, { title: "v1" }))
+    await go(main, update(t, { title: "v2" }))
+    await pull(main, "b")
+    expect(await conflictsIn(main)).toEqual([{ field: "title", ours: "v2", theirs: "v1", status: "pending" }])
+    await pull(main, "c")
+    const [record] = await go(main, Effect.flatMap(Conflicts, (x) => x.list({})))
+    expect(brief(record!)).toEqual({ field: "title", ours: "v2", theirs: "v1", status: "pending" })
+    expect(record!.sides.map((s) => [s.value, s.events.map((e) => e.stream).sort()])).toEqual([["v2", ["c", "main"]], ["v1", ["b"]]])
+  })
+
+  test("three distinct values: every side is listed, and resolve --use <side> picks any of them", async () => {
+    const { main, db, wt: { b, c }, t } = await setup(["b", "c"])
+    await go(b!, update(t, { title: "from b" }))
+    await go(c!, update(t, { title: "from c" }))
+    await go(main, update(t, { title: "from main" }))
+    await pull(main, "b")
+    await pull(main, "c")
+    const [record] = await go(main, Effect.flatMap(Conflicts, (x) => x.list({})))
+    expect(record!.sides.map((s) => s.value)).toEqual(["from main", "from c", "from b"])
+    // A side the record does not have is invalid_input, and nothing is written.
+    const before = countRows(db, "events")
+    const bad = await go(main, Effect.flip(Effect.flatMap(Conflicts, (x) => x.resolve({ id: record!.id }, 4, false))))
+    expect(bad.code).toBe("invalid_input")
+    expect(countRows(db, "events")).toBe(before)
+    // Side 3 is b's value, neither ours nor theirs.
+    const done = await go(main, Effect.flatMap(Conflicts, (x) => x.resolve({ id: record!.id }, 3, false)))
+    expect(done.resolutions.map((r) => r.value)).toEqual(["from b"])
+    expect(await conflictsIn(main)).toEqual([])
+    expect(await go(main, Effect.map(Effect.flatMap(Tracker, (x) => x.find("task", t)), (e) => e.title))).toBe("from b")
+  })
+})
