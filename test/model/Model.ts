@@ -20,7 +20,8 @@ export const FIELDS: Readonly<Record<EntityKind, ReadonlyArray<string>>> = {
   epic: ["description", "existence", "status", "title"],
   task: ["description", "epic", "existence", "owner", "status", "title"],
   subtask: ["description", "existence", "owner", "status", "task", "title"],
-  dependency: ["presence"]
+  dependency: ["presence"],
+  stream: []
 }
 
 /** An event as the real system appended it. */
@@ -171,6 +172,8 @@ export const writesOfEvent = (e: Pick<EventInput, "op" | "entityKind" | "payload
     } else {
       out.set(field, json(p["value"]))
     }
+  } else if (e.op === "stream.learnt") {
+    // A knowledge event: it writes no field.
   } else if (e.op.endsWith(".updated") || e.op === "task.claimed") {
     for (const f of fields) if (f !== "existence" && f in p) out.set(f, json(p[f]))
   } else {
@@ -695,6 +698,7 @@ export class Model {
         if (presence === "false") edges.delete(e.entityId)
         continue
       }
+      if (e.entityKind === "stream") continue
       const kind = e.entityKind
       const table = tables[kind]
       if (isCreateOp(e.op)) {
