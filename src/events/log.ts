@@ -192,6 +192,10 @@ const entrySelect = `SELECT e.*, s.name AS stream, t.worktree, t.head, t.actor, 
 export const streamEntriesAfter = (db: Database, streamId: number, after: number): Array<LogEntry> =>
   db.query(`${entrySelect} WHERE e.stream_id = ? AND e.pos > ? ORDER BY e.pos`).all(streamId, after) as Array<LogEntry>
 
+/** The events after seq `after`, in seq order, at most `limit`, with their git context and transaction time. */
+export const entriesAfter = (db: Database, after: number, limit: number): Array<LogEntry> =>
+  db.query(`${entrySelect} WHERE e.seq > ? ORDER BY e.seq LIMIT ?`).all(after, limit) as Array<LogEntry>
+
 /** One event with its git context. */
 export const entryBySeq = (db: Database, seq: number): LogEntry | undefined =>
   (db.query(`${entrySelect} WHERE e.seq = ?`).get(seq) as LogEntry | null) ?? undefined
