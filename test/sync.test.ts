@@ -875,7 +875,7 @@ describe("scope", () => {
     const [c] = await go(feat, listE())
     git(feat, "checkout", "-q", "-b", "other")
     expect(await go(feat, listE(true))).toEqual([])
-    expect(await go(feat, statusE("main"))).toMatchObject({ currentBranch: "other", pendingConflicts: 0 })
+    expect(await go(feat, statusE("main"))).toMatchObject({ currentBranch: "other", pendingConflicts: 0, inheritedFrom: null })
     expect((await failure(feat, resolveE({ id: c!.id }, "theirs"))).code).toBe("nothing_to_resolve")
     git(feat, "checkout", "-q", "feat")
     expect((await go(feat, listE())).map((x) => x.id)).toEqual([c!.id])
@@ -896,7 +896,7 @@ describe("scope", () => {
     // The old worktree is on another branch now: it no longer lists feat's conflicts.
     expect(await go(feat, listE(true))).toEqual([])
     expect((await go(elsewhere, listE())).map((x) => x.id)).toEqual([c!.id])
-    expect(await go(elsewhere, statusE("main"))).toMatchObject({ currentBranch: "feat", pendingConflicts: 1 })
+    expect(await go(elsewhere, statusE("main"))).toMatchObject({ currentBranch: "feat", pendingConflicts: 1, inheritedFrom: null })
     const events = countRows(db, "events")
     await go(elsewhere, resolveE({ id: c!.id }, "theirs"))
     expect(countRows(db, "events")).toBe(events + 1)
@@ -918,7 +918,7 @@ describe("scope", () => {
     expect(brief(c!)).toEqual({ entity: t, field: "title", ours: "d", theirs: "m", base: "t0", status: "pending" })
     expect(c!.scope).toEqual({ worktree: det, branch: stream })
     expect(c!.oursEvent.stream).toBe(stream)
-    expect(await go(det, statusE("main"))).toMatchObject({ currentBranch: stream, behind: 0, ahead: 1, pendingConflicts: 1 })
+    expect(await go(det, statusE("main"))).toMatchObject({ currentBranch: stream, behind: 0, ahead: 1, pendingConflicts: 1, inheritedFrom: null })
     expect(await conflictsIn(main, true)).toEqual([])
     await go(det, resolveE({ id: c!.id }, "theirs"))
     expect(titleOf(db, t!)).toBe("m")
@@ -939,24 +939,24 @@ describe("sync status and sources", () => {
       yield* setTitle(t2!, "f2")
     }))
     // feat's edits brought in main's setup (the creations they edit, rule (c) closed under causal past): only m1 is behind.
-    expect(await go(feat, statusE("main"))).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 1, ahead: 2, pendingConflicts: 0 })
-    expect(await go(main, statusE("feat"))).toEqual({ sourceBranch: "feat", currentBranch: "main", behind: 2, ahead: 1, pendingConflicts: 0 })
+    expect(await go(feat, statusE("main"))).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 1, ahead: 2, pendingConflicts: 0, inheritedFrom: null })
+    expect(await go(main, statusE("feat"))).toEqual({ sourceBranch: "feat", currentBranch: "main", behind: 2, ahead: 1, pendingConflicts: 0, inheritedFrom: null })
     await pull(feat, "main")
-    expect(await go(feat, statusE("main"))).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 0, ahead: 2, pendingConflicts: 1 })
-    expect(await go(main, statusE("feat"))).toEqual({ sourceBranch: "feat", currentBranch: "main", behind: 2, ahead: 0, pendingConflicts: 0 })
+    expect(await go(feat, statusE("main"))).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 0, ahead: 2, pendingConflicts: 1, inheritedFrom: null })
+    expect(await go(main, statusE("feat"))).toEqual({ sourceBranch: "feat", currentBranch: "main", behind: 2, ahead: 0, pendingConflicts: 0, inheritedFrom: null })
     await pull(main, "feat")
-    expect(await go(main, statusE("feat"))).toEqual({ sourceBranch: "feat", currentBranch: "main", behind: 0, ahead: 0, pendingConflicts: 1 })
+    expect(await go(main, statusE("feat"))).toEqual({ sourceBranch: "feat", currentBranch: "main", behind: 0, ahead: 0, pendingConflicts: 1, inheritedFrom: null })
     await go(main, setTitle(t2!, "m2")) // main knows f2: no conflict, one more event for feat to learn
     const viaCli = grove(feat, ["sync", "status", "--from", "main", "--json"])
     expect(viaCli.exitCode).toBe(0)
     expect(viaCli.json).toMatchObject({ ok: true, command: "sync status" })
-    expect(viaCli.json.data).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 1, ahead: 0, pendingConflicts: 1 })
+    expect(viaCli.json.data).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 1, ahead: 0, pendingConflicts: 1, inheritedFrom: null })
   })
 
   // BUG (src/sync/Sync.ts status): `behind` is 0 whenever this branch has no stream yet.
   test("a branch that has never written is behind by everything the source knows", async () => {
     const { feat } = await setup(["t1"])
-    expect(await go(feat, statusE("main"))).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 2, ahead: 0, pendingConflicts: 0 })
+    expect(await go(feat, statusE("main"))).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 2, ahead: 0, pendingConflicts: 0, inheritedFrom: null })
     expect(await pull(feat, "main")).toMatchObject({ scanned: 2 })
   })
 
@@ -1005,7 +1005,7 @@ describe("sync status and sources", () => {
     expect(r).toMatchObject({ sourceBranch: "feat", currentBranch: "feat", scanned: 0, conflictsCreated: 0, batches: 0, quarantined: 0 })
     // What feat knows is only what its own edit brought in (t's creation and main's events before it).
     expect(r.cursor).toEqual({ main: 2 })
-    expect(await go(feat, statusE("feat"))).toMatchObject({ behind: 0, ahead: 0, pendingConflicts: 0 })
+    expect(await go(feat, statusE("feat"))).toMatchObject({ behind: 0, ahead: 0, pendingConflicts: 0, inheritedFrom: null })
     expect(await conflictsIn(feat, true)).toEqual([])
     // Control: main's concurrent write is still there to be learnt.
     expect(await pull(feat, "main")).toMatchObject({ conflictsCreated: 1 })

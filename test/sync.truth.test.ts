@@ -9,7 +9,8 @@ import { Effect } from "effect"
 import { type Conflict, Conflicts } from "../src/sync/Conflicts.ts"
 import { Sync } from "../src/sync/Sync.ts"
 import { type EntityKindName, type Patch, Tracker } from "../src/tracker/Tracker.ts"
-import { countRows, grove, inWorktree as go, isolateEnv, scratch, withDb } from "./support/index.ts"
+import * as NodePath from "node:path"
+import { countRows, git, grove, inWorktree as go, isolateEnv, scratch, withDb } from "./support/index.ts"
 
 isolateEnv()
 const newRepo = scratch("all").repo
@@ -208,5 +209,41 @@ describe("point 3: knowledge lives in the log", () => {
     const pulled = grove(other, ["sync", "pull", "--from", "b", "--json"])
     expect(pulled.exitCode).toBe(0)
     expect(pulled.json.data.scanned).toBe(3)
+  })
+})
+
+describe("point 4: a new branch starts with what its start point knew, as in git", () => {
+  test("git worktree add -b b3 ../b3 agent-b: b3 knows what agent-b knew then, not what agent-b learns or writes later", async () => {
+    const repo = newRepo()
+    const agentB = repo.addWorktree("agent-b")
+    const epic = await go(repo.root, create("epic", undefined, "E"))
+    const t = await go(repo.root, create("task", epic, "t0"))
+    await go(agentB, update(t, { title: "from b" }))
+    // git's reflog keeps seconds: what agent-b wrote in the second b3 is created in is not taken as known.
+    await Bun.sleep(1_100)
+    const b3 = NodePath.join(repo.base, "b3")
+    git(repo.root, "worktree", "add", "-q", "-b", "b3", b3, "agent-b")
+    await Bun.sleep(1_100)
+    await go(agentB, update(t, { description: "written after the fork" }))
+    // b3 overwrites the title it saw from agent-b: no conflict, b3 knew it.
+    await go(b3, update(t, { title: "from b3" }))
+    expect((await go(b3, Effect.flatMap(Sync, (s) => s.status("agent-b")))).inheritedFrom).toBe("agent-b")
+    const report = await pull(b3, "agent-b")
+    expect(report.conflictsCreated).toBe(0)
+    // Only agent-b's write after the fork was new to b3.
+    expect(report.scanned).toBe(1)
+    expect(await conflictsIn(b3, true)).toEqual([])
+  })
+
+  test("a branch with no known start point starts empty and sync status says so", async () => {
+    const repo = newRepo()
+    const side = repo.addWorktree("side")
+    const t = await go(repo.root, Effect.flatMap(create("epic", undefined, "E"), (epic) => create("task", epic, "t0")))
+    // Without a reflog entry that records its creation, nothing is inherited.
+    git(side, "reflog", "expire", "--expire=all", "--all")
+    await go(side, update(t, { title: "side" }))
+    const status = grove(side, ["sync", "status", "--from", "main", "--json"])
+    expect(status.json.data.inheritedFrom).toBeNull()
+    expect(grove(side, ["sync", "status", "--from", "main"]).stdout).toContain("started empty")
   })
 })

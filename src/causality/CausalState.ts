@@ -6,6 +6,7 @@ import { type Closure, makeClosure } from "./Closure.ts"
 import { type ConflictStore, makeConflictStore } from "./ConflictStore.ts"
 import { makeHeadsStore } from "./HeadsStore.ts"
 import { type Knowledge, makeKnowledge } from "./Knowledge.ts"
+import { type Fork, makeFork } from "./Fork.ts"
 import { type Learner, makeLearner } from "./Learner.ts"
 import { makeRelearn, type Relearn } from "./Relearn.ts"
 import { type LearntEvents, makeLearntEvents } from "./LearntEvents.ts"
@@ -26,6 +27,7 @@ export class CausalState extends Context.Tag("grove/CausalState")<CausalState, {
   readonly catchUp: CatchUp
   readonly agreement: Agreement
   readonly relearn: Relearn
+  readonly fork: Fork
 }>() {
   static readonly layer = Layer.effect(
     CausalState,
@@ -44,7 +46,8 @@ export class CausalState extends Context.Tag("grove/CausalState")<CausalState, {
         closure: makeClosure(db, knowledge),
         catchUp,
         agreement: makeAgreement(knowledge, events, heads),
-        relearn: makeRelearn(db, knowledge, events, learner, catchUp, conflicts)
+        relearn: makeRelearn(db, knowledge, events, learner, catchUp, conflicts),
+        fork: makeFork(db, knowledge)
       }
     })
   )

@@ -196,6 +196,22 @@ export const streamEntriesAfter = (db: Database, streamId: number, after: number
 export const entriesAfter = (db: Database, after: number, limit: number): Array<LogEntry> =>
   db.query(`${entrySelect} WHERE e.seq > ? ORDER BY e.seq LIMIT ?`).all(after, limit) as Array<LogEntry>
 
+/** A stream's newest event committed before `at` (ms), with its git context. */
+export const newestBefore = (db: Database, streamId: number, at: number): LogEntry | undefined =>
+  (db.query(`${entrySelect} WHERE e.stream_id = ? AND t.committed_at < ? ORDER BY e.seq DESC LIMIT 1`).get(streamId, at) as LogEntry | null) ?? undefined
+
+/** This replica's streams whose newest event before `at` was written at head `commit`. */
+export const streamsAtHead = (db: Database, replicaId: number, commit: string, at: number): Array<number> =>
+  (db.query(
+    `SELECT s.id AS id FROM streams s WHERE s.replica_id = ? AND (
+       SELECT t.head FROM events e JOIN transactions t ON t.id = e.tx_id
+       WHERE e.stream_id = s.id AND t.committed_at < ? ORDER BY e.seq DESC LIMIT 1) = ?`
+  ).all(replicaId, at, commit) as Array<{ id: number }>).map((r) => r.id)
+
+/** A stream's first event of an operation. */
+export const firstOfOp = (db: Database, streamId: number, op: string): LogRow | undefined =>
+  (db.query(`SELECT ${logColumns} FROM events WHERE stream_id = ? AND op = ? ORDER BY seq LIMIT 1`).get(streamId, op) as LogRow | null) ?? undefined
+
 /** One event with its git context. */
 export const entryBySeq = (db: Database, seq: number): LogEntry | undefined =>
   (db.query(`${entrySelect} WHERE e.seq = ?`).get(seq) as LogEntry | null) ?? undefined

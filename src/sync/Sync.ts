@@ -10,7 +10,7 @@ import { type Frontier, knowledgeOp } from "../causality/causality.ts"
 import { missing, type Range } from "../causality/CatchUp.ts"
 import { draft } from "../events/Event.ts"
 import { Writer } from "../write/Writer.ts"
-import { countOpsIn, newestSeq } from "../events/log.ts"
+import { countOpsIn, firstOfOp, newestSeq } from "../events/log.ts"
 import { ensureLocalStream, localStreamId, streamName, streamsOfBranch } from "../events/streams.ts"
 import { branchExists, defaultBranch } from "./SourceBranch.ts"
 import { SyncConfig } from "./SyncConfig.ts"
@@ -37,6 +37,11 @@ export interface StatusReport {
   readonly behind: number
   readonly ahead: number
   readonly pendingConflicts: number
+  /**
+   * The branch whose knowledge this one started with (docs/sync.md "New branches"), or null: it started
+   * empty (no start point known, or it knew nothing then), and knows only what it wrote and pulled.
+   */
+  readonly inheritedFrom: string | null
 }
 
 export interface PullOptions {
@@ -121,9 +126,9 @@ const makeSync = (
       // What B knows when the pull starts: later writes to B wait for the next pull.
       const target = yield* trySqlite(() => knowledgeOf(src.ids))
       // Each batch is one transaction: what it learnt and the knowledge event that records it in the log.
-      const batch = writer.write((emit, learn) =>
+      const batch = writer.write((emit, learn, stream) =>
         Effect.gen(function*() {
-          const self = yield* trySqlite(() => ensureLocalStream(db, context.stream))
+          const self = yield* stream
           if (report.batches === 0) yield* trySqlite(() => conflicts.adoptPending(context.worktree, self))
           const step = yield* learn(target, batchSize)
           if (step.read > 0) yield* emit([draft(knowledgeOp, { kind: "stream", id: context.stream }, { via: "pull", source: src.name })])
@@ -168,7 +173,10 @@ const makeSync = (
         const behind = missing(self === undefined ? [] : [self], selfKnows, sourceKnows).reduce((n, r) => n + countIn(r), 0)
         const ahead = missing(src.all, sourceKnows, selfKnows).reduce((n, r) => n + countIn(r), 0)
         const pendingConflicts = self === undefined ? 0 : conflicts.countPending(self)
-        return { sourceBranch: src.name, currentBranch: context.stream, behind, ahead, pendingConflicts } satisfies StatusReport
+        const first = self === undefined ? undefined : firstOfOp(db, self, knowledgeOp)
+        const fork = first === undefined ? undefined : (JSON.parse(first.payload) as { via: string; source: string })
+        const inheritedFrom = fork?.via === "fork" ? fork.source : null
+        return { sourceBranch: src.name, currentBranch: context.stream, behind, ahead, pendingConflicts, inheritedFrom } satisfies StatusReport
       })
     })
 

@@ -1,5 +1,9 @@
 import { Context, Effect, Either, Layer } from "effect"
 import { CausalState } from "../causality/CausalState.ts"
+import { knowledgeOp } from "../causality/causality.ts"
+import { draft } from "../events/Event.ts"
+import { branchStart } from "../git/BranchStart.ts"
+import { Git } from "../git/Git.ts"
 import type { Frontier } from "../causality/causality.ts"
 import type { CatchUpStep } from "../causality/CatchUp.ts"
 import { covers, join } from "../causality/Knowledge.ts"
@@ -50,7 +54,9 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
    * not know yet first makes the stream learn it, closed under causal past,
    * as a pull would: that may create conflict records in this scope.
    */
-  readonly write: <A, E, R>(body: (emit: Emit, learn: Learn) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | WriteError, R>
+  readonly write: <A, E, R>(
+    body: (emit: Emit, learn: Learn, stream: Effect.Effect<number, DatabaseError | DatabaseBusy>) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | WriteError, R>
   /**
    * Inside the caller's write transaction, appends events that arrive from
    * another clone, in causal order, keeping their ids, clocks and contexts.
@@ -74,6 +80,7 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
       const projector = yield* Projector
       const causal = yield* CausalState
       const git = yield* GitContext
+      const gitCommands = yield* Git
       /** Appends a run of drafts with the stream's current knowledge as their causal context, projects and learns them. */
       const appendRun = (append: Append, scope: Scope, at: number, drafts: ReadonlyArray<EventDraft>) =>
         Effect.gen(function*() {
@@ -84,10 +91,25 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
           )
         })
 
-      const write = <A, E, R>(body: (emit: Emit, learn: Learn) => Effect.Effect<A, E, R>) =>
+      const write = <A, E, R>(body: (emit: Emit, learn: Learn, stream: Effect.Effect<number, DatabaseError | DatabaseBusy>) => Effect.Effect<A, E, R>) =>
         Effect.flatMap(git.resolve, (context) =>
           store.transact((append, at) => {
-            const scope = Effect.map(trySqlite(() => ensureLocalStream(db, context.stream)), (streamId) => ({ worktree: context.worktree, streamId }))
+            // The stream, created on its first write or pull with what its start point knew (Fork.ts) as a knowledge event.
+            const scope: Effect.Effect<Scope, DatabaseError | DatabaseBusy> = Effect.gen(function*() {
+              const existing = yield* trySqlite(() => localStreamId(db, context.stream))
+              if (existing !== undefined) return { worktree: context.worktree, streamId: existing }
+              const here = { worktree: context.worktree, streamId: yield* trySqlite(() => ensureLocalStream(db, context.stream)) }
+              const start = yield* branchStart(context.worktree, context.stream).pipe(
+                Effect.provideService(Git, gitCommands),
+                Effect.orElseSucceed(() => undefined)
+              )
+              const inherited = yield* trySqlite(() => causal.fork.inheritance(here.streamId, start))
+              if (inherited !== undefined && Object.keys(inherited.knowledge).length > 0) {
+                yield* trySqlite(() => causal.catchUp.step(here, inherited.knowledge, at))
+                yield* appendRun(append, here, at, [draft(knowledgeOp, { kind: "stream", id: context.stream }, { via: "fork", source: inherited.source })])
+              }
+              return here
+            })
             const emit: Emit = (drafts) =>
               Effect.gen(function*() {
                 if (drafts.length === 0) return
@@ -108,7 +130,7 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
                 yield* appendRun(append, here, at, drafts.slice(start))
               })
             const learn: Learn = (target, limit) => Effect.flatMap(scope, (here) => trySqlite(() => causal.catchUp.step(here, target, at, limit)))
-            return body(emit, learn)
+            return body(emit, learn, Effect.map(scope, (here) => here.streamId))
           }))
 
       const absorb = (rows: ReadonlyArray<Omit<LogRow, "seq">>) =>
