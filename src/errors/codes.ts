@@ -40,6 +40,7 @@ export const errorCodes = {
   remote_not_found: { exit: 1, summary: "sync push/fetch: the remote is not configured (with no REMOTE: the branch has no upstream remote and there is no origin)." },
   bundle_corrupt: { exit: 1, summary: "sync fetch: a grove ref holds a bundle that does not hash to its name, does not decode, or does not follow the ref's positions; that ref was quarantined, nothing of it imported." },
   history_rewritten: { exit: 1, summary: "sync fetch: a grove ref no longer extends what was verified or imported from it; that ref was quarantined, nothing already imported changed." },
+  bundle_unauthenticated: { exit: 1, summary: "sync fetch: a grove ref's new bundle is not signed by its replica's pinned key (another key, a signature that does not verify, or unsigned once the replica signs); that ref was quarantined, nothing of it imported." },
   push_rejected: { exit: 1, summary: "sync push: the remote kept rejecting the push (others pushed first each time, after a fetch and retry); nothing was forced." },
   claim_lost: { exit: 1, summary: "The task or subtask is claimed by someone else (details.owner), whose lease, if any, has not expired; nothing was written." },
   not_owner: { exit: 1, summary: "Only the owner of a claimed task or subtask may finish, release or heartbeat it (details.owner); --force overrides done and release." },
