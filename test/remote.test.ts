@@ -592,6 +592,54 @@ describe("sync push / sync fetch between clones", () => {
     await expectSameChecksums(b, c)
   }, timeout)
 
+  test.concurrent("sync replica --renew: a copied database gets its own replica id and key, pushes under them, and every clone sees two replicas' streams, nothing lost", async () => {
+    const w = makeWorld(["alice", "xavier", "carol"])
+    const [a, x] = two(w)
+    const c = w.clones[2]!
+    const { epic } = await seedTask(a)
+    await a.ok("sync", "push")
+    const original = replicaOf(a)
+    const aKey = (await a.ok("sync", "replica")).publicKey as string
+
+    // Alice's database copied into Xavier's clone (nothing running), then renewed there.
+    NodeFs.mkdirSync(NodePath.dirname(x.db), { recursive: true })
+    NodeFs.copyFileSync(a.db, x.db)
+    expect(replicaOf(x)).toBe(original)
+    const renewed = await x.ok("sync", "replica", "--renew")
+    expect(renewed).toMatchObject({ previous: original, replica: replicaOf(x), streams: [{ branch: "main", events: 2 }] })
+    expect(renewed.replica).not.toBe(original)
+    // The copied key is the original's: it is pinned for the old id, and the copy has none until it pushes.
+    expect(await x.ok("sync", "replica")).toEqual({
+      replica: renewed.replica,
+      publicKey: null,
+      pinned: [{ replica: original, publicKey: aKey, remote: "", pinnedAt: expect.any(String) }]
+    })
+
+    await x.ok("task", "create", "--epic", epic, "--title", "Xavier's task")
+    await a.ok("task", "create", "--epic", epic, "--title", "Alice's second")
+    const xPushed = await x.ok("sync", "push")
+    expect(xPushed.pushed).toEqual([{ ref: `${renewed.replica}/main`, from: 1, to: 1 }])
+    const xKey = (await x.ok("sync", "replica")).publicKey as string
+    expect(xKey).not.toBeNull()
+    expect(xKey).not.toBe(aKey)
+    // Alice's push fetches Xavier's new stream first.
+    expect(await a.ok("sync", "push")).toMatchObject({ fetched: { imported: 1, refused: [] }, pushed: [{ ref: `${original}/main`, from: 3, to: 3 }] })
+    expect(Object.keys(groveRefs(w.bare)).sort()).toEqual([`${original}/main`, `${renewed.replica}/main`].sort())
+
+    // The original and a third clone see both streams, each pinned to its own key; nothing is lost or refused.
+    expect(await x.ok("sync", "fetch")).toMatchObject({ imported: 1, refused: [] })
+    expect(await c.ok("sync", "fetch")).toMatchObject({ imported: 4, refused: [], unsigned: [] })
+    const pinned = (await c.ok("sync", "replica")).pinned.map((p: any) => [p.replica, p.publicKey]).sort()
+    expect(pinned).toEqual([[original, aKey], [renewed.replica, xKey]].sort())
+    const streamsOf = (k: Clone) => readDb(k, (db) => db.query("SELECT r.name AS replica, s.branch, count(*) AS n FROM events e JOIN streams s ON s.id = e.stream_id JOIN replicas r ON r.id = s.replica_id GROUP BY s.id ORDER BY r.name").all())
+    const expected = [{ replica: original, branch: "main", n: 3 }, { replica: renewed.replica, branch: "main", n: 1 }].sort((p, q) => p.replica.localeCompare(q.replica))
+    for (const k of [a, x, c]) expect(streamsOf(k)).toEqual(expected)
+    expect(portableEvents(x)).toEqual(portableEvents(a))
+    expect(portableEvents(c)).toEqual(portableEvents(a))
+    await expectSameChecksums(a, c)
+    await expectSameChecksums(x, c)
+  }, timeout)
+
   test.concurrent("a force-pushed grove ref (not a descendant of what was imported) is refused with history_rewritten; nothing imported changes", async () => {
     const w = makeWorld(["alice", "bob"])
     const [a, b] = two(w)
