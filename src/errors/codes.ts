@@ -28,7 +28,7 @@ export const errorCodes = {
   dependency_cycle: { exit: 1, summary: "The dependency would form a cycle." },
   self_dependency: { exit: 1, summary: "An entity cannot depend on itself." },
   dependency_exists: { exit: 1, summary: "That dependency edge already exists." },
-  dependency_source_done: { exit: 1, summary: "dep add: the source is done and the target is not; --force reopens the source to todo." },
+  dependency_source_done: { exit: 1, summary: "dep add / dep add-many: the source is done and the target is not; nothing written (dep add --force reopens the source to todo)." },
   epic_has_open_tasks: { exit: 1, summary: "epic update --status done while tasks of the epic are not done (details.open counts them); --force marks it done anyway." },
   invalid_payload: { exit: 1, summary: "An event payload failed its Schema." },
   bulk_input_invalid: { exit: 1, summary: "A bulk create line is invalid; the whole batch was rejected and nothing was written." },
