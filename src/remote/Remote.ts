@@ -256,7 +256,11 @@ const makeRemote = (
         for (const b of yield* trySqlite(() => exporter.bundles(stream, after))) {
           bundles.push({ ...b, signature: { key: key.publicKey, sig: yield* sign(key, bundleCheckpoint(b)!) } })
         }
-        yield* trySqlite(() => storeCheckpoints(db, bundles.map((b) => ({ replica: b.replica, branch: b.branch, pos: b.to, signature: b.signature.sig }))))
+        // Kept like imported ones, so this stream is relayed with them once it is another replica's (sync replica --renew).
+        yield* trySqlite(() =>
+          db.transaction(() => storeCheckpoints(db, bundles.map((b) => ({ replica: b.replica, branch: b.branch, pos: b.to, signature: b.signature.sig }))))
+            .immediate()
+        )
         return bundles
       }
       const key = yield* trySqlite(() => pinnedKey(db, stream.replica))
