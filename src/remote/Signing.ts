@@ -127,9 +127,6 @@ export const checkpointsAfter = (db: Database, replica: string, branch: string, 
     >).map((r) => [r.pos, r.signature])
   )
 
-/** A stream is published signed once its replica has a key here (its own, or pinned). */
-export const signsStream = (db: Database, replica: string) => pinnedKey(db, replica) !== undefined
-
 /** The signature a bundle carries: its replica's key and the signature of its last position's checkpoint. */
 export const bundleCheckpoint = (b: Bundle) => {
   const last = b.events[b.events.length - 1]
