@@ -590,6 +590,13 @@ describe("sync push / sync fetch between clones", () => {
     expect((await c.ok("sync", "replica")).pinned).toEqual([{ replica: replicaOf(a), publicKey: aKey, remote: "mirror", pinnedAt: expect.any(String) }])
     expect(portableEvents(c)).toEqual(portableEvents(b))
     await expectSameChecksums(b, c)
+
+    // Dave upgrades: his next bundle is signed on top of the unsigned one; Bob pins his key and, from now on, refuses him unsigned.
+    await d.ok("epic", "create", "--title", "Dave's second")
+    expect((await d.ok("sync", "push")).pushed).toEqual([{ ref: daveRef, from: 2, to: 2 }])
+    expect(await b.ok("sync", "fetch")).toMatchObject({ imported: 1, refused: [], unsigned: [] })
+    const daveKey = (await d.ok("sync", "replica")).publicKey as string
+    expect((await b.ok("sync", "replica")).pinned.find((p: any) => p.replica === replicaOf(d))?.publicKey).toBe(daveKey)
   }, timeout)
 
   test.concurrent("sync replica --renew: a copied database gets its own replica id and key, pushes under them, and every clone sees two replicas' streams, nothing lost", async () => {
