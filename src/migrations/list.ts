@@ -376,11 +376,19 @@ export const migrations: ReadonlyArray<Migration> = [
     `
   },
   {
-    // PLACEHOLDER: version 7 belongs to another branch; at the merge its step replaces this one.
     version: 7,
-    name: "reserved",
-    up: "SELECT 1;",
-    down: "SELECT 1;"
+    name: "every side of a conflict record",
+    up: `
+      -- Every distinct value among the maximal writes, with the writes carrying it (docs/sync.md "Conflicts").
+      -- Records made before it have two sides: ours and theirs.
+      ALTER TABLE conflicts ADD COLUMN sides TEXT NOT NULL DEFAULT '[]';
+      UPDATE conflicts SET sides = json_array(
+        json_object('value', ours, 'events', json_array(ours_seq)),
+        json_object('value', theirs, 'events', json_array(theirs_seq)));
+    `,
+    down: `
+      ALTER TABLE conflicts DROP COLUMN sides;
+    `
   },
   {
     version: 8,

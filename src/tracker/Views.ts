@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import { InvalidInput, NotFound } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"
 import { Work } from "../projections/Work.ts"
-import { Conflicts, type ResolveSelection } from "../sync/Conflicts.ts"
+import { Conflicts, type ResolveSelection, type SideChoice } from "../sync/Conflicts.ts"
 import { type Acting, Claims, type WorkKind } from "./Claims.ts"
 import { Next } from "./Next.ts"
 import type { EntityKindName } from "./Tracker.ts"
@@ -58,7 +58,7 @@ export interface ResolveRequest extends ResolveSelection {
 }
 
 /** Settles conflicts with one side's value after checking the selection is one or the other (`sync resolve`). */
-export const resolveConflicts = (request: ResolveRequest, use: "ours" | "theirs", dryRun: boolean) =>
+export const resolveConflicts = (request: ResolveRequest, use: SideChoice, dryRun: boolean) =>
   Effect.gen(function*() {
     const all = request.all === true
     if ((request.id === undefined) === !all) {
