@@ -317,12 +317,17 @@ describe("pull never changes the live state", () => {
       yield* addDep(x!, y!)
     }))
     const before = projection(db)
-    const events = countRows(db, "events")
+    const changes = () => one(db, "SELECT count(*) AS n FROM events WHERE op <> 'stream.learnt'").n as number
+    const knowledgeEvents = () => one(db, "SELECT count(*) AS n FROM events WHERE op = 'stream.learnt'").n as number
+    const events = changes()
+    const learnt = knowledgeEvents()
     expect(await pull(feat, "main")).toMatchObject({ conflictsCreated: 4 })
     expect(projection(db)).toEqual(before)
     expect(await pull(main, "feat")).toMatchObject({ conflictsCreated: 4 })
     expect(projection(db)).toEqual(before)
-    expect(countRows(db, "events")).toBe(events)
+    // A pull appends only its knowledge event (one per batch), which changes no live state.
+    expect(changes()).toBe(events)
+    expect(knowledgeEvents()).toBe(learnt + 2)
     const byEntity = (cs: Array<Record<string, unknown>>) => [...cs].sort((a, b) => (String(a["entity"]) < String(b["entity"]) ? -1 : 1))
     expect(byEntity(await conflictsIn(feat))).toEqual(byEntity([
       { entity: t1!, field: "title", ours: "f1", theirs: "m1", base: "t1", status: "pending" },
@@ -646,8 +651,10 @@ describe("bounded batches", () => {
     }))
     const mainId = streamIdOf(s.db, "main")
     const known = (frontierVectors(s.db)["feat"] ?? {})["main"] ?? 0
-    const n = one(s.db, "SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ?", mainId, known).n as number
-    return { ...s, n }
+    // n changes to learn; rows: those and main's knowledge event (its pull of feat), which batches count too.
+    const rows = one(s.db, "SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ?", mainId, known).n as number
+    const n = one(s.db, "SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND op <> 'stream.learnt'", mainId, known).n as number
+    return { ...s, n, rows }
   }
 
   const expectedConflicts = (t: ReadonlyArray<string>) => [
@@ -670,7 +677,7 @@ describe("bounded batches", () => {
     const viaEnv = await withEnv({ GROVE_DB: copyEnv, GROVE_PULL_BATCH: "4" }, () => pull(s.feat, "main"))
     const big = await withEnv({ GROVE_DB: copyBig }, () => pull(s.feat, "main", { batchSize: 100_000 }))
     expect([small.scanned, viaEnv.scanned, big.scanned]).toEqual([s.n, s.n, s.n])
-    expect([small.batches, viaEnv.batches, big.batches]).toEqual([Math.ceil(s.n / 3), Math.ceil(s.n / 4), 1])
+    expect([small.batches, viaEnv.batches, big.batches]).toEqual([Math.ceil(s.rows / 3), Math.ceil(s.rows / 4), 1])
     expect(small.cursor).toEqual(big.cursor)
     expect(viaEnv.cursor).toEqual(big.cursor)
 
@@ -738,7 +745,8 @@ describe("interrupted pulls", () => {
     const mainId = streamIdOf(db, "main")
     const featKnows = () => (frontierVectors(db)["feat"] ?? {})["main"] ?? 0
     const from = featKnows()
-    const total = one(db, "SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ?", mainId, from).n as number
+    // The changes: main's knowledge event (its pull of feat) is learnt too, and not counted.
+    const total = one(db, "SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND op <> 'stream.learnt'", mainId, from).n as number
     const last = one(db, "SELECT max(seq) AS s FROM events WHERE stream_id = ?", mainId).s as number
     expect(total).toBeGreaterThanOrEqual(20_000)
     console.log(`kill test: built ${total} events to pull in ${Math.round(performance.now() - started)} ms`)

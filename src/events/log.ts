@@ -136,6 +136,12 @@ export const rowsInRanges = (
   ).all(from, to, ...ranges.flatMap((r) => [r.stream, r.lo, r.hi]), limit) as Array<LogRow>
 }
 
+/** How many events of a stream's seq range (lo, hi] are not of operation `except`. */
+export const countOpsIn = (db: Database, range: { readonly stream: number; readonly lo: number; readonly hi: number }, except: string): number =>
+  (db.query("SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND seq <= ? AND op <> ?").get(range.stream, range.lo, range.hi, except) as {
+    n: number
+  }).n
+
 /** The events with these seqs. */
 export const rowsBySeq = (db: Database, seqs: ReadonlyArray<number>): Array<LogRow> =>
   chunked(seqs, (chunk, ph) => db.query(`SELECT ${logColumns} FROM events WHERE seq IN (${ph})`).all(...chunk) as Array<LogRow>)
