@@ -15,7 +15,7 @@ export interface FetchedBundle {
 /** Why a ref's events were not imported. */
 export interface Refusal {
   readonly ref: string
-  readonly code: "history_rewritten" | "bundle_corrupt"
+  readonly code: "history_rewritten" | "bundle_corrupt" | "bundle_unauthenticated"
   readonly detail: string
 }
 
