@@ -377,13 +377,14 @@ describe("sync push / sync fetch between clones", () => {
     expect(projection(b)).toEqual(projection(a))
 
     // Causally ordered: B learns A's edit (fetch + pull) before editing; A learns B's edit: no conflict anywhere.
+    // Each fetch below also imports the knowledge events of the other clone's pulls since its last push.
     await a.ok("task", "update", task2, "--title", "Second, by alice")
     await a.ok("sync", "push")
-    expect((await b.ok("sync", "fetch")).imported).toBe(1)
+    expect((await b.ok("sync", "fetch")).imported).toBe(2)
     expect((await b.ok("sync", "pull", "--from", "main")).conflictsCreated).toBe(0)
     await b.ok("task", "update", task2, "--title", "Second, by bob after alice")
     await b.ok("sync", "push")
-    expect((await a.ok("sync", "fetch")).imported).toBe(1)
+    expect((await a.ok("sync", "fetch")).imported).toBe(3) // B's edit and its two pulls' knowledge events
     expect((await a.ok("sync", "pull", "--from", "main")).conflictsCreated).toBe(0)
     for (const c of [a, b]) expect(conflictRows(c)).toEqual([{ entity_id: task, field: "title", status: "pending" }])
     expect(title(a, task2)).toBe("Second, by bob after alice")
@@ -393,11 +394,14 @@ describe("sync push / sync fetch between clones", () => {
     const resolved = await a.ok("sync", "resolve", String(conflictsA[0].id), "--use", "ours")
     expect(resolved.resolutions[0]).toMatchObject({ field: "title", value: "Title by alice" })
     await a.ok("sync", "push")
-    expect((await b.ok("sync", "fetch")).imported).toBe(1)
+    expect((await b.ok("sync", "fetch")).imported).toBe(2)
     expect(await b.ok("sync", "pull", "--from", "main")).toMatchObject({ conflictsCreated: 0, conflictsSettled: 1 })
     for (const c of [a, b]) expect(conflictRows(c)).toEqual([{ entity_id: task, field: "title", status: "settled" }])
     expect(title(a, task)).toBe("Title by alice")
     expect(title(b, task)).toBe("Title by alice")
+    // B's last pull left a knowledge event: once it travels, both clones hold the same log.
+    await b.ok("sync", "push")
+    expect((await a.ok("sync", "fetch")).imported).toBe(1)
     expect(portableEvents(b)).toEqual(portableEvents(a))
     await expectSameChecksums(a, b)
   }, timeout)
