@@ -29,14 +29,15 @@ import { actorFrom, configLayer } from "./Config.ts"
 export const repositoryLayer = (cwd: string) => Repository.fromCwd(cwd).pipe(Layer.provideMerge(Git.layer))
 
 /**
- * The open database with its migrator and backups, for a working directory.
- * Building it validates the environment first: a bad variable opens nothing.
+ * The open database (the raw handle, no SqlClient) with its migrator and
+ * backups, for a working directory. Building it validates the environment
+ * first: a bad variable opens nothing.
  */
 export const databaseLayer = (cwd: string) => {
   const located = DatabaseLocation.layer.pipe(
     Layer.provideMerge(Layer.mergeAll(configLayer(), repositoryLayer(cwd)))
   )
-  const opened = Sqlite.layer().pipe(Layer.provideMerge(located))
+  const opened = Sqlite.connection().pipe(Layer.provideMerge(located))
   const backup = Backup.layer.pipe(Layer.provideMerge(opened))
   return Migrator.layer.pipe(Layer.provideMerge(Layer.merge(backup, Migrations.default)))
 }
@@ -53,7 +54,7 @@ export type ContextLayer = Layer.Layer<GitContext, never, Git | Repository>
 
 /** The Tracker over the write path (events, projection, the writing stream's heads). */
 export const coreLayer = (cwd: string, context: ContextLayer = GitContext.layer(actorFrom(process.env))) => {
-  const events = EventStore.layer.pipe(Layer.provideMerge(context), Layer.provideMerge(databaseLayer(cwd)))
+  const events = EventStore.layer.pipe(Layer.provideMerge(context), Layer.provideMerge(Sqlite.client), Layer.provideMerge(databaseLayer(cwd)))
   const projections = Layer.mergeAll(Projector.layer, Queries.layer, CausalState.layer).pipe(Layer.provideMerge(events))
   const tracker = Tracker.layer.pipe(Layer.provideMerge(Layer.mergeAll(Writer.layer, Graph.layer, Work.layer).pipe(Layer.provideMerge(projections))))
   // The agent's loop (claims, next): a few closures over the same services.
