@@ -17,6 +17,7 @@ import { Work } from "../projections/Work.ts"
 import { DatabaseLocation } from "../storage/DatabaseLocation.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { actorFrom, configLayer } from "./Config.ts"
+import { inOrder } from "./inOrder.ts"
 
 /**
  * The layers a single-item command needs: the database, its reads, and the
@@ -30,20 +31,24 @@ export const repositoryLayer = (cwd: string) => Repository.fromCwd(cwd).pipe(Lay
 
 /**
  * The open database (the raw handle, no SqlClient) with its migrator and
- * backups, for a working directory. Building it validates the environment
- * first: a bad variable opens nothing.
+ * backups, for a working directory, as steps later layers can extend.
+ * Building it validates the environment first: a bad variable opens nothing.
  */
-export const databaseLayer = (cwd: string) => {
-  const located = DatabaseLocation.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(configLayer(), repositoryLayer(cwd)))
-  )
-  const opened = Sqlite.connection().pipe(Layer.provideMerge(located))
-  const backup = Backup.layer.pipe(Layer.provideMerge(opened))
-  return Migrator.layer.pipe(Layer.provideMerge(Layer.merge(backup, Migrations.default)))
-}
+const databaseSteps = (cwd: string) =>
+  inOrder(configLayer())
+    .then(Git.layer)
+    .then(Repository.fromCwd(cwd))
+    .then(DatabaseLocation.layer)
+    .then(Sqlite.connection())
+    .then(Backup.layer)
+    .then(Migrations.default)
+    .then(Migrator.layer)
+
+/** The open database with its migrator and backups, for a working directory. */
+export const databaseLayer = (cwd: string) => databaseSteps(cwd).layer
 
 /** What read-only queries need: the database and its projection reads (a fraction of a cold start's layers). */
-export const readerLayer = (cwd: string) => Layer.merge(Queries.layer, Work.layer).pipe(Layer.provideMerge(databaseLayer(cwd)))
+export const readerLayer = (cwd: string) => databaseSteps(cwd).then(Queries.layer).then(Work.layer).layer
 
 /** Runs a read-only `effect` in the worktree at `cwd`, after bringing the schema up to date. */
 export const withReader = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -52,14 +57,24 @@ export const withReader = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E,
 /** Where writes are stamped: a command resolves its git context once; a long-lived server passes `GitContext.live`. */
 export type ContextLayer = Layer.Layer<GitContext, never, Git | Repository>
 
-/** The Tracker over the write path (events, projection, the writing stream's heads). */
-export const coreLayer = (cwd: string, context: ContextLayer = GitContext.layer(actorFrom(process.env))) => {
-  const events = EventStore.layer.pipe(Layer.provideMerge(context), Layer.provideMerge(Sqlite.client), Layer.provideMerge(databaseLayer(cwd)))
-  const projections = Layer.mergeAll(Projector.layer, Queries.layer, CausalState.layer).pipe(Layer.provideMerge(events))
-  const tracker = Tracker.layer.pipe(Layer.provideMerge(Layer.mergeAll(Writer.layer, Graph.layer, Work.layer).pipe(Layer.provideMerge(projections))))
-  // The agent's loop (claims, next): a few closures over the same services.
-  return Next.layer.pipe(Layer.provideMerge(Claims.layer), Layer.provideMerge(tracker))
-}
+/** The Tracker over the write path (events, projection, the writing stream's heads), and the agent's loop (claims, next). */
+export const coreSteps = (cwd: string, context: ContextLayer = GitContext.layer(actorFrom(process.env))) =>
+  databaseSteps(cwd)
+    .then(context)
+    .then(Sqlite.client)
+    .then(EventStore.layer)
+    .then(Projector.layer)
+    .then(Queries.layer)
+    .then(CausalState.layer)
+    .then(Writer.layer)
+    .then(Graph.layer)
+    .then(Work.layer)
+    .then(Tracker.layer)
+    .then(Claims.layer)
+    .then(Next.layer)
+
+/** The Tracker over the write path, as a layer (`context`: see ContextLayer). */
+export const coreLayer = (cwd: string, context?: ContextLayer) => coreSteps(cwd, context).layer
 
 /** Runs `effect` with the Tracker and what it stands on, after bringing the schema up to date. */
 export const withCore = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
