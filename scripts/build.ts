@@ -41,8 +41,38 @@ const commandsExternal: Bun.BunPlugin = {
   setup: (b) => b.onResolve({ filter: /^\.\/commands\/index\.ts$/ }, () => ({ path: "./grove-commands.js", external: true }))
 }
 
+/**
+ * effect's logger module reads `process.stdout.isTTY` when it is evaluated (for the colours of its pretty
+ * logger, which grove never installs). In Bun the first touch of `process.stdout` builds the stream and its
+ * modules: about as much CPU as a whole bare `bun -e 0` (docs/decisions.md, "Start-up"). The bundle asks the
+ * same question of the terminal without building the stream. The build fails if the code it replaces moved.
+ */
+const loggerWithoutStdout: Bun.BunPlugin = {
+  name: "effect-logger-without-stdout",
+  setup: (b) =>
+    b.onLoad({ filter: /node_modules\/effect\/dist\/esm\/internal\/logger\.js$/ }, async ({ path }) => {
+      const original = await Bun.file(path).text()
+      const replacements: ReadonlyArray<readonly [string, string]> = [
+        [
+          `const hasProcessStdout = typeof process === "object" && process !== null && typeof process.stdout === "object" && process.stdout !== null;`,
+          `const hasProcessStdout = typeof process === "object" && process !== null;`
+        ],
+        [
+          `const processStdoutIsTTY = hasProcessStdout && process.stdout.isTTY === true;`,
+          `const processStdoutIsTTY = hasProcessStdout && process.binding("tty_wrap").isTTY(1) === true;`
+        ]
+      ]
+      let contents = original
+      for (const [from, to] of replacements) {
+        if (!contents.includes(from)) throw new Error(`${path}: expected \`${from}\` (effect changed; revisit the logger plugin in scripts/build.ts)`)
+        contents = contents.replace(from, to)
+      }
+      return { contents, loader: "js" }
+    })
+}
+
 await build("src/main.ts", "grove", [commandsExternal])
-await build("src/cli/commands/index.ts", "grove-commands")
+await build("src/cli/commands/index.ts", "grove-commands", [loggerWithoutStdout])
 
 // What bin/grove compares the bundle's age with: every source file, relative to the root.
 const sources = [...new Bun.Glob("src/**/*.ts").scanSync({ cwd: root }), "package.json"].sort()
