@@ -1,10 +1,9 @@
 import { Effect, Layer } from "effect"
 import { EventStore } from "../events/EventStore.ts"
 import { GitContext } from "../events/GitContext.ts"
-import { Git } from "../git/Git.ts"
-import { Repository } from "../git/Repository.ts"
-import { Backup } from "../migrations/Backup.ts"
-import { Migrations, Migrator } from "../migrations/Migrator.ts"
+import type { Git } from "../git/Git.ts"
+import type { Repository } from "../git/Repository.ts"
+import { Migrator } from "../migrations/Migrator.ts"
 import { Projector } from "../projections/Projector.ts"
 import { Queries } from "../projections/Queries.ts"
 import { CausalState } from "../causality/CausalState.ts"
@@ -14,45 +13,18 @@ import { Claims } from "../tracker/Claims.ts"
 import { Next } from "../tracker/Next.ts"
 import { Tracker } from "../tracker/Tracker.ts"
 import { Work } from "../projections/Work.ts"
-import { DatabaseLocation } from "../storage/DatabaseLocation.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import { actorFrom, configLayer } from "./Config.ts"
-import { inOrder } from "./inOrder.ts"
+import { actorFrom } from "./Config.ts"
+import { databaseSteps } from "./ReaderLayer.ts"
+
+export { databaseLayer, readerLayer, repositoryLayer, withReader } from "./ReaderLayer.ts"
 
 /**
- * The layers a single-item command needs: the database, its reads, and the
- * write path under the Tracker. Kept apart from AppLayer (bulk, sync,
+ * The layers a single-item command needs: the database (ReaderLayer.ts), its
+ * reads, and the write path under the Tracker. Kept apart from AppLayer (bulk, sync,
  * conflicts, remotes, replay) so that a one-row command loads and builds only
  * these modules: start-up is part of every command (benchmarks/latency.ts).
  */
-
-/** Git and the repository of the working directory. */
-export const repositoryLayer = (cwd: string) => Repository.fromCwd(cwd).pipe(Layer.provideMerge(Git.layer))
-
-/**
- * The open database (the raw handle, no SqlClient) with its migrator and
- * backups, for a working directory, as steps later layers can extend.
- * Building it validates the environment first: a bad variable opens nothing.
- */
-const databaseSteps = (cwd: string) =>
-  inOrder(configLayer())
-    .then(Git.layer)
-    .then(Repository.fromCwd(cwd))
-    .then(DatabaseLocation.layer)
-    .then(Sqlite.connection())
-    .then(Backup.layer)
-    .then(Migrations.default)
-    .then(Migrator.layer)
-
-/** The open database with its migrator and backups, for a working directory. */
-export const databaseLayer = (cwd: string) => databaseSteps(cwd).layer
-
-/** What read-only queries need: the database and its projection reads (a fraction of a cold start's layers). */
-export const readerLayer = (cwd: string) => databaseSteps(cwd).then(Queries.layer).then(Work.layer).layer
-
-/** Runs a read-only `effect` in the worktree at `cwd`, after bringing the schema up to date. */
-export const withReader = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(readerLayer(cwd)))
 
 /** Where writes are stamped: a command resolves its git context once; a long-lived server passes `GitContext.live`. */
 export type ContextLayer = Layer.Layer<GitContext, never, Git | Repository>

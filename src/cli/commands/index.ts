@@ -10,6 +10,8 @@ export const load = (module: HandlerModule) => {
   switch (module) {
     case "entities":
       return import("./entities.ts")
+    case "reads":
+      return import("./reads.ts")
     case "task":
       return import("./task.ts")
     case "dep":
@@ -26,6 +28,10 @@ export const load = (module: HandlerModule) => {
       return import("./admin.ts")
     case "work":
       return import("./work.ts")
+    case "session":
+      return import("./session.ts")
+    case "plan":
+      return import("./plan.ts")
     case "board":
       return import("./board.ts")
     case "mcp":
