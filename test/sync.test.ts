@@ -183,7 +183,8 @@ describe("conflicts are a function of what this branch knows", () => {
       expect(yield* pullE("feat")).toMatchObject({ scanned: 1, conflictsCreated: 0 })
       yield* setTitle(t!, "m1")
     }))
-    expect(await pull(feat, "main")).toMatchObject({ scanned: 3, conflictsCreated: 0 })
+    // feat's edit of t brought in t's past (main's setup, rule (c) closed under causal past): only m1 is new.
+    expect(await pull(feat, "main")).toMatchObject({ scanned: 1, conflictsCreated: 0 })
     expect(await conflictsIn(feat, true)).toEqual([])
     expect(await conflictsIn(main, true)).toEqual([])
     expect(titleOf(db, t!)).toBe("m1")
@@ -197,8 +198,9 @@ describe("conflicts are a function of what this branch knows", () => {
       return yield* create("task", epic, "made on feat")
     }))
     await go(main, setTitle(u, "m-edit"))
-    expect(await pull(feat, "main")).toMatchObject({ scanned: 3, conflictsCreated: 0 })
-    expect(await pull(main, "feat")).toMatchObject({ scanned: 2, conflictsCreated: 0 })
+    // Each edit brought in the other branch's past up to the creation it edits (rule (c), closed under causal past).
+    expect(await pull(feat, "main")).toMatchObject({ scanned: 1, conflictsCreated: 0 })
+    expect(await pull(main, "feat")).toMatchObject({ scanned: 0, conflictsCreated: 0 })
     expect(await conflictsIn(feat, true)).toEqual([])
     expect(await conflictsIn(main, true)).toEqual([])
   })
@@ -230,7 +232,8 @@ describe("conflicts are a function of what this branch knows", () => {
     await go(feat, setTitle(t!, "a"))
     const r = await pull(feat, "b")
     expect(r).toMatchObject({ scanned: 1, conflictsCreated: 0 })
-    expect(Object.keys(r.cursor)).toEqual(["b"])
+    // main is known from t's creation (feat edited t), never c.
+    expect(Object.keys(r.cursor).sort()).toEqual(["b", "main"])
     expect(await conflictsIn(feat, true)).toEqual([])
     // Control: once feat does pull c, the same writes are in conflict.
     expect(await pull(feat, "c")).toMatchObject({ scanned: 1, conflictsCreated: 1 })
@@ -242,12 +245,13 @@ describe("conflicts are a function of what this branch knows", () => {
     await go(wt["c"]!, setTitle(t!, "c"))
     await go(feat, setTitle(t!, "a"))
     await go(wt["b"]!, Effect.gen(function*() {
-      expect(yield* pullE("c")).toMatchObject({ scanned: 1, conflictsCreated: 0 })
+      // c's title write and its past: main's setup (epic, task).
+      expect(yield* pullE("c")).toMatchObject({ scanned: 3, conflictsCreated: 0 })
       yield* update("task", t!, { description: "from b" })
     }))
     const r = await pull(feat, "b")
     expect(r).toMatchObject({ scanned: 2, conflictsCreated: 1 })
-    expect(Object.keys(r.cursor).sort()).toEqual(["b", "c"])
+    expect(Object.keys(r.cursor).sort()).toEqual(["b", "c", "main"])
     const [c] = await go(feat, listE())
     expect(brief(c!)).toEqual({ entity: t, field: "title", ours: "a", theirs: "c", base: "t0", status: "pending" })
     expect(c!.theirsEvent.stream).toBe("c")
@@ -271,7 +275,8 @@ describe("conflicts are a function of what this branch knows", () => {
     const before = countRows(db, "events")
     expect((await failure(main, update("task", withVersion!, { title: "late" }, stale))).code).toBe("version_mismatch")
     expect(countRows(db, "events")).toBe(before)
-    expect(await pull(main, "feat")).toMatchObject({ scanned: 2, conflictsCreated: 1 })
+    // The --if-version write brought in f-v (and feat's events before it): the pull learns only f-p.
+    expect(await pull(main, "feat")).toMatchObject({ scanned: 1, conflictsCreated: 1 })
     expect(await conflictsIn(main)).toEqual([{ entity: plain, field: "title", ours: "m-p", theirs: "f-p", base: "p0", status: "pending" }])
     expect(await pull(feat, "main")).toMatchObject({ conflictsCreated: 1 })
     expect(await conflictsIn(feat)).toEqual([{ entity: plain, field: "title", ours: "f-p", theirs: "m-p", base: "p0", status: "pending" }])
@@ -283,7 +288,7 @@ describe("conflicts are a function of what this branch knows", () => {
     await go(main, setTitle(t!, "same"))
     await go(wt["c"]!, setTitle(t!, "other"))
     await go(feat, setTitle(t!, "same"))
-    expect(await pull(feat, "main")).toMatchObject({ scanned: 3, conflictsCreated: 0, conflictsSettled: 0 })
+    expect(await pull(feat, "main")).toMatchObject({ scanned: 1, conflictsCreated: 0, conflictsSettled: 0 })
     expect(await pull(main, "feat")).toMatchObject({ scanned: 1, conflictsCreated: 0, conflictsSettled: 0 })
     expect(await conflictsIn(feat, true)).toEqual([])
     expect(await conflictsIn(main, true)).toEqual([])
@@ -925,8 +930,9 @@ describe("sync status and sources", () => {
       yield* setTitle(t1!, "f1")
       yield* setTitle(t2!, "f2")
     }))
-    expect(await go(feat, statusE("main"))).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 4, ahead: 2, pendingConflicts: 0 })
-    expect(await go(main, statusE("feat"))).toEqual({ sourceBranch: "feat", currentBranch: "main", behind: 2, ahead: 4, pendingConflicts: 0 })
+    // feat's edits brought in main's setup (the creations they edit, rule (c) closed under causal past): only m1 is behind.
+    expect(await go(feat, statusE("main"))).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 1, ahead: 2, pendingConflicts: 0 })
+    expect(await go(main, statusE("feat"))).toEqual({ sourceBranch: "feat", currentBranch: "main", behind: 2, ahead: 1, pendingConflicts: 0 })
     await pull(feat, "main")
     expect(await go(feat, statusE("main"))).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 0, ahead: 2, pendingConflicts: 1 })
     expect(await go(main, statusE("feat"))).toEqual({ sourceBranch: "feat", currentBranch: "main", behind: 2, ahead: 0, pendingConflicts: 0 })
@@ -989,7 +995,8 @@ describe("sync status and sources", () => {
     await go(feat, setTitle(t!, "f"))
     const r = await pull(feat, "feat")
     expect(r).toMatchObject({ sourceBranch: "feat", currentBranch: "feat", scanned: 0, conflictsCreated: 0, batches: 0, quarantined: 0 })
-    expect(r.cursor).toEqual({})
+    // What feat knows is only what its own edit brought in (t's creation and main's events before it).
+    expect(r.cursor).toEqual({ main: 2 })
     expect(await go(feat, statusE("feat"))).toMatchObject({ behind: 0, ahead: 0, pendingConflicts: 0 })
     expect(await conflictsIn(feat, true)).toEqual([])
     // Control: main's concurrent write is still there to be learnt.

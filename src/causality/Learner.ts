@@ -38,7 +38,7 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
     if (!conflicts.anyPending(streamId)) return pending
     for (const r of conflicts.pendingOf(streamId, entities)) {
       const records = pending.get(r.entityId) ?? new Map<string, WorkingConflict>()
-      records.set(r.field, { ...r, status: "pending", settledSeq: null, settledAt: null, sides: undefined })
+      records.set(r.field, { ...r, status: "pending", settledSeq: null, settledAt: null, pair: undefined })
       pending.set(r.entityId, records)
     }
     return pending

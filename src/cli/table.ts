@@ -297,7 +297,10 @@ export const commands: ReadonlyArray<CommandSpec> = [
     summary: "Settle conflicts with one side's value, as an event every peer sees when it pulls.",
     args: [{ name: "id", type: "integer", description: "the conflict to settle", optional: true }],
     flags: [
-      { name: "use", type: "choice", choices: ["ours", "theirs"], required: true, description: "which side's value to keep" },
+      text("use", "which side's value to keep: ours, theirs, or a side's number (conflicts show lists every side)", {
+        required: true,
+        placeholder: "ours|theirs|N"
+      }),
       boolean("all", "every pending conflict of this scope matching the filters"),
       text("entity", "with --all: only this entity", { placeholder: "ID" }),
       text("field", "with --all: only this field", { placeholder: "NAME" }),

@@ -109,6 +109,26 @@ export const holds = (db: Database, id: string): boolean => db.query("SELECT 1 F
 export const rowAt = (db: Database, streamId: number, pos: number): LogRow | undefined =>
   (db.query(`SELECT ${logColumns} FROM events WHERE stream_id = ? AND pos = ?`).get(streamId, pos) as LogRow | null) ?? undefined
 
+/**
+ * The events of these streams' seq ranges (lo, hi], in seq order, at most
+ * `limit`: what a stream learns when it catches up (src/causality/CatchUp.ts).
+ */
+export const rowsInRanges = (
+  db: Database,
+  ranges: ReadonlyArray<{ readonly stream: number; readonly lo: number; readonly hi: number }>,
+  limit: number
+): Array<LogRow> => {
+  if (ranges.length === 0) return []
+  const from = Math.min(...ranges.map((r) => r.lo))
+  const to = Math.max(...ranges.map((r) => r.hi))
+  // `+stream_id` keeps SQLite on the seq range: one walk of the log instead of a probe per stream.
+  return db.query(
+    `SELECT ${logColumns} FROM events WHERE seq > ? AND seq <= ?
+     AND (${ranges.map(() => "(+stream_id = ? AND seq > ? AND seq <= ?)").join(" OR ")})
+     ORDER BY seq LIMIT ?`
+  ).all(from, to, ...ranges.flatMap((r) => [r.stream, r.lo, r.hi]), limit) as Array<LogRow>
+}
+
 /** The events with these seqs. */
 export const rowsBySeq = (db: Database, seqs: ReadonlyArray<number>): Array<LogRow> =>
   chunked(seqs, (chunk, ph) => db.query(`SELECT ${logColumns} FROM events WHERE seq IN (${ph})`).all(...chunk) as Array<LogRow>)
@@ -126,6 +146,13 @@ export const creationsOf = (db: Database, entityIds: ReadonlyArray<string>): Arr
     db.query(
       `SELECT ${logColumns} FROM events WHERE entity_id IN (${ph}) AND op IN ('epic.created', 'task.created', 'subtask.created')`
     ).all(...chunk) as Array<LogRow>)
+
+/** An entity's newest event in each stream that wrote to it: its seq and causal context. */
+export const newestPerStream = (db: Database, entityId: string): Array<Pick<LogRow, "stream_id" | "seq" | "frontier_id">> =>
+  // SQLite takes the bare column frontier_id from the row holding max(seq).
+  db.query("SELECT stream_id, max(seq) AS seq, frontier_id FROM events WHERE entity_id = ? GROUP BY stream_id").all(entityId) as Array<
+    Pick<LogRow, "stream_id" | "seq" | "frontier_id">
+  >
 
 /** Per entity, the greatest clock its history holds. */
 export const latestClocks = (db: Database, entityIds: ReadonlyArray<string>): Map<string, number> =>

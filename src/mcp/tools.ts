@@ -209,7 +209,10 @@ export const tools: ReadonlyArray<Tool> = [
       entity: optional(Schema.String, "with all: only this entity"),
       field: optional(Schema.String, "with all: only this field"),
       expect: optional(Schema.Array(Schema.Int), "with all: refuse (expect_mismatch) unless exactly these conflict ids match"),
-      use: described(Schema.Literal("ours", "theirs"), "which side's value to keep"),
+      use: described(
+        Schema.Union(Schema.Literal("ours", "theirs"), Schema.Int.pipe(Schema.positive())),
+        "which side's value to keep: ours, theirs, or a side's number (conflict_show lists every side)"
+      ),
       dryRun: optional(Schema.Boolean, "preview only")
     },
     (i) => resolveConflicts(i, i.use, i.dryRun === true)

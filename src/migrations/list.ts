@@ -374,5 +374,20 @@ export const migrations: ReadonlyArray<Migration> = [
       DROP INDEX tasks_by_status;
       DROP INDEX subtasks_by_status;
     `
+  },
+  {
+    version: 7,
+    name: "every side of a conflict record",
+    up: `
+      -- Every distinct value among the maximal writes, with the writes carrying it (docs/sync.md "Conflicts").
+      -- Records made before it have two sides: ours and theirs.
+      ALTER TABLE conflicts ADD COLUMN sides TEXT NOT NULL DEFAULT '[]';
+      UPDATE conflicts SET sides = json_array(
+        json_object('value', ours, 'events', json_array(ours_seq)),
+        json_object('value', theirs, 'events', json_array(theirs_seq)));
+    `,
+    down: `
+      ALTER TABLE conflicts DROP COLUMN sides;
+    `
   }
 ]

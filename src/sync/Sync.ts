@@ -1,6 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { type Unreadable, readStoredPayload } from "../events/operations.ts"
-import { Context, Effect, Either, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { GitContext } from "../events/GitContext.ts"
 import { GroveError, InvalidInput } from "../errors/index.ts"
 import { Git } from "../git/Git.ts"
@@ -9,9 +8,8 @@ import { orDatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { CausalState } from "../causality/CausalState.ts"
 import type { Frontier } from "../causality/causality.ts"
-import type { LearntEvent } from "../causality/Heads.ts"
-import { eventRowColumns, type EventRow } from "../causality/LearntEvents.ts"
-import { newestSeq, quarantine } from "../events/log.ts"
+import { missing, type Range } from "../causality/CatchUp.ts"
+import { newestSeq } from "../events/log.ts"
 import { ensureLocalStream, localStreamId, streamName, streamsOfBranch } from "../events/streams.ts"
 import { branchExists, defaultBranch } from "./SourceBranch.ts"
 import { SyncConfig } from "./SyncConfig.ts"
@@ -46,13 +44,6 @@ export interface PullOptions {
   readonly onProgress?: (scanned: number) => void
 }
 
-/** Per source stream, the seq range (lo, hi] this pull must learn. */
-interface Range {
-  readonly stream: number
-  readonly lo: number
-  readonly hi: number
-}
-
 /**
  * `sync pull` and `sync status`: what B knows that A does not, learnt in seq
  * order in bounded batches, each one transaction that saves A's advanced
@@ -72,7 +63,7 @@ export class Sync extends Context.Tag("grove/Sync")<Sync, ReturnType<typeof make
 const makeSync = (
   { db }: typeof Sqlite.Service,
   sql: SqlClient.SqlClient,
-  { knowledge, events, learner, conflicts }: typeof CausalState.Service,
+  { knowledge, conflicts, catchUp }: typeof CausalState.Service,
   git: typeof GitContext.Service,
   repository: typeof Repository.Service,
   gitCommands: typeof Git.Service,
@@ -97,12 +88,6 @@ const makeSync = (
     return union
   }
 
-  /** The ranges of `target` knowledge that `self` lacks (the streams in `own` excluded: they know their own events). */
-  const missing = (own: ReadonlyArray<number>, selfKnows: Frontier, target: Frontier): Array<Range> =>
-    Object.entries(target)
-      .map(([s, hi]) => ({ stream: Number(s), lo: selfKnows[Number(s)] ?? 0, hi }))
-      .filter((r) => !own.includes(r.stream) && r.hi > r.lo)
-
   /**
    * Resolves the source branch to its streams: this replica's and those imported from other clones
    * (`sync fetch`). An unknown branch is an error; a branch grove never wrote to knows nothing.
@@ -125,13 +110,6 @@ const makeSync = (
     return Object.fromEntries(Object.entries(known).map(([s, seq]) => [streamName(db, Number(s)), seq]))
   }
 
-  /** Reads a stored row; one that fails its Schema is quarantined with the reason. */
-  const admit = (row: EventRow): LearntEvent | Unreadable =>
-    Either.match(readStoredPayload(row.op, row.payload), {
-      onLeft: (unreadable) => unreadable,
-      onRight: (payload) => events.fromRow(row, payload)
-    })
-
   const pull = (from: string | undefined, options: PullOptions = {}) =>
     Effect.gen(function*() {
       const context = yield* git.resolve
@@ -145,35 +123,16 @@ const makeSync = (
         trySqlite(() => {
           const self = ensureLocalStream(db, context.stream)
           if (report.batches === 0) conflicts.adoptPending(context.worktree, self)
-          const known = knowledge.current(self)
-          const ranges = missing([self], known, target)
-          if (ranges.length === 0) return { done: true, self }
-          const from = Math.min(...ranges.map((r) => r.lo))
-          const to = Math.max(...ranges.map((r) => r.hi))
-          const rows = db.query(
-            `SELECT ${eventRowColumns} FROM events WHERE seq > ? AND seq <= ?
-             AND (${ranges.map(() => "(+stream_id = ? AND seq > ? AND seq <= ?)").join(" OR ")})
-             ORDER BY seq LIMIT ?`
-          ).all(from, to, ...ranges.flatMap((r) => [r.stream, r.lo, r.hi]), batchSize) as Array<EventRow>
-          const admitted: Array<LearntEvent> = []
-          for (const row of rows) {
-            const event = admit(row)
-            if ("reason" in event) {
-              quarantine(db, row.seq, event)
-              report.quarantined++
-              byReason[event.reason] = (byReason[event.reason] ?? 0) + 1
-            } else admitted.push(event)
+          const step = catchUp.step({ worktree: context.worktree, streamId: self }, target, batchSize)
+          report.scanned += step.scanned
+          report.conflictsCreated += step.created.length
+          report.conflictsSettled += step.settled.length
+          for (const [reason, n] of Object.entries(step.quarantinedByReason)) {
+            byReason[reason] = (byReason[reason] ?? 0) + n
+            report.quarantined += n
           }
-          const learnt = learner.learn({ worktree: context.worktree, streamId: self }, admitted, "incoming")
-          const reached = rows.length < batchSize ? to : rows[rows.length - 1]!.seq
-          const next: Record<number, number> = { ...known }
-          for (const r of ranges) next[r.stream] = Math.max(known[r.stream] ?? 0, Math.min(reached, r.hi))
-          knowledge.advance(self, next)
-          report.scanned += rows.length
-          report.conflictsCreated += learnt.created.length
-          report.conflictsSettled += learnt.settled.length
-          report.batches++
-          return { done: rows.length < batchSize, self }
+          if (step.scanned > 0) report.batches++
+          return { done: step.done, self }
         })
       )
       let self = 0

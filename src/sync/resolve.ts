@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { InvalidInput } from "../errors/index.ts"
-import { Conflicts, type ResolveSelection } from "./Conflicts.ts"
+import { Conflicts, type ResolveSelection, type SideChoice } from "./Conflicts.ts"
 
 /** What `resolve` settles: one conflict by id, or with `all` every pending one matching the filters. */
 export interface ResolveRequest extends ResolveSelection {
@@ -11,7 +11,7 @@ export interface ResolveRequest extends ResolveSelection {
  * Settles conflicts with one side's value after checking the selection is one
  * or the other (`sync resolve`; the CLI and the MCP tool share it).
  */
-export const resolveConflicts = (request: ResolveRequest, use: "ours" | "theirs", dryRun: boolean) =>
+export const resolveConflicts = (request: ResolveRequest, use: SideChoice, dryRun: boolean) =>
   Effect.gen(function*() {
     const all = request.all === true
     if ((request.id === undefined) === !all) {

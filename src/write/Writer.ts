@@ -1,11 +1,12 @@
 import { Context, Effect, Either, Layer } from "effect"
 import { CausalState } from "../causality/CausalState.ts"
+import { covers, join } from "../causality/Knowledge.ts"
 import type { EventDraft } from "../events/Event.ts"
-import { EventStore, type WriteError } from "../events/EventStore.ts"
+import { type Append, EventStore, type WriteError } from "../events/EventStore.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { appendRows, latestClocks, type LogRow, quarantine } from "../events/log.ts"
 import { readStoredPayload } from "../events/operations.ts"
-import { localReplica, replicaOf } from "../events/streams.ts"
+import { ensureLocalStream, localReplica, localStreamId, replicaOf } from "../events/streams.ts"
 import { Projector } from "../projections/Projector.ts"
 import { applyStored, reproject } from "../projections/Replay.ts"
 import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
@@ -33,7 +34,10 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
    * Runs `body` in one write transaction; each `emit` appends drafts stamped
    * with this worktree's git context, projects them and learns them into the
    * writing stream (its new writes replace the heads of the fields they set
-   * and settle what that clears).
+   * and settle what that clears). A draft whose causal past (its entity's
+   * creation; with --if-version, every write to its entity) the stream does
+   * not know yet first makes the stream learn it, closed under causal past,
+   * as a pull would: that may create conflict records in this scope.
    */
   readonly write: <A, E, R>(body: (emit: Emit) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | WriteError, R>
   /**
@@ -44,6 +48,11 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
    * An imported stream knows what its newest event knew. A payload that fails
    * its Schema is quarantined, never projected.
    */
+  /**
+   * Does this worktree's stream already agree on a field's value (Agreement.ts)? A write the live state
+   * already shows is recorded unless it does: writing it is a decision.
+   */
+  readonly agrees: (entityId: string, field: string, value: unknown) => Effect.Effect<boolean, WriteError>
   readonly absorb: (rows: ReadonlyArray<Omit<LogRow, "seq">>) => Effect.Effect<AbsorbReport, DatabaseError | DatabaseBusy>
 }>() {
   static readonly layer = Layer.effect(
@@ -54,21 +63,37 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
       const projector = yield* Projector
       const causal = yield* CausalState
       const git = yield* GitContext
+      /** Appends a run of drafts with the stream's current knowledge as their causal context, projects and learns them. */
+      const appendRun = (append: Append, scope: { readonly worktree: string; readonly streamId: number }, drafts: ReadonlyArray<EventDraft>) =>
+        Effect.gen(function*() {
+          const stored = yield* append(drafts, yield* trySqlite(() => causal.knowledge.currentId(scope.streamId)))
+          yield* projector.apply(stored)
+          yield* trySqlite(() =>
+            causal.learner.learn(scope, stored.map((e) => ({ ...e, frontier: causal.knowledge.byId(e.frontierId), seen: null })), "own")
+          )
+        })
+
       const write = <A, E, R>(body: (emit: Emit) => Effect.Effect<A, E, R>) =>
         Effect.flatMap(git.resolve, (context) =>
           store.transact((append) =>
             body((drafts) =>
               Effect.gen(function*() {
-                const stored = yield* append(drafts)
-                yield* projector.apply(stored)
-                if (stored.length === 0) return
-                yield* trySqlite(() =>
-                  causal.learner.learn(
-                    { worktree: context.worktree, streamId: stored[0]!.streamId },
-                    stored.map((e) => ({ ...e, frontier: causal.knowledge.byId(e.frontierId), seen: null })),
-                    "own"
-                  )
-                )
+                if (drafts.length === 0) return
+                const self = yield* trySqlite(() => ensureLocalStream(db, context.stream))
+                const scope = { worktree: context.worktree, streamId: self }
+                // Causal order is transitive (Closure.ts): before a draft is appended its stream learns, as a pull
+                // would, the past its edit brings in; the drafts before it are appended with what was known before.
+                const needs = yield* trySqlite(() => causal.closure.needs(self, drafts))
+                let known = yield* trySqlite(() => causal.knowledge.current(self))
+                let start = 0
+                for (const [i, need] of needs.entries()) {
+                  if (covers(known, need, self)) continue
+                  if (i > start) yield* appendRun(append, scope, drafts.slice(start, i))
+                  yield* trySqlite(() => causal.catchUp.step(scope, join(self, known, need)))
+                  known = yield* trySqlite(() => causal.knowledge.current(self))
+                  start = i
+                }
+                yield* appendRun(append, scope, drafts.slice(start))
               })
             )
           ))
@@ -99,7 +124,11 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
           return { imported: stored.length, quarantined, quarantinedByReason: byReason }
         })
 
-      return { write, absorb }
+      const agrees = (entityId: string, field: string, value: unknown) =>
+        Effect.flatMap(git.resolve, (context) =>
+          trySqlite(() => causal.agreement.agrees(localStreamId(db, context.stream), entityId, field, JSON.stringify(value ?? null))))
+
+      return { write, agrees, absorb }
     })
   )
 }

@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { resolveConflicts } from "../../sync/resolve.ts"
 import { InvalidInput } from "../../errors/index.ts"
-import { type Conflict, Conflicts } from "../../sync/Conflicts.ts"
+import { type Conflict, Conflicts, type SideChoice } from "../../sync/Conflicts.ts"
 import { type FetchReport, Remote } from "../../remote/Remote.ts"
 import { Repository } from "../../git/Repository.ts"
 import { Sqlite } from "../../storage/Sqlite.ts"
@@ -48,10 +48,22 @@ const showConflict: Handler = (o: Input) =>
         ...eventText("base", c.baseEvent),
         ...eventText("ours", c.oursEvent),
         ...eventText("theirs", c.theirsEvent),
+        // Three or more branches disagree: every side, by the number --use takes.
+        ...(c.sides.length > 2
+          ? c.sides.map((side) => `  side ${side.side}: ${show(side.value)} (${side.events.map((e) => `#${e.seq} on ${e.stream}`).join(", ")})`)
+          : []),
         ...eventText("settled by", c.settledBy)
       ].join("\n")
     }))
   )
+
+/** `--use`: ours, theirs, or a side's number. */
+const sideChoice = (raw: string) =>
+  raw === "ours" || raw === "theirs"
+    ? Effect.succeed<SideChoice>(raw)
+    : /^[1-9][0-9]*$/.test(raw)
+    ? Effect.succeed<SideChoice>(Number(raw))
+    : Effect.fail(new InvalidInput({ message: `--use takes ours, theirs or a side's number, got '${raw}'`, details: { use: raw } }))
 
 const resolve: Handler = (o: Input) =>
   runTracker(
@@ -59,7 +71,7 @@ const resolve: Handler = (o: Input) =>
     Effect.gen(function*() {
       const id = o.integer("id")
       const all = o.flag("all")
-      const use = o.required("use") as "ours" | "theirs"
+      const use = yield* sideChoice(o.required("use"))
       const expect = o.text("expect")?.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number)
       if (expect?.some((n) => !Number.isInteger(n))) {
         return yield* new InvalidInput({ message: "--expect takes comma-separated conflict ids", details: { expect: o.text("expect") } })
@@ -83,7 +95,7 @@ const resolve: Handler = (o: Input) =>
   )
 
 /** The command that applies what a --dry-run previewed, with the same selection. */
-const applyCommand = (id: number | undefined, use: string, entity: string | undefined, field: string | undefined, ids: ReadonlyArray<number>) =>
+const applyCommand = (id: number | undefined, use: SideChoice, entity: string | undefined, field: string | undefined, ids: ReadonlyArray<number>) =>
   id !== undefined
     ? `grove sync resolve ${id} --use ${use}`
     : [
