@@ -21,12 +21,12 @@ import * as NodePath from "node:path"
 import type { EntityKind, Status } from "../src/events/Event.ts"
 import type { LogEntry } from "../src/events/log.ts"
 import { isGroveFailure } from "../src/errors/index.ts"
-import { Replay } from "../src/projections/Replay.ts"
+import { verifyAll } from "../src/app/Verify.ts"
 import { Remote } from "../src/remote/Remote.ts"
 import { Conflicts } from "../src/sync/Conflicts.ts"
 import { Sync } from "../src/sync/Sync.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
-import { type ConflictRecord, type EventInput, type ExpectedResolution, Model } from "./model/Model.ts"
+import { type ConflictRecord, type EventInput, type ExpectedResolution, Model, type PullReport } from "./model/Model.ts"
 import { claimTask, git, inWorktree, isolateEnv, openDb, removeDb, replayableSeed, scratch, type TrackerServices } from "./support/index.ts"
 
 const runs = Number(process.env["GROVE_PROPERTY_RUNS"] ?? "") || 50
@@ -428,9 +428,13 @@ class Run {
    * Feeds the model what the real system appended since the last step: all of it written on `stream`, or
    * (`imported`) imported from other clones by a push or fetch.
    */
-  private absorb(r: Replica, stream: string | undefined, imported = false, worktree = ""): Array<EventRow> {
+  /**
+   * `pull`: the step was a pull of that branch by `stream` in `worktree`; what it appended (its knowledge
+   * events, one per batch) goes to the model's pull, which learns in the same batches.
+   */
+  private absorb(r: Replica, stream: string | undefined, imported = false, worktree = "", pull?: { readonly from: string; report?: PullReport }): Array<EventRow> {
     const fresh = r.real.eventsAfter(r.seen)
-    if (fresh.length === 0) return []
+    if (fresh.length === 0 && pull === undefined) return []
     if (imported) {
       r.model.importEvents(fresh, (id) => {
         const origin = this.writer.get(id)
@@ -455,7 +459,11 @@ class Run {
         clock: r.clock
       }
     })
-    if (!imported) {
+    if (pull !== undefined) {
+      if (fresh.some((e) => e.op !== "stream.learnt")) throw new Mismatch(`a pull wrote ${show(fresh.map((e) => e.op))}: only knowledge events`)
+      pull.report = r.model.pull(worktree, stream!, pull.from, Number(process.env["GROVE_PULL_BATCH"]), inputs)
+      for (const e of fresh) this.writer.set(e.id, r)
+    } else if (!imported) {
       const changed = r.model.write(stream!, inputs, worktree)
       stats.settled += changed.filter((c) => c.status === "settled").length
       stats.created += changed.filter((c) => c.createdBySeq > r.seen).length
@@ -467,6 +475,7 @@ class Run {
       const d = diff(`frontier recorded with event ${e.seq} (${e.op} on ${e.stream}) in clone ${r.index}`, e.frontier, modelFrontier)
       if (d !== undefined) throw new Mismatch(d)
     }
+    if (fresh.length === 0) return []
     r.seen = fresh[fresh.length - 1]!.seq
     stats.events += fresh.length
     this.log.push(...fresh.map((r) => `    wrote ${r.seq} ${r.op} ${r.entity_id} ${r.payload}${r.if_version ? " (if-version)" : ""}${r.cause_id ? ` cause ${r.cause_id}` : ""}`))
@@ -590,10 +599,11 @@ class Run {
         const from = r.places[fromIndex]!.branch
         this.log.push(`    ${branch} <- ${from}`)
         const status = await this.expectOk(r, "sync status", cwd, Effect.flatMap(Sync, (s) => s.status(from)))
-        const report = await this.expectOk(r, "sync pull", cwd, Effect.flatMap(Sync, (s) => s.pull(from)))
-        this.absorb(r, undefined)
         const { behind: expectBehind, ahead: expectAhead } = r.model.behindAhead(branch, from)
-        const modelReport = r.model.pull(cwd, branch, from)
+        const report = await this.expectOk(r, "sync pull", cwd, Effect.flatMap(Sync, (s) => s.pull(from)))
+        const pulled: { from: string; report?: PullReport } = { from }
+        this.absorb(r, branch, false, cwd, pulled)
+        const modelReport = { ...pulled.report!, learnt: pulled.report!.learnt.filter((seq) => r.model.event(seq).op !== "stream.learnt") }
         const d = diff(
           `sync status/pull report of ${branch} <- ${from}`,
           { behind: status?.behind, ahead: status?.ahead, scanned: report?.scanned, created: report?.conflictsCreated, settled: report?.conflictsSettled },
@@ -677,11 +687,16 @@ class Run {
 
   /** Every clone pushes, then every clone fetches: all must hold the same log and show the same live state. */
   async converge(): Promise<void> {
-    if (this.replicas.length === 1) return
+    if (this.replicas.length === 1) {
+      const v = await this.expectOk(this.replicas[0]!, "verify", this.replicas[0]!.places[0]!.path, verifyAll)
+      if (v?.identical !== true) throw new Mismatch(`verify: ${show(v)}`)
+      return
+    }
     for (const r of this.replicas) await this.transfer("push", r, -1)
     for (const r of this.replicas) await this.transfer("fetch", r, -1)
     const verified = []
-    for (const r of this.replicas) verified.push(await this.expectOk(r, "verify", r.places[0]!.path, Effect.flatMap(Replay, (replay) => replay.verify)))
+    // verify compares the sync tables with a relearn of the log too: knowledge, heads and records are a function of it.
+    for (const r of this.replicas) verified.push(await this.expectOk(r, "verify", r.places[0]!.path, verifyAll))
     for (const [i, v] of verified.entries()) {
       if (v?.identical !== true) throw new Mismatch(`verify in clone ${i}: ${show(v)}`)
       const d = diff(`verify checksums of clone ${i} and clone 0`, v.tables.map((t) => t.live), verified[0]!.tables.map((t) => t.live))

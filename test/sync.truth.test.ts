@@ -9,7 +9,8 @@ import { Effect } from "effect"
 import { type Conflict, Conflicts } from "../src/sync/Conflicts.ts"
 import { Sync } from "../src/sync/Sync.ts"
 import { type EntityKindName, type Patch, Tracker } from "../src/tracker/Tracker.ts"
-import { countRows, inWorktree as go, isolateEnv, scratch } from "./support/index.ts"
+import * as NodePath from "node:path"
+import { countRows, git, grove, inWorktree as go, isolateEnv, scratch, withDb } from "./support/index.ts"
 
 isolateEnv()
 const newRepo = scratch("all").repo
@@ -26,8 +27,9 @@ const conflictsIn = async (cwd: string, all = false) => (await go(cwd, Effect.fl
 const setup = async (branches: ReadonlyArray<string>) => {
   const repo = newRepo()
   const wt = Object.fromEntries(branches.map((b) => [b, repo.addWorktree(b)])) as Record<string, string>
-  const t = await go(repo.root, Effect.flatMap(create("epic", undefined, "E"), (epic) => create("task", epic, "t0")))
-  return { main: repo.root, db: repo.db, wt, t }
+  const epic = await go(repo.root, create("epic", undefined, "E"))
+  const t = await go(repo.root, create("task", epic, "t0"))
+  return { main: repo.root, db: repo.db, wt, t, epic }
 }
 
 describe("point 1: causal order is transitive", () => {
@@ -137,5 +139,111 @@ describe("point 6: a conflict record shows the disagreement as it is", () => {
     expect(done.resolutions.map((r) => r.value)).toEqual(["from b"])
     expect(await conflictsIn(main)).toEqual([])
     expect(await go(main, Effect.map(Effect.flatMap(Tracker, (x) => x.find("task", t)), (e) => e.title))).toBe("from b")
+  })
+})
+
+describe("point 3: knowledge lives in the log", () => {
+  const derived = ["heads", "if_version_floors", "conflicts", "stream_knowledge", "epics", "tasks", "subtasks", "dependencies"]
+
+  test("after rebuild from the log alone, conflicts list --all and sync status are what they were, and verify compares the sync tables", async () => {
+    const { main, db, wt: { feat, c }, t, epic } = await setup(["feat", "c"])
+    const u = await go(main, create("task", epic, "u0"))
+    // A pull conflict, a three-sided one, a conflict learnt by an --if-version write, and a resolution.
+    await go(main, update(t, { title: "m" }))
+    await go(feat!, update(t, { title: "f" }))
+    await go(c!, update(t, { title: "c" }))
+    await go(main, update(u, { description: "v1" }))
+    await go(feat!, update(u, { description: "v3" }))
+    await pull(main, "feat")
+    await pull(main, "c")
+    await go(feat!, Effect.flatMap(versionOf(u), (v) => update(u, { status: "in_progress" }, v)))
+    await pull(c!, "main")
+    const [first] = await go(c!, Effect.flatMap(Conflicts, (x) => x.list({})))
+    await go(c!, Effect.flatMap(Conflicts, (x) => x.resolve({ id: first!.id }, "ours", false)))
+    const places = [main, feat!, c!]
+    const snapshot = () =>
+      Promise.all(places.map(async (p) => ({
+        conflicts: await go(p, Effect.flatMap(Conflicts, (x) => x.list({ all: true }))),
+        status: await go(p, Effect.flatMap(Sync, (s) => s.status("main")))
+      })))
+    const before = await snapshot()
+    expect(before.flatMap((s) => s.conflicts).length).toBeGreaterThanOrEqual(4)
+    expect(before.flatMap((s) => s.conflicts).some((x) => x.sides.length === 3)).toBe(true)
+
+    withDb(db, (d) => {
+      for (const table of derived) d.run(`DELETE FROM ${table}`)
+    })
+    const rebuilt = grove(main, ["rebuild", "--json"])
+    expect(rebuilt.exitCode).toBe(0)
+    expect(await snapshot()).toEqual(before)
+    const verified = grove(main, ["verify", "--json"])
+    expect(verified.exitCode).toBe(0)
+    expect(verified.json.data.sync.map((x: { table: string; identical: boolean }) => [x.table, x.identical])).toEqual([
+      ["stream_knowledge", true],
+      ["heads", true],
+      ["if_version_floors", true],
+      ["conflicts", true]
+    ])
+
+    // A conflict record changed behind grove's back is a verify mismatch naming the table; nothing is changed.
+    withDb(db, (d) => d.run(`UPDATE conflicts SET theirs = '"forged"' WHERE id = ${first!.id}`))
+    const forged = grove(main, ["verify", "--json"])
+    expect(forged.exitCode).toBe(1)
+    expect(forged.json.error.code).toBe("verify_mismatch")
+    expect(forged.stdout + forged.stderr).toContain("conflicts")
+    expect(withDb(db, (d) => (d.query(`SELECT theirs FROM conflicts WHERE id = ${first!.id}`).get() as { theirs: string }).theirs)).toBe('"forged"')
+  })
+
+  test("sync pull --from a branch that another clone only pulled into, and never wrote on", async () => {
+    const repo = newRepo()
+    repo.addOrigin()
+    const b = repo.addWorktree("b")
+    const t = await go(repo.root, Effect.flatMap(create("epic", undefined, "E"), (epic) => create("task", epic, "t0")))
+    await go(repo.root, update(t, { title: "from main" }))
+    // b only pulls: its knowledge is a knowledge event, which push publishes like any other.
+    expect((await pull(b, "main")).scanned).toBe(3)
+    expect(grove(repo.root, ["sync", "push", "--json"]).exitCode).toBe(0)
+
+    const other = repo.addClone("other")
+    expect(grove(other, ["sync", "fetch", "--json"]).exitCode).toBe(0)
+    const pulled = grove(other, ["sync", "pull", "--from", "b", "--json"])
+    expect(pulled.exitCode).toBe(0)
+    expect(pulled.json.data.scanned).toBe(3)
+  })
+})
+
+describe("point 4: a new branch starts with what its start point knew, as in git", () => {
+  test("git worktree add -b b3 ../b3 agent-b: b3 knows what agent-b knew then, not what agent-b learns or writes later", async () => {
+    const repo = newRepo()
+    const agentB = repo.addWorktree("agent-b")
+    const epic = await go(repo.root, create("epic", undefined, "E"))
+    const t = await go(repo.root, create("task", epic, "t0"))
+    await go(agentB, update(t, { title: "from b" }))
+    // git's reflog keeps seconds: what agent-b wrote in the second b3 is created in is not taken as known.
+    await Bun.sleep(1_100)
+    const b3 = NodePath.join(repo.base, "b3")
+    git(repo.root, "worktree", "add", "-q", "-b", "b3", b3, "agent-b")
+    await Bun.sleep(1_100)
+    await go(agentB, update(t, { description: "written after the fork" }))
+    // b3 overwrites the title it saw from agent-b: no conflict, b3 knew it.
+    await go(b3, update(t, { title: "from b3" }))
+    expect((await go(b3, Effect.flatMap(Sync, (s) => s.status("agent-b")))).inheritedFrom).toBe("agent-b")
+    const report = await pull(b3, "agent-b")
+    expect(report.conflictsCreated).toBe(0)
+    // Only agent-b's write after the fork was new to b3.
+    expect(report.scanned).toBe(1)
+    expect(await conflictsIn(b3, true)).toEqual([])
+  })
+
+  test("a branch with no known start point starts empty and sync status says so", async () => {
+    const repo = newRepo()
+    const side = repo.addWorktree("side")
+    const t = await go(repo.root, Effect.flatMap(create("epic", undefined, "E"), (epic) => create("task", epic, "t0")))
+    // Without a reflog entry that records its creation, nothing is inherited.
+    git(side, "reflog", "expire", "--expire=all", "--all")
+    await go(side, update(t, { title: "side" }))
+    const status = grove(side, ["sync", "status", "--from", "main", "--json"])
+    expect(status.json.data.inheritedFrom).toBeNull()
+    expect(grove(side, ["sync", "status", "--from", "main"]).stdout).toContain("started empty")
   })
 })

@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite"
 import { Either } from "effect"
 import { quarantine, rowsInRanges } from "../events/log.ts"
 import { readStoredPayload } from "../events/operations.ts"
-import type { Frontier } from "./causality.ts"
+import { type Frontier, knowledgeOp } from "./causality.ts"
 import type { LearntEvent } from "./Heads.ts"
 import type { Knowledge } from "./Knowledge.ts"
 import type { Learner } from "./Learner.ts"
@@ -23,7 +23,9 @@ export const missing = (own: ReadonlyArray<number>, known: Frontier, target: Fro
 
 /** What one step of catching up did. */
 export interface CatchUpStep {
-  /** Events read (quarantined ones included). */
+  /** Events learnt (quarantined ones included). */
+  readonly read: number
+  /** Of those, the changes: knowledge events (`stream.learnt`) are bookkeeping and not counted. */
   readonly scanned: number
   readonly created: ReadonlyArray<number>
   readonly settled: ReadonlyArray<number>
@@ -43,12 +45,12 @@ export interface CatchUpStep {
  * interrupted catch-up is a prefix of the whole one.
  */
 export const makeCatchUp = (db: Database, knowledge: Knowledge, events: LearntEvents, learner: Learner) => ({
-  step: (scope: { readonly worktree: string; readonly streamId: number }, target: Frontier, limit = Number.MAX_SAFE_INTEGER): CatchUpStep => {
+  step: (scope: { readonly worktree: string; readonly streamId: number }, target: Frontier, now: number, limit = Number.MAX_SAFE_INTEGER): CatchUpStep => {
     const self = scope.streamId
     const known = knowledge.current(self)
     const ranges = missing([self], known, target)
     const byReason: Record<string, number> = {}
-    if (ranges.length === 0) return { scanned: 0, created: [], settled: [], quarantinedByReason: byReason, done: true }
+    if (ranges.length === 0) return { read: 0, scanned: 0, created: [], settled: [], quarantinedByReason: byReason, done: true }
     const rows = rowsInRanges(db, ranges, limit)
     const admitted: Array<LearntEvent> = []
     for (const row of rows) {
@@ -60,13 +62,15 @@ export const makeCatchUp = (db: Database, knowledge: Knowledge, events: LearntEv
       quarantine(db, row.seq, payload.left)
       byReason[payload.left.reason] = (byReason[payload.left.reason] ?? 0) + 1
     }
-    const learnt = learner.learn(scope, admitted, "incoming")
+    const learnt = learner.learn(scope, admitted, "incoming", now)
     const done = rows.length < limit
-    const reached = done ? Math.max(...ranges.map((r) => r.hi)) : rows[rows.length - 1]!.seq
+    // Per stream, the newest event learnt: a frontier names events, so it reads the same wherever it is compared.
     const next: Record<number, number> = { ...known }
-    for (const r of ranges) next[r.stream] = Math.max(known[r.stream] ?? 0, Math.min(reached, r.hi))
+    if (done) for (const r of ranges) next[r.stream] = r.hi
+    else for (const row of rows) next[row.stream_id] = Math.max(next[row.stream_id] ?? 0, row.seq)
     knowledge.advance(self, next)
-    return { scanned: rows.length, created: learnt.created, settled: learnt.settled, quarantinedByReason: byReason, done }
+    const scanned = rows.filter((r) => r.op !== knowledgeOp).length
+    return { read: rows.length, scanned, created: learnt.created, settled: learnt.settled, quarantinedByReason: byReason, done }
   }
 })
 

@@ -6,7 +6,9 @@ import { type Closure, makeClosure } from "./Closure.ts"
 import { type ConflictStore, makeConflictStore } from "./ConflictStore.ts"
 import { makeHeadsStore } from "./HeadsStore.ts"
 import { type Knowledge, makeKnowledge } from "./Knowledge.ts"
+import { type Fork, makeFork } from "./Fork.ts"
 import { type Learner, makeLearner } from "./Learner.ts"
+import { makeRelearn, type Relearn } from "./Relearn.ts"
 import { type LearntEvents, makeLearntEvents } from "./LearntEvents.ts"
 
 /**
@@ -24,6 +26,8 @@ export class CausalState extends Context.Tag("grove/CausalState")<CausalState, {
   readonly closure: Closure
   readonly catchUp: CatchUp
   readonly agreement: Agreement
+  readonly relearn: Relearn
+  readonly fork: Fork
 }>() {
   static readonly layer = Layer.effect(
     CausalState,
@@ -33,14 +37,17 @@ export class CausalState extends Context.Tag("grove/CausalState")<CausalState, {
       const conflicts = makeConflictStore(db)
       const heads = makeHeadsStore(db, knowledge)
       const learner = makeLearner(knowledge, events, heads, conflicts)
+      const catchUp = makeCatchUp(db, knowledge, events, learner)
       return {
         knowledge,
         events,
         conflicts,
         learner,
         closure: makeClosure(db, knowledge),
-        catchUp: makeCatchUp(db, knowledge, events, learner),
-        agreement: makeAgreement(knowledge, events, heads)
+        catchUp,
+        agreement: makeAgreement(knowledge, events, heads),
+        relearn: makeRelearn(db, knowledge, events, learner, catchUp, conflicts),
+        fork: makeFork(db, knowledge)
       }
     })
   )

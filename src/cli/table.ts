@@ -353,7 +353,7 @@ export const commands: ReadonlyArray<CommandSpec> = [
   },
   {
     path: ["sync", "replica"],
-    summary: "This database's replica id; --renew gives a copied database its own (after a backup).",
+    summary: "This database's replica id, its signing key and the keys pinned for other replicas; --renew gives a copied database its own id (after a backup).",
     flags: [boolean("renew", "give this database a new replica id; what it wrote so far stays the old replica's")],
     example: "grove sync replica --renew",
     module: "sync"

@@ -49,9 +49,10 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
   /**
    * Runs `body` in one BEGIN IMMEDIATE transaction. The git context is resolved
    * before the lock and persisted once, on the first append, however many
-   * events the transaction appends. A failure rolls everything back.
+   * events the transaction appends; `at` is its wall time (ms), taken under the
+   * lock. A failure rolls everything back.
    */
-  readonly transact: <A, E, R>(body: (append: Append) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | WriteError, R>
+  readonly transact: <A, E, R>(body: (append: Append, at: number) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | WriteError, R>
   readonly list: (filter: EventFilter) => Effect.Effect<ReadonlyArray<EventView>, DatabaseError | DatabaseBusy>
 }>() {
   static readonly layer = Layer.effect(
@@ -61,15 +62,17 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
       const sql = yield* SqlClient.SqlClient
       const gitContext = yield* GitContext
 
-      const transact = <A, E, R>(body: (append: Append) => Effect.Effect<A, E, R>) =>
+      const transact = <A, E, R>(body: (append: Append, at: number) => Effect.Effect<A, E, R>) =>
         Effect.gen(function*() {
           const context = yield* gitContext.resolve
           let opened:
             | { readonly txId: number; readonly streamId: number; readonly at: number; readonly replica: string; last: number; pos: number; digest: string | null }
             | undefined
+          // The transaction's wall time, fixed under the write lock before the body runs: what the body records
+          // (conflict records' times) can be recomputed from the log, where the transaction row keeps it.
+          let at = 0
           const open = () => {
             const streamId = ensureLocalStream(db, context.stream)
-            const at = Date.now()
             const txId = openTransaction(db, { streamId, worktree: context.worktree, head: context.head, actor: context.actor, at })
             return {
               txId,
@@ -131,7 +134,10 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
               tx.last = stamps.last
               return drafts.map((d, i): StoredEvent => ({ ...d, seq: rows[i]!.seq, clock: rows[i]!.clock, streamId: tx.streamId, frontierId }))
             })
-          return yield* orDatabaseError(sql.withTransaction(Effect.suspend(() => body(append))))
+          return yield* orDatabaseError(sql.withTransaction(Effect.suspend(() => {
+            at = Date.now()
+            return body(append, at)
+          })))
         })
 
       const list = (filter: EventFilter) =>

@@ -129,6 +129,12 @@ export const rowsInRanges = (
   ).all(from, to, ...ranges.flatMap((r) => [r.stream, r.lo, r.hi]), limit) as Array<LogRow>
 }
 
+/** How many events of a stream's seq range (lo, hi] are not of operation `except`. */
+export const countOpsIn = (db: Database, range: { readonly stream: number; readonly lo: number; readonly hi: number }, except: string): number =>
+  (db.query("SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND seq <= ? AND op <> ?").get(range.stream, range.lo, range.hi, except) as {
+    n: number
+  }).n
+
 /** The events with these seqs. */
 export const rowsBySeq = (db: Database, seqs: ReadonlyArray<number>): Array<LogRow> =>
   chunked(seqs, (chunk, ph) => db.query(`SELECT ${logColumns} FROM events WHERE seq IN (${ph})`).all(...chunk) as Array<LogRow>)
@@ -178,6 +184,26 @@ const entrySelect = `SELECT e.*, s.name AS stream, t.worktree, t.head, t.actor, 
 /** A stream's events after position `after`, in stream order, with the git context and commit time of their transactions. */
 export const streamEntriesAfter = (db: Database, streamId: number, after: number): Array<LogEntry> =>
   db.query(`${entrySelect} WHERE e.stream_id = ? AND e.pos > ? ORDER BY e.pos`).all(streamId, after) as Array<LogEntry>
+
+/** The events after seq `after`, in seq order, at most `limit`, with their git context and transaction time. */
+export const entriesAfter = (db: Database, after: number, limit: number): Array<LogEntry> =>
+  db.query(`${entrySelect} WHERE e.seq > ? ORDER BY e.seq LIMIT ?`).all(after, limit) as Array<LogEntry>
+
+/** A stream's newest event committed before `at` (ms), with its git context. */
+export const newestBefore = (db: Database, streamId: number, at: number): LogEntry | undefined =>
+  (db.query(`${entrySelect} WHERE e.stream_id = ? AND t.committed_at < ? ORDER BY e.seq DESC LIMIT 1`).get(streamId, at) as LogEntry | null) ?? undefined
+
+/** This replica's streams whose newest event before `at` was written at head `commit`. */
+export const streamsAtHead = (db: Database, replicaId: number, commit: string, at: number): Array<number> =>
+  (db.query(
+    `SELECT s.id AS id FROM streams s WHERE s.replica_id = ? AND (
+       SELECT t.head FROM events e JOIN transactions t ON t.id = e.tx_id
+       WHERE e.stream_id = s.id AND t.committed_at < ? ORDER BY e.seq DESC LIMIT 1) = ?`
+  ).all(replicaId, at, commit) as Array<{ id: number }>).map((r) => r.id)
+
+/** A stream's first event of an operation. */
+export const firstOfOp = (db: Database, streamId: number, op: string): LogRow | undefined =>
+  (db.query(`SELECT ${logColumns} FROM events WHERE stream_id = ? AND op = ? ORDER BY seq LIMIT 1`).get(streamId, op) as LogRow | null) ?? undefined
 
 /** One event with its git context. */
 export const entryBySeq = (db: Database, seq: number): LogEntry | undefined =>

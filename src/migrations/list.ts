@@ -389,5 +389,35 @@ export const migrations: ReadonlyArray<Migration> = [
     down: `
       ALTER TABLE conflicts DROP COLUMN sides;
     `
+  },
+  {
+    version: 8,
+    name: "signed bundles: this replica's key, pinned keys of other replicas, checkpoint signatures",
+    up: `
+      -- This database's ed25519 key pair (created by its first push): as secret as the database itself.
+      CREATE TABLE signing_key (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        public_key TEXT NOT NULL,
+        private_key TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      -- Each other replica's public key, pinned the first time a fetch saw it sign (trust on first use).
+      CREATE TABLE pinned_keys (
+        replica TEXT PRIMARY KEY,
+        public_key TEXT NOT NULL,
+        remote TEXT NOT NULL,
+        pinned_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      -- A replica's signature of its stream's chain head at a position, kept so any clone can relay the stream.
+      CREATE TABLE checkpoint_signatures (
+        replica TEXT NOT NULL,
+        branch TEXT NOT NULL,
+        pos INTEGER NOT NULL,
+        signature TEXT NOT NULL,
+        PRIMARY KEY (replica, branch, pos)
+      ) WITHOUT ROWID;
+    `,
+    // Dropping the key would make every clone that pinned it refuse this replica's next push.
+    down: irreversible
   }
 ]

@@ -1,15 +1,16 @@
-import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Effect, Layer } from "effect"
 import { GitContext } from "../events/GitContext.ts"
 import { GroveError, InvalidInput } from "../errors/index.ts"
 import { Git } from "../git/Git.ts"
 import { Repository } from "../git/Repository.ts"
-import { orDatabaseError, trySqlite } from "../storage/errors.ts"
+import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { CausalState } from "../causality/CausalState.ts"
-import type { Frontier } from "../causality/causality.ts"
+import { type Frontier, knowledgeOp } from "../causality/causality.ts"
 import { missing, type Range } from "../causality/CatchUp.ts"
-import { newestSeq } from "../events/log.ts"
+import { draft } from "../events/Event.ts"
+import { Writer } from "../write/Writer.ts"
+import { countOpsIn, firstOfOp, newestSeq } from "../events/log.ts"
 import { ensureLocalStream, localStreamId, streamName, streamsOfBranch } from "../events/streams.ts"
 import { branchExists, defaultBranch } from "./SourceBranch.ts"
 import { SyncConfig } from "./SyncConfig.ts"
@@ -36,6 +37,11 @@ export interface StatusReport {
   readonly behind: number
   readonly ahead: number
   readonly pendingConflicts: number
+  /**
+   * The branch whose knowledge this one started with (docs/sync.md "New branches"), or null: it started
+   * empty (no start point known, or it knew nothing then), and knows only what it wrote and pulled.
+   */
+  readonly inheritedFrom: string | null
 }
 
 export interface PullOptions {
@@ -55,22 +61,22 @@ export class Sync extends Context.Tag("grove/Sync")<Sync, ReturnType<typeof make
     Sync,
     Effect.gen(function*() {
       const gitCommands = yield* Git
-      return makeSync(yield* Sqlite, yield* SqlClient.SqlClient, yield* CausalState, yield* GitContext, yield* Repository, gitCommands, yield* SyncConfig)
+      return makeSync(yield* Sqlite, yield* Writer, yield* CausalState, yield* GitContext, yield* Repository, gitCommands, yield* SyncConfig)
     })
   )
 }
 
 const makeSync = (
   { db }: typeof Sqlite.Service,
-  sql: SqlClient.SqlClient,
-  { knowledge, conflicts, catchUp }: typeof CausalState.Service,
+  writer: typeof Writer.Service,
+  { knowledge, conflicts }: typeof CausalState.Service,
   git: typeof GitContext.Service,
   repository: typeof Repository.Service,
   gitCommands: typeof Git.Service,
   config: typeof SyncConfig.Service
 ) => {
-  const countIn = (r: Range) =>
-    r.hi <= r.lo ? 0 : (db.query("SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND seq <= ?").get(r.stream, r.lo, r.hi) as { n: number }).n
+  /** The changes in a range: knowledge events are bookkeeping, not something to be behind on. */
+  const countIn = (r: Range) => (r.hi <= r.lo ? 0 : countOpsIn(db, r, knowledgeOp))
 
   /**
    * What `sources` know together, as the highest seq per stream (each source's own stream: its newest
@@ -119,11 +125,13 @@ const makeSync = (
       const byReason: Record<string, number> = {}
       // What B knows when the pull starts: later writes to B wait for the next pull.
       const target = yield* trySqlite(() => knowledgeOf(src.ids))
-      const batch = Effect.suspend(() =>
-        trySqlite(() => {
-          const self = ensureLocalStream(db, context.stream)
-          if (report.batches === 0) conflicts.adoptPending(context.worktree, self)
-          const step = catchUp.step({ worktree: context.worktree, streamId: self }, target, batchSize)
+      // Each batch is one transaction: what it learnt and the knowledge event that records it in the log.
+      const batch = writer.write((emit, learn, stream) =>
+        Effect.gen(function*() {
+          const self = yield* stream
+          if (report.batches === 0) yield* trySqlite(() => conflicts.adoptPending(context.worktree, self))
+          const step = yield* learn(target, batchSize)
+          if (step.read > 0) yield* emit([draft(knowledgeOp, { kind: "stream", id: context.stream }, { via: "pull", source: src.name })])
           report.scanned += step.scanned
           report.conflictsCreated += step.created.length
           report.conflictsSettled += step.settled.length
@@ -131,13 +139,13 @@ const makeSync = (
             byReason[reason] = (byReason[reason] ?? 0) + n
             report.quarantined += n
           }
-          if (step.scanned > 0) report.batches++
+          if (step.read > 0) report.batches++
           return { done: step.done, self }
         })
       )
       let self = 0
       for (;;) {
-        const step = yield* orDatabaseError(sql.withTransaction(batch))
+        const step = yield* batch
         self = step.self
         options.onProgress?.(report.scanned)
         if (step.done) break
@@ -165,7 +173,10 @@ const makeSync = (
         const behind = missing(self === undefined ? [] : [self], selfKnows, sourceKnows).reduce((n, r) => n + countIn(r), 0)
         const ahead = missing(src.all, sourceKnows, selfKnows).reduce((n, r) => n + countIn(r), 0)
         const pendingConflicts = self === undefined ? 0 : conflicts.countPending(self)
-        return { sourceBranch: src.name, currentBranch: context.stream, behind, ahead, pendingConflicts } satisfies StatusReport
+        const first = self === undefined ? undefined : firstOfOp(db, self, knowledgeOp)
+        const fork = first === undefined ? undefined : (JSON.parse(first.payload) as { via: string; source: string })
+        const inheritedFrom = fork?.via === "fork" ? fork.source : null
+        return { sourceBranch: src.name, currentBranch: context.stream, behind, ahead, pendingConflicts, inheritedFrom } satisfies StatusReport
       })
     })
 

@@ -1,5 +1,11 @@
 import { Context, Effect, Either, Layer } from "effect"
 import { CausalState } from "../causality/CausalState.ts"
+import { knowledgeOp } from "../causality/causality.ts"
+import { draft } from "../events/Event.ts"
+import { branchStart } from "../git/BranchStart.ts"
+import { Git } from "../git/Git.ts"
+import type { Frontier } from "../causality/causality.ts"
+import type { CatchUpStep } from "../causality/CatchUp.ts"
 import { covers, join } from "../causality/Knowledge.ts"
 import type { EventDraft } from "../events/Event.ts"
 import { type Append, EventStore, type WriteError } from "../events/EventStore.ts"
@@ -14,6 +20,15 @@ import { Sqlite } from "../storage/Sqlite.ts"
 
 /** Appends drafts inside the current write transaction. */
 export type Emit = (drafts: ReadonlyArray<EventDraft>) => Effect.Effect<void, DatabaseError | DatabaseBusy>
+
+/**
+ * Inside the current write transaction, makes this worktree's stream learn
+ * what it lacks of `target` (at most `limit` events): a pull's batch
+ * (src/causality/CatchUp.ts).
+ */
+export type Learn = (target: Frontier, limit?: number) => Effect.Effect<CatchUpStep, DatabaseError | DatabaseBusy>
+
+type Scope = { readonly worktree: string; readonly streamId: number }
 
 /** What absorbing events from another clone did. */
 export interface AbsorbReport {
@@ -39,7 +54,9 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
    * not know yet first makes the stream learn it, closed under causal past,
    * as a pull would: that may create conflict records in this scope.
    */
-  readonly write: <A, E, R>(body: (emit: Emit) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | WriteError, R>
+  readonly write: <A, E, R>(
+    body: (emit: Emit, learn: Learn, stream: Effect.Effect<number, DatabaseError | DatabaseBusy>) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | WriteError, R>
   /**
    * Inside the caller's write transaction, appends events that arrive from
    * another clone, in causal order, keeping their ids, clocks and contexts.
@@ -63,24 +80,41 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
       const projector = yield* Projector
       const causal = yield* CausalState
       const git = yield* GitContext
+      const gitCommands = yield* Git
       /** Appends a run of drafts with the stream's current knowledge as their causal context, projects and learns them. */
-      const appendRun = (append: Append, scope: { readonly worktree: string; readonly streamId: number }, drafts: ReadonlyArray<EventDraft>) =>
+      const appendRun = (append: Append, scope: Scope, at: number, drafts: ReadonlyArray<EventDraft>) =>
         Effect.gen(function*() {
           const stored = yield* append(drafts, yield* trySqlite(() => causal.knowledge.currentId(scope.streamId)))
           yield* projector.apply(stored)
           yield* trySqlite(() =>
-            causal.learner.learn(scope, stored.map((e) => ({ ...e, frontier: causal.knowledge.byId(e.frontierId), seen: null })), "own")
+            causal.learner.learn(scope, stored.map((e) => ({ ...e, frontier: causal.knowledge.byId(e.frontierId), seen: null })), "own", at)
           )
         })
 
-      const write = <A, E, R>(body: (emit: Emit) => Effect.Effect<A, E, R>) =>
+      const write = <A, E, R>(body: (emit: Emit, learn: Learn, stream: Effect.Effect<number, DatabaseError | DatabaseBusy>) => Effect.Effect<A, E, R>) =>
         Effect.flatMap(git.resolve, (context) =>
-          store.transact((append) =>
-            body((drafts) =>
+          store.transact((append, at) => {
+            // The stream, created on its first write or pull with what its start point knew (Fork.ts) as a knowledge event.
+            const scope: Effect.Effect<Scope, DatabaseError | DatabaseBusy> = Effect.gen(function*() {
+              const existing = yield* trySqlite(() => localStreamId(db, context.stream))
+              if (existing !== undefined) return { worktree: context.worktree, streamId: existing }
+              const here = { worktree: context.worktree, streamId: yield* trySqlite(() => ensureLocalStream(db, context.stream)) }
+              const start = yield* branchStart(context.worktree, context.stream).pipe(
+                Effect.provideService(Git, gitCommands),
+                Effect.orElseSucceed(() => undefined)
+              )
+              const inherited = yield* trySqlite(() => causal.fork.inheritance(here.streamId, start))
+              if (inherited !== undefined && Object.keys(inherited.knowledge).length > 0) {
+                yield* trySqlite(() => causal.catchUp.step(here, inherited.knowledge, at))
+                yield* appendRun(append, here, at, [draft(knowledgeOp, { kind: "stream", id: context.stream }, { via: "fork", source: inherited.source })])
+              }
+              return here
+            })
+            const emit: Emit = (drafts) =>
               Effect.gen(function*() {
                 if (drafts.length === 0) return
-                const self = yield* trySqlite(() => ensureLocalStream(db, context.stream))
-                const scope = { worktree: context.worktree, streamId: self }
+                const here = yield* scope
+                const self = here.streamId
                 // Causal order is transitive (Closure.ts): before a draft is appended its stream learns, as a pull
                 // would, the past its edit brings in; the drafts before it are appended with what was known before.
                 const needs = yield* trySqlite(() => causal.closure.needs(self, drafts))
@@ -88,15 +122,16 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
                 let start = 0
                 for (const [i, need] of needs.entries()) {
                   if (covers(known, need, self)) continue
-                  if (i > start) yield* appendRun(append, scope, drafts.slice(start, i))
-                  yield* trySqlite(() => causal.catchUp.step(scope, join(self, known, need)))
+                  if (i > start) yield* appendRun(append, here, at, drafts.slice(start, i))
+                  yield* trySqlite(() => causal.catchUp.step(here, join(self, known, need), at))
                   known = yield* trySqlite(() => causal.knowledge.current(self))
                   start = i
                 }
-                yield* appendRun(append, scope, drafts.slice(start))
+                yield* appendRun(append, here, at, drafts.slice(start))
               })
-            )
-          ))
+            const learn: Learn = (target, limit) => Effect.flatMap(scope, (here) => trySqlite(() => causal.catchUp.step(here, target, at, limit)))
+            return body(emit, learn, Effect.map(scope, (here) => here.streamId))
+          }))
 
       const absorb = (rows: ReadonlyArray<Omit<LogRow, "seq">>) =>
         trySqlite((): AbsorbReport => {

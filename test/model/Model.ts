@@ -20,7 +20,8 @@ export const FIELDS: Readonly<Record<EntityKind, ReadonlyArray<string>>> = {
   epic: ["description", "existence", "status", "title"],
   task: ["description", "epic", "existence", "owner", "status", "title"],
   subtask: ["description", "existence", "owner", "status", "task", "title"],
-  dependency: ["presence"]
+  dependency: ["presence"],
+  stream: []
 }
 
 /** An event as the real system appended it. */
@@ -171,6 +172,8 @@ export const writesOfEvent = (e: Pick<EventInput, "op" | "entityKind" | "payload
     } else {
       out.set(field, json(p["value"]))
     }
+  } else if (e.op === "stream.learnt") {
+    // A knowledge event: it writes no field.
   } else if (e.op.endsWith(".updated") || e.op === "task.claimed") {
     for (const f of fields) if (f !== "existence" && f in p) out.set(f, json(p[f]))
   } else {
@@ -531,27 +534,38 @@ export class Model {
     const mine = this.knowledgeOf(a)
     const theirs = this.sourceKnowledge("", b)
     const sources = new Set(this.streamsOfBranch(b))
+    // Knowledge events are bookkeeping: nothing to be behind or ahead on.
+    const change = (s: number) => this.event(s).op !== "stream.learnt"
     return {
-      behind: [...theirs].filter((s) => !mine.has(s) && this.event(s).stream !== a).length,
-      ahead: [...mine].filter((s) => !theirs.has(s) && !sources.has(this.event(s).stream)).length
+      behind: [...theirs].filter((s) => !mine.has(s) && this.event(s).stream !== a && change(s)).length,
+      ahead: [...mine].filter((s) => !theirs.has(s) && !sources.has(this.event(s).stream) && change(s)).length
     }
   }
 
   /**
    * `sync pull --from B` in `worktree` (on branch A): A learns, in seq order,
-   * everything the streams of branch B (in every replica) know that it does not.
+   * everything the streams of branch B (in every replica) know that it does
+   * not, `batch` events at a time; after each batch A appends a knowledge event
+   * (`knowledge`: what the real system appended, one per batch), whose causal
+   * context is what A knows then.
    */
-  pull(worktree: string, a: string, b: string): PullReport {
+  pull(worktree: string, a: string, b: string, batch = Number.MAX_SAFE_INTEGER, knowledge: ReadonlyArray<EventInput> = []): PullReport {
     const mine = this.mutableKnowledge(a)
     const incoming = [...this.sourceKnowledge(a, b)].filter((s) => !mine.has(s)).sort((x, y) => x - y)
     const created: Array<ConflictRecord> = []
     const settled: Array<ConflictRecord> = []
-    for (const seq of incoming) {
+    const batches = Math.ceil(incoming.length / batch)
+    if (knowledge.length !== 0 && knowledge.length !== batches) {
+      throw new Error(`model: a pull of ${incoming.length} events in batches of ${batch} appends ${batches} knowledge events, not ${knowledge.length}`)
+    }
+    for (const [i, seq] of incoming.entries()) {
       mine.add(seq)
       for (const r of this.learn(a, worktree, this.event(seq))) {
         if (r.status === "settled") settled.push(r)
         else created.push(r)
       }
+      const k = knowledge[Math.floor(i / batch)]
+      if (k !== undefined && (i + 1) % batch === 0 || (k !== undefined && i === incoming.length - 1)) this.write(a, [k!], worktree)
     }
     return { learnt: incoming, created, settled }
   }
@@ -695,6 +709,7 @@ export class Model {
         if (presence === "false") edges.delete(e.entityId)
         continue
       }
+      if (e.entityKind === "stream") continue
       const kind = e.entityKind
       const table = tables[kind]
       if (isCreateOp(e.op)) {
