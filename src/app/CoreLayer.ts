@@ -1,10 +1,9 @@
 import { Effect, Layer } from "effect"
 import { EventStore } from "../events/EventStore.ts"
 import { GitContext } from "../events/GitContext.ts"
-import { Git } from "../git/Git.ts"
-import { Repository } from "../git/Repository.ts"
-import { Backup } from "../migrations/Backup.ts"
-import { Migrations, Migrator } from "../migrations/Migrator.ts"
+import type { Git } from "../git/Git.ts"
+import type { Repository } from "../git/Repository.ts"
+import { Migrator } from "../migrations/Migrator.ts"
 import { Projector } from "../projections/Projector.ts"
 import { Queries } from "../projections/Queries.ts"
 import { CausalState } from "../causality/CausalState.ts"
@@ -14,51 +13,40 @@ import { Claims } from "../tracker/Claims.ts"
 import { Next } from "../tracker/Next.ts"
 import { Tracker } from "../tracker/Tracker.ts"
 import { Work } from "../projections/Work.ts"
-import { DatabaseLocation } from "../storage/DatabaseLocation.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import { actorFrom, configLayer } from "./Config.ts"
+import { actorFrom } from "./Config.ts"
+import { databaseSteps } from "./ReaderLayer.ts"
+
+export { databaseLayer, readerLayer, repositoryLayer, withReader } from "./ReaderLayer.ts"
 
 /**
- * The layers a single-item command needs: the database, its reads, and the
- * write path under the Tracker. Kept apart from AppLayer (bulk, sync,
+ * The layers a single-item command needs: the database (ReaderLayer.ts), its
+ * reads, and the write path under the Tracker. Kept apart from AppLayer (bulk, sync,
  * conflicts, remotes, replay) so that a one-row command loads and builds only
  * these modules: start-up is part of every command (benchmarks/latency.ts).
  */
 
-/** Git and the repository of the working directory. */
-export const repositoryLayer = (cwd: string) => Repository.fromCwd(cwd).pipe(Layer.provideMerge(Git.layer))
-
-/**
- * The open database with its migrator and backups, for a working directory.
- * Building it validates the environment first: a bad variable opens nothing.
- */
-export const databaseLayer = (cwd: string) => {
-  const located = DatabaseLocation.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(configLayer(), repositoryLayer(cwd)))
-  )
-  const opened = Sqlite.layer().pipe(Layer.provideMerge(located))
-  const backup = Backup.layer.pipe(Layer.provideMerge(opened))
-  return Migrator.layer.pipe(Layer.provideMerge(Layer.merge(backup, Migrations.default)))
-}
-
-/** What read-only queries need: the database and its projection reads (a fraction of a cold start's layers). */
-export const readerLayer = (cwd: string) => Layer.merge(Queries.layer, Work.layer).pipe(Layer.provideMerge(databaseLayer(cwd)))
-
-/** Runs a read-only `effect` in the worktree at `cwd`, after bringing the schema up to date. */
-export const withReader = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(readerLayer(cwd)))
-
 /** Where writes are stamped: a command resolves its git context once; a long-lived server passes `GitContext.live`. */
 export type ContextLayer = Layer.Layer<GitContext, never, Git | Repository>
 
-/** The Tracker over the write path (events, projection, the writing stream's heads). */
-export const coreLayer = (cwd: string, context: ContextLayer = GitContext.layer(actorFrom(process.env))) => {
-  const events = EventStore.layer.pipe(Layer.provideMerge(context), Layer.provideMerge(databaseLayer(cwd)))
-  const projections = Layer.mergeAll(Projector.layer, Queries.layer, CausalState.layer).pipe(Layer.provideMerge(events))
-  const tracker = Tracker.layer.pipe(Layer.provideMerge(Layer.mergeAll(Writer.layer, Graph.layer, Work.layer).pipe(Layer.provideMerge(projections))))
-  // The agent's loop (claims, next): a few closures over the same services.
-  return Next.layer.pipe(Layer.provideMerge(Claims.layer), Layer.provideMerge(tracker))
-}
+/** The Tracker over the write path (events, projection, the writing stream's heads), and the agent's loop (claims, next). */
+export const coreSteps = (cwd: string, context: ContextLayer = GitContext.layer(actorFrom(process.env))) =>
+  databaseSteps(cwd)
+    .then(context)
+    .then(Sqlite.client)
+    .then(EventStore.layer)
+    .then(Projector.layer)
+    .then(Queries.layer)
+    .then(CausalState.layer)
+    .then(Writer.layer)
+    .then(Graph.layer)
+    .then(Work.layer)
+    .then(Tracker.layer)
+    .then(Claims.layer)
+    .then(Next.layer)
+
+/** The Tracker over the write path, as a layer (`context`: see ContextLayer). */
+export const coreLayer = (cwd: string, context?: ContextLayer) => coreSteps(cwd, context).layer
 
 /** Runs `effect` with the Tracker and what it stands on, after bringing the schema up to date. */
 export const withCore = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>

@@ -1,4 +1,5 @@
 import type { Dependency, Entity } from "../projections/Queries.ts"
+import type { Note } from "../projections/Work.ts"
 
 /**
  * Readable text from data. Titles and descriptions come from users and
@@ -38,3 +39,7 @@ export const entityDetail = (e: Entity) =>
   ].join("\n")
 
 export const edgeLine = (d: Pick<Dependency, "source" | "target">) => `${d.source.id} -> ${d.target.id}`
+
+/** A note on one line: when, who (and the actor when another), where, and the text. */
+export const noteLine = (n: Note) =>
+  `${n.time}  ${cell(n.author, 40)}${n.author === n.actor ? "" : ` (actor ${cell(n.actor, 40)})`} on ${cell(n.branch, 60)} (${cell(n.worktree, 80)}): ${cell(n.text)}`

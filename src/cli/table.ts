@@ -63,7 +63,7 @@ const entityCommands = (kind: Kind): ReadonlyArray<CommandSpec> => {
       summary: `Show ${article} ${kind} with its children and dependencies.`,
       args: [id],
       example: `grove ${kind} show ${ids[kind]}`,
-      module: "entities"
+      module: "reads"
     },
     {
       path: [kind, "list"],
@@ -75,7 +75,7 @@ const entityCommands = (kind: Kind): ReadonlyArray<CommandSpec> => {
         ...paging
       ],
       example: `grove ${kind} list --limit 20 --json`,
-      module: "entities"
+      module: "reads"
     },
     {
       path: [kind, "update"],
@@ -183,7 +183,7 @@ export const commands: ReadonlyArray<CommandSpec> = [
     summary: "Orientation in one call: this worktree, branch and actor, my claims, task counts, pending conflicts, how far behind the default branch, and what every other worktree is doing.",
     flags: [actingFlag],
     example: "grove session --json",
-    module: "work"
+    module: "session"
   },
   {
     path: ["next"],
@@ -197,7 +197,7 @@ export const commands: ReadonlyArray<CommandSpec> = [
     summary: "Create an epic with its tasks, subtasks and dependencies, addressed by temporary keys, in one transaction (JSON or JSON lines, docs/agents.md). Re-running changes nothing; an edited plan adds what is new.",
     args: [arg("file", "the plan file, or - for stdin")],
     example: "grove plan apply plan.json",
-    module: "work"
+    module: "plan"
   },
   ...entityCommands("epic"),
   {

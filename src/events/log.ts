@@ -1,5 +1,8 @@
 import type { Database } from "bun:sqlite"
-import { insertRows } from "../storage/batch.ts"
+import { chunked, insertRows } from "../storage/batch.ts"
+
+// Kept importable from here: the causality modules read the log in chunks too.
+export { chunked }
 
 /**
  * The log's tables, `events` and `transactions`, and the only code that writes
@@ -105,16 +108,6 @@ export const holds = (db: Database, id: string): boolean => db.query("SELECT 1 F
 /** The event at a position of a stream. */
 export const rowAt = (db: Database, streamId: number, pos: number): LogRow | undefined =>
   (db.query(`SELECT ${logColumns} FROM events WHERE stream_id = ? AND pos = ?`).get(streamId, pos) as LogRow | null) ?? undefined
-
-/** Runs `query` for chunks of at most 500 ids (under SQLite's parameter limit) and concatenates the rows. */
-export const chunked = <A, R>(ids: ReadonlyArray<A>, query: (chunk: ReadonlyArray<A>, placeholders: string) => ReadonlyArray<R>): Array<R> => {
-  const out: Array<R> = []
-  for (let i = 0; i < ids.length; i += 500) {
-    const chunk = ids.slice(i, i + 500)
-    out.push(...query(chunk, chunk.map(() => "?").join(", ")))
-  }
-  return out
-}
 
 /**
  * The events of these streams' seq ranges (lo, hi], in seq order, at most

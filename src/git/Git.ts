@@ -1,5 +1,6 @@
 import { Context, Effect, Layer } from "effect"
 import { GroveError } from "../errors/index.ts"
+import { discoverRepository } from "./Discover.ts"
 
 export class GitFailed extends GroveError("GitFailed", "git_failed") {}
 export class NotARepository extends GroveError("NotARepository", "not_a_repository") {}
@@ -25,12 +26,13 @@ export interface RepositoryPaths {
  * Runs git as a child process (real git, never mocked). It spawns with
  * Bun.spawnSync rather than @effect/platform's Command: a `git rev-parse`
  * costs about 1.3 ms that way against 5-12 ms through the Command executor's
- * streams (measured here), and every command starts with one (docs/decisions.md).
+ * streams (measured here). Locating the repository reads `.git` directly and
+ * spawns nothing in the common case (docs/decisions.md, "Start-up").
  */
 export class Git extends Context.Tag("grove/Git")<Git, {
   /** Runs `git args` in cwd, with `input` on stdin; a non-zero exit is returned, not failed. */
   readonly run: (cwd: string, args: ReadonlyArray<string>, input?: string | Uint8Array) => Effect.Effect<GitResult, GitFailed>
-  /** One git call in the common case; fails with NotARepository outside a work tree. */
+  /** Read from the files under `.git` in the common case (./Discover.ts), else one git call; fails with NotARepository outside a work tree. */
   readonly repositoryPaths: (cwd: string) => Effect.Effect<RepositoryPaths, NotARepository | GitFailed>
 }>() {
   static readonly layer = Layer.sync(
@@ -57,6 +59,8 @@ export class Git extends Context.Tag("grove/Git")<Git, {
         ]).pipe(Effect.map((r) => ({ ...r, lines: r.stdout.trim().split("\n") })))
       const repositoryPaths = (cwd: string) =>
         Effect.gen(function*() {
+          const discovered = discoverRepository(cwd)
+          if (discovered !== undefined) return discovered
           const withHead = yield* revParse(cwd, true)
           // On an unborn branch `HEAD` does not resolve; ask again without it to tell that from "not a repository".
           const r = withHead.exitCode === 0 ? withHead : yield* revParse(cwd, false)

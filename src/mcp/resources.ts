@@ -3,7 +3,7 @@ import type { Resource, ResourceTemplate } from "@modelcontextprotocol/sdk/types
 import { NotFound } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"
 import { Conflicts } from "../sync/Conflicts.ts"
-import { showEntity } from "../tracker/Views.ts"
+import { showEntity } from "../projections/Detail.ts"
 import type { ToolServices } from "./tools.ts"
 
 /** The graph as MCP resources: the epics, one task by id, and the pending conflicts of this worktree's scope. */

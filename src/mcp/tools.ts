@@ -10,7 +10,9 @@ import { addNote } from "../tracker/Notes.ts"
 import { applyPlan, PlanDocument } from "../tracker/Plan.ts"
 import { session } from "../app/Session.ts"
 import { Tracker } from "../tracker/Tracker.ts"
-import { epicProgress, finishWork, resolveConflicts, showEntity } from "../tracker/Views.ts"
+import { resolveConflicts } from "../sync/resolve.ts"
+import { showEntity } from "../projections/Detail.ts"
+import { epicProgress, finishWork } from "../tracker/Views.ts"
 
 /**
  * The MCP tools: the agent loop, each one a call into the same services and

@@ -2,7 +2,7 @@ import { Context, Effect, Layer } from "effect"
 import type { NodeKind, NodeRef, Status } from "../events/Event.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import { chunked } from "../events/log.ts"
+import { chunked } from "../storage/batch.ts"
 import { tableOf } from "./tables.ts"
 
 export type Epic = {

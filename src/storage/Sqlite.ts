@@ -13,26 +13,33 @@ import { type StorageSettings, StorageConfig } from "./StorageConfig.ts"
 
 /**
  * The open database: the raw bun:sqlite handle for hot batch paths (multi-row
- * statements without Effect's per-statement cost) and the file path. The same
- * layer provides an @effect/sql SqlClient over the same connection whose
+ * statements without Effect's per-statement cost) and the file path.
+ * `Sqlite.client` adds an @effect/sql SqlClient over the same connection whose
  * transactions begin with BEGIN IMMEDIATE, so raw work inside
- * `sql.withTransaction` joins that transaction.
+ * `sql.withTransaction` joins that transaction. Reads never use the client:
+ * `Sqlite.connection` opens the file without it (building it is a good part of
+ * a read's start-up; docs/decisions.md, "Start-up").
  */
 export class Sqlite extends Context.Tag("grove/Sqlite")<Sqlite, {
   readonly db: Database
   readonly path: string
 }>() {
-  /** Opens (creating if needed) the database named by DatabaseLocation. */
-  static readonly layer = (options: { readonly readonly?: boolean } = {}) =>
-    Layer.scopedContext(
+  /** Opens (creating if needed) the database named by DatabaseLocation: the raw handle only. */
+  static readonly connection = (options: { readonly readonly?: boolean } = {}) =>
+    Layer.scoped(
+      Sqlite,
       Effect.gen(function*() {
         const { path } = yield* DatabaseLocation
         const settings = yield* StorageConfig
-        const db = yield* open(path, settings, options.readonly === true)
-        const client = yield* makeClient(db)
-        return Context.make(Sqlite, { db, path }).pipe(Context.add(SqlClient.SqlClient, client))
+        return { db: yield* open(path, settings, options.readonly === true), path }
       })
-    ).pipe(Layer.provide(Reactivity.layer))
+    )
+
+  /** The SqlClient over the open connection (the write path's transactions). */
+  static readonly client = Layer.scoped(SqlClient.SqlClient, Effect.flatMap(Sqlite, ({ db }) => makeClient(db))).pipe(Layer.provide(Reactivity.layer))
+
+  /** The connection and its SqlClient. */
+  static readonly layer = (options: { readonly readonly?: boolean } = {}) => Sqlite.client.pipe(Layer.provideMerge(Sqlite.connection(options)))
 }
 
 /** PRAGMAs of DESIGN.md section 3, in the order that keeps concurrent opens safe. */

@@ -21,3 +21,13 @@ export const insertRows = (
     statement.run(...(chunk.flat() as Array<never>))
   }
 }
+
+/** Runs `query` for chunks of at most 500 ids (under SQLite's parameter limit) and concatenates the rows. */
+export const chunked = <A, R>(ids: ReadonlyArray<A>, query: (chunk: ReadonlyArray<A>, placeholders: string) => ReadonlyArray<R>): Array<R> => {
+  const out: Array<R> = []
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500)
+    out.push(...query(chunk, chunk.map(() => "?").join(", ")))
+  }
+  return out
+}

@@ -1,30 +1,15 @@
 import { Effect } from "effect"
-import { InvalidInput, NotFound } from "../errors/index.ts"
+import { NotFound } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"
 import { Work } from "../projections/Work.ts"
-import { Conflicts, type ResolveSelection, type SideChoice } from "../sync/Conflicts.ts"
 import { type Acting, Claims, type WorkKind } from "./Claims.ts"
 import { Next } from "./Next.ts"
-import type { EntityKindName } from "./Tracker.ts"
 
 /**
  * The answers that combine several services, shared by the CLI's `--json`
  * data and the MCP tools (src/mcp), so both front ends return one shape.
+ * `show` is projections/Detail.ts (reads only: it loads no write path).
  */
-
-/** An entity with its children, dependency edges, lease and notes (`show`): projection reads only. */
-export const showEntity = (kind: EntityKindName, id: string) =>
-  Effect.gen(function*() {
-    const queries = yield* Queries
-    const entity = yield* (kind === "epic" ? queries.epic(id) : kind === "task" ? queries.task(id) : queries.subtask(id))
-    if (entity === undefined) return yield* new NotFound({ message: `no ${kind} with id ${id}`, details: { kind, id } })
-    const children = kind === "epic" ? yield* queries.tasks({ epic: id }) : kind === "task" ? yield* queries.subtasks(id) : []
-    const edges = kind === "epic" ? { dependsOn: [], dependedOnBy: [] } : yield* queries.dependencies({ kind, id })
-    const work = yield* Work
-    const notes = kind === "epic" ? [] : yield* work.notes(id)
-    const lease = kind === "epic" ? null : yield* work.lease(id)
-    return { ...entity, children, dependsOn: edges.dependsOn, dependedOnBy: edges.dependedOnBy, lease, notes }
-  })
 
 /** Finishes a task or subtask as its owner, with what that unblocked and the next candidate in the same epic (`done`). */
 export const finishWork = (kind: WorkKind, id: string, acting: Acting & { readonly ifVersion?: number | undefined }) =>
@@ -50,23 +35,4 @@ export const epicProgress = (id: string) =>
     // The next candidate for anyone: ready and unowned (an empty owner matches no task's owner).
     const next = (yield* work.candidates({ epic: id, who: "", now: Date.now(), limit: 1 }))[0] ?? null
     return { epic: id, ...counts, next }
-  })
-
-/** What `resolve` settles: one conflict by id, or with `all` every pending one matching the filters. */
-export interface ResolveRequest extends ResolveSelection {
-  readonly all?: boolean | undefined
-}
-
-/** Settles conflicts with one side's value after checking the selection is one or the other (`sync resolve`). */
-export const resolveConflicts = (request: ResolveRequest, use: SideChoice, dryRun: boolean) =>
-  Effect.gen(function*() {
-    const all = request.all === true
-    if ((request.id === undefined) === !all) {
-      return yield* new InvalidInput({ message: "give a conflict id or --all (not both)", details: {} })
-    }
-    if (!all && (request.entity !== undefined || request.field !== undefined || request.expect !== undefined)) {
-      return yield* new InvalidInput({ message: "--entity, --field and --expect go with --all", details: {} })
-    }
-    const { id, entity, field, expect } = request
-    return yield* (yield* Conflicts).resolve({ id, entity, field, expect }, use, dryRun)
   })

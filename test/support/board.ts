@@ -22,8 +22,9 @@ export interface Board {
   readonly stop: () => Promise<void>
 }
 
-export const startBoard = async (cwd: string, env: Record<string, string> = {}, args: ReadonlyArray<string> = []): Promise<Board> => {
-  const child = spawn([process.execPath, entry, "board", ...args], {
+/** `from`: another grove entry point than the sources (a built bundle). */
+export const startBoard = async (cwd: string, env: Record<string, string> = {}, args: ReadonlyArray<string> = [], from = entry): Promise<Board> => {
+  const child = spawn([process.execPath, from, "board", ...args], {
     cwd,
     env: { ...process.env, ...env } as Record<string, string>,
     stdout: "pipe",

@@ -3,9 +3,12 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { groveArgv } from "./cli.ts"
 import { childEnv, type EnvPatch } from "./env.ts"
 
-/** A real MCP client connected over stdio to `grove mcp` spawned in `cwd` (the SDK's own Client and transport). */
-export const connect = async (cwd: string, options: { readonly name?: string; readonly env?: EnvPatch } = {}) => {
-  const [command, ...args] = groveArgv(["mcp"])
+/**
+ * A real MCP client connected over stdio to `grove mcp` spawned in `cwd` (the SDK's own Client and transport);
+ * `entry`: another grove entry point than the sources (a built bundle).
+ */
+export const connect = async (cwd: string, options: { readonly name?: string; readonly env?: EnvPatch; readonly entry?: string } = {}) => {
+  const [command, ...args] = options.entry === undefined ? groveArgv(["mcp"]) : [process.execPath, options.entry, "mcp"]
   const transport = new StdioClientTransport({ command: command!, args, cwd, env: childEnv(options.env), stderr: "pipe" })
   let stderr = ""
   transport.stderr?.on("data", (chunk: Buffer) => void (stderr += chunk.toString()))

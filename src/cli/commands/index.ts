@@ -1,15 +1,18 @@
 import type { HandlerModule } from "../spec.ts"
+import { apart } from "./apart.ts"
 
 /**
  * The one door from the command table to the handlers (and Effect). The
  * release build bundles everything behind it into a second file that only a
  * command that runs loads; inside it, each module still evaluates only when
- * its command is invoked.
+ * its command is invoked. `mcp` and `board` are bundles of their own (apart.ts).
  */
 export const load = (module: HandlerModule) => {
   switch (module) {
     case "entities":
       return import("./entities.ts")
+    case "reads":
+      return import("./reads.ts")
     case "task":
       return import("./task.ts")
     case "dep":
@@ -26,10 +29,14 @@ export const load = (module: HandlerModule) => {
       return import("./admin.ts")
     case "work":
       return import("./work.ts")
+    case "session":
+      return import("./session.ts")
+    case "plan":
+      return import("./plan.ts")
     case "board":
-      return import("./board.ts")
+      return apart("board", () => import("./board.ts"))
     case "mcp":
-      return import("./mcp.ts")
+      return apart("mcp", () => import("./mcp.ts"))
   }
 }
 

@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { resolveConflicts } from "../../tracker/Views.ts"
+import { resolveConflicts } from "../../sync/resolve.ts"
 import { InvalidInput } from "../../errors/index.ts"
 import { type Conflict, Conflicts, type SideChoice } from "../../sync/Conflicts.ts"
 import { type FetchReport, Remote } from "../../remote/Remote.ts"

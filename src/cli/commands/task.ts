@@ -1,11 +1,10 @@
 import { Effect } from "effect"
 import { NotFound } from "../../errors/index.ts"
 import { Queries } from "../../projections/Queries.ts"
-import { Tracker } from "../../tracker/Tracker.ts"
 import type { Handler } from "../execute.ts"
-import { cell, entityLine, entityLines } from "../render.ts"
+import { entityLines } from "../render.ts"
 import { pageMeta, pageRequest } from "../paging.ts"
-import { runCore, runReader } from "../run.ts"
+import { runReader } from "../runReader.ts"
 import type { Input } from "../spec.ts"
 
 /** task ready; the work-flow commands (claim, done, note, ...) are in work.ts. */

@@ -1,21 +1,18 @@
 import { Effect } from "effect"
 import { epicProgress, finishWork } from "../../tracker/Views.ts"
 import { InvalidInput } from "../../errors/index.ts"
-import { type Note, Work } from "../../projections/Work.ts"
+import { Work } from "../../projections/Work.ts"
 import { Claims, parseDuration, type WorkKind } from "../../tracker/Claims.ts"
 import { Next } from "../../tracker/Next.ts"
 import { addNote } from "../../tracker/Notes.ts"
-import { applyPlan, parsePlan } from "../../tracker/Plan.ts"
-import { session } from "../../app/Session.ts"
 import { Tracker } from "../../tracker/Tracker.ts"
 import type { Handler } from "../execute.ts"
-import { readInput } from "../options.ts"
-import { cell, entityLine } from "../render.ts"
-import { runCore, runReader } from "../run.ts"
-import { runTracker } from "../runTracker.ts"
+import { cell, entityLine, noteLine } from "../render.ts"
+import { runCore } from "../run.ts"
+import { runReader } from "../runReader.ts"
 import type { Input } from "../spec.ts"
 
-/** The agent's loop (docs/agents.md): claims, leases, notes, next, session, progress, trees, plans. */
+/** The agent's loop (docs/agents.md): claims, leases, notes, next, progress, trees; session.ts and plan.ts hold the rest. */
 
 const leaseOf = (o: Input) => {
   const text = o.text("lease")
@@ -23,9 +20,6 @@ const leaseOf = (o: Input) => {
 }
 const acting = (o: Input) => ({ owner: o.text("owner"), force: o.flag("force") })
 const time = (ms: number) => new Date(ms).toISOString()
-
-export const noteLine = (n: Note) =>
-  `${n.time}  ${cell(n.author, 40)}${n.author === n.actor ? "" : ` (actor ${cell(n.actor, 40)})`} on ${cell(n.branch, 60)} (${cell(n.worktree, 80)}): ${cell(n.text)}`
 
 const claim = (kind: WorkKind): Handler => (o: Input) =>
   runCore(
@@ -110,29 +104,6 @@ const next: Handler = (o: Input) =>
     })
   )
 
-const claimLine = (c: { readonly id: string; readonly title: string; readonly owner: string; readonly leaseExpiresAt: string | null }) =>
-  `${c.id} ${cell(c.title)} @${cell(c.owner, 40)}${c.leaseExpiresAt === null ? "" : ` (lease until ${c.leaseExpiresAt})`}`
-
-const orient: Handler = (o: Input) =>
-  runTracker(
-    "session",
-    Effect.map(session({ owner: o.text("owner") }), (s) => ({
-      data: s,
-      text: [
-        `${s.worktree} on ${s.branch} as ${cell(s.owner, 40)}${s.owner === s.actor ? "" : ` (actor ${cell(s.actor, 40)})`}`,
-        `tasks: ${s.tasks.ready} ready, ${s.tasks.inProgress} in progress, ${s.tasks.blocked} blocked, ${s.tasks.waiting} waiting on dependencies, ${s.tasks.done} done`,
-        s.sync.source === null
-          ? `sync: ${"error" in s.sync ? s.sync.error : "no default source"}`
-          : `sync: ${s.sync.behind} behind ${s.sync.source}, ${s.sync.pendingConflicts} pending conflicts`,
-        ...(s.myClaims.length ? ["my claims:", ...s.myClaims.map((c) => `  ${claimLine(c)}`)] : ["my claims: none"]),
-        ...s.others.flatMap((w) => [
-          `${w.worktree} on ${w.branch}: ${w.actors.join(", ") || "no writes"}${w.lastActivity === null ? "" : `, last ${w.lastActivity}`}`,
-          ...w.claims.map((c) => `  ${claimLine(c)}`)
-        ])
-      ].join("\n")
-    }))
-  )
-
 const progress: Handler = (o: Input) =>
   runReader(
     "epic progress",
@@ -166,21 +137,6 @@ const tree: Handler = (o: Input) =>
     })
   )
 
-const plan: Handler = (o: Input) =>
-  runCore(
-    "plan apply",
-    Effect.gen(function*() {
-      const r = yield* applyPlan(yield* parsePlan(yield* readInput(o.required("file"))))
-      const c = r.created
-      return {
-        data: r,
-        text: r.changed
-          ? `Applied plan ${cell(r.plan, 60)} to epic ${r.epic}: created ${c.epics} epic, ${c.tasks} tasks, ${c.subtasks} subtasks, ${c.dependencies} dependencies`
-          : `Plan ${cell(r.plan, 60)} is already applied to epic ${r.epic}: nothing changed`
-      }
-    })
-  )
-
 const kinds: ReadonlyArray<WorkKind> = ["task", "subtask"]
 
 export const handlers: Record<string, Handler> = {
@@ -192,8 +148,6 @@ export const handlers: Record<string, Handler> = {
     [`${kind} note`, note(kind)]
   ])),
   next,
-  session: orient,
   "epic progress": progress,
-  "dep tree": tree,
-  "plan apply": plan
+  "dep tree": tree
 }

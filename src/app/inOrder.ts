@@ -1,0 +1,28 @@
+import { Context, Effect, Layer } from "effect"
+
+/**
+ * Services built one after another in one scope, each layer seeing everything
+ * built before it: `inOrder(a).then(b).then(c).layer` provides what
+ * `c.pipe(Layer.provideMerge(b.pipe(Layer.provideMerge(a))))` provides, and
+ * releases it in reverse order. It exists for start-up: building a nested
+ * graph of layers (a memo map, scopes and fibers per node, parallel merges)
+ * cost a one-row command more than all of its own work, and building the same
+ * layers in a flat sequence roughly halves that (docs/decisions.md, "Start-up").
+ * Each layer is listed once, so nothing needs memoising.
+ */
+export interface InOrder<ROut, E, RIn> {
+  /** Adds a layer built after the ones before, with their services available to it. */
+  readonly then: <A, E2, R2>(layer: Layer.Layer<A, E2, R2>) => InOrder<ROut | A, E | E2, RIn | Exclude<R2, ROut>>
+  readonly layer: Layer.Layer<ROut, E, RIn>
+}
+
+const sequence = (layers: ReadonlyArray<Layer.Layer<any, any, any>>): InOrder<any, any, any> => ({
+  then: (layer) => sequence([...layers, layer]),
+  layer: Layer.scopedContext(Effect.gen(function*() {
+    let context = Context.empty() as Context.Context<any>
+    for (const layer of layers) context = Context.merge(context, yield* Effect.provide(Layer.build(layer), context))
+    return context
+  }))
+})
+
+export const inOrder = <A, E, R>(first: Layer.Layer<A, E, R>): InOrder<A, E, R> => sequence([first])
