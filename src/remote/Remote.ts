@@ -5,10 +5,13 @@ import { orDatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { CausalState } from "../causality/CausalState.ts"
 import { Writer } from "../write/Writer.ts"
+import { GitContext } from "../events/GitContext.ts"
+import { invariantId, makeInvariantStore } from "../causality/InvariantStore.ts"
+import { isStructural } from "../projections/Invariants.ts"
 import { encodeBundle, openBundle, parseBundleName } from "./Bundle.ts"
 import { makeExporter } from "./Export.ts"
 import { type FetchedBundle, makeImporter, type Refusal } from "./Import.ts"
-import { localReplicaName } from "../events/streams.ts"
+import { ensureLocalStream, localReplicaName } from "../events/streams.ts"
 import { refOf, streamOfRef, type TreeEntry, Transport } from "./Transport.ts"
 
 export class BundleCorrupt extends GroveError("BundleCorrupt", "bundle_corrupt") {}
@@ -29,6 +32,8 @@ export interface FetchReport {
   readonly refused: ReadonlyArray<Refusal>
   /** Refs skipped because their quarantine was dropped at their current tip (`sync quarantine drop`). */
   readonly dropped: ReadonlyArray<string>
+  /** Invariant conflicts (`i<N>`) this fetch recorded in its scope, and those it found no longer hold. */
+  readonly invariantConflicts: { readonly created: ReadonlyArray<string>; readonly settled: ReadonlyArray<string> }
 }
 
 export interface PushReport {
@@ -61,7 +66,7 @@ export class Remote extends Context.Tag("grove/Remote")<Remote, ReturnType<typeo
   static readonly layer = Layer.effect(
     Remote,
     Effect.gen(function*() {
-      return makeRemote(yield* Sqlite, yield* SqlClient.SqlClient, yield* CausalState, yield* Transport, yield* Writer)
+      return makeRemote(yield* Sqlite, yield* SqlClient.SqlClient, yield* CausalState, yield* Transport, yield* Writer, yield* GitContext)
     })
   ).pipe(Layer.provideMerge(Transport.layer))
 }
@@ -71,10 +76,12 @@ const makeRemote = (
   sql: SqlClient.SqlClient,
   { knowledge }: typeof CausalState.Service,
   transport: typeof Transport.Service,
-  writer: typeof Writer.Service
+  writer: typeof Writer.Service,
+  git: typeof GitContext.Service
 ) => {
   const exporter = makeExporter(db, knowledge)
   const importer = makeImporter(db, knowledge)
+  const invariants = makeInvariantStore(db)
 
   const highestPos = (replica: string, branch: string) =>
     (db.query(
@@ -167,6 +174,9 @@ const makeRemote = (
       let imported = 0
       let quarantined = 0
       const byReason: Record<string, number> = {}
+      // What the import made exist or not, where an invariant can break (docs/sync.md, Invariant conflicts).
+      const touched = new Set<string>()
+      for (const c of plan.order) if (isStructural(c.event.op)) touched.add(c.event.entity)
       for (let i = 0; i < plan.order.length; i += batchSize) {
         const batch = plan.order.slice(i, i + batchSize)
         const r = yield* orDatabaseError(sql.withTransaction(Effect.flatMap(trySqlite(() => importer.prepare(batch)), writer.absorb)))
@@ -176,7 +186,11 @@ const makeRemote = (
         // A macrotask turn between batches, so a signal lands between transactions.
         yield* Effect.sleep(0)
       }
-      yield* orDatabaseError(sql.withTransaction(record(remote, tips, refused)))
+      const context = yield* git.resolve
+      const detection = yield* orDatabaseError(sql.withTransaction(Effect.zipRight(
+        record(remote, tips, refused),
+        trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: ensureLocalStream(db, context.stream) }, [...touched]))
+      )))
       return {
         remote,
         refs: tips.size + dropped.length,
@@ -186,7 +200,8 @@ const makeRemote = (
         quarantined,
         quarantinedByReason: byReason,
         refused,
-        dropped
+        dropped,
+        invariantConflicts: { created: detection.created.map(invariantId), settled: detection.settled.map(invariantId) }
       } satisfies FetchReport
     })
 
