@@ -4,6 +4,7 @@ import { Replay } from "../projections/Replay.ts"
 import { Quarantine } from "../remote/Quarantine.ts"
 import { Remote } from "../remote/Remote.ts"
 import { Conflicts } from "../sync/Conflicts.ts"
+import { InvariantConflicts } from "../sync/InvariantConflicts.ts"
 import { Sync } from "../sync/Sync.ts"
 import { Bulk } from "../tracker/Bulk.ts"
 import { type ContextLayer, coreLayer } from "./CoreLayer.ts"
@@ -13,7 +14,7 @@ export { databaseLayer, readerLayer, repositoryLayer, withReader } from "./CoreL
 /** Everything the tracker commands need, over the migrated database (`context`: see coreLayer). */
 export const trackerLayer = (cwd: string, context?: ContextLayer) => {
   const remote = Remote.layer.pipe(Layer.provideMerge(coreLayer(cwd, context)))
-  return Layer.mergeAll(Bulk.layer, Sync.layer, Conflicts.layer, Quarantine.layer, Replay.layer).pipe(Layer.provideMerge(remote))
+  return Layer.mergeAll(Bulk.layer, Sync.layer, InvariantConflicts.layer.pipe(Layer.provideMerge(Conflicts.layer)), Quarantine.layer, Replay.layer).pipe(Layer.provideMerge(remote))
 }
 
 /** Runs `effect` in the worktree at `cwd` with the tracker services, after bringing the schema up to date. */

@@ -280,25 +280,25 @@ export const commands: ReadonlyArray<CommandSpec> = [
   },
   {
     path: ["sync", "conflicts", "list"],
-    summary: "This worktree and branch's pending conflicts (--all: settled ones too).",
+    summary: "This worktree and branch's pending conflicts, field (N) and invariant (iN: a dependency cycle, an orphan); --all: settled ones too.",
     flags: [boolean("all", "include settled conflicts")],
     example: "grove sync conflicts list --json",
     module: "sync"
   },
   {
     path: ["sync", "conflicts", "show"],
-    summary: "One conflict: base, ours, theirs and the events behind each.",
-    args: [{ name: "id", type: "integer", description: "the conflict's id" }],
+    summary: "One conflict: base, ours, theirs and the events behind each; for an invariant conflict (iN), what is wrong and the --use choices.",
+    args: [{ name: "id", type: "text", description: "the conflict's id: N (a field conflict) or iN (an invariant conflict)" }],
     example: "grove sync conflicts show 3",
     module: "sync"
   },
   {
     path: ["sync", "resolve"],
-    summary: "Settle conflicts with one side's value, as an event every peer sees when it pulls.",
-    args: [{ name: "id", type: "integer", description: "the conflict to settle", optional: true }],
+    summary: "Settle conflicts with one side's value (or an invariant conflict with one of its choices), as events every peer sees when it pulls.",
+    args: [{ name: "id", type: "text", description: "the conflict to settle: N or iN", optional: true }],
     flags: [
-      { name: "use", type: "choice", choices: ["ours", "theirs"], required: true, description: "which side's value to keep" },
-      boolean("all", "every pending conflict of this scope matching the filters"),
+      text("use", "ours or theirs for field conflicts; for iN one of the choices `sync conflicts show iN` lists (drop:<source>><target>, restore, delete)", { required: true, placeholder: "CHOICE" }),
+      boolean("all", "every pending field conflict of this scope matching the filters"),
       text("entity", "with --all: only this entity", { placeholder: "ID" }),
       text("field", "with --all: only this field", { placeholder: "NAME" }),
       text("expect", "with --all: refuse unless exactly these ids (comma-separated) match", { placeholder: "IDS" }),

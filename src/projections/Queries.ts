@@ -3,6 +3,7 @@ import type { NodeKind, NodeRef, Status } from "../events/Event.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { chunked } from "../events/log.ts"
+import { offCycles } from "./Invariants.ts"
 import { tableOf } from "./tables.ts"
 
 export type Epic = {
@@ -69,9 +70,9 @@ const listSources = {
   subtask: { select: selectSubtask, table: "subtasks", parent: "task_id" }
 } as const
 
-/** Tasks in todo none of whose dependencies is unfinished. */
+/** Tasks in todo none of whose dependencies is unfinished, and on no recorded cycle (docs/sync.md, Invariant conflicts). */
 const readyCondition = `status = 'todo' AND NOT EXISTS (SELECT 1 FROM dependencies d WHERE d.source_kind = 'task' AND d.source_id = t.id
-  AND ${targetStatus} IS NOT 'done')`
+  AND ${targetStatus} IS NOT 'done') AND ${offCycles("t")}`
 
 const toDependency = (r: { sk: NodeKind; si: string; tk: NodeKind; ti: string; c: number }): Dependency => ({
   source: { kind: r.sk, id: r.si },

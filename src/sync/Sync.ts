@@ -14,6 +14,8 @@ import { eventRowColumns, type EventRow } from "../causality/LearntEvents.ts"
 import { newestSeq, quarantine } from "../events/log.ts"
 import { ensureLocalStream, localStreamId, streamName, streamsOfBranch } from "../events/streams.ts"
 import { branchExists, defaultBranch } from "./SourceBranch.ts"
+import { makeInvariantStore } from "../causality/InvariantStore.ts"
+import { isStructural } from "../projections/Invariants.ts"
 import { SyncConfig } from "./SyncConfig.ts"
 
 export class UnknownSource extends GroveError("UnknownSource", "unknown_source") {}
@@ -78,6 +80,7 @@ const makeSync = (
   gitCommands: typeof Git.Service,
   config: typeof SyncConfig.Service
 ) => {
+  const invariants = makeInvariantStore(db)
   const countIn = (r: Range) =>
     r.hi <= r.lo ? 0 : (db.query("SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND seq <= ?").get(r.stream, r.lo, r.hi) as { n: number }).n
 
@@ -139,12 +142,14 @@ const makeSync = (
       const batchSize = options.batchSize ?? config.pullBatchSize
       const report = { scanned: 0, conflictsCreated: 0, conflictsSettled: 0, quarantined: 0, batches: 0 }
       const byReason: Record<string, number> = {}
+      // The entities made to exist or not by what this pull learns, where an invariant can break.
+      const touched = new Set<string>()
       // What B knows when the pull starts: later writes to B wait for the next pull.
       const target = yield* trySqlite(() => knowledgeOf(src.ids))
       const batch = Effect.suspend(() =>
         trySqlite(() => {
           const self = ensureLocalStream(db, context.stream)
-          if (report.batches === 0) conflicts.adoptPending(context.worktree, self)
+          if (report.batches === 0) conflicts.adoptPending(context.worktree, self), invariants.adoptPending(context.worktree, self)
           const known = knowledge.current(self)
           const ranges = missing([self], known, target)
           if (ranges.length === 0) return { done: true, self }
@@ -157,6 +162,7 @@ const makeSync = (
           ).all(from, to, ...ranges.flatMap((r) => [r.stream, r.lo, r.hi]), batchSize) as Array<EventRow>
           const admitted: Array<LearntEvent> = []
           for (const row of rows) {
+            if (isStructural(row.op)) touched.add(row.entity_id)
             const event = admit(row)
             if ("reason" in event) {
               quarantine(db, row.seq, event)
@@ -185,6 +191,11 @@ const makeSync = (
         // A macrotask turn between batches, so a signal (interrupting the fiber) lands between transactions.
         yield* Effect.sleep(0)
       }
+      if (touched.size > 0) {
+        const found = yield* orDatabaseError(sql.withTransaction(trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: self }, [...touched]))))
+        report.conflictsCreated += found.created.length
+        report.conflictsSettled += found.settled.length
+      }
       return {
         sourceBranch: src.name,
         currentBranch: context.stream,
@@ -205,7 +216,7 @@ const makeSync = (
         // A branch that never wrote has no stream yet: it knows nothing, so it lacks all the source knows.
         const behind = missing(self === undefined ? [] : [self], selfKnows, sourceKnows).reduce((n, r) => n + countIn(r), 0)
         const ahead = missing(src.all, sourceKnows, selfKnows).reduce((n, r) => n + countIn(r), 0)
-        const pendingConflicts = self === undefined ? 0 : conflicts.countPending(self)
+        const pendingConflicts = self === undefined ? 0 : conflicts.countPending(self) + invariants.countPending(self)
         return { sourceBranch: src.name, currentBranch: context.stream, behind, ahead, pendingConflicts } satisfies StatusReport
       })
     })

@@ -2,7 +2,9 @@ import { Effect } from "effect"
 import { InvalidInput, NotFound } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"
 import { Work } from "../projections/Work.ts"
-import { Conflicts, type ResolveSelection } from "../sync/Conflicts.ts"
+import { type Conflict, Conflicts, type ResolveSelection } from "../sync/Conflicts.ts"
+import { ChoiceNotOffered, type InvariantConflict, InvariantConflicts } from "../sync/InvariantConflicts.ts"
+import { parseInvariantId } from "../causality/InvariantStore.ts"
 import { type Acting, Claims, type WorkKind } from "./Claims.ts"
 import { Next } from "./Next.ts"
 import type { EntityKindName } from "./Tracker.ts"
@@ -52,13 +54,44 @@ export const epicProgress = (id: string) =>
     return { epic: id, ...counts, next }
   })
 
-/** What `resolve` settles: one conflict by id, or with `all` every pending one matching the filters. */
-export interface ResolveRequest extends ResolveSelection {
+/** A conflict id as given: a number names a field conflict, `i<N>` an invariant one (a cycle, an orphan). */
+export const parseConflictId = (raw: number | string) =>
+  Effect.suspend((): Effect.Effect<{ readonly kind: "field" | "invariant"; readonly id: number }, InvalidInput> => {
+    const text = String(raw).trim()
+    if (/^[1-9]\d*$/.test(text)) return Effect.succeed({ kind: "field" as const, id: Number(text) })
+    const invariant = parseInvariantId(text)
+    if (invariant !== undefined) return Effect.succeed({ kind: "invariant" as const, id: invariant })
+    return Effect.fail(new InvalidInput({ message: `a conflict id is a number (a field conflict) or i<N> (an invariant conflict), not ${text}`, details: { id: raw } }))
+  })
+
+/** This scope's conflicts: field conflicts, then invariant ones (`sync conflicts list`). */
+export const listConflicts = (options: { readonly all?: boolean | undefined }) =>
+  Effect.gen(function*() {
+    const fields: ReadonlyArray<Conflict | InvariantConflict> = yield* (yield* Conflicts).list({ all: options.all === true })
+    return [...fields, ...(yield* (yield* InvariantConflicts).list({ all: options.all === true }))]
+  })
+
+/** One conflict of either kind (`sync conflicts show`). */
+export const showConflict = (raw: number | string) =>
+  Effect.gen(function*() {
+    const id = yield* parseConflictId(raw)
+    return id.kind === "field"
+      ? yield* Effect.map((yield* Conflicts).show(id.id), (c): Conflict | InvariantConflict => c)
+      : yield* (yield* InvariantConflicts).show(id.id)
+  })
+
+/** What `resolve` settles: one conflict by id, or with `all` every pending field conflict matching the filters. */
+export interface ResolveRequest extends Omit<ResolveSelection, "id"> {
+  readonly id?: number | string | undefined
   readonly all?: boolean | undefined
 }
 
-/** Settles conflicts with one side's value after checking the selection is one or the other (`sync resolve`). */
-export const resolveConflicts = (request: ResolveRequest, use: "ours" | "theirs", dryRun: boolean) =>
+/**
+ * Settles conflicts after checking the selection is one or the other (`sync
+ * resolve`): field conflicts with `ours` or `theirs`, an invariant conflict
+ * with one of the choices `show` lists.
+ */
+export const resolveConflicts = (request: ResolveRequest, use: string, dryRun: boolean) =>
   Effect.gen(function*() {
     const all = request.all === true
     if ((request.id === undefined) === !all) {
@@ -67,6 +100,14 @@ export const resolveConflicts = (request: ResolveRequest, use: "ours" | "theirs"
     if (!all && (request.entity !== undefined || request.field !== undefined || request.expect !== undefined)) {
       return yield* new InvalidInput({ message: "--entity, --field and --expect go with --all", details: {} })
     }
-    const { id, entity, field, expect } = request
-    return yield* (yield* Conflicts).resolve({ id, entity, field, expect }, use, dryRun)
+    const id = request.id === undefined ? undefined : yield* parseConflictId(request.id)
+    if (id?.kind === "invariant") return yield* (yield* InvariantConflicts).resolve(id.id, use, dryRun)
+    if (use !== "ours" && use !== "theirs") {
+      return yield* new ChoiceNotOffered({
+        message: `field conflicts are resolved with ours or theirs, not ${use}; nothing was written`,
+        details: { use, choices: [{ use: "ours", does: "keep this branch's value" }, { use: "theirs", does: "take the incoming value" }] }
+      })
+    }
+    const { entity, field, expect } = request
+    return yield* (yield* Conflicts).resolve({ id: id?.id, entity, field, expect }, use, dryRun)
   })

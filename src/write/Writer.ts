@@ -1,5 +1,6 @@
 import { Context, Effect, Either, Layer } from "effect"
 import { CausalState } from "../causality/CausalState.ts"
+import { makeInvariantStore } from "../causality/InvariantStore.ts"
 import type { EventDraft } from "../events/Event.ts"
 import { EventStore, type WriteError } from "../events/EventStore.ts"
 import { GitContext } from "../events/GitContext.ts"
@@ -54,6 +55,7 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
       const projector = yield* Projector
       const causal = yield* CausalState
       const git = yield* GitContext
+      const invariants = makeInvariantStore(db)
       const write = <A, E, R>(body: (emit: Emit) => Effect.Effect<A, E, R>) =>
         Effect.flatMap(git.resolve, (context) =>
           store.transact((append) =>
@@ -69,6 +71,8 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
                     "own"
                   )
                 )
+                // A write can fix a recorded cycle or orphan (a resolution, dep remove, a restore): settled by it.
+                yield* trySqlite(() => invariants.settleFixed(Date.now()))
               })
             )
           ))
