@@ -10,7 +10,7 @@ import type { Database } from "bun:sqlite"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { sha256 } from "../src/remote/Bundle.ts"
-import { type CliResult, dbPathOf, git, gitBytes, gitSucceeds, groveAsync, groveEntry, scratch, withDb } from "./support/index.ts"
+import { type Clone, git, gitBytes, gitSucceeds, groveEntry, makeClone, makeWorld, scratch, withDb, type World } from "./support/index.ts"
 
 const temp = scratch("all")
 
@@ -23,70 +23,6 @@ const timeout = 400_000
 
 // ---------------------------------------------------------------------------
 // Clones and the remote.
-
-interface Failure {
-  readonly code: string
-  readonly message: string
-  readonly details: any
-}
-
-interface Clone {
-  readonly name: string
-  readonly dir: string
-  readonly db: string
-  /** grove ARGS --json in this clone. */
-  readonly run: (...args: Array<string>) => Promise<CliResult>
-  /** grove ARGS --json, expected to succeed: its data. */
-  readonly ok: (...args: Array<string>) => Promise<any>
-  /** grove ARGS --json, expected to fail with a domain error (exit 1): its error. */
-  readonly fails: (...args: Array<string>) => Promise<Failure>
-}
-
-const describeRun = (args: ReadonlyArray<string>, r: CliResult) => `grove ${args.join(" ")} exited ${r.exitCode}: ${r.stdout}${r.stderr}`
-
-const makeClone = (dir: string, actor: string): Clone => {
-  // Asynchronous, so that the tests of this file (each with its own remote and clones) run concurrently.
-  // No GROVE_DB (the neutral environment): each clone has its own default database.
-  const run = (...args: Array<string>) => groveAsync(dir, [...args, "--json"], { GROVE_ACTOR: actor })
-  return {
-    name: actor,
-    dir,
-    db: dbPathOf(dir),
-    run,
-    ok: async (...args) => {
-      const r = await run(...args)
-      if (r.exitCode !== 0 || r.json?.ok !== true) throw new Error(describeRun(args, r))
-      return r.json.data
-    },
-    fails: async (...args) => {
-      const r = await run(...args)
-      if (r.exitCode !== 1 || r.json?.ok !== false) throw new Error(`expected a domain error: ${describeRun(args, r)}`)
-      return r.json.error as Failure
-    }
-  }
-}
-
-interface World {
-  readonly base: string
-  /** The bare repository every clone's origin points at. */
-  readonly bare: string
-  readonly clones: ReadonlyArray<Clone>
-  /** Another bare repository (a second remote). */
-  readonly newBare: (name: string) => string
-}
-
-/** A bare remote with one commit on main, and one clone per actor (origin = the remote, main tracking origin/main). */
-const makeWorld = (actors: ReadonlyArray<string>): World => {
-  const seed = temp.repo()
-  const bare = seed.addOrigin()
-  const clones = actors.map((actor) => {
-    const dir = seed.addClone(actor)
-    git(dir, "config", "user.email", `${actor}@example.com`)
-    git(dir, "config", "user.name", actor)
-    return makeClone(dir, actor)
-  })
-  return { base: seed.base, bare, clones, newBare: seed.addBare }
-}
 
 const two = (w: World): [Clone, Clone] => [w.clones[0]!, w.clones[1]!]
 
@@ -224,7 +160,7 @@ const bundleName = (from: number, to: number, bytes: Uint8Array) =>
 
 describe("sync push / sync fetch between clones", () => {
   test.concurrent("round trip: the other clone gets the same events (ids, clocks, positions) and the same projection; a second fetch changes nothing", async () => {
-    const w = makeWorld(["alice", "bob"])
+    const w = makeWorld(temp, ["alice", "bob"])
     const [a, b] = two(w)
     const { epic, task } = await seedTask(a)
     await a.ok("task", "update", task, "--description", "every file")
@@ -282,7 +218,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("concurrent edits of one field conflict in both clones after fetch + pull, and both show the greatest clock's value; causally ordered edits do not", async () => {
-    const w = makeWorld(["alice", "bob"])
+    const w = makeWorld(temp, ["alice", "bob"])
     const [a, b] = two(w)
     const { epic, task } = await seedTask(a)
     const task2 = (await a.ok("task", "create", "--epic", epic, "--title", "Second")).id as string
@@ -359,7 +295,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("an older event imported after a newer local one does not overwrite it", async () => {
-    const w = makeWorld(["alice", "bob"])
+    const w = makeWorld(temp, ["alice", "bob"])
     const [a, b] = two(w)
     const { task } = await seedTask(a)
     await a.ok("sync", "push")
@@ -389,7 +325,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("a tampered bundle is refused (bundle_corrupt, or history_rewritten where the ref was imported before); the other refs are imported", async () => {
-    const w = makeWorld(["alice", "bob", "carol", "dave"])
+    const w = makeWorld(temp, ["alice", "bob", "carol", "dave"])
     const [a, b] = two(w)
     const c = w.clones[2]!
     const d = w.clones[3]!
@@ -455,7 +391,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("a force-pushed grove ref (not a descendant of what was imported) is refused with history_rewritten; nothing imported changes", async () => {
-    const w = makeWorld(["alice", "bob"])
+    const w = makeWorld(temp, ["alice", "bob"])
     const [a, b] = two(w)
     const epic = (await a.ok("epic", "create", "--title", "Search")).id as string
     await a.ok("sync", "push")
@@ -521,7 +457,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("the remote: REMOTE if given, else the branch's upstream remote, else origin; remote_not_found otherwise", async () => {
-    const w = makeWorld(["alice"])
+    const w = makeWorld(temp, ["alice"])
     const a = w.clones[0]!
     const other = w.newBare("other")
     git(a.dir, "remote", "add", "other", other)
@@ -579,7 +515,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("a push rejected because someone else moved the ref first is retried after a fetch, never forced", async () => {
-    const w = makeWorld(["alice", "carol"])
+    const w = makeWorld(temp, ["alice", "carol"])
     const [a, c] = two(w)
     const relay = w.newBare("relay")
     git(a.dir, "remote", "add", "relay", relay)
@@ -664,7 +600,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("a grove ref whose latest commit holds no bundles is refused (bundle_corrupt), not imported as an empty stream", async () => {
-    const w = makeWorld(["alice", "bob"])
+    const w = makeWorld(temp, ["alice", "bob"])
     const [a, b] = two(w)
     await seedTask(a)
     await a.ok("sync", "push")
@@ -684,7 +620,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("a quarantined ref of another clone never blocks a push: it is reported, left alone, and sync quarantine list|show|retry|drop manage it", async () => {
-    const w = makeWorld(["alice", "bob"])
+    const w = makeWorld(temp, ["alice", "bob"])
     const [a, b] = two(w)
     const { epic } = await seedTask(a)
     await a.ok("sync", "push")

@@ -210,7 +210,7 @@ export const commands: ReadonlyArray<CommandSpec> = [
   ...entityCommands("task"),
   {
     path: ["task", "ready"],
-    summary: "Tasks in todo whose dependencies are all done, a page at a time.",
+    summary: "Tasks in todo whose dependencies are all done and that are on no recorded dependency cycle, a page at a time.",
     flags: [text("epic", "only this epic's tasks", { placeholder: "ID" }), ...paging],
     example: "grove task ready --limit 1 --json",
     module: "task"

@@ -377,8 +377,8 @@ export const migrations: ReadonlyArray<Migration> = [
   },
   // PLACEHOLDERS (branch invariants only): versions 7 and 8 belong to other branches being merged
   // at the same time (7: conflict sides). The list must be contiguous; drop these two at the merge.
-  { version: 7, name: "placeholder for migration 7", up: "", down: "" },
-  { version: 8, name: "placeholder for migration 8", up: "", down: "" },
+  { version: 7, name: "placeholder for migration 7", up: "SELECT 1", down: "SELECT 1" },
+  { version: 8, name: "placeholder for migration 8", up: "SELECT 1", down: "SELECT 1" },
   {
     version: 9,
     name: "invariant conflicts: cycles and orphans found in the live state after a fetch or pull",
