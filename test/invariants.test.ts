@@ -6,7 +6,8 @@
  * its own database; every grove command is the real CLI in its own process.
  */
 import { describe, expect, test } from "bun:test"
-import { type Clone, groveAsync, makeWorld, scratch, withDb } from "./support/index.ts"
+import * as NodePath from "node:path"
+import { type Clone, git, groveAsync, makeClone, makeWorld, scratch, withDb } from "./support/index.ts"
 
 const temp = scratch("all")
 
@@ -181,5 +182,29 @@ describe("invariant conflicts across clones", () => {
     expect(isLive(alice, "tasks", t1)).toBe(true)
     expect(await invariantRecords(alice)).toEqual([])
     expect((await alice.ok("verify")).findings).toEqual([])
+  }, timeout)
+
+  test("a pull that learns a violation no record names (a database that fetched before grove recorded them) records it in the puller's scope", async () => {
+    const [alice, bob] = makeWorld(temp, ["alice", "bob"]).clones as [Clone, Clone]
+    const { tasks: [t1, t2] } = await shared(alice, bob, ["Depends", "Gone"])
+    await alice.ok("task", "delete", t2)
+    await bob.ok("dep", "add", t1, t2)
+    await bob.ok("sync", "push")
+    await alice.ok("sync", "fetch")
+    // As an older grove would have left it: the orphan edge is live and nothing records it.
+    withDb(alice.db, (db) => db.run("DELETE FROM invariant_conflicts"))
+    const feature = makeClone(NodePath.join(alice.dir, "..", "alice-feature"), "alice")
+    git(alice.dir, "worktree", "add", "-q", "-b", "feature", feature.dir)
+    const pulled = await feature.ok("sync", "pull", "--from", "main")
+    expect(pulled.conflictsCreated).toBe(1)
+    const [record, ...others] = await invariantRecords(feature)
+    expect(others).toEqual([])
+    expect(record).toMatchObject({ id: "i1", invariant: "orphan", scope: { branch: "feature" }, child: { id: `${t1}>${t2}` }, parent: { id: t2 } })
+    expect((await feature.ok("sync", "status", "--from", "main")).pendingConflicts).toBe(1)
+    // Recorded once, in the scope that found it: main's worktree does not list it, and pulling again adds nothing.
+    expect(await invariantRecords(alice)).toEqual([])
+    await alice.ok("task", "create", "--epic", (await alice.ok("task", "show", t1)).epicId, "--title", "New on main")
+    expect((await feature.ok("sync", "pull", "--from", "main")).conflictsCreated).toBe(0)
+    expect(await invariantRecords(feature)).toHaveLength(1)
   }, timeout)
 })

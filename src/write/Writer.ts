@@ -71,8 +71,14 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
                     "own"
                   )
                 )
-                // A write can fix a recorded cycle or orphan (a resolution, dep remove, a restore): settled by it.
-                yield* trySqlite(() => invariants.settleFixed(Date.now()))
+                // A write can fix a recorded cycle or orphan (a resolution, dep remove): settled by it. Every other
+                // write is checked against the graph's rules, except what a resolution restores: detected here.
+                yield* trySqlite(() =>
+                  invariants.detect(
+                    { worktree: context.worktree, streamId: stored[0]!.streamId },
+                    stored.filter((e) => e.op === "conflict.resolved").map((e) => e.entityId)
+                  )
+                )
               })
             )
           ))
