@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite"
 import { Schema } from "effect"
 import { insertRows } from "../storage/batch.ts"
-import { Behind, cycleTasks, eventsBehind, findViolations, namedEntities, stillHolds, Violation, violationKey } from "../projections/Invariants.ts"
+import { Behind, cycleTasks, eventsBehind, findViolations, namedEntities, stillHolds, type Touched, Violation, violationKey } from "../projections/Invariants.ts"
 
 /** A row of `invariant_conflicts`: a cycle or an orphan in the live state, pending or settled. */
 export const InvariantRecord = Schema.Struct({
@@ -66,13 +66,13 @@ export const makeInvariantStore = (db: Database) => {
 
   /**
    * After an import or a pull, inside its transaction: settles what no longer
-   * holds, then records each violation among the touched entities (ids, edges
-   * as `source>target`) that no pending record names yet, in this scope.
+   * holds, then records each violation around what was touched that no
+   * pending record names yet, in this scope.
    */
-  const detect = (scope: { readonly worktree: string; readonly streamId: number }, touched: ReadonlyArray<string>): Detection => {
+  const detect = (scope: { readonly worktree: string; readonly streamId: number }, touched: Touched): Detection => {
     const now = Date.now()
     const settled = settleFixed(now)
-    if (touched.length === 0) return { created: [], settled }
+    if (touched.size === 0) return { created: [], settled }
     const known = new Set((db.query("SELECT key FROM invariant_conflicts WHERE status = 'pending'").all() as Array<{ key: string }>).map((r) => r.key))
     const fresh = findViolations(db, touched).filter((v) => !known.has(violationKey(v)))
     if (fresh.length === 0) return { created: [], settled }

@@ -43,9 +43,31 @@ export const cycleTasks = (v: Violation): Array<string> =>
  */
 export const offCycles = (alias: string) => `${alias}.id NOT IN (SELECT task_id FROM invariant_cycle_tasks)`
 
-/** Operations that can break an invariant: they make an entity or an edge exist or not. No update moves a child. */
-export const isStructural = (op: string) =>
-  op.endsWith(".created") || op.endsWith(".deleted") || op.startsWith("dependency.") || op === "conflict.resolved"
+/**
+ * What a command's events touched, by the way each can break an invariant:
+ * a created task or subtask may have no live parent, a deleted entity may
+ * leave children behind, an added edge may close a cycle or have an end that
+ * is not live. A resolution may do any of these. No update moves a child.
+ */
+export class Touched {
+  readonly children = new Set<string>()
+  readonly parents = new Set<string>()
+  readonly edges = new Set<string>()
+
+  add(op: string, entityId: string): void {
+    const resolved = op === "conflict.resolved"
+    if (entityId.includes(">")) {
+      if (op === "dependency.added" || resolved) this.edges.add(entityId)
+      return
+    }
+    if (op.endsWith(".created") || resolved) this.children.add(entityId)
+    if (op.endsWith(".deleted") || resolved) this.parents.add(entityId)
+  }
+
+  get size(): number {
+    return this.children.size + this.parents.size + this.edges.size
+  }
+}
 
 const liveNode = (kind: string, id: string) =>
   `coalesce((SELECT 1 FROM tasks WHERE ${kind} = 'task' AND id = ${id}), (SELECT 1 FROM subtasks WHERE ${kind} = 'subtask' AND id = ${id})) IS NOT NULL`
@@ -53,36 +75,40 @@ const liveNode = (kind: string, id: string) =>
 type OrphanRow = { ck: string; ci: string; pk: string; pi: string }
 
 /**
- * Orphans, one query per (child, parent) pair of tables; each can be narrowed
- * to rows whose `columns` are among the touched ids (a touched child, or the
- * children of a touched parent). An edge is a child of both its ends.
+ * Orphans, one query per (child, parent) pair of tables. Narrowed, a query
+ * looks at rows whose child is touched (`child`) or whose parent is
+ * (`parent`); an edge is a child of both of its ends.
  */
-const orphanQueries: ReadonlyArray<{ readonly sql: string; readonly columns: ReadonlyArray<string> }> = [
+const orphanQueries: ReadonlyArray<{ readonly sql: string; readonly child?: string; readonly parent: string }> = [
   {
     sql: `SELECT 'task' AS ck, t.id AS ci, 'epic' AS pk, t.epic_id AS pi FROM tasks t WHERE NOT EXISTS (SELECT 1 FROM epics e WHERE e.id = t.epic_id)`,
-    columns: ["t.id", "t.epic_id"]
+    child: "t.id",
+    parent: "t.epic_id"
   },
   {
     sql: `SELECT 'subtask' AS ck, s.id AS ci, 'task' AS pk, s.task_id AS pi FROM subtasks s WHERE NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = s.task_id)`,
-    columns: ["s.id", "s.task_id"]
+    child: "s.id",
+    parent: "s.task_id"
   },
   {
     sql: `SELECT 'dependency' AS ck, d.source_id || '>' || d.target_id AS ci, d.source_kind AS pk, d.source_id AS pi FROM dependencies d
           WHERE NOT ${liveNode("d.source_kind", "d.source_id")}`,
-    columns: ["d.source_kind IN ('task', 'subtask') AND d.source_id"]
+    parent: "d.source_kind IN ('task', 'subtask') AND d.source_id"
   },
   {
     sql: `SELECT 'dependency' AS ck, d.source_id || '>' || d.target_id AS ci, d.target_kind AS pk, d.target_id AS pi FROM dependencies d
           WHERE NOT ${liveNode("d.target_kind", "d.target_id")}`,
-    columns: ["d.target_kind IN ('task', 'subtask') AND d.target_id"]
+    parent: "d.target_kind IN ('task', 'subtask') AND d.target_id"
   }
 ]
 
-const orphans = (db: Database, nodes: ReadonlyArray<string> | undefined): Array<Violation> => {
-  const rows = orphanQueries.flatMap(({ sql, columns }) =>
-    nodes === undefined
+const orphans = (db: Database, touched: { readonly children: ReadonlyArray<string>; readonly parents: ReadonlyArray<string> } | undefined): Array<Violation> => {
+  const narrowed = (sql: string, column: string | undefined, ids: ReadonlyArray<string>) =>
+    column === undefined ? [] : chunked(ids, (chunk, ph) => db.query(`${sql} AND ${column} IN (${ph})`).all(...chunk) as Array<OrphanRow>)
+  const rows = orphanQueries.flatMap(({ sql, child, parent }) =>
+    touched === undefined
       ? db.query(sql).all() as Array<OrphanRow>
-      : columns.flatMap((column) => chunked(nodes, (chunk, ph) => db.query(`${sql} AND ${column} IN (${ph})`).all(...chunk) as Array<OrphanRow>))
+      : [...narrowed(sql, child, touched.children), ...narrowed(sql, parent, touched.parents)]
   )
   const found = new Map<string, Violation>()
   for (const r of rows) {
@@ -199,15 +225,13 @@ const cycles = (db: Database, edgeIds: ReadonlyArray<string> | undefined): Array
   return [...found.values()]
 }
 
-/**
- * The violations in the live state that involve these entities (ids, edges
- * as `source>target`), or every violation when `touched` is undefined.
- */
-export const findViolations = (db: Database, touched?: ReadonlyArray<string>): Array<Violation> => {
+/** The violations in the live state that involve what was touched, or every violation when `touched` is undefined. */
+export const findViolations = (db: Database, touched?: Touched): Array<Violation> => {
   if (touched === undefined) return [...cycles(db, undefined), ...orphans(db, undefined)]
-  // An edge is checked as a child of each of its ends.
-  const nodes = [...new Set(touched.flatMap((id) => (id.includes(">") ? id.split(">") : [id])))]
-  return [...cycles(db, touched.filter((id) => id.includes(">"))), ...orphans(db, nodes)]
+  const edges = [...touched.edges]
+  // An added edge is checked as a child of each of its ends: the edges of an end that is not live.
+  const parents = [...new Set([...touched.parents, ...edges.flatMap((id) => id.split(">"))])]
+  return [...cycles(db, edges), ...orphans(db, { children: [...touched.children], parents })]
 }
 
 /** Whether a recorded violation still holds in the live state. */

@@ -7,7 +7,7 @@ import { CausalState } from "../causality/CausalState.ts"
 import { Writer } from "../write/Writer.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { invariantId, makeInvariantStore } from "../causality/InvariantStore.ts"
-import { isStructural } from "../projections/Invariants.ts"
+import { Touched } from "../projections/Invariants.ts"
 import { encodeBundle, openBundle, parseBundleName } from "./Bundle.ts"
 import { makeExporter } from "./Export.ts"
 import { type FetchedBundle, makeImporter, type Refusal } from "./Import.ts"
@@ -175,8 +175,8 @@ const makeRemote = (
       let quarantined = 0
       const byReason: Record<string, number> = {}
       // What the import made exist or not, where an invariant can break (docs/sync.md, Invariant conflicts).
-      const touched = new Set<string>()
-      for (const c of plan.order) if (isStructural(c.event.op)) touched.add(c.event.entity)
+      const touched = new Touched()
+      for (const c of plan.order) touched.add(c.event.op, c.event.entity)
       for (let i = 0; i < plan.order.length; i += batchSize) {
         const batch = plan.order.slice(i, i + batchSize)
         const r = yield* orDatabaseError(sql.withTransaction(Effect.flatMap(trySqlite(() => importer.prepare(batch)), writer.absorb)))
@@ -189,7 +189,7 @@ const makeRemote = (
       const context = yield* git.resolve
       const detection = yield* orDatabaseError(sql.withTransaction(Effect.zipRight(
         record(remote, tips, refused),
-        trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: ensureLocalStream(db, context.stream) }, [...touched]))
+        trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: ensureLocalStream(db, context.stream) }, touched))
       )))
       return {
         remote,

@@ -15,7 +15,7 @@ import { newestSeq, quarantine } from "../events/log.ts"
 import { ensureLocalStream, localStreamId, streamName, streamsOfBranch } from "../events/streams.ts"
 import { branchExists, defaultBranch } from "./SourceBranch.ts"
 import { makeInvariantStore } from "../causality/InvariantStore.ts"
-import { isStructural } from "../projections/Invariants.ts"
+import { Touched } from "../projections/Invariants.ts"
 import { SyncConfig } from "./SyncConfig.ts"
 
 export class UnknownSource extends GroveError("UnknownSource", "unknown_source") {}
@@ -143,7 +143,7 @@ const makeSync = (
       const report = { scanned: 0, conflictsCreated: 0, conflictsSettled: 0, quarantined: 0, batches: 0 }
       const byReason: Record<string, number> = {}
       // The entities made to exist or not by what this pull learns, where an invariant can break.
-      const touched = new Set<string>()
+      const touched = new Touched()
       // What B knows when the pull starts: later writes to B wait for the next pull.
       const target = yield* trySqlite(() => knowledgeOf(src.ids))
       const batch = Effect.suspend(() =>
@@ -162,7 +162,7 @@ const makeSync = (
           ).all(from, to, ...ranges.flatMap((r) => [r.stream, r.lo, r.hi]), batchSize) as Array<EventRow>
           const admitted: Array<LearntEvent> = []
           for (const row of rows) {
-            if (isStructural(row.op)) touched.add(row.entity_id)
+            touched.add(row.op, row.entity_id)
             const event = admit(row)
             if ("reason" in event) {
               quarantine(db, row.seq, event)
@@ -192,7 +192,7 @@ const makeSync = (
         yield* Effect.sleep(0)
       }
       if (touched.size > 0) {
-        const found = yield* orDatabaseError(sql.withTransaction(trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: self }, [...touched]))))
+        const found = yield* orDatabaseError(sql.withTransaction(trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: self }, touched))))
         report.conflictsCreated += found.created.length
         report.conflictsSettled += found.settled.length
       }

@@ -1,6 +1,7 @@
 import { Context, Effect, Either, Layer } from "effect"
 import { CausalState } from "../causality/CausalState.ts"
 import { makeInvariantStore } from "../causality/InvariantStore.ts"
+import { Touched } from "../projections/Invariants.ts"
 import type { EventDraft } from "../events/Event.ts"
 import { EventStore, type WriteError } from "../events/EventStore.ts"
 import { GitContext } from "../events/GitContext.ts"
@@ -73,12 +74,9 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
                 )
                 // A write can fix a recorded cycle or orphan (a resolution, dep remove): settled by it. Every other
                 // write is checked against the graph's rules, except what a resolution restores: detected here.
-                yield* trySqlite(() =>
-                  invariants.detect(
-                    { worktree: context.worktree, streamId: stored[0]!.streamId },
-                    stored.filter((e) => e.op === "conflict.resolved").map((e) => e.entityId)
-                  )
-                )
+                const restored = new Touched()
+                for (const e of stored) if (e.op === "conflict.resolved") restored.add(e.op, e.entityId)
+                yield* trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: stored[0]!.streamId }, restored))
               })
             )
           ))
