@@ -8,6 +8,7 @@
 import { describe, expect, test } from "bun:test"
 import * as NodePath from "node:path"
 import { type Clone, git, groveAsync, makeClone, makeWorld, scratch, withDb } from "./support/index.ts"
+import { connect } from "./support/mcp.ts"
 
 const temp = scratch("all")
 
@@ -89,6 +90,18 @@ describe("invariant conflicts across clones", () => {
     expect(preview.resolutions[0].writes).toEqual([{ op: "conflict.resolved", entity: `${b}>${a}`, field: "presence", value: false }])
     expect(eventCount(alice)).toBe(before)
     expect(edgeLive(alice, b, a)).toBe(true)
+
+    // The MCP tools carry the same records and choices.
+    const mcp = await connect(alice.dir, { env: { GROVE_ACTOR: "alice" } })
+    try {
+      expect(await mcp.data("conflicts_list")).toEqual([record])
+      expect(await mcp.data("conflict_show", { id: "i1" })).toEqual(record)
+      expect((await mcp.call("resolve", { id: "i1", use: "restore" })).error.code).toBe("choice_not_offered")
+      expect((await mcp.data("resolve", { id: "i1", use: `drop:${b}>${a}`, dryRun: true })).resolutions[0].writes).toEqual(preview.resolutions[0].writes)
+    } finally {
+      await mcp.close()
+    }
+    expect(eventCount(alice)).toBe(before)
 
     // Dropping B -> A settles the record by that event; A is ready again; verify is clean.
     await alice.ok("sync", "resolve", "i1", "--use", `drop:${b}>${a}`)
