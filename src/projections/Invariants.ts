@@ -37,11 +37,13 @@ export const cycleTasks = (v: Violation): Array<string> =>
   v.invariant === "cycle" ? [...new Set(v.edges.flatMap((e) => [e.source, e.target]).filter((n) => n.kind === "task").map((n) => n.id))] : []
 
 /**
- * An SQL condition on tasks aliased `alias`: not on a cycle that a pending
- * invariant conflict names. The subquery is not correlated, so SQLite reads
- * the (usually empty) table once per query, not once per task.
+ * An SQL condition (`AND ...`) on tasks aliased `alias`: not on a cycle that a
+ * pending invariant conflict names. Empty when no record names a cycle (the
+ * usual case): even over an empty table the condition costs a probe per task,
+ * about 15% of `task ready` at 60,000 tasks.
  */
-export const offCycles = (alias: string) => `${alias}.id NOT IN (SELECT task_id FROM invariant_cycle_tasks)`
+export const offCycles = (db: Database, alias: string): string =>
+  db.query("SELECT 1 FROM invariant_cycle_tasks LIMIT 1").get() === null ? "" : `AND ${alias}.id NOT IN (SELECT task_id FROM invariant_cycle_tasks)`
 
 /**
  * What a command's events touched, by the way each can break an invariant:
