@@ -18,6 +18,8 @@ const integer = (name: string, description: string, extra: Partial<FlagSpec> = {
 const boolean = (name: string, description: string): FlagSpec => ({ name, type: "boolean", description })
 const arg = (name: string, description: string, extra: Partial<ArgSpec> = {}): ArgSpec => ({ name, type: "text", description, ...extra })
 
+/** A conflict id: a field conflict's number, or an invariant conflict's `i<N>`. */
+const conflictId = { test: /^i?[1-9]\d*$/, what: "a conflict id (N or iN)" }
 const ifVersion = integer("if-version", "refuse (version_mismatch) unless the entity is still at version N")
 const descriptionFlag = text("description", "free text", { placeholder: "TEXT" })
 const ownerFlag = text("owner", "owner (an empty string clears it)", { placeholder: "NAME" })
@@ -288,14 +290,14 @@ export const commands: ReadonlyArray<CommandSpec> = [
   {
     path: ["sync", "conflicts", "show"],
     summary: "One conflict: base, ours, theirs and the events behind each; for an invariant conflict (iN), what is wrong and the --use choices.",
-    args: [{ name: "id", type: "text", description: "the conflict's id: N (a field conflict) or iN (an invariant conflict)" }],
+    args: [{ name: "id", type: "text", description: "the conflict's id: N (a field conflict) or iN (an invariant conflict)", pattern: conflictId }],
     example: "grove sync conflicts show 3",
     module: "sync"
   },
   {
     path: ["sync", "resolve"],
     summary: "Settle conflicts with one side's value (or an invariant conflict with one of its choices), as events every peer sees when it pulls.",
-    args: [{ name: "id", type: "text", description: "the conflict to settle: N or iN", optional: true }],
+    args: [{ name: "id", type: "text", description: "the conflict to settle: N or iN", optional: true, pattern: conflictId }],
     flags: [
       text("use", "ours or theirs for field conflicts; for iN one of the choices `sync conflicts show iN` lists (drop:<source>><target>, restore, delete)", { required: true, placeholder: "CHOICE" }),
       boolean("all", "every pending field conflict of this scope matching the filters"),
