@@ -67,9 +67,11 @@ export const makeInvariantStore = (db: Database) => {
   /**
    * After an import or a pull, inside its transaction: settles what no longer
    * holds, then records each violation around what was touched that no
-   * pending record names yet, in this scope.
+   * pending record names yet, in this scope (its stream is asked for only
+   * when there is something to record: a fetch in a branch that never wrote
+   * creates no stream otherwise).
    */
-  const detect = (scope: { readonly worktree: string; readonly streamId: number }, touched: Touched): Detection => {
+  const detect = (scope: { readonly worktree: string; readonly streamId: () => number }, touched: Touched): Detection => {
     const now = Date.now()
     const settled = settleFixed(now)
     if (touched.size === 0) return { created: [], settled }
@@ -78,11 +80,12 @@ export const makeInvariantStore = (db: Database) => {
     if (fresh.length === 0) return { created: [], settled }
     let next = (db.query("SELECT coalesce(max(id), 0) AS id FROM invariant_conflicts").get() as { id: number }).id
     const rows = fresh.map((v) => ({ id: ++next, v }))
+    const streamId = scope.streamId()
     insertRows(
       db,
       "invariant_conflicts",
       ["id", "worktree", "stream_id", "invariant", "key", "violation", "behind", "status", "settled_seq", "created_at", "settled_at"],
-      rows.map(({ id, v }) => [id, scope.worktree, scope.streamId, v.invariant, violationKey(v), JSON.stringify(v), JSON.stringify(eventsBehind(db, v)), "pending", null, now, null])
+      rows.map(({ id, v }) => [id, scope.worktree, streamId, v.invariant, violationKey(v), JSON.stringify(v), JSON.stringify(eventsBehind(db, v)), "pending", null, now, null])
     )
     const onCycles = rows.flatMap(({ id, v }) => cycleTasks(v).map((task) => [task, id]))
     if (onCycles.length > 0) insertRows(db, "invariant_cycle_tasks", ["task_id", "conflict_id"], onCycles)

@@ -189,7 +189,7 @@ const makeRemote = (
       const context = yield* git.resolve
       const detection = yield* orDatabaseError(sql.withTransaction(Effect.zipRight(
         record(remote, tips, refused),
-        trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: ensureLocalStream(db, context.stream) }, touched))
+        trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: () => ensureLocalStream(db, context.stream) }, touched))
       )))
       return {
         remote,

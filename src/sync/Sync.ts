@@ -192,7 +192,7 @@ const makeSync = (
         yield* Effect.sleep(0)
       }
       if (touched.size > 0) {
-        const found = yield* orDatabaseError(sql.withTransaction(trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: self }, touched))))
+        const found = yield* orDatabaseError(sql.withTransaction(trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: () => self }, touched))))
         report.conflictsCreated += found.created.length
         report.conflictsSettled += found.settled.length
       }

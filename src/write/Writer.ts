@@ -76,7 +76,7 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
                 // write is checked against the graph's rules, except what a resolution restores: detected here.
                 const restored = new Touched()
                 for (const e of stored) if (e.op === "conflict.resolved") restored.add(e.op, e.entityId)
-                yield* trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: stored[0]!.streamId }, restored))
+                yield* trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: () => stored[0]!.streamId }, restored))
               })
             )
           ))
