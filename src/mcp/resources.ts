@@ -2,8 +2,7 @@ import { Effect } from "effect"
 import type { Resource, ResourceTemplate } from "@modelcontextprotocol/sdk/types.js"
 import { NotFound } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"
-import { Conflicts } from "../sync/Conflicts.ts"
-import { showEntity } from "../tracker/Views.ts"
+import { listConflicts, showEntity } from "../tracker/Views.ts"
 import type { ToolServices } from "./tools.ts"
 
 /** The graph as MCP resources: the epics, one task by id, and the pending conflicts of this worktree's scope. */
@@ -29,7 +28,7 @@ export const templates: ReadonlyArray<ResourceTemplate> = [
 /** The JSON a resource holds now. */
 export const readResource = (uri: string): Effect.Effect<unknown, unknown, ToolServices> => {
   if (uri === epicsUri) return Effect.flatMap(Queries, (q) => q.epics())
-  if (uri === conflictsUri) return Effect.flatMap(Conflicts, (c) => c.list({}))
+  if (uri === conflictsUri) return listConflicts({})
   if (uri.startsWith(taskPrefix) && uri.length > taskPrefix.length) return showEntity("task", decodeURIComponent(uri.slice(taskPrefix.length)))
   return Effect.fail(new NotFound({ message: `no grove resource ${uri}`, details: { uri } }))
 }
