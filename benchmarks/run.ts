@@ -5,7 +5,7 @@
  *
  *   --quick        small sizes, few runs: the CI smoke test (exits 0 even when targets are missed;
  *                  writes benchmarks/results/quick.json, also ignored)
- *   --only a,b     run only these benchmarks (bulk, wal, pull, rebuild, cold, latency, reads, board, mcp)
+ *   --only a,b     run only these benchmarks (bulk, wal, pull, rebuild, cold, latency, reads, board, mcp, signing)
  *   --record       write the committed record, benchmarks/results/latest.json, on purpose
  *                  (then update the figures in benchmarks/README.md from it)
  *   --out FILE     write the JSON there instead
@@ -25,6 +25,7 @@ import { type BenchContext, type BenchResult, bundleState, repoRoot, resultsTabl
 import { mcpCall } from "./mcp.ts"
 import { pull } from "./pull.ts"
 import { rebuild } from "./rebuild.ts"
+import { signing } from "./signing.ts"
 import { wal } from "./wal.ts"
 
 const argv = process.argv.slice(2)
@@ -46,7 +47,8 @@ const benchmarks: ReadonlyArray<{ key: string; run: (ctx: BenchContext) => Promi
   { key: "latency", run: latency },
   { key: "reads", run: reads },
   { key: "board", run: boardLoad },
-  { key: "mcp", run: mcpCall }
+  { key: "mcp", run: mcpCall },
+  { key: "signing", run: signing }
 ]
 
 const cpuModel = () => {

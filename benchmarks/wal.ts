@@ -80,7 +80,7 @@ const groveTarget = async (): Promise<Target_> => {
   return {
     db,
     path,
-    write: (drafts) => rt.runPromise(Effect.asVoid(store.transact((append) => append(drafts)))),
+    write: (drafts) => rt.runPromise(Effect.asVoid(store.transact((append) => append(drafts, null)))),
     close: async () => {
       await rt.dispose()
       repo.cleanup()

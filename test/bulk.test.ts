@@ -236,6 +236,28 @@ describe("bad input lines", () => {
     expect(error.details.line).toBe(2)
   })
 
+  it("dep add-many: a done source waiting for a target not done is refused with dependency_source_done, as dep add, nothing written", async () => {
+    const epic = await create("epic", undefined, "done rule")
+    const [a, b, c] = await createTasks(epic.id, ["a", "b", "c"])
+    const s = await create("subtask", c!.id, "s")
+    for (const id of [a!.id, c!.id]) await inWorktree(root, Effect.flatMap(Tracker, (t) => t.done("task", id)))
+    const before = snapshot()
+    // Line 1 is fine (a done target); line 2 makes done `a` wait for `b`, which is todo.
+    const failure = await failureIn(root, Effect.flatMap(Bulk, (x) =>
+      x.addDependencies([
+        { line: 1, value: { source: b!.id, target: a!.id } },
+        { line: 2, value: { source: a!.id, target: s.id } }
+      ])))
+    expect(failure.code).toBe("dependency_source_done")
+    expect(failure.details).toEqual({ line: 2, source: { kind: "task", id: a!.id }, target: { kind: "subtask", id: s.id }, targetStatus: "todo" })
+    expect(snapshot()).toEqual(before)
+    const cli = grove(root, ["dep", "add-many", "--edge", `${b!.id}:${a!.id}`, "--edge", `${c!.id}:${b!.id}`, "--json"])
+    expect({ exit: cli.exitCode, code: cli.json.error.code, line: cli.json.error.details.line }).toEqual({ exit: 1, code: "dependency_source_done", line: 2 })
+    expect(snapshot()).toEqual(before)
+    // A done source with a done target is allowed, as with dep add.
+    expect(await bulk((x) => x.addDependencies([{ line: 1, value: { source: c!.id, target: a!.id } }]))).toEqual({ added: 1 })
+  })
+
   it("dep add-many: a cycle within the batch, or with existing edges, is rejected at the closing line, nothing written", async () => {
     const epic = await create("epic", undefined, "cycle")
     const [a, b, c, d] = await createTasks(epic.id, ["a", "b", "c", "d"])

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "bun:test"
 import { Database } from "bun:sqlite"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { findingSeverity } from "../src/app/Doctor.ts"
+import { findingSeverity, walWarnBytes } from "../src/app/Doctor.ts"
 import { migrations } from "../src/migrations/list.ts"
 import { dbPathOf, git, grove, makeRepo, makeTempDir, neutralEnv, type TestRepo, withDb } from "./support/index.ts"
 
@@ -136,6 +136,55 @@ describe("grove doctor", () => {
     expect(findings(r)).toEqual([expect.objectContaining({ code: "watch_lock_stale", details: { worktree: feat, lock } })])
     expect(findings(doctor(repo.root, "--fix"))[0].fixed).toBe(true)
     expect(NodeFs.existsSync(lock)).toBe(false)
+  }, timeout)
+
+  it("a WAL past 64 MiB (kept by an open connection): wal_large (a warning, with its size)", () => {
+    const repo = fresh()
+    const file = dbPathOf(repo.root)
+    // A real large WAL: 70 MiB committed and dropped again (the log is not touched), while this connection stays
+    // open, so nobody's close checkpoints and deletes the WAL before doctor looks.
+    const holder = new Database(file)
+    try {
+      holder.run("PRAGMA wal_autocheckpoint = 0")
+      holder.run("CREATE TABLE padding (b BLOB)")
+      holder.transaction(() => {
+        for (let i = 0; i < 70; i++) holder.run("INSERT INTO padding (b) VALUES (zeroblob(1048576))")
+      })()
+      holder.run("DROP TABLE padding")
+      const wal = NodeFs.statSync(`${file}-wal`).size
+      expect(wal).toBeGreaterThan(walWarnBytes)
+      const r = doctor(repo.root)
+      expect(r.exitCode).toBe(0)
+      expect(findings(r)).toEqual([expect.objectContaining({ code: "wal_large", severity: "warning", details: { walBytes: expect.any(Number) } })])
+      expect(findings(r)[0].details.walBytes).toBeGreaterThan(walWarnBytes)
+    } finally {
+      holder.close()
+    }
+    expect(doctor(repo.root).json.data.findings).toEqual([])
+  }, timeout)
+
+  it("a page of the file overwritten with garbage: database_corrupt (an error, quick_check's words), which --fix does not touch", () => {
+    const repo = fresh()
+    const file = dbPathOf(repo.root)
+    const { page, size } = withDb(file, (db) => {
+      db.run("PRAGMA wal_checkpoint(TRUNCATE)")
+      return {
+        page: (db.query("SELECT rootpage FROM sqlite_master WHERE name = 'tasks_by_status'").get() as { rootpage: number }).rootpage,
+        size: (db.query("PRAGMA page_size").get() as { page_size: number }).page_size
+      }
+    })
+    expect(NodeFs.existsSync(`${file}-wal`) ? NodeFs.statSync(`${file}-wal`).size : 0).toBe(0)
+    // The index's b-tree page, as a disk fault or a stray write would leave it: the header byte says no page type.
+    const fd = NodeFs.openSync(file, "r+")
+    NodeFs.writeSync(fd, Buffer.alloc(size, 0xa5), 0, size, (page - 1) * size)
+    NodeFs.closeSync(fd)
+    const r = doctor(repo.root, "--fix")
+    expect({ exit: r.exitCode, code: r.json.error.code }).toEqual({ exit: 1, code: "doctor_found_problems" })
+    const corrupt = findings(r).find((f) => f.code === "database_corrupt")
+    expect(corrupt).toMatchObject({ severity: "error", message: expect.stringContaining("quick_check") })
+    expect(corrupt.details.quickCheck.join("\n")).toContain(`page ${page}`)
+    expect(corrupt.fixed).toBeUndefined()
+    expect(r.json.error.details.backup).toBeNull()
   }, timeout)
 
   it("schema behind (a warning) and schema too new (an error)", () => {

@@ -90,6 +90,10 @@ const samples: Record<Operation, { readonly valid: unknown; readonly invalid: Re
     valid: { source: ref("t-1"), target: ref("t-2") },
     invalid: [{ target: ref("t-2") }, { source: ref("t-1"), target: { kind: "task", id: 2 } }, {}]
   },
+  "stream.learnt": {
+    valid: { via: "pull", source: "feature" },
+    invalid: [{ via: "merge", source: "feature" }, { via: "fork" }, { via: "pull", source: 3 }]
+  },
   "conflict.resolved": {
     valid: { conflict: 3, field: "title", value: "kept", version: 4 },
     invalid: [

@@ -78,8 +78,8 @@ const context = (over: Partial<LearnContext> = {}): LearnContext => ({
 const seqs = (events: ReadonlyArray<LearntEvent> | undefined) => events?.map((e) => e.seq)
 const headSeqs = (state: BatchState, entity: string, field: string) => seqs(state.heads.get(entity)?.get(field))
 
-/** A record as the tests compare it: without the events behind its sides. */
-const plain = ({ sides, ...record }: WorkingConflict) => ({ ...record, sides: sides && { ours: sides.ours.seq, theirs: sides.theirs.seq, field: sides.baseField } })
+/** A record as the tests compare it: without the events behind its ours and theirs. */
+const plain = ({ pair, ...record }: WorkingConflict) => ({ ...record, pair: pair && { ours: pair.ours.seq, theirs: pair.theirs.seq, field: pair.baseField } })
 
 describe("maximal writes of a field", () => {
   test("concurrent writes (neither in the other's causal past) are both maximal", () => {
@@ -182,7 +182,8 @@ describe("conflict records", () => {
       settledSeq: null,
       createdAt: 1_000,
       settledAt: null,
-      sides: { ours: 2, theirs: 3, field: "title" }
+      sides: [{ value: '"a"', events: [2] }, { value: '"b"', events: [3] }],
+      pair: { ours: 2, theirs: 3, field: "title" }
     }])
     expect([...outcome.touched]).toEqual([...outcome.created])
     expect(state.pending.get("t-1")?.get("title")).toBe(outcome.created[0]!)
@@ -221,7 +222,13 @@ describe("conflict records", () => {
     expect(headSeqs(state, "t-1", "title")).toEqual([2, 4])
     expect(outcome.created).toEqual([])
     expect([...outcome.touched].map(plain)).toEqual([
-      { ...plain(stored), theirs: '"b2"', theirsSeq: 4, sides: { ours: 2, theirs: 4, field: "title" } }
+      {
+        ...plain(stored),
+        theirs: '"b2"',
+        theirsSeq: 4,
+        sides: [{ value: '"a"', events: [2] }, { value: '"b2"', events: [4] }],
+        pair: { ours: 2, theirs: 4, field: "title" }
+      }
     ])
   })
 
@@ -271,7 +278,7 @@ describe("conflict records", () => {
     const outcome = learnWrites(state, [event(3, B, "task.deleted", "t-1", {})], context())
     expect(headSeqs(state, "t-1", "title")).toEqual([2, 3])
     expect(headSeqs(state, "t-1", "existence")).toEqual([3])
-    expect(outcome.created.map((r) => [r.field, r.ours, r.theirs, r.sides?.baseField])).toEqual([["existence", "true", "false", "existence"]])
+    expect(outcome.created.map((r) => [r.field, r.ours, r.theirs, r.pair?.baseField])).toEqual([["existence", "true", "false", "existence"]])
   })
 
   test("conflict keys: fields whose maximal writes differ, grouped under existence when one side deletes", () => {
@@ -378,7 +385,7 @@ describe("the base of a record", () => {
   })
 
   test("is filled in for the records whose sides changed, and only those", () => {
-    const changed: WorkingConflict = { ...plainRecord("title", ours, '"b"', 5), id: 1, sides: { ours, theirs, baseField: "title" } }
+    const changed: WorkingConflict = { ...plainRecord("title", ours, '"b"', 5), id: 1, pair: { ours, theirs, baseField: "title" } }
     const untouched: WorkingConflict = { ...plainRecord("title", ours, '"b"', 5), id: 2, base: '"kept"', baseSeq: 99 }
     fillBases([changed, untouched], new Map([["t-1", history]]), makeFieldWrites())
     expect([changed.base, changed.baseSeq]).toEqual(['"t1"', 2])
@@ -399,10 +406,11 @@ function plainRecord(field: string, ours: LearntEvent, theirs: string, theirsSeq
     oursSeq: ours.seq,
     theirs,
     theirsSeq,
+    sides: [{ value: JSON.stringify((ours.payload as Record<string, unknown>)[field]), events: [ours.seq] }, { value: theirs, events: [theirsSeq] }],
     status: "pending",
     settledSeq: null,
     createdAt: 500,
     settledAt: null,
-    sides: undefined
+    pair: undefined
   }
 }

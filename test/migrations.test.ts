@@ -408,7 +408,7 @@ describe("backups", () => {
 })
 
 describe("the real migration list", () => {
-  it("applies; refuses to revert the replica step (it would drop the database's identity on remotes); version 1 reverts cleanly", async () => {
+  it("applies; refuses to revert the identity steps, the signing key and the replica id (they would drop the database's identity on remotes); version 1 reverts cleanly", async () => {
     const path = tempDb()
     const up1 = await withMigrator(path, realMigrations, (m) => m.up)
     expect(up1.to).toBe(realMigrations.length)
@@ -418,8 +418,15 @@ describe("the real migration list", () => {
       expect.arrayContaining(["events", "transactions", "streams", "epics", "tasks", "subtasks", "dependencies", "hlc", "conflicts", "heads"])
     )
     const refused = await failMigrator(path, realMigrations, (m) => m.down(0))
-    expect(refused).toMatchObject({ code: "migration_irreversible", details: { version: 3 } })
+    expect(refused).toMatchObject({ code: "migration_irreversible", details: { version: 8 } })
     expect(snapshot(path)).toEqual(applied)
+    const signing = realMigrations.findIndex((m) => m.name.startsWith("signed bundles"))
+    const beforeSigning = tempDb()
+    await withMigrator(beforeSigning, realMigrations.slice(0, signing), (m) => m.up)
+    expect(await failMigrator(beforeSigning, realMigrations.slice(0, signing), (m) => m.down(0))).toMatchObject({
+      code: "migration_irreversible",
+      details: { version: 3 }
+    })
     // Version 1 alone goes down and up again to the same schema.
     const first = realMigrations.slice(0, 1)
     const path1 = tempDb()

@@ -9,8 +9,11 @@ import { describe, expect, test } from "bun:test"
 import type { Database } from "bun:sqlite"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { sha256 } from "../src/remote/Bundle.ts"
-import { type Clone, git, gitBytes, gitSucceeds, groveEntry, makeClone, makeWorld, scratch, withDb, type World } from "./support/index.ts"
+import { eventDigest } from "../src/events/chain.ts"
+import { newEventId } from "../src/events/ids.ts"
+import { type Bundle, sha256 } from "../src/remote/Bundle.ts"
+import { checkpointMessage } from "../src/remote/Signing.ts"
+import { type CliResult, type Clone, dbPathOf, git, gitBytes, gitSucceeds, groveAsync, groveEntry, makeClone, makeWorld, scratch, withDb, type World } from "./support/index.ts"
 
 const temp = scratch("all")
 
@@ -155,6 +158,41 @@ const commitTree = (work: string, entries: ReadonlyArray<Entry>, parent: string 
 /** The content-addressed name grove gives these bytes at these positions. */
 const bundleName = (from: number, to: number, bytes: Uint8Array) =>
   `${String(from).padStart(12, "0")}-${String(to).padStart(12, "0")}-${sha256(bytes)}`
+
+/** A bundle appended by an attacker: `template`'s last event made into a new one at the next position, its title changed. */
+const forgeNext = (template: Bundle, title: string, actor: string): Bundle => {
+  const last = template.events[template.events.length - 1]!
+  const tx = { ...template.transactions[last.tx]!, actor }
+  const pos = template.to + 1
+  const payload = last.payload.replace(/"title":"[^"]*"/, `"title":${JSON.stringify(title)}`)
+  expect(payload).not.toBe(last.payload)
+  const event = { ...last, id: newEventId(), pos, tx: 0, clock: last.clock + 1, payload }
+  // The chain recomputed, as anyone can: the forgery is consistent, so only a signature can tell it apart.
+  const digest = eventDigest(last.digest!, {
+    id: event.id, replica: template.replica, branch: template.branch, pos, clock: event.clock, entityKind: event.kind, entityId: event.entity,
+    op: event.op, payload, payloadVersion: event.payloadVersion, causeId: event.cause, ifVersion: event.ifVersion, worktree: tx.worktree,
+    head: tx.head, actor: tx.actor, at: tx.at
+  })
+  const { signature: _, ...unsigned } = template
+  return { ...unsigned, from: pos, to: pos, transactions: [tx], events: [{ ...event, digest }] }
+}
+
+const b64 = (bytes: ArrayBuffer) => Buffer.from(bytes).toString("base64")
+
+/** The attacker's own ed25519 key: signs a bundle's checkpoint, as grove does (src/remote/Signing.ts). */
+const attackerKey = async () => {
+  const pair = (await crypto.subtle.generateKey("Ed25519", true, ["sign", "verify"])) as CryptoKeyPair
+  const publicKey = b64(await crypto.subtle.exportKey("raw", pair.publicKey))
+  const signature = async (b: Bundle) =>
+    b64(await crypto.subtle.sign("Ed25519", pair.privateKey, checkpointMessage(b.replica, b.branch, b.to, b.events.at(-1)!.digest!)))
+  return { publicKey, signature }
+}
+
+/** A bundle's bytes and name, as grove would write them. */
+const bundleFile = (b: Bundle) => {
+  const bytes = new TextEncoder().encode(JSON.stringify(b))
+  return { name: bundleName(b.from, b.to, bytes), bytes }
+}
 
 // ---------------------------------------------------------------------------
 
@@ -388,6 +426,161 @@ describe("sync push / sync fetch between clones", () => {
     // Carol's ref was verified; A's (refused) was not.
     expect(readDb(b, (db) => db.query("SELECT ref FROM remote_refs ORDER BY ref").all())).toEqual([{ ref: carolRef }])
     expect(groveRefs(w.bare)[carolRef]).toBeDefined()
+  }, timeout)
+
+  test.concurrent("signed bundles: a forged bundle appended to a replica's ref (re-signed by another key, a bad signature, or unsigned) is refused with bundle_unauthenticated; other refs import; relays keep the signatures", async () => {
+    const w = makeWorld(temp, ["alice", "bob", "carol", "dave"])
+    const [a, b] = two(w)
+    const c = w.clones[2]!
+    const d = w.clones[3]!
+    const { task } = await seedTask(a)
+    expect((await a.ok("sync", "replica")).publicKey).toBeNull() // ordinary commands create no key
+    await a.ok("sync", "push")
+    const aKey = (await a.ok("sync", "replica")).publicKey as string
+    expect(aKey).toMatch(/^[A-Za-z0-9+/]{43}=$/) // 32 raw bytes
+    const ref = `${replicaOf(a)}/main`
+    const work = workRepo(w)
+    const tip0 = git(work, "rev-parse", `refs/grove/${ref}`)
+    const [genuine] = treeOf(work, tip0)
+    const published = JSON.parse(readBlob(work, genuine!.blob).toString()) as Bundle
+    expect(published.signature!.key).toBe(aKey)
+
+    // Bob pins Alice's key on first sight.
+    expect((await b.ok("sync", "fetch")).imported).toBe(2)
+    expect((await b.ok("sync", "replica")).pinned).toEqual([{ replica: replicaOf(a), publicKey: aKey, remote: "origin", pinnedAt: expect.any(String) }])
+
+    // Dave's stream as an older grove pushed it: unsigned (his signed bundle, its signature removed).
+    await d.ok("epic", "create", "--title", "Dave's epic")
+    await d.ok("sync", "push")
+    const daveRef = `${replicaOf(d)}/main`
+    const daveTip = git(workRepo(w), "rev-parse", `refs/grove/${daveRef}`)
+    const { signature: _, ...daveUnsigned } = JSON.parse(readBlob(work, treeOf(work, daveTip)[0]!.blob).toString()) as Bundle
+    const daveFile = bundleFile(daveUnsigned)
+    git(work, "push", "-q", "--force", w.bare, `${commitTree(work, [{ name: daveFile.name, blob: writeBlob(work, daveFile.bytes) }], undefined, "unsigned")}:refs/grove/${daveRef}`)
+
+    // The attacker appends a consistent forgery (chain recomputed) as a normal fast-forward on Alice's ref.
+    const attacker = await attackerKey()
+    const append = async (forged: Bundle, parent: string, message: string) => {
+      const file = bundleFile(forged)
+      const tip = commitTree(work, [genuine!, { name: file.name, blob: writeBlob(work, file.bytes) }], parent, message)
+      git(work, "push", "-q", w.bare, `${tip}:refs/grove/${ref}`)
+      return tip
+    }
+    const bBefore = localState(b)
+    const expectRefused = async (clone: Clone, detail: string) => {
+      const e = await clone.fails("sync", "fetch")
+      expect(e.code).toBe("bundle_unauthenticated")
+      expect(e.details.refused).toEqual([{ ref, code: "bundle_unauthenticated", detail: expect.stringContaining(detail) }])
+      return e
+    }
+
+    // 1. Re-signed with the attacker's own key.
+    const forged1 = forgeNext(published, "Forged by mallory", "alice")
+    const tip1 = await append({ ...forged1, signature: { key: attacker.publicKey, sig: await attacker.signature(forged1) } }, tip0, "append")
+    const e1 = await expectRefused(b, `signed by key ${attacker.publicKey}, not by replica ${replicaOf(a)}'s key ${aKey}`)
+    expect(e1.details.imported).toBe(1) // Dave's epic: the other ref still imports ...
+    expect(e1.details.unsigned).toEqual([daveRef]) // ... reported as not authenticated
+    const bAfter = localState(b)
+    expect(bAfter.events.slice(0, bBefore.events.length)).toEqual(bBefore.events)
+    expect(bAfter.tasks).toEqual(bBefore.tasks)
+    expect(title(b, task)).toBe("Index documents")
+    expect(quarantineRows(b)).toEqual([{ remote: "origin", ref, tip: tip1, code: "bundle_unauthenticated", detail: expect.any(String) }])
+
+    // 2. Alice's public key, a signature that is not hers.
+    const forged2 = forgeNext(published, "Forged again", "alice")
+    const tip2 = await append({ ...forged2, signature: { key: aKey, sig: await attacker.signature(forged2) } }, tip1, "append")
+    await expectRefused(b, "does not verify")
+    // 3. Unsigned, although Alice is known to sign.
+    const tip3 = await append(forgeNext(published, "Forged unsigned", "alice"), tip2, "append")
+    await expectRefused(b, "is unsigned")
+    expect(eventCount(b)).toBe(bBefore.events.length + 1)
+    expect(quarantineRows(b).map((r) => [r.tip, r.code])).toEqual([tip1, tip2, tip3].map((t) => [t, "bundle_unauthenticated"]))
+
+    // retry checks it again against the same pinned key: still refused.
+    const held = (await b.ok("sync", "quarantine", "list")).refs.at(-1)
+    expect(await b.ok("sync", "quarantine", "retry", held.id)).toMatchObject({ accepted: false, refusal: { code: "bundle_unauthenticated" }, imported: 0 })
+
+    // Carol first sees Alice's ref after the forgery: its own first bundle names Alice's key, so the unsigned
+    // (or re-signed) append is refused for her too, and nothing is pinned from a refused ref.
+    await expectRefused(c, "is unsigned")
+    expect((await c.ok("sync", "replica")).pinned).toEqual([])
+    expect(eventCount(c)).toBe(1) // Dave's epic
+
+    // Alice's own ref is what her push needs: refused until it is put right, then her next bundle imports everywhere.
+    expect((await a.fails("sync", "push")).code).toBe("bundle_unauthenticated")
+    git(work, "push", "-q", "--force", w.bare, `${tip0}:refs/grove/${ref}`)
+    await a.ok("task", "update", task, "--title", "Index every document")
+    expect((await a.ok("sync", "push")).pushed).toEqual([{ ref, from: 3, to: 3 }])
+    expect(await b.ok("sync", "fetch")).toMatchObject({ imported: 1, refused: [], unsigned: [] })
+    expect((await b.ok("sync", "quarantine", "list")).refs).toEqual([])
+    expect(title(b, task)).toBe("Index every document")
+
+    // A relay: Bob republishes Alice's stream on another remote with her signatures; Carol verifies and pins her key there.
+    const mirror = w.newBare("mirror")
+    for (const x of [b, c]) git(x.dir, "remote", "add", "mirror", mirror)
+    await b.ok("sync", "push", "mirror")
+    const relayed = treeOf(mirror, groveRefs(mirror)[ref]!).map((e) => JSON.parse(readBlob(mirror, e.blob).toString()) as Bundle)
+    // One bundle up to Alice's newest signed position: her signature there covers the chain before it.
+    expect(relayed.map((x) => [x.from, x.to, x.signature?.key])).toEqual([[1, 3, aKey]])
+    expect(await c.ok("sync", "fetch", "mirror")).toMatchObject({ imported: 3, known: 1, refused: [] })
+    expect((await c.ok("sync", "replica")).pinned).toEqual([{ replica: replicaOf(a), publicKey: aKey, remote: "mirror", pinnedAt: expect.any(String) }])
+    expect(portableEvents(c)).toEqual(portableEvents(b))
+    await expectSameChecksums(b, c)
+
+    // Dave upgrades: his next bundle is signed on top of the unsigned one; Bob pins his key and, from now on, refuses him unsigned.
+    await d.ok("epic", "create", "--title", "Dave's second")
+    expect((await d.ok("sync", "push")).pushed).toEqual([{ ref: daveRef, from: 2, to: 2 }])
+    expect(await b.ok("sync", "fetch")).toMatchObject({ imported: 1, refused: [], unsigned: [] })
+    const daveKey = (await d.ok("sync", "replica")).publicKey as string
+    expect((await b.ok("sync", "replica")).pinned.find((p: any) => p.replica === replicaOf(d))?.publicKey).toBe(daveKey)
+  }, timeout)
+
+  test.concurrent("sync replica --renew: a copied database gets its own replica id and key, pushes under them, and every clone sees two replicas' streams, nothing lost", async () => {
+    const w = makeWorld(temp, ["alice", "xavier", "carol"])
+    const [a, x] = two(w)
+    const c = w.clones[2]!
+    const { epic } = await seedTask(a)
+    await a.ok("sync", "push")
+    const original = replicaOf(a)
+    const aKey = (await a.ok("sync", "replica")).publicKey as string
+
+    // Alice's database copied into Xavier's clone (nothing running), then renewed there.
+    NodeFs.mkdirSync(NodePath.dirname(x.db), { recursive: true })
+    NodeFs.copyFileSync(a.db, x.db)
+    expect(replicaOf(x)).toBe(original)
+    const renewed = await x.ok("sync", "replica", "--renew")
+    expect(renewed).toMatchObject({ previous: original, replica: replicaOf(x), streams: [{ branch: "main", events: 2 }] })
+    expect(renewed.replica).not.toBe(original)
+    // The copied key is the original's: it is pinned for the old id, and the copy has none until it pushes.
+    expect(await x.ok("sync", "replica")).toEqual({
+      replica: renewed.replica,
+      publicKey: null,
+      pinned: [{ replica: original, publicKey: aKey, remote: "", pinnedAt: expect.any(String) }]
+    })
+
+    await x.ok("task", "create", "--epic", epic, "--title", "Xavier's task")
+    await a.ok("task", "create", "--epic", epic, "--title", "Alice's second")
+    const xPushed = await x.ok("sync", "push")
+    expect(xPushed.pushed).toEqual([{ ref: `${renewed.replica}/main`, from: 1, to: 1 }])
+    const xKey = (await x.ok("sync", "replica")).publicKey as string
+    expect(xKey).not.toBeNull()
+    expect(xKey).not.toBe(aKey)
+    // Alice's push fetches Xavier's new stream first.
+    expect(await a.ok("sync", "push")).toMatchObject({ fetched: { imported: 1, refused: [] }, pushed: [{ ref: `${original}/main`, from: 3, to: 3 }] })
+    expect(Object.keys(groveRefs(w.bare)).sort()).toEqual([`${original}/main`, `${renewed.replica}/main`].sort())
+
+    // The original and a third clone see both streams, each pinned to its own key; nothing is lost or refused.
+    expect(await x.ok("sync", "fetch")).toMatchObject({ imported: 1, refused: [] })
+    expect(await c.ok("sync", "fetch")).toMatchObject({ imported: 4, refused: [], unsigned: [] })
+    const pinned = (await c.ok("sync", "replica")).pinned.map((p: any) => [p.replica, p.publicKey]).sort()
+    expect(pinned).toEqual([[original, aKey], [renewed.replica, xKey]].sort())
+    const streamsOf = (k: Clone) => readDb(k, (db) => db.query("SELECT r.name AS replica, s.branch, count(*) AS n FROM events e JOIN streams s ON s.id = e.stream_id JOIN replicas r ON r.id = s.replica_id GROUP BY s.id ORDER BY r.name").all())
+    const expected = [{ replica: original, branch: "main", n: 3 }, { replica: renewed.replica, branch: "main", n: 1 }].sort((p, q) => p.replica.localeCompare(q.replica))
+    for (const k of [a, x, c]) expect(streamsOf(k)).toEqual(expected)
+    expect(portableEvents(x)).toEqual(portableEvents(a))
+    expect(portableEvents(c)).toEqual(portableEvents(a))
+    await expectSameChecksums(a, c)
+    await expectSameChecksums(x, c)
   }, timeout)
 
   test.concurrent("a force-pushed grove ref (not a descendant of what was imported) is refused with history_rewritten; nothing imported changes", async () => {

@@ -183,7 +183,8 @@ describe("conflicts are a function of what this branch knows", () => {
       expect(yield* pullE("feat")).toMatchObject({ scanned: 1, conflictsCreated: 0 })
       yield* setTitle(t!, "m1")
     }))
-    expect(await pull(feat, "main")).toMatchObject({ scanned: 3, conflictsCreated: 0 })
+    // feat's edit of t brought in t's past (main's setup, rule (c) closed under causal past): only m1 is new.
+    expect(await pull(feat, "main")).toMatchObject({ scanned: 1, conflictsCreated: 0 })
     expect(await conflictsIn(feat, true)).toEqual([])
     expect(await conflictsIn(main, true)).toEqual([])
     expect(titleOf(db, t!)).toBe("m1")
@@ -197,8 +198,9 @@ describe("conflicts are a function of what this branch knows", () => {
       return yield* create("task", epic, "made on feat")
     }))
     await go(main, setTitle(u, "m-edit"))
-    expect(await pull(feat, "main")).toMatchObject({ scanned: 3, conflictsCreated: 0 })
-    expect(await pull(main, "feat")).toMatchObject({ scanned: 2, conflictsCreated: 0 })
+    // Each edit brought in the other branch's past up to the creation it edits (rule (c), closed under causal past).
+    expect(await pull(feat, "main")).toMatchObject({ scanned: 1, conflictsCreated: 0 })
+    expect(await pull(main, "feat")).toMatchObject({ scanned: 0, conflictsCreated: 0 })
     expect(await conflictsIn(feat, true)).toEqual([])
     expect(await conflictsIn(main, true)).toEqual([])
   })
@@ -230,7 +232,8 @@ describe("conflicts are a function of what this branch knows", () => {
     await go(feat, setTitle(t!, "a"))
     const r = await pull(feat, "b")
     expect(r).toMatchObject({ scanned: 1, conflictsCreated: 0 })
-    expect(Object.keys(r.cursor)).toEqual(["b"])
+    // main is known from t's creation (feat edited t), never c.
+    expect(Object.keys(r.cursor).sort()).toEqual(["b", "main"])
     expect(await conflictsIn(feat, true)).toEqual([])
     // Control: once feat does pull c, the same writes are in conflict.
     expect(await pull(feat, "c")).toMatchObject({ scanned: 1, conflictsCreated: 1 })
@@ -242,12 +245,13 @@ describe("conflicts are a function of what this branch knows", () => {
     await go(wt["c"]!, setTitle(t!, "c"))
     await go(feat, setTitle(t!, "a"))
     await go(wt["b"]!, Effect.gen(function*() {
-      expect(yield* pullE("c")).toMatchObject({ scanned: 1, conflictsCreated: 0 })
+      // c's title write and its past: main's setup (epic, task).
+      expect(yield* pullE("c")).toMatchObject({ scanned: 3, conflictsCreated: 0 })
       yield* update("task", t!, { description: "from b" })
     }))
     const r = await pull(feat, "b")
     expect(r).toMatchObject({ scanned: 2, conflictsCreated: 1 })
-    expect(Object.keys(r.cursor).sort()).toEqual(["b", "c"])
+    expect(Object.keys(r.cursor).sort()).toEqual(["b", "c", "main"])
     const [c] = await go(feat, listE())
     expect(brief(c!)).toEqual({ entity: t, field: "title", ours: "a", theirs: "c", base: "t0", status: "pending" })
     expect(c!.theirsEvent.stream).toBe("c")
@@ -271,7 +275,8 @@ describe("conflicts are a function of what this branch knows", () => {
     const before = countRows(db, "events")
     expect((await failure(main, update("task", withVersion!, { title: "late" }, stale))).code).toBe("version_mismatch")
     expect(countRows(db, "events")).toBe(before)
-    expect(await pull(main, "feat")).toMatchObject({ scanned: 2, conflictsCreated: 1 })
+    // The --if-version write brought in f-v (and feat's events before it): the pull learns only f-p.
+    expect(await pull(main, "feat")).toMatchObject({ scanned: 1, conflictsCreated: 1 })
     expect(await conflictsIn(main)).toEqual([{ entity: plain, field: "title", ours: "m-p", theirs: "f-p", base: "p0", status: "pending" }])
     expect(await pull(feat, "main")).toMatchObject({ conflictsCreated: 1 })
     expect(await conflictsIn(feat)).toEqual([{ entity: plain, field: "title", ours: "f-p", theirs: "m-p", base: "p0", status: "pending" }])
@@ -283,7 +288,7 @@ describe("conflicts are a function of what this branch knows", () => {
     await go(main, setTitle(t!, "same"))
     await go(wt["c"]!, setTitle(t!, "other"))
     await go(feat, setTitle(t!, "same"))
-    expect(await pull(feat, "main")).toMatchObject({ scanned: 3, conflictsCreated: 0, conflictsSettled: 0 })
+    expect(await pull(feat, "main")).toMatchObject({ scanned: 1, conflictsCreated: 0, conflictsSettled: 0 })
     expect(await pull(main, "feat")).toMatchObject({ scanned: 1, conflictsCreated: 0, conflictsSettled: 0 })
     expect(await conflictsIn(feat, true)).toEqual([])
     expect(await conflictsIn(main, true)).toEqual([])
@@ -312,12 +317,17 @@ describe("pull never changes the live state", () => {
       yield* addDep(x!, y!)
     }))
     const before = projection(db)
-    const events = countRows(db, "events")
+    const changes = () => one(db, "SELECT count(*) AS n FROM events WHERE op <> 'stream.learnt'").n as number
+    const knowledgeEvents = () => one(db, "SELECT count(*) AS n FROM events WHERE op = 'stream.learnt'").n as number
+    const events = changes()
+    const learnt = knowledgeEvents()
     expect(await pull(feat, "main")).toMatchObject({ conflictsCreated: 4 })
     expect(projection(db)).toEqual(before)
     expect(await pull(main, "feat")).toMatchObject({ conflictsCreated: 4 })
     expect(projection(db)).toEqual(before)
-    expect(countRows(db, "events")).toBe(events)
+    // A pull appends only its knowledge event (one per batch), which changes no live state.
+    expect(changes()).toBe(events)
+    expect(knowledgeEvents()).toBe(learnt + 2)
     const byEntity = (cs: Array<Record<string, unknown>>) => [...cs].sort((a, b) => (String(a["entity"]) < String(b["entity"]) ? -1 : 1))
     expect(byEntity(await conflictsIn(feat))).toEqual(byEntity([
       { entity: t1!, field: "title", ours: "f1", theirs: "m1", base: "t1", status: "pending" },
@@ -641,8 +651,10 @@ describe("bounded batches", () => {
     }))
     const mainId = streamIdOf(s.db, "main")
     const known = (frontierVectors(s.db)["feat"] ?? {})["main"] ?? 0
-    const n = one(s.db, "SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ?", mainId, known).n as number
-    return { ...s, n }
+    // n changes to learn; rows: those and main's knowledge event (its pull of feat), which batches count too.
+    const rows = one(s.db, "SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ?", mainId, known).n as number
+    const n = one(s.db, "SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND op <> 'stream.learnt'", mainId, known).n as number
+    return { ...s, n, rows }
   }
 
   const expectedConflicts = (t: ReadonlyArray<string>) => [
@@ -665,7 +677,7 @@ describe("bounded batches", () => {
     const viaEnv = await withEnv({ GROVE_DB: copyEnv, GROVE_PULL_BATCH: "4" }, () => pull(s.feat, "main"))
     const big = await withEnv({ GROVE_DB: copyBig }, () => pull(s.feat, "main", { batchSize: 100_000 }))
     expect([small.scanned, viaEnv.scanned, big.scanned]).toEqual([s.n, s.n, s.n])
-    expect([small.batches, viaEnv.batches, big.batches]).toEqual([Math.ceil(s.n / 3), Math.ceil(s.n / 4), 1])
+    expect([small.batches, viaEnv.batches, big.batches]).toEqual([Math.ceil(s.rows / 3), Math.ceil(s.rows / 4), 1])
     expect(small.cursor).toEqual(big.cursor)
     expect(viaEnv.cursor).toEqual(big.cursor)
 
@@ -733,7 +745,8 @@ describe("interrupted pulls", () => {
     const mainId = streamIdOf(db, "main")
     const featKnows = () => (frontierVectors(db)["feat"] ?? {})["main"] ?? 0
     const from = featKnows()
-    const total = one(db, "SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ?", mainId, from).n as number
+    // The changes: main's knowledge event (its pull of feat) is learnt too, and not counted.
+    const total = one(db, "SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND op <> 'stream.learnt'", mainId, from).n as number
     const last = one(db, "SELECT max(seq) AS s FROM events WHERE stream_id = ?", mainId).s as number
     expect(total).toBeGreaterThanOrEqual(20_000)
     console.log(`kill test: built ${total} events to pull in ${Math.round(performance.now() - started)} ms`)
@@ -862,7 +875,7 @@ describe("scope", () => {
     const [c] = await go(feat, listE())
     git(feat, "checkout", "-q", "-b", "other")
     expect(await go(feat, listE(true))).toEqual([])
-    expect(await go(feat, statusE("main"))).toMatchObject({ currentBranch: "other", pendingConflicts: 0 })
+    expect(await go(feat, statusE("main"))).toMatchObject({ currentBranch: "other", pendingConflicts: 0, inheritedFrom: null })
     expect((await failure(feat, resolveE({ id: c!.id }, "theirs"))).code).toBe("nothing_to_resolve")
     git(feat, "checkout", "-q", "feat")
     expect((await go(feat, listE())).map((x) => x.id)).toEqual([c!.id])
@@ -883,7 +896,7 @@ describe("scope", () => {
     // The old worktree is on another branch now: it no longer lists feat's conflicts.
     expect(await go(feat, listE(true))).toEqual([])
     expect((await go(elsewhere, listE())).map((x) => x.id)).toEqual([c!.id])
-    expect(await go(elsewhere, statusE("main"))).toMatchObject({ currentBranch: "feat", pendingConflicts: 1 })
+    expect(await go(elsewhere, statusE("main"))).toMatchObject({ currentBranch: "feat", pendingConflicts: 1, inheritedFrom: null })
     const events = countRows(db, "events")
     await go(elsewhere, resolveE({ id: c!.id }, "theirs"))
     expect(countRows(db, "events")).toBe(events + 1)
@@ -905,7 +918,7 @@ describe("scope", () => {
     expect(brief(c!)).toEqual({ entity: t, field: "title", ours: "d", theirs: "m", base: "t0", status: "pending" })
     expect(c!.scope).toEqual({ worktree: det, branch: stream })
     expect(c!.oursEvent.stream).toBe(stream)
-    expect(await go(det, statusE("main"))).toMatchObject({ currentBranch: stream, behind: 0, ahead: 1, pendingConflicts: 1 })
+    expect(await go(det, statusE("main"))).toMatchObject({ currentBranch: stream, behind: 0, ahead: 1, pendingConflicts: 1, inheritedFrom: null })
     expect(await conflictsIn(main, true)).toEqual([])
     await go(det, resolveE({ id: c!.id }, "theirs"))
     expect(titleOf(db, t!)).toBe("m")
@@ -925,24 +938,25 @@ describe("sync status and sources", () => {
       yield* setTitle(t1!, "f1")
       yield* setTitle(t2!, "f2")
     }))
-    expect(await go(feat, statusE("main"))).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 4, ahead: 2, pendingConflicts: 0 })
-    expect(await go(main, statusE("feat"))).toEqual({ sourceBranch: "feat", currentBranch: "main", behind: 2, ahead: 4, pendingConflicts: 0 })
+    // feat's edits brought in main's setup (the creations they edit, rule (c) closed under causal past): only m1 is behind.
+    expect(await go(feat, statusE("main"))).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 1, ahead: 2, pendingConflicts: 0, inheritedFrom: null })
+    expect(await go(main, statusE("feat"))).toEqual({ sourceBranch: "feat", currentBranch: "main", behind: 2, ahead: 1, pendingConflicts: 0, inheritedFrom: null })
     await pull(feat, "main")
-    expect(await go(feat, statusE("main"))).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 0, ahead: 2, pendingConflicts: 1 })
-    expect(await go(main, statusE("feat"))).toEqual({ sourceBranch: "feat", currentBranch: "main", behind: 2, ahead: 0, pendingConflicts: 0 })
+    expect(await go(feat, statusE("main"))).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 0, ahead: 2, pendingConflicts: 1, inheritedFrom: null })
+    expect(await go(main, statusE("feat"))).toEqual({ sourceBranch: "feat", currentBranch: "main", behind: 2, ahead: 0, pendingConflicts: 0, inheritedFrom: null })
     await pull(main, "feat")
-    expect(await go(main, statusE("feat"))).toEqual({ sourceBranch: "feat", currentBranch: "main", behind: 0, ahead: 0, pendingConflicts: 1 })
+    expect(await go(main, statusE("feat"))).toEqual({ sourceBranch: "feat", currentBranch: "main", behind: 0, ahead: 0, pendingConflicts: 1, inheritedFrom: null })
     await go(main, setTitle(t2!, "m2")) // main knows f2: no conflict, one more event for feat to learn
     const viaCli = grove(feat, ["sync", "status", "--from", "main", "--json"])
     expect(viaCli.exitCode).toBe(0)
     expect(viaCli.json).toMatchObject({ ok: true, command: "sync status" })
-    expect(viaCli.json.data).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 1, ahead: 0, pendingConflicts: 1 })
+    expect(viaCli.json.data).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 1, ahead: 0, pendingConflicts: 1, inheritedFrom: null })
   })
 
   // BUG (src/sync/Sync.ts status): `behind` is 0 whenever this branch has no stream yet.
   test("a branch that has never written is behind by everything the source knows", async () => {
     const { feat } = await setup(["t1"])
-    expect(await go(feat, statusE("main"))).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 2, ahead: 0, pendingConflicts: 0 })
+    expect(await go(feat, statusE("main"))).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 2, ahead: 0, pendingConflicts: 0, inheritedFrom: null })
     expect(await pull(feat, "main")).toMatchObject({ scanned: 2 })
   })
 
@@ -989,8 +1003,9 @@ describe("sync status and sources", () => {
     await go(feat, setTitle(t!, "f"))
     const r = await pull(feat, "feat")
     expect(r).toMatchObject({ sourceBranch: "feat", currentBranch: "feat", scanned: 0, conflictsCreated: 0, batches: 0, quarantined: 0 })
-    expect(r.cursor).toEqual({})
-    expect(await go(feat, statusE("feat"))).toMatchObject({ behind: 0, ahead: 0, pendingConflicts: 0 })
+    // What feat knows is only what its own edit brought in (t's creation and main's events before it).
+    expect(r.cursor).toEqual({ main: 2 })
+    expect(await go(feat, statusE("feat"))).toMatchObject({ behind: 0, ahead: 0, pendingConflicts: 0, inheritedFrom: null })
     expect(await conflictsIn(feat, true)).toEqual([])
     // Control: main's concurrent write is still there to be learnt.
     expect(await pull(feat, "main")).toMatchObject({ conflictsCreated: 1 })

@@ -197,7 +197,8 @@ const makeDoctor = (
         { id: number; remote: string; ref: string; code: string }
       >
     )
-    const own = quarantinedRefs.filter((q) => q.code === "history_rewritten" && streamOfRef(q.ref)?.replica === replica)
+    // Another database publishing under this id shows as a rewritten history, or as bundles signed by another key.
+    const own = quarantinedRefs.filter((q) => (q.code === "history_rewritten" || q.code === "bundle_unauthenticated") && streamOfRef(q.ref)?.replica === replica)
     if (own.length > 0) {
       add({
         ...finding("replica_duplicated"),

@@ -169,7 +169,7 @@ export const endpoints = (cwd: string, boardJson: () => string): ReadonlyArray<E
     method: "POST",
     path: "/api/conflicts/:id/resolve",
     body: Schema.Struct({
-      use: Schema.Literal("ours", "theirs"),
+      use: Schema.Union(Schema.Literal("ours", "theirs"), Schema.Int.pipe(Schema.positive())),
       dryRun: Schema.Boolean,
       /** The conflicts the preview showed: anything else matching now refuses the write (expect_mismatch). */
       expect: Schema.optional(Schema.Array(Schema.Int))

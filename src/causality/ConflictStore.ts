@@ -3,6 +3,10 @@ import { Schema } from "effect"
 import { chunked } from "../events/log.ts"
 import { insertRows } from "../storage/batch.ts"
 
+/** One of a record's distinct values (JSON text, ⊥, or for `existence` "true"/"false") and the maximal writes carrying it. */
+export const ConflictSide = Schema.Struct({ value: Schema.String, events: Schema.Array(Schema.Number) })
+export type ConflictSide = typeof ConflictSide.Type
+
 /** A row of `conflicts`: one conflict record of a stream, pending or settled. */
 export const ConflictRecord = Schema.Struct({
   id: Schema.Number,
@@ -20,6 +24,11 @@ export const ConflictRecord = Schema.Struct({
   oursSeq: Schema.Number,
   theirs: Schema.String,
   theirsSeq: Schema.Number,
+  /**
+   * Every distinct value among the maximal writes when the record last changed, ours first and theirs
+   * second: more than two when three or more branches disagree. Stored as JSON text.
+   */
+  sides: Schema.Array(ConflictSide),
   status: Schema.Literal("pending", "settled"),
   /** The event that settled it. */
   settledSeq: Schema.NullOr(Schema.Number),
@@ -29,10 +38,13 @@ export const ConflictRecord = Schema.Struct({
 })
 export type ConflictRecord = typeof ConflictRecord.Type
 
-const decodeRecords = Schema.decodeUnknownSync(Schema.Array(ConflictRecord))
+/** The row as stored: `sides` is JSON text. */
+const StoredRecord = Schema.Struct({ ...ConflictRecord.fields, sides: Schema.parseJson(Schema.Array(ConflictSide)) })
+const decodeRecords = Schema.decodeUnknownSync(Schema.Array(StoredRecord))
 
 const columns = `id, worktree, stream_id AS streamId, entity_kind AS entityKind, entity_id AS entityId, field, base, base_seq AS baseSeq,
-  ours, ours_seq AS oursSeq, theirs, theirs_seq AS theirsSeq, status, settled_seq AS settledSeq, created_at AS createdAt, settled_at AS settledAt`
+  ours, ours_seq AS oursSeq, theirs, theirs_seq AS theirsSeq, sides, status, settled_seq AS settledSeq, created_at AS createdAt,
+  settled_at AS settledAt`
 
 /**
  * A conflict record's scope is (worktree, branch). A branch is checked out in
@@ -66,15 +78,19 @@ export const makeConflictStore = (db: Database) => ({
     db.query("SELECT 1 FROM conflicts WHERE stream_id = ? AND status = 'pending' LIMIT 1").get(streamId) !== null,
 
   /** The stream's pending records of these entities. */
-  pendingOf: (streamId: number, entityIds: ReadonlyArray<string>): Array<ConflictRecord> =>
-    chunked(entityIds, (chunk, ph) =>
+  pendingOf: (streamId: number, entityIds: ReadonlyArray<string>): ReadonlyArray<ConflictRecord> =>
+    decodeRecords(chunked(entityIds, (chunk, ph) =>
       db.query(`SELECT ${columns} FROM conflicts WHERE stream_id = ? AND status = 'pending' AND entity_id IN (${ph})`)
-        .all(streamId, ...chunk) as Array<ConflictRecord>),
+        .all(streamId, ...chunk))),
 
   /** Writes back the sides, base and status of a stored record. */
-  update: (r: Pick<ConflictRecord, "id" | "base" | "baseSeq" | "theirs" | "theirsSeq" | "status" | "settledSeq" | "settledAt">): void => {
-    db.query("UPDATE conflicts SET base = ?, base_seq = ?, theirs = ?, theirs_seq = ?, status = ?, settled_seq = ?, settled_at = ? WHERE id = ?")
-      .run(r.base, r.baseSeq, r.theirs, r.theirsSeq, r.status, r.settledSeq, r.settledAt, r.id)
+  update: (
+    r: Pick<ConflictRecord, "id" | "base" | "baseSeq" | "ours" | "oursSeq" | "theirs" | "theirsSeq" | "sides" | "status" | "settledSeq" | "settledAt">
+  ): void => {
+    db.query(
+      `UPDATE conflicts SET base = ?, base_seq = ?, ours = ?, ours_seq = ?, theirs = ?, theirs_seq = ?, sides = ?, status = ?, settled_seq = ?,
+       settled_at = ? WHERE id = ?`
+    ).run(r.base, r.baseSeq, r.ours, r.oursSeq, r.theirs, r.theirsSeq, JSON.stringify(r.sides), r.status, r.settledSeq, r.settledAt, r.id)
   },
 
   /** Inserts new records with ids in the order given (after the greatest stored), in multi-row statements; returns the ids. */
@@ -84,7 +100,7 @@ export const makeConflictStore = (db: Database) => ({
     insertRows(
       db,
       "conflicts",
-      ["id", "worktree", "stream_id", "entity_kind", "entity_id", "field", "base", "base_seq", "ours", "ours_seq", "theirs", "theirs_seq", "status", "settled_seq", "created_at", "settled_at"],
+      ["id", "worktree", "stream_id", "entity_kind", "entity_id", "field", "base", "base_seq", "ours", "ours_seq", "theirs", "theirs_seq", "sides", "status", "settled_seq", "created_at", "settled_at"],
       records.map((r, i) => [
         ids[i],
         r.worktree,
@@ -98,6 +114,7 @@ export const makeConflictStore = (db: Database) => ({
         r.oursSeq,
         r.theirs,
         r.theirsSeq,
+        JSON.stringify(r.sides),
         r.status,
         r.settledSeq,
         r.createdAt,

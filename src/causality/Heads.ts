@@ -2,7 +2,7 @@ import type { Types } from "effect"
 import { writesOf } from "../events/operations.ts"
 import { deleted, isCreation, type Write } from "../events/writes.ts"
 import { type CausalEvent, type Frontier, inPast, isCascadeDelete } from "./causality.ts"
-import type { ConflictRecord } from "./ConflictStore.ts"
+import type { ConflictRecord, ConflictSide } from "./ConflictStore.ts"
 
 /**
  * Conflict detection by causally maximal writes ("heads"), as pure functions:
@@ -24,7 +24,7 @@ export interface LearntEvent extends CausalEvent {
 export type LearnMode = "incoming" | "own"
 
 /** The two events a record's base is computed for, and the field it is read from. */
-export interface ConflictSides {
+export interface ConflictPair {
   readonly ours: LearntEvent
   readonly theirs: LearntEvent
   readonly baseField: string
@@ -37,8 +37,8 @@ export interface ConflictSides {
  */
 export type WorkingConflict = Types.Mutable<Omit<ConflictRecord, "id" | "streamId">> & {
   id: number | undefined
-  /** Set when a side changed in this batch: the base must be computed again. */
-  sides: ConflictSides | undefined
+  /** Set when ours or theirs changed in this batch: the base must be computed again. */
+  pair: ConflictPair | undefined
 }
 
 /**
@@ -183,6 +183,23 @@ export const conflictKeys = (fields: ReadonlyMap<string, ReadonlyArray<LearntEve
   return keys
 }
 
+/**
+ * Every distinct value among a field's maximal writes, with the writes that carry it (seq order): ours first,
+ * theirs second, then the others by value.
+ */
+const sidesOf = (
+  maximal: ReadonlyArray<LearntEvent>,
+  valueOf: (e: LearntEvent) => string,
+  record: { readonly ours: string; readonly theirs: string }
+): Array<ConflictSide> => {
+  const byValue = new Map<string, Array<number>>()
+  for (const h of maximal) byValue.set(valueOf(h), [...(byValue.get(valueOf(h)) ?? []), h.seq])
+  const rank = (v: string) => (v === record.ours ? 0 : v === record.theirs ? 1 : 2)
+  return [...byValue.entries()]
+    .sort(([a], [b]) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([value, events]) => ({ value, events: events.sort((x, y) => x - y) }))
+}
+
 /** The newest by clock; two clones' clocks can meet, so ties go to the greater id. */
 const newest = (events: ReadonlyArray<LearntEvent>) => events.reduce((a, b) => (b.clock > a.clock || (b.clock === a.clock && b.id > a.id) ? b : a))
 
@@ -222,8 +239,12 @@ export const learnWrites = (state: BatchState, events: ReadonlyArray<LearntEvent
       if (fY === undefined || mode === "own") continue
       const sideValue = (e: LearntEvent) => writes.valueOf(e, key === "existence" ? "existence" : fY)
       const baseField = key === "existence" ? "existence" : fY
+      const maximal = fields.get(fY)!
+      const yValue = sideValue(y)
+      /** The newest maximal write whose value is not `value`. */
+      const newestOther = (value: string) => newest(maximal.filter((h) => sideValue(h) !== value))
       if (record === undefined) {
-        const ours = newest(fields.get(fY)!.filter((h) => h.seq !== y.seq))
+        const ours = newestOther(yValue)
         const fresh: WorkingConflict = {
           id: undefined,
           worktree: context.worktree,
@@ -234,22 +255,35 @@ export const learnWrites = (state: BatchState, events: ReadonlyArray<LearntEvent
           baseSeq: null,
           ours: sideValue(ours),
           oursSeq: ours.seq,
-          theirs: sideValue(y),
+          theirs: yValue,
           theirsSeq: y.seq,
+          sides: [],
           status: "pending",
           settledSeq: null,
           createdAt: context.now,
           settledAt: null,
-          sides: { ours, theirs: y, baseField }
+          pair: { ours, theirs: y, baseField }
         }
+        fresh.sides = sidesOf(maximal, sideValue, fresh)
         records.set(key, fresh)
         created.push(fresh)
         touched.add(fresh)
       } else {
-        const ours = known.get(record.oursSeq) ?? context.eventBySeq(record.oursSeq)
-        record.theirs = sideValue(y)
-        record.theirsSeq = y.seq
-        record.sides = { ours, theirs: y, baseField }
+        // A record's ours and theirs are always two of the values now maximal, never equal (docs/sync.md).
+        const values = new Set(maximal.map(sideValue))
+        let ours = known.get(record.oursSeq) ?? context.eventBySeq(record.oursSeq)
+        let theirs = known.get(record.theirsSeq) ?? context.eventBySeq(record.theirsSeq)
+        if (!values.has(record.ours)) ours = newestOther(yValue)
+        if (yValue !== sideValue(ours)) theirs = y
+        else if (!values.has(record.theirs) || record.theirs === sideValue(ours)) theirs = newestOther(sideValue(ours))
+        if (ours.seq !== record.oursSeq || theirs.seq !== record.theirsSeq) {
+          record.ours = sideValue(ours)
+          record.oursSeq = ours.seq
+          record.theirs = sideValue(theirs)
+          record.theirsSeq = theirs.seq
+          record.pair = { ours, theirs, baseField }
+        }
+        record.sides = sidesOf(maximal, sideValue, record)
         touched.add(record)
       }
     }
@@ -294,23 +328,23 @@ export const learnWrites = (state: BatchState, events: ReadonlyArray<LearntEvent
  * The value of the greatest-clock write to `field` in both sides' causal past (docs/sync.md "base"),
  * from the entity's readable history, newest first.
  */
-export const baseOf = (history: ReadonlyArray<LearntEvent>, sides: ConflictSides, writes: FieldWrites) => {
+export const baseOf = (history: ReadonlyArray<LearntEvent>, pair: ConflictPair, writes: FieldWrites) => {
   for (const w of history) {
-    if (!writes.of(w).some((x) => x.field === sides.baseField)) continue
-    if (inPast(w, sides.ours) && inPast(w, sides.theirs)) return { value: writes.valueOf(w, sides.baseField), seq: w.seq }
+    if (!writes.of(w).some((x) => x.field === pair.baseField)) continue
+    if (inPast(w, pair.ours) && inPast(w, pair.theirs)) return { value: writes.valueOf(w, pair.baseField), seq: w.seq }
   }
   return { value: null, seq: null }
 }
 
 /** The entities whose records need their base computed (a side changed). */
 export const entitiesNeedingBase = (touched: Iterable<WorkingConflict>) =>
-  [...new Set([...touched].filter((r) => r.sides !== undefined).map((r) => r.entityId))]
+  [...new Set([...touched].filter((r) => r.pair !== undefined).map((r) => r.entityId))]
 
 /** Sets the base of every record whose sides changed, from its entity's history (newest first). */
 export const fillBases = (touched: Iterable<WorkingConflict>, histories: ReadonlyMap<string, ReadonlyArray<LearntEvent>>, writes: FieldWrites) => {
   for (const r of touched) {
-    if (r.sides === undefined) continue
-    const base = baseOf(histories.get(r.entityId) ?? [], r.sides, writes)
+    if (r.pair === undefined) continue
+    const base = baseOf(histories.get(r.entityId) ?? [], r.pair, writes)
     r.base = base.value
     r.baseSeq = base.seq
   }

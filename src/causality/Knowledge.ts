@@ -8,9 +8,10 @@ const decodeVector = Schema.decodeUnknownSync(Schema.parseJson(Schema.Record({ k
 /**
  * Streams' knowledge as frontiers (version vectors), stored once each in
  * `frontiers` and pointed at by events (their causal context) and by
- * `stream_knowledge` (each stream's current one). Frontiers change only at
- * pulls, so a repository holds few of them; they are cached by id. The one
- * owner of both tables.
+ * `stream_knowledge` (each stream's current one). Frontiers change at pulls
+ * and when a write brings in the past of what it edits (CatchUp.ts), so a
+ * repository holds few of them; they are cached by id. The one owner of both
+ * tables.
  */
 export const makeKnowledge = (db: Database) => {
   const cache = new Map<number, Frontier>()
@@ -36,15 +37,14 @@ export const makeKnowledge = (db: Database) => {
       "INSERT INTO stream_knowledge (stream_id, frontier_id) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET frontier_id = excluded.frontier_id"
     ).run(streamId, frontierId)
   }
+  /** The id of the stream's current frontier, null when it knows nothing but its own events. */
+  const currentId = (streamId: number): number | null =>
+    (db.query("SELECT frontier_id FROM stream_knowledge WHERE stream_id = ?").get(streamId) as { frontier_id: number } | null)?.frontier_id ?? null
   return {
     byId,
-    /** The stream's current frontier (what it has pulled; its own events are implicit). */
-    current: (streamId: number): Frontier => {
-      const row = db.query("SELECT frontier_id FROM stream_knowledge WHERE stream_id = ?").get(streamId) as
-        | { frontier_id: number }
-        | null
-      return byId(row?.frontier_id ?? null)
-    },
+    currentId,
+    /** The stream's current frontier (what it has pulled or its writes brought in; its own events are implicit). */
+    current: (streamId: number): Frontier => byId(currentId(streamId)),
     store,
     /** Records a new frontier for the stream; later events it writes carry it. */
     advance: (streamId: number, frontier: Frontier): void => setCurrent(streamId, store(frontier)),
@@ -53,3 +53,18 @@ export const makeKnowledge = (db: Database) => {
 }
 
 export type Knowledge = ReturnType<typeof makeKnowledge>
+
+/** Does `known` (a stream's frontier; its own events implicit) hold all of `needed`? */
+export const covers = (known: Frontier, needed: Frontier, self: number): boolean =>
+  Object.entries(needed).every(([s, seq]) => Number(s) === self || (known[Number(s)] ?? 0) >= seq)
+
+/** The union of frontiers, without the stream's own entry (its own events are implicit). */
+export const join = (self: number, ...frontiers: ReadonlyArray<Frontier>): Frontier => {
+  const out: Record<number, number> = {}
+  for (const f of frontiers) {
+    for (const [s, seq] of Object.entries(f)) {
+      if (Number(s) !== self) out[Number(s)] = Math.max(out[Number(s)] ?? 0, seq)
+    }
+  }
+  return out
+}

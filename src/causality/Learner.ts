@@ -38,14 +38,15 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
     if (!conflicts.anyPending(streamId)) return pending
     for (const r of conflicts.pendingOf(streamId, entities)) {
       const records = pending.get(r.entityId) ?? new Map<string, WorkingConflict>()
-      records.set(r.field, { ...r, status: "pending", settledSeq: null, settledAt: null, sides: undefined })
+      records.set(r.field, { ...r, status: "pending", settledSeq: null, settledAt: null, pair: undefined })
       pending.set(r.entityId, records)
     }
     return pending
   }
 
   /**
-   * Learns `events` (in seq order) into stream `streamId`'s heads. Incoming
+   * Learns `events` (in seq order) into stream `streamId`'s heads, at time
+   * `now` (the wall time of the transaction that records it). Incoming
    * events (a pull) may create, update and settle conflict records of
    * `worktree`'s scope; the stream's own new writes know everything it knows,
    * so they only replace heads and settle.
@@ -53,7 +54,8 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
   const learn = (
     scope: { readonly worktree: string; readonly streamId: number },
     batch: ReadonlyArray<LearntEvent>,
-    mode: LearnMode
+    mode: LearnMode,
+    now: number
   ): LearnReport => {
     const A = scope.streamId
     const writers = writersAmong(batch, headsStore.entitiesWithHeads(A, creationsToCheck(batch, mode)))
@@ -80,7 +82,7 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
       knows: knowsAfter(A, frontier, batch),
       eventBySeq: (seq) => events.bySeqs([seq]).get(seq)!,
       writes,
-      now: Date.now()
+      now
     })
 
     headsStore.writeHeads(A, before, state.heads, outcome.dirtyHeads)

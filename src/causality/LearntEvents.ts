@@ -11,7 +11,6 @@ export type EventRow = Pick<
   "seq" | "id" | "stream_id" | "entity_kind" | "entity_id" | "op" | "payload" | "clock" | "if_version" | "frontier_id" | "seen_frontier_id" | "cause_id"
 >
 
-export const eventRowColumns = "seq, id, stream_id, entity_kind, entity_id, op, payload, clock, if_version, frontier_id, seen_frontier_id, cause_id"
 
 /** The log as learning reads it: LearntEvents, with their causal context resolved. */
 export const makeLearntEvents = (db: Database, knowledge: Knowledge) => {

@@ -299,7 +299,10 @@ export const commands: ReadonlyArray<CommandSpec> = [
     summary: "Settle conflicts with one side's value (or an invariant conflict with one of its choices), as events every peer sees when it pulls.",
     args: [{ name: "id", type: "text", description: "the conflict to settle: N or iN", optional: true, pattern: conflictId }],
     flags: [
-      text("use", "ours or theirs for field conflicts; for iN one of the choices `sync conflicts show iN` lists (drop:<source>><target>, restore, delete)", { required: true, placeholder: "CHOICE" }),
+      text("use", "a field conflict's side to keep: ours, theirs, or a side's number (conflicts show lists every side); for iN one of the choices `sync conflicts show iN` lists (drop:<source>><target>, restore, delete)", {
+        required: true,
+        placeholder: "ours|theirs|N|CHOICE"
+      }),
       boolean("all", "every pending field conflict of this scope matching the filters"),
       text("entity", "with --all: only this entity", { placeholder: "ID" }),
       text("field", "with --all: only this field", { placeholder: "NAME" }),
@@ -352,7 +355,7 @@ export const commands: ReadonlyArray<CommandSpec> = [
   },
   {
     path: ["sync", "replica"],
-    summary: "This database's replica id; --renew gives a copied database its own (after a backup).",
+    summary: "This database's replica id, its signing key and the keys pinned for other replicas; --renew gives a copied database its own id (after a backup).",
     flags: [boolean("renew", "give this database a new replica id; what it wrote so far stays the old replica's")],
     example: "grove sync replica --renew",
     module: "sync"

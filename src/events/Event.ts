@@ -17,7 +17,8 @@ export type NodeKind = typeof NodeKind.Type
 export const NodeRef = Schema.Struct({ kind: NodeKind, id: Schema.String })
 export type NodeRef = typeof NodeRef.Type
 
-export type EntityKind = "epic" | "task" | "subtask" | "dependency"
+/** What an event is about: the graph's entities, or a stream (a branch), whose knowledge events change no live state. */
+export type EntityKind = "epic" | "task" | "subtask" | "dependency" | "stream"
 
 /** An event before it is stored: its id is fixed at once so cascades can point at it. */
 export type EventDraft = {

@@ -11,8 +11,12 @@ import { appendRows, lastClock, latestEntries, nextPos, openTransaction } from "
 import { chainDigests, chainHead } from "./chain.ts"
 import { ensureLocalStream, localReplicaName } from "./streams.ts"
 
-/** Appends drafts inside the current write transaction and returns them as stored. */
-export type Append = (drafts: ReadonlyArray<EventDraft>) => Effect.Effect<ReadonlyArray<StoredEvent>, DatabaseBusy | DatabaseError>
+/**
+ * Appends drafts inside the current write transaction and returns them as
+ * stored, each with `frontierId` as its causal context (the writer's knowledge,
+ * src/causality).
+ */
+export type Append = (drafts: ReadonlyArray<EventDraft>, frontierId: number | null) => Effect.Effect<ReadonlyArray<StoredEvent>, DatabaseBusy | DatabaseError>
 
 /** An event with its git context, as `events list` shows it. */
 export interface EventView {
@@ -45,9 +49,10 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
   /**
    * Runs `body` in one BEGIN IMMEDIATE transaction. The git context is resolved
    * before the lock and persisted once, on the first append, however many
-   * events the transaction appends. A failure rolls everything back.
+   * events the transaction appends; `at` is its wall time (ms), taken under the
+   * lock. A failure rolls everything back.
    */
-  readonly transact: <A, E, R>(body: (append: Append) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | WriteError, R>
+  readonly transact: <A, E, R>(body: (append: Append, at: number) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | WriteError, R>
   readonly list: (filter: EventFilter) => Effect.Effect<ReadonlyArray<EventView>, DatabaseError | DatabaseBusy>
 }>() {
   static readonly layer = Layer.effect(
@@ -57,24 +62,21 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
       const sql = yield* SqlClient.SqlClient
       const gitContext = yield* GitContext
 
-      const transact = <A, E, R>(body: (append: Append) => Effect.Effect<A, E, R>) =>
+      const transact = <A, E, R>(body: (append: Append, at: number) => Effect.Effect<A, E, R>) =>
         Effect.gen(function*() {
           const context = yield* gitContext.resolve
           let opened:
-            | { readonly txId: number; readonly streamId: number; readonly frontierId: number | null; readonly at: number; readonly replica: string; last: number; pos: number; digest: string | null }
+            | { readonly txId: number; readonly streamId: number; readonly at: number; readonly replica: string; last: number; pos: number; digest: string | null }
             | undefined
+          // The transaction's wall time, fixed under the write lock before the body runs: what the body records
+          // (conflict records' times) can be recomputed from the log, where the transaction row keeps it.
+          let at = 0
           const open = () => {
             const streamId = ensureLocalStream(db, context.stream)
-            const at = Date.now()
             const txId = openTransaction(db, { streamId, worktree: context.worktree, head: context.head, actor: context.actor, at })
-            // The causal context: what this stream had pulled when it wrote (frontiers change only at pulls).
-            const knowledge = db.query("SELECT frontier_id FROM stream_knowledge WHERE stream_id = ?").get(streamId) as
-              | { frontier_id: number }
-              | null
             return {
               txId,
               streamId,
-              frontierId: knowledge?.frontier_id ?? null,
               at,
               replica: localReplicaName(db),
               last: lastClock(db),
@@ -82,7 +84,7 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
               digest: chainHead(db, streamId)
             }
           }
-          const append: Append = (drafts) =>
+          const append: Append = (drafts, frontierId) =>
             trySqlite(() => {
               if (drafts.length === 0) return []
               const tx = opened ??= open()
@@ -120,7 +122,7 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
                   payload: payloads[i]!,
                   payload_version: payloadVersion,
                   cause_id: d.causeId,
-                  frontier_id: tx.frontierId,
+                  frontier_id: frontierId,
                   if_version: d.ifVersion ? 1 : 0,
                   pos: tx.pos + i,
                   seen_frontier_id: null,
@@ -130,9 +132,12 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
               tx.pos += rows.length
               tx.digest = digests.at(-1)!
               tx.last = stamps.last
-              return drafts.map((d, i): StoredEvent => ({ ...d, seq: rows[i]!.seq, clock: rows[i]!.clock, streamId: tx.streamId, frontierId: tx.frontierId }))
+              return drafts.map((d, i): StoredEvent => ({ ...d, seq: rows[i]!.seq, clock: rows[i]!.clock, streamId: tx.streamId, frontierId }))
             })
-          return yield* orDatabaseError(sql.withTransaction(Effect.suspend(() => body(append))))
+          return yield* orDatabaseError(sql.withTransaction(Effect.suspend(() => {
+            at = Date.now()
+            return body(append, at)
+          })))
         })
 
       const list = (filter: EventFilter) =>

@@ -116,6 +116,32 @@ export const chunked = <A, R>(ids: ReadonlyArray<A>, query: (chunk: ReadonlyArra
   return out
 }
 
+/**
+ * The events of these streams' seq ranges (lo, hi], in seq order, at most
+ * `limit`: what a stream learns when it catches up (src/causality/CatchUp.ts).
+ */
+export const rowsInRanges = (
+  db: Database,
+  ranges: ReadonlyArray<{ readonly stream: number; readonly lo: number; readonly hi: number }>,
+  limit: number
+): Array<LogRow> => {
+  if (ranges.length === 0) return []
+  const from = Math.min(...ranges.map((r) => r.lo))
+  const to = Math.max(...ranges.map((r) => r.hi))
+  // `+stream_id` keeps SQLite on the seq range: one walk of the log instead of a probe per stream.
+  return db.query(
+    `SELECT ${logColumns} FROM events WHERE seq > ? AND seq <= ?
+     AND (${ranges.map(() => "(+stream_id = ? AND seq > ? AND seq <= ?)").join(" OR ")})
+     ORDER BY seq LIMIT ?`
+  ).all(from, to, ...ranges.flatMap((r) => [r.stream, r.lo, r.hi]), limit) as Array<LogRow>
+}
+
+/** How many events of a stream's seq range (lo, hi] are not of operation `except`. */
+export const countOpsIn = (db: Database, range: { readonly stream: number; readonly lo: number; readonly hi: number }, except: string): number =>
+  (db.query("SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND seq <= ? AND op <> ?").get(range.stream, range.lo, range.hi, except) as {
+    n: number
+  }).n
+
 /** The events with these seqs. */
 export const rowsBySeq = (db: Database, seqs: ReadonlyArray<number>): Array<LogRow> =>
   chunked(seqs, (chunk, ph) => db.query(`SELECT ${logColumns} FROM events WHERE seq IN (${ph})`).all(...chunk) as Array<LogRow>)
@@ -133,6 +159,13 @@ export const creationsOf = (db: Database, entityIds: ReadonlyArray<string>): Arr
     db.query(
       `SELECT ${logColumns} FROM events WHERE entity_id IN (${ph}) AND op IN ('epic.created', 'task.created', 'subtask.created')`
     ).all(...chunk) as Array<LogRow>)
+
+/** An entity's newest event in each stream that wrote to it: its seq and causal context. */
+export const newestPerStream = (db: Database, entityId: string): Array<Pick<LogRow, "stream_id" | "seq" | "frontier_id">> =>
+  // SQLite takes the bare column frontier_id from the row holding max(seq).
+  db.query("SELECT stream_id, max(seq) AS seq, frontier_id FROM events WHERE entity_id = ? GROUP BY stream_id").all(entityId) as Array<
+    Pick<LogRow, "stream_id" | "seq" | "frontier_id">
+  >
 
 /** Per entity, the greatest clock its history holds. */
 export const latestClocks = (db: Database, entityIds: ReadonlyArray<string>): Map<string, number> =>
@@ -158,6 +191,26 @@ const entrySelect = `SELECT e.*, s.name AS stream, t.worktree, t.head, t.actor, 
 /** A stream's events after position `after`, in stream order, with the git context and commit time of their transactions. */
 export const streamEntriesAfter = (db: Database, streamId: number, after: number): Array<LogEntry> =>
   db.query(`${entrySelect} WHERE e.stream_id = ? AND e.pos > ? ORDER BY e.pos`).all(streamId, after) as Array<LogEntry>
+
+/** The events after seq `after`, in seq order, at most `limit`, with their git context and transaction time. */
+export const entriesAfter = (db: Database, after: number, limit: number): Array<LogEntry> =>
+  db.query(`${entrySelect} WHERE e.seq > ? ORDER BY e.seq LIMIT ?`).all(after, limit) as Array<LogEntry>
+
+/** A stream's newest event committed before `at` (ms), with its git context. */
+export const newestBefore = (db: Database, streamId: number, at: number): LogEntry | undefined =>
+  (db.query(`${entrySelect} WHERE e.stream_id = ? AND t.committed_at < ? ORDER BY e.seq DESC LIMIT 1`).get(streamId, at) as LogEntry | null) ?? undefined
+
+/** This replica's streams whose newest event before `at` was written at head `commit`. */
+export const streamsAtHead = (db: Database, replicaId: number, commit: string, at: number): Array<number> =>
+  (db.query(
+    `SELECT s.id AS id FROM streams s WHERE s.replica_id = ? AND (
+       SELECT t.head FROM events e JOIN transactions t ON t.id = e.tx_id
+       WHERE e.stream_id = s.id AND t.committed_at < ? ORDER BY e.seq DESC LIMIT 1) = ?`
+  ).all(replicaId, at, commit) as Array<{ id: number }>).map((r) => r.id)
+
+/** A stream's first event of an operation. */
+export const firstOfOp = (db: Database, streamId: number, op: string): LogRow | undefined =>
+  (db.query(`SELECT ${logColumns} FROM events WHERE stream_id = ? AND op = ? ORDER BY seq LIMIT 1`).get(streamId, op) as LogRow | null) ?? undefined
 
 /** One event with its git context. */
 export const entryBySeq = (db: Database, seq: number): LogEntry | undefined =>

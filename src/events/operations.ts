@@ -65,6 +65,14 @@ export const operations = {
     }),
     none
   ),
+  /**
+   * A knowledge event on a stream (its entity: the branch): the stream now knows
+   * everything in this event's causal context, by a pull of `source` or, for a
+   * new branch, inherited from the branch it was created from (`fork`). No
+   * field: it makes sync state (knowledge, heads, conflict records) a function
+   * of the log and carries it across clones.
+   */
+  "stream.learnt": define(Schema.Struct({ via: Schema.Literal("pull", "fork"), source: Schema.String }), none),
   "dependency.added": define(Edge, () => presence(true)),
   "dependency.removed": define(Edge, () => presence(false)),
   /**

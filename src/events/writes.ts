@@ -10,7 +10,8 @@ export const entityFields: Readonly<Record<EntityKind, ReadonlyArray<string>>> =
   epic: ["description", "existence", "status", "title"],
   task: ["description", "epic", "existence", "owner", "status", "title"],
   subtask: ["description", "existence", "owner", "status", "task", "title"],
-  dependency: ["presence"]
+  dependency: ["presence"],
+  stream: []
 }
 
 /** The value a delete writes to every field: distinct from every JSON text. */

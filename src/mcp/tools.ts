@@ -208,7 +208,10 @@ export const tools: ReadonlyArray<Tool> = [
       entity: optional(Schema.String, "with all: only this entity"),
       field: optional(Schema.String, "with all: only this field"),
       expect: optional(Schema.Array(Schema.Int), "with all: refuse (expect_mismatch) unless exactly these conflict ids match"),
-      use: described(Schema.String, "ours or theirs for field conflicts; for an invariant conflict one of the choices conflict_show lists (drop:<source>><target>, restore, delete)"),
+      use: described(
+        Schema.Union(Schema.Literal("ours", "theirs"), Schema.Int.pipe(Schema.positive()), Schema.String),
+        "a field conflict's side to keep: ours, theirs, or a side's number (conflict_show lists every side); for an invariant conflict (iN) one of the choices conflict_show lists (drop:<source>><target>, restore, delete)"
+      ),
       dryRun: optional(Schema.Boolean, "preview only")
     },
     (i) => resolveConflicts(i, i.use, i.dryRun === true)

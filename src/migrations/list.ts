@@ -375,10 +375,51 @@ export const migrations: ReadonlyArray<Migration> = [
       DROP INDEX subtasks_by_status;
     `
   },
-  // PLACEHOLDERS (branch invariants only): versions 7 and 8 belong to other branches being merged
-  // at the same time (7: conflict sides). The list must be contiguous; drop these two at the merge.
-  { version: 7, name: "placeholder for migration 7", up: "SELECT 1", down: "SELECT 1" },
-  { version: 8, name: "placeholder for migration 8", up: "SELECT 1", down: "SELECT 1" },
+  {
+    version: 7,
+    name: "every side of a conflict record",
+    up: `
+      -- Every distinct value among the maximal writes, with the writes carrying it (docs/sync.md "Conflicts").
+      -- Records made before it have two sides: ours and theirs.
+      ALTER TABLE conflicts ADD COLUMN sides TEXT NOT NULL DEFAULT '[]';
+      UPDATE conflicts SET sides = json_array(
+        json_object('value', ours, 'events', json_array(ours_seq)),
+        json_object('value', theirs, 'events', json_array(theirs_seq)));
+    `,
+    down: `
+      ALTER TABLE conflicts DROP COLUMN sides;
+    `
+  },
+  {
+    version: 8,
+    name: "signed bundles: this replica's key, pinned keys of other replicas, checkpoint signatures",
+    up: `
+      -- This database's ed25519 key pair (created by its first push): as secret as the database itself.
+      CREATE TABLE signing_key (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        public_key TEXT NOT NULL,
+        private_key TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      -- Each other replica's public key, pinned the first time a fetch saw it sign (trust on first use).
+      CREATE TABLE pinned_keys (
+        replica TEXT PRIMARY KEY,
+        public_key TEXT NOT NULL,
+        remote TEXT NOT NULL,
+        pinned_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      -- A replica's signature of its stream's chain head at a position, kept so any clone can relay the stream.
+      CREATE TABLE checkpoint_signatures (
+        replica TEXT NOT NULL,
+        branch TEXT NOT NULL,
+        pos INTEGER NOT NULL,
+        signature TEXT NOT NULL,
+        PRIMARY KEY (replica, branch, pos)
+      ) WITHOUT ROWID;
+    `,
+    // Dropping the key would make every clone that pinned it refuse this replica's next push.
+    down: irreversible
+  },
   {
     version: 9,
     name: "invariant conflicts: cycles and orphans found in the live state after a fetch or pull",

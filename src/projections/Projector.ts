@@ -161,7 +161,9 @@ const materializers: { readonly [Op in Operation]: Materializer<Op> } = {
   },
   "conflict.resolved": (db, run) => {
     for (const e of run) applyResolution(db, e)
-  }
+  },
+  // Knowledge changes sync state only (src/causality), never the live tables.
+  "stream.learnt": () => {}
 }
 
 /**

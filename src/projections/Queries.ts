@@ -155,6 +155,14 @@ const makeQueries = (db: import("bun:sqlite").Database) => {
       trySqlite(() =>
         new Set(chunked(ids, (chunk, ph) => db.query(`SELECT id FROM ${tableOf[kind]} WHERE id IN (${ph})`).all(...chunk) as Array<{ id: string }>).map((r) => r.id))
       ),
+    /** The status of each of these ids that exists as an entity of `kind`: bulk input's checks, one query per 500 ids. */
+    statuses: (kind: "task" | "subtask", ids: ReadonlyArray<string>) =>
+      trySqlite(() =>
+        new Map(
+          chunked(ids, (chunk, ph) => db.query(`SELECT id, status FROM ${tableOf[kind]} WHERE id IN (${ph})`).all(...chunk) as Array<{ id: string; status: Status }>)
+            .map((r) => [r.id, r.status])
+        )
+      ),
     /** Whether an entity of `kind` with this id is live. */
     isLive: (kind: keyof typeof tableOf, id: string) =>
       trySqlite(() => db.query(`SELECT 1 FROM ${tableOf[kind]} WHERE id = ?`).get(id) !== null),

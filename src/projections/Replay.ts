@@ -115,10 +115,14 @@ export interface TableChecksum {
 }
 
 /** Order-stable digest of a table's rows. */
-export const checksumTable = (db: Database, table: string, key: string): TableChecksum => {
+export const checksumTable = (db: Database, table: string, key: string): TableChecksum =>
+  checksumQuery(db, table, `SELECT * FROM ${table} ORDER BY ${key}`)
+
+/** Order-stable digest of what a query returns (`sql` orders its rows), named `table`. */
+export const checksumQuery = (db: Database, table: string, sql: string): TableChecksum => {
   const hash = new Bun.CryptoHasher("sha256")
   let rows = 0
-  for (const row of db.query(`SELECT * FROM ${table} ORDER BY ${key}`).values()) {
+  for (const row of db.query(sql).values()) {
     hash.update(JSON.stringify(row))
     hash.update("\n")
     rows++
@@ -142,14 +146,18 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
    * refused (log_tampered) when a stream's hash chain is broken, so an edited
    * log is never laundered into the live state.
    */
-  readonly rebuild: (onProgress?: (replayed: number) => void) => Effect.Effect<{ readonly events: number }, LogTampered | DatabaseBusy | DatabaseError>
+  readonly rebuild: (
+    onProgress?: (replayed: number) => void,
+    /** More state derived from the log (sync state, src/causality/Relearn.ts), rebuilt in the same transaction. */
+    also?: () => void
+  ) => Effect.Effect<{ readonly events: number }, LogTampered | DatabaseBusy | DatabaseError>
   /** Replays into a scratch in-memory database and compares per-table checksums. */
   readonly verify: ReturnType<typeof trySqlite<VerifyReport>>
 }>() {
   static readonly layer = Layer.effect(
     Replay,
     Effect.map(Sqlite, ({ db }) => {
-      const rebuild = (onProgress?: (replayed: number) => void) =>
+      const rebuild = (onProgress?: (replayed: number) => void, also?: () => void) =>
         trySqlite(() =>
           db.transaction(() => {
             const chains = checkChains(db)
@@ -161,6 +169,7 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
             for (const t of projectionTables) db.run(`DELETE FROM ${t.name}`)
             const events = replayLog(db, db, onProgress)
             for (const { sql } of indexes) db.run(sql)
+            also?.()
             return { events }
           }).immediate()
         ).pipe(Effect.flatMap((r) =>

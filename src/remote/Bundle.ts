@@ -61,7 +61,13 @@ export const Bundle = Schema.Struct({
   /** The streams frontiers point into: [replica, branch]. */
   streams: Schema.Array(StreamKey),
   transactions: Schema.Array(BundleTransaction),
-  events: Schema.Array(BundleEvent)
+  events: Schema.Array(BundleEvent),
+  /**
+   * The replica's ed25519 public key and its signature of the checkpoint at
+   * `to` (src/remote/Signing.ts), both base64; absent in bundles of replicas
+   * that never signed (pushed before signing existed).
+   */
+  signature: Schema.optional(Schema.Struct({ key: Schema.String, sig: Schema.String }))
 })
 export type Bundle = typeof Bundle.Type
 

@@ -67,12 +67,27 @@ export const makeExporter = (db: Database, knowledge: Knowledge) => {
     return portable(vector)
   }
 
-  /** Bundles of `stream`'s events after position `after`, at most `bundleSize` events each. */
-  const bundles = (stream: StoredStream, after: number): Array<Bundle> => {
+  /**
+   * Bundles of `stream`'s events after position `after`, at most `bundleSize`
+   * events each. With `ends` (the positions its writer signed, for a stream
+   * relayed from another replica), each bundle ends at one of them, so it can
+   * carry the writer's signature, and events after the last are left out.
+   */
+  const bundles = (stream: StoredStream, after: number, ends?: ReadonlyArray<number>): Array<Bundle> => {
     const rows = streamEntriesAfter(db, stream.id, after)
+    const chunks: Array<typeof rows> = []
+    for (let i = 0; i < rows.length;) {
+      const first = rows[i]!.pos
+      const end = ends === undefined
+        ? first + bundleSize - 1
+        : ends.findLast((e) => e >= first && e < first + bundleSize)
+      if (end === undefined) break
+      const chunk = rows.slice(i, i + end - first + 1)
+      chunks.push(chunk)
+      i += chunk.length
+    }
     const out: Array<Bundle> = []
-    for (let i = 0; i < rows.length; i += bundleSize) {
-      const chunk = rows.slice(i, i + bundleSize)
+    for (const chunk of chunks) {
       const streamIndex = new Map<string, number>()
       const streamList: Array<StreamKey> = []
       const indexOf = (key: StreamKey) => {

@@ -15,7 +15,7 @@ export interface FetchedBundle {
 /** Why a ref's events were not imported. */
 export interface Refusal {
   readonly ref: string
-  readonly code: "history_rewritten" | "bundle_corrupt"
+  readonly code: "history_rewritten" | "bundle_corrupt" | "bundle_unauthenticated"
   readonly detail: string
 }
 
@@ -165,13 +165,15 @@ export const makeImporter = (db: Database, knowledge: Knowledge) => {
       return pos
     }
     const created = new Set<string>()
-    const needCreation = [...new Set(queues.flat().filter((c) => c.event.kind !== "dependency" && !creations.includes(c.event.op)).map((c) => c.event.entity))]
+    // Edges and streams (knowledge events) have no creation event.
+    const uncreated = (kind: string) => kind === "dependency" || kind === "stream"
+    const needCreation = [...new Set(queues.flat().filter((c) => !uncreated(c.event.kind) && !creations.includes(c.event.op)).map((c) => c.event.entity))]
     for (const r of creationsOf(db, needCreation)) created.add(r.entity_id)
     const ready = (c: Candidate) =>
       reachedOf(c.stream) === c.event.pos - 1 &&
       c.frontier.every(([key, pos]) => reachedOf(key) >= pos) &&
       (c.seen ?? []).every(([key, pos]) => reachedOf(key) >= pos) &&
-      (c.event.kind === "dependency" || creations.includes(c.event.op) || created.has(c.event.entity))
+      (uncreated(c.event.kind) || creations.includes(c.event.op) || created.has(c.event.entity))
     const next = queues.map(() => 0)
     const order: Array<Candidate> = []
     for (;;) {

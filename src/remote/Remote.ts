@@ -8,14 +8,16 @@ import { Writer } from "../write/Writer.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { invariantId, makeInvariantStore } from "../causality/InvariantStore.ts"
 import { Touched } from "../projections/Invariants.ts"
-import { encodeBundle, openBundle, parseBundleName } from "./Bundle.ts"
-import { makeExporter } from "./Export.ts"
+import { type Bundle, encodeBundle, openBundle, parseBundleName } from "./Bundle.ts"
+import { makeExporter, type StoredStream } from "./Export.ts"
 import { type FetchedBundle, makeImporter, type Refusal } from "./Import.ts"
 import { ensureLocalStream, localReplicaName } from "../events/streams.ts"
 import { refOf, streamOfRef, type TreeEntry, Transport } from "./Transport.ts"
+import { type Authentication, authenticate, bundleCheckpoint, checkpointsAfter, pinnedKey, sign, signingKey, storeCheckpoints } from "./Signing.ts"
 
 export class BundleCorrupt extends GroveError("BundleCorrupt", "bundle_corrupt") {}
 export class HistoryRewritten extends GroveError("HistoryRewritten", "history_rewritten") {}
+export class BundleUnauthenticated extends GroveError("BundleUnauthenticated", "bundle_unauthenticated") {}
 export class PushRejected extends GroveError("PushRejected", "push_rejected") {}
 
 export interface FetchReport {
@@ -30,6 +32,11 @@ export interface FetchReport {
   readonly quarantined: number
   readonly quarantinedByReason: Readonly<Record<string, number>>
   readonly refused: ReadonlyArray<Refusal>
+  /**
+   * Refs imported whose newest bundle is unsigned: their replica has never been seen signing (it pushed
+   * before signing existed), so what they hold is not authenticated (docs/security.md).
+   */
+  readonly unsigned: ReadonlyArray<string>
   /** Refs skipped because their quarantine was dropped at their current tip (`sync quarantine drop`). */
   readonly dropped: ReadonlyArray<string>
   /** Invariant conflicts (`i<N>`) this fetch recorded in its scope, and those it found no longer hold. */
@@ -120,12 +127,17 @@ const makeRemote = (
       const held = entries.filter((e) => parseBundleName(e.name)!.to <= have)
       const compared = verified === undefined ? held : held.slice(-1)
       const needed = entries.filter((e) => compared.includes(e) || parseBundleName(e.name)!.to > have)
-      return Either.right({ stream, needed, entries, to })
+      return Either.right({ stream, needed, entries, to, have })
     })
 
-  const record = (remote: string, tips: ReadonlyMap<string, string>, refused: ReadonlyArray<Refusal>) =>
+  const record = (remote: string, tips: ReadonlyMap<string, string>, refused: ReadonlyArray<Refusal>, authentication: Authentication) =>
     trySqlite(() => {
       const refusedRefs = new Set(refused.map((r) => r.ref))
+      for (const p of authentication.pins) {
+        if (refusedRefs.has(p.ref)) continue
+        db.query("INSERT OR IGNORE INTO pinned_keys (replica, public_key, remote, pinned_at) VALUES (?, ?, ?, ?)").run(p.replica, p.publicKey, remote, Date.now())
+      }
+      storeCheckpoints(db, authentication.checkpoints.filter((c) => !refusedRefs.has(c.ref)))
       for (const [ref, tip] of tips) {
         if (refusedRefs.has(ref)) continue
         db.query("INSERT INTO remote_refs (remote, ref, tip) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET tip = excluded.tip").run(remote, ref, tip)
@@ -150,10 +162,14 @@ const makeRemote = (
       for (const ref of dropped) tips.delete(ref)
       const refused: Array<Refusal> = []
       const wanted: Array<{ ref: string; stream: { replica: string; branch: string }; entry: TreeEntry }> = []
+      const have = new Map<string, number>()
       for (const [ref, tip] of tips) {
         const inspected = yield* inspect(remote, ref, tip)
         if (Either.isLeft(inspected)) refused.push(inspected.left)
-        else for (const entry of inspected.right.needed) wanted.push({ ref, stream: inspected.right.stream, entry })
+        else {
+          have.set(ref, inspected.right.have)
+          for (const entry of inspected.right.needed) wanted.push({ ref, stream: inspected.right.stream, entry })
+        }
       }
       const blobs = yield* transport.readBlobs([...new Set(wanted.map((w) => w.entry.blob))])
       const bundles: Array<FetchedBundle> = []
@@ -168,6 +184,12 @@ const makeRemote = (
           broken.add(w.ref)
         } else bundles.push({ ref: w.ref, name: w.entry.name, bundle: opened.right })
       }
+      const authentication = yield* authenticate(
+        db,
+        [...have].filter(([ref]) => !broken.has(ref)).map(([ref, h]) => ({ ref, have: h, bundles: bundles.filter((b) => b.ref === ref) }))
+      )
+      refused.push(...authentication.refused)
+      for (const r of authentication.refused) broken.add(r.ref)
       const plan = yield* trySqlite(() => importer.plan(bundles.filter((b) => !broken.has(b.ref))))
       refused.push(...plan.refused)
       const batchSize = options.batchSize ?? 2000
@@ -188,9 +210,10 @@ const makeRemote = (
       }
       const context = yield* git.resolve
       const detection = yield* orDatabaseError(sql.withTransaction(Effect.zipRight(
-        record(remote, tips, refused),
+        record(remote, tips, refused, authentication),
         trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: () => ensureLocalStream(db, context.stream) }, touched))
       )))
+      const refusedRefs = new Set(refused.map((r) => r.ref))
       return {
         remote,
         refs: tips.size + dropped.length,
@@ -200,6 +223,7 @@ const makeRemote = (
         quarantined,
         quarantinedByReason: byReason,
         refused,
+        unsigned: authentication.unsigned.filter((ref) => !refusedRefs.has(ref)),
         dropped,
         invariantConflicts: { created: detection.created.map(invariantId), settled: detection.settled.map(invariantId) }
       } satisfies FetchReport
@@ -212,7 +236,7 @@ const makeRemote = (
   const failOnRefusal = (report: FetchReport) => {
     const first = report.refused[0]
     if (first === undefined) return Effect.void
-    const Refused = first.code === "bundle_corrupt" ? BundleCorrupt : HistoryRewritten
+    const Refused = first.code === "bundle_corrupt" ? BundleCorrupt : first.code === "bundle_unauthenticated" ? BundleUnauthenticated : HistoryRewritten
     return Effect.fail(
       new Refused({
         message: `refused ${report.refused.length} grove ref${report.refused.length === 1 ? "" : "s"} of ${report.remote}: ${
@@ -229,6 +253,37 @@ const makeRemote = (
       const report = yield* fetchFrom(name, options)
       yield* failOnRefusal(report)
       return report
+    })
+
+  /**
+   * A stream's bundles after `after`, signed: this database's own streams with
+   * its key (created by the first push that needs it); another replica's with
+   * the signatures its writer made, so each bundle ends at a signed position
+   * and what follows the last one waits; a replica never seen signing's as
+   * they came, unsigned.
+   */
+  const signed = (stream: StoredStream, after: number) =>
+    Effect.gen(function*() {
+      if (stream.replica === (yield* trySqlite(() => localReplicaName(db)))) {
+        const key = yield* signingKey(db)
+        const bundles: Array<Bundle & { readonly signature: { readonly key: string; readonly sig: string } }> = []
+        for (const b of yield* trySqlite(() => exporter.bundles(stream, after))) {
+          bundles.push({ ...b, signature: { key: key.publicKey, sig: yield* sign(key, bundleCheckpoint(b)!) } })
+        }
+        // Kept like imported ones, so this stream is relayed with them once it is another replica's (sync replica --renew).
+        yield* trySqlite(() =>
+          db.transaction(() => storeCheckpoints(db, bundles.map((b) => ({ replica: b.replica, branch: b.branch, pos: b.to, signature: b.signature.sig }))))
+            .immediate()
+        )
+        return bundles
+      }
+      const key = yield* trySqlite(() => pinnedKey(db, stream.replica))
+      if (key === undefined) return yield* trySqlite(() => exporter.bundles(stream, after))
+      const checkpoints = yield* trySqlite(() => checkpointsAfter(db, stream.replica, stream.branch, after))
+      return (yield* trySqlite(() => exporter.bundles(stream, after, [...checkpoints.keys()]))).map((b) => ({
+        ...b,
+        signature: { key, sig: checkpoints.get(b.to)! }
+      }))
     })
 
   /**
@@ -257,14 +312,16 @@ const makeRemote = (
           const entries = tip === undefined ? [] : yield* transport.treeOf(tip)
           const remoteTo = entries.reduce((to, e) => Math.max(to, parseBundleName(e.name)?.to ?? 0), 0)
           if (stream.pos <= remoteTo) continue
-          const bundles = yield* trySqlite(() => exporter.bundles(stream, remoteTo))
+          const bundles = yield* signed(stream, remoteTo)
+          if (bundles.length === 0) continue
+          const to = bundles[bundles.length - 1]!.to
           const commit = yield* transport.appendBundles(
             tip,
             entries,
             bundles.map(encodeBundle),
-            `grove: ${stream.branch}@${stream.replica} events ${remoteTo + 1}-${stream.pos}`
+            `grove: ${stream.branch}@${stream.replica} events ${remoteTo + 1}-${to}`
           )
-          updates.push({ ref, commit, from: remoteTo + 1, to: stream.pos })
+          updates.push({ ref, commit, from: remoteTo + 1, to })
         }
         const outcomes = yield* transport.push(name, updates)
         const rejected = outcomes.filter((o) => !o.accepted)

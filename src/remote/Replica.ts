@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite"
 import { localReplica, localReplicaName } from "../events/streams.ts"
 import { makeKnowledge } from "../causality/Knowledge.ts"
+import { handOverKey } from "./Signing.ts"
 
 export interface Renewal {
   readonly previous: string
@@ -17,12 +18,15 @@ export interface Renewal {
  * Each branch continues on a new stream of the new replica that knows
  * everything the old one knew (its frontier plus the old stream's events),
  * with the old stream's causally maximal writes and --if-version floors, and
- * its pending conflicts. Runs inside the caller's write transaction.
+ * its pending conflicts. The copied signing key becomes the old replica's
+ * pinned key; this database creates its own at its next push. Runs inside the
+ * caller's write transaction.
  */
 export const renewReplicaId = (db: Database): Renewal => {
   const previous = localReplicaName(db)
   const replica = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString("hex")
   const knowledge = makeKnowledge(db)
+  handOverKey(db, previous)
   db.query("UPDATE replicas SET name = ? WHERE id = ?").run(replica, localReplica)
   const old = (db.query("INSERT INTO replicas (name) VALUES (?) RETURNING id").get(previous) as { id: number }).id
   const streams = db.query(

@@ -8,7 +8,7 @@ import { type EntityKindName, Graph } from "../graph/Graph.ts"
 import type { tableOf } from "../projections/tables.ts"
 import { wallTimeOf } from "../events/hlc.ts"
 import { deleted, entityFields } from "../events/writes.ts"
-import { GroveError, NotFound } from "../errors/index.ts"
+import { GroveError, InvalidInput, NotFound } from "../errors/index.ts"
 import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
 import { localStreamId, streamName } from "../events/streams.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
@@ -32,6 +32,16 @@ export interface EventInfo {
   readonly time: string
 }
 
+/** Which side `resolve` keeps: ours, theirs, or a side by its number in `sides` (1 is ours, 2 theirs). */
+export type SideChoice = "ours" | "theirs" | number
+
+/** One distinct value of a conflict with the maximal writes carrying it. */
+export interface ConflictSideView {
+  readonly side: number
+  readonly value: unknown
+  readonly events: ReadonlyArray<EventInfo>
+}
+
 export interface Conflict {
   /** Field conflicts; invariant ones (a cycle, an orphan) are `InvariantConflict`s (src/sync/InvariantConflicts.ts). */
   readonly kind: "field"
@@ -46,6 +56,8 @@ export interface Conflict {
   readonly baseEvent: EventInfo | null
   readonly oursEvent: EventInfo
   readonly theirsEvent: EventInfo
+  /** Every distinct value among the maximal writes: two, or more when three or more branches disagree. */
+  readonly sides: ReadonlyArray<ConflictSideView>
   readonly settledBy: EventInfo | null
   readonly createdAt: string
   readonly settledAt: string | null
@@ -67,7 +79,7 @@ export interface Resolution {
   readonly base: unknown
   readonly ours: unknown
   readonly theirs: unknown
-  readonly use: "ours" | "theirs"
+  readonly use: SideChoice
   readonly value: unknown
   /** The events written (or, with --dry-run, that would be written). */
   readonly writes: ReadonlyArray<{ readonly op: string; readonly entity: string; readonly field: string; readonly value: unknown }>
@@ -116,6 +128,7 @@ const makeConflicts = (
     baseEvent: info(r.baseSeq),
     oursEvent: info(r.oursSeq)!,
     theirsEvent: info(r.theirsSeq)!,
+    sides: r.sides.map((side, i) => ({ side: i + 1, value: parse(side.value), events: side.events.map((seq) => info(seq)!) })),
     settledBy: info(r.settledSeq),
     createdAt: new Date(r.createdAt).toISOString(),
     settledAt: r.settledAt === null ? null : new Date(r.settledAt).toISOString()
@@ -175,17 +188,29 @@ const makeConflicts = (
    * Choosing an edge's presence re-adds it under the rules `dep add` enforces (both ends live, no
    * cycle); the resolution is refused otherwise (choose the other side).
    */
-  const checkEdge = (r: ConflictRecord, use: "ours" | "theirs") => {
-    if (r.entityKind !== "dependency" || parse(use === "ours" ? r.ours : r.theirs) !== true) return Effect.void
+  const checkEdge = (r: ConflictRecord, value: unknown) => {
+    if (r.entityKind !== "dependency" || value !== true) return Effect.void
     const { source, target } = endpoints(r.entityId)
     return graph.checkReAdd(source, target, "; resolve with the other side").pipe(
       Effect.mapError((e) => (e._tag === "NotFound" ? new NotFound({ message: e.message, details: { conflict: r.id, ...e.details } }) : e))
     )
   }
 
-  /** The events that settle one record with the chosen side. */
-  const settle = (r: ConflictRecord, use: "ours" | "theirs") => {
-    const value = parse(use === "ours" ? r.ours : r.theirs)
+  /** The value of the chosen side; a side number the record does not have is invalid_input. */
+  const chosen = (r: ConflictRecord, use: SideChoice) => {
+    const text = use === "ours" ? r.ours : use === "theirs" ? r.theirs : r.sides[use - 1]?.value
+    return text === undefined
+      ? Effect.fail(
+        new InvalidInput({
+          message: `conflict ${r.id} has ${r.sides.length} sides: --use takes ours, theirs or a side from 1 to ${r.sides.length}`,
+          details: { conflict: r.id, use, sides: r.sides.length }
+        })
+      )
+      : Effect.succeed(parse(text))
+  }
+
+  /** The events that settle one record with the chosen value. */
+  const settle = (r: ConflictRecord, value: unknown) => {
     if (r.field === "existence" && value !== true) return confirmDelete(r.entityKind, r.entityId, r.id)
     return settleFromLog(r, value)
   }
@@ -268,7 +293,7 @@ const makeConflicts = (
    * Settles pending conflicts of this scope with one side, as conflict.resolved
    * events on this branch (one transaction). `dryRun` computes and changes nothing.
    */
-  const resolve = (selection: ResolveSelection, use: "ours" | "theirs", dryRun: boolean) =>
+  const resolve = (selection: ResolveSelection, use: SideChoice, dryRun: boolean) =>
     Effect.flatMap(git.resolve, (context) =>
       writer.write((emit) =>
         Effect.gen(function*() {
@@ -300,12 +325,13 @@ const makeConflicts = (
               })
             }
           }
-          for (const r of matched) yield* checkEdge(r, use)
-          const plans = yield* Effect.forEach(matched, (r) => Effect.map(settle(r, use), (drafts) => ({ r, drafts })))
+          const values = yield* Effect.forEach(matched, (r) => chosen(r, use))
+          for (const [i, r] of matched.entries()) yield* checkEdge(r, values[i])
+          const plans = yield* Effect.forEach(matched, (r, i) => Effect.map(settle(r, values[i]), (drafts) => ({ r, drafts, value: values[i] })))
           if (!dryRun) yield* emit(plans.flatMap((p) => p.drafts))
           return {
             dryRun,
-            resolutions: plans.map(({ r, drafts }): Resolution => ({
+            resolutions: plans.map(({ r, drafts, value }): Resolution => ({
               conflict: r.id,
               entity: { kind: r.entityKind, id: r.entityId },
               field: r.field,
@@ -313,7 +339,7 @@ const makeConflicts = (
               ours: parse(r.ours),
               theirs: parse(r.theirs),
               use,
-              value: parse(use === "ours" ? r.ours : r.theirs),
+              value,
               writes: drafts.map((d) => {
                 const p = d.payload as { field: string; value: unknown }
                 return { op: d.op, entity: d.entityId, field: p.field, value: p.value }

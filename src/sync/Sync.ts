@@ -1,17 +1,16 @@
-import * as SqlClient from "@effect/sql/SqlClient"
-import { type Unreadable, readStoredPayload } from "../events/operations.ts"
-import { Context, Effect, Either, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { GitContext } from "../events/GitContext.ts"
 import { GroveError, InvalidInput } from "../errors/index.ts"
 import { Git } from "../git/Git.ts"
 import { Repository } from "../git/Repository.ts"
-import { orDatabaseError, trySqlite } from "../storage/errors.ts"
+import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { CausalState } from "../causality/CausalState.ts"
-import type { Frontier } from "../causality/causality.ts"
-import type { LearntEvent } from "../causality/Heads.ts"
-import { eventRowColumns, type EventRow } from "../causality/LearntEvents.ts"
-import { newestSeq, quarantine } from "../events/log.ts"
+import { type Frontier, knowledgeOp } from "../causality/causality.ts"
+import { missing, type Range } from "../causality/CatchUp.ts"
+import { draft } from "../events/Event.ts"
+import { Writer } from "../write/Writer.ts"
+import { countOpsIn, firstOfOp, newestSeq } from "../events/log.ts"
 import { ensureLocalStream, localStreamId, streamName, streamsOfBranch } from "../events/streams.ts"
 import { branchExists, defaultBranch } from "./SourceBranch.ts"
 import { makeInvariantStore } from "../causality/InvariantStore.ts"
@@ -40,19 +39,17 @@ export interface StatusReport {
   readonly behind: number
   readonly ahead: number
   readonly pendingConflicts: number
+  /**
+   * The branch whose knowledge this one started with (docs/sync.md "New branches"), or null: it started
+   * empty (no start point known, or it knew nothing then), and knows only what it wrote and pulled.
+   */
+  readonly inheritedFrom: string | null
 }
 
 export interface PullOptions {
   /** Events per transaction (default: GROVE_PULL_BATCH, else 2000). */
   readonly batchSize?: number
   readonly onProgress?: (scanned: number) => void
-}
-
-/** Per source stream, the seq range (lo, hi] this pull must learn. */
-interface Range {
-  readonly stream: number
-  readonly lo: number
-  readonly hi: number
 }
 
 /**
@@ -66,23 +63,23 @@ export class Sync extends Context.Tag("grove/Sync")<Sync, ReturnType<typeof make
     Sync,
     Effect.gen(function*() {
       const gitCommands = yield* Git
-      return makeSync(yield* Sqlite, yield* SqlClient.SqlClient, yield* CausalState, yield* GitContext, yield* Repository, gitCommands, yield* SyncConfig)
+      return makeSync(yield* Sqlite, yield* Writer, yield* CausalState, yield* GitContext, yield* Repository, gitCommands, yield* SyncConfig)
     })
   )
 }
 
 const makeSync = (
   { db }: typeof Sqlite.Service,
-  sql: SqlClient.SqlClient,
-  { knowledge, events, learner, conflicts }: typeof CausalState.Service,
+  writer: typeof Writer.Service,
+  { knowledge, conflicts }: typeof CausalState.Service,
   git: typeof GitContext.Service,
   repository: typeof Repository.Service,
   gitCommands: typeof Git.Service,
   config: typeof SyncConfig.Service
 ) => {
   const invariants = makeInvariantStore(db)
-  const countIn = (r: Range) =>
-    r.hi <= r.lo ? 0 : (db.query("SELECT count(*) AS n FROM events WHERE stream_id = ? AND seq > ? AND seq <= ?").get(r.stream, r.lo, r.hi) as { n: number }).n
+  /** The changes in a range: knowledge events are bookkeeping, not something to be behind on. */
+  const countIn = (r: Range) => (r.hi <= r.lo ? 0 : countOpsIn(db, r, knowledgeOp))
 
   /**
    * What `sources` know together, as the highest seq per stream (each source's own stream: its newest
@@ -99,12 +96,6 @@ const makeSync = (
     }
     return union
   }
-
-  /** The ranges of `target` knowledge that `self` lacks (the streams in `own` excluded: they know their own events). */
-  const missing = (own: ReadonlyArray<number>, selfKnows: Frontier, target: Frontier): Array<Range> =>
-    Object.entries(target)
-      .map(([s, hi]) => ({ stream: Number(s), lo: selfKnows[Number(s)] ?? 0, hi }))
-      .filter((r) => !own.includes(r.stream) && r.hi > r.lo)
 
   /**
    * Resolves the source branch to its streams: this replica's and those imported from other clones
@@ -128,13 +119,6 @@ const makeSync = (
     return Object.fromEntries(Object.entries(known).map(([s, seq]) => [streamName(db, Number(s)), seq]))
   }
 
-  /** Reads a stored row; one that fails its Schema is quarantined with the reason. */
-  const admit = (row: EventRow): LearntEvent | Unreadable =>
-    Either.match(readStoredPayload(row.op, row.payload), {
-      onLeft: (unreadable) => unreadable,
-      onRight: (payload) => events.fromRow(row, payload)
-    })
-
   const pull = (from: string | undefined, options: PullOptions = {}) =>
     Effect.gen(function*() {
       const context = yield* git.resolve
@@ -146,55 +130,39 @@ const makeSync = (
       const touched = new Touched()
       // What B knows when the pull starts: later writes to B wait for the next pull.
       const target = yield* trySqlite(() => knowledgeOf(src.ids))
-      const batch = Effect.suspend(() =>
-        trySqlite(() => {
-          const self = ensureLocalStream(db, context.stream)
-          if (report.batches === 0) conflicts.adoptPending(context.worktree, self), invariants.adoptPending(context.worktree, self)
-          const known = knowledge.current(self)
-          const ranges = missing([self], known, target)
-          if (ranges.length === 0) return { done: true, self }
-          const from = Math.min(...ranges.map((r) => r.lo))
-          const to = Math.max(...ranges.map((r) => r.hi))
-          const rows = db.query(
-            `SELECT ${eventRowColumns} FROM events WHERE seq > ? AND seq <= ?
-             AND (${ranges.map(() => "(+stream_id = ? AND seq > ? AND seq <= ?)").join(" OR ")})
-             ORDER BY seq LIMIT ?`
-          ).all(from, to, ...ranges.flatMap((r) => [r.stream, r.lo, r.hi]), batchSize) as Array<EventRow>
-          const admitted: Array<LearntEvent> = []
-          for (const row of rows) {
-            touched.add(row.op, row.entity_id)
-            const event = admit(row)
-            if ("reason" in event) {
-              quarantine(db, row.seq, event)
-              report.quarantined++
-              byReason[event.reason] = (byReason[event.reason] ?? 0) + 1
-            } else admitted.push(event)
+      // Each batch is one transaction: what it learnt and the knowledge event that records it in the log.
+      const batch = writer.write((emit, learn, stream) =>
+        Effect.gen(function*() {
+          const self = yield* stream
+          if (report.batches === 0) yield* trySqlite(() => (conflicts.adoptPending(context.worktree, self), invariants.adoptPending(context.worktree, self)))
+          const step = yield* learn(target, batchSize)
+          for (const [op, entity] of step.learnt) touched.add(op, entity)
+          if (step.read > 0) yield* emit([draft(knowledgeOp, { kind: "stream", id: context.stream }, { via: "pull", source: src.name })])
+          report.scanned += step.scanned
+          report.conflictsCreated += step.created.length
+          report.conflictsSettled += step.settled.length
+          for (const [reason, n] of Object.entries(step.quarantinedByReason)) {
+            byReason[reason] = (byReason[reason] ?? 0) + n
+            report.quarantined += n
           }
-          const learnt = learner.learn({ worktree: context.worktree, streamId: self }, admitted, "incoming")
-          const reached = rows.length < batchSize ? to : rows[rows.length - 1]!.seq
-          const next: Record<number, number> = { ...known }
-          for (const r of ranges) next[r.stream] = Math.max(known[r.stream] ?? 0, Math.min(reached, r.hi))
-          knowledge.advance(self, next)
-          report.scanned += rows.length
-          report.conflictsCreated += learnt.created.length
-          report.conflictsSettled += learnt.settled.length
-          report.batches++
-          return { done: rows.length < batchSize, self }
+          // The last batch records the cycles and orphans among what the whole pull learnt (docs/sync.md, Invariant conflicts).
+          if (step.done && touched.size > 0) {
+            const found = yield* trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: () => self }, touched))
+            report.conflictsCreated += found.created.length
+            report.conflictsSettled += found.settled.length
+          }
+          if (step.read > 0) report.batches++
+          return { done: step.done, self }
         })
       )
       let self = 0
       for (;;) {
-        const step = yield* orDatabaseError(sql.withTransaction(batch))
+        const step = yield* batch
         self = step.self
         options.onProgress?.(report.scanned)
         if (step.done) break
         // A macrotask turn between batches, so a signal (interrupting the fiber) lands between transactions.
         yield* Effect.sleep(0)
-      }
-      if (touched.size > 0) {
-        const found = yield* orDatabaseError(sql.withTransaction(trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: () => self }, touched))))
-        report.conflictsCreated += found.created.length
-        report.conflictsSettled += found.settled.length
       }
       return {
         sourceBranch: src.name,
@@ -217,7 +185,10 @@ const makeSync = (
         const behind = missing(self === undefined ? [] : [self], selfKnows, sourceKnows).reduce((n, r) => n + countIn(r), 0)
         const ahead = missing(src.all, sourceKnows, selfKnows).reduce((n, r) => n + countIn(r), 0)
         const pendingConflicts = self === undefined ? 0 : conflicts.countPending(self) + invariants.countPending(self)
-        return { sourceBranch: src.name, currentBranch: context.stream, behind, ahead, pendingConflicts } satisfies StatusReport
+        const first = self === undefined ? undefined : firstOfOp(db, self, knowledgeOp)
+        const fork = first === undefined ? undefined : (JSON.parse(first.payload) as { via: string; source: string })
+        const inheritedFrom = fork?.via === "fork" ? fork.source : null
+        return { sourceBranch: src.name, currentBranch: context.stream, behind, ahead, pendingConflicts, inheritedFrom } satisfies StatusReport
       })
     })
 

@@ -5,6 +5,7 @@ import { newEntityId } from "../events/ids.ts"
 import { GroveError } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"
 import { EdgeSet } from "../graph/Graph.ts"
+import { DependencySourceDone } from "../graph/rules.ts"
 import { type Emit, Writer } from "../write/Writer.ts"
 import { oversized } from "./limits.ts"
 
@@ -177,10 +178,11 @@ const makeBulk = ({ write }: typeof Writer.Service, queries: typeof Queries.Serv
       Effect.gen(function*() {
         const edges = yield* decodeAll(EdgeLine, lines)
         const ids = [...new Set(edges.flatMap((e) => [e.source, e.target]))]
-        const tasks = yield* queries.existing("task", ids)
-        const subtasks = yield* queries.existing("subtask", ids)
+        const tasks = yield* queries.statuses("task", ids)
+        const subtasks = yield* queries.statuses("subtask", ids)
         const nodeOf = (id: string): NodeRef | undefined =>
           tasks.has(id) ? { kind: "task", id } : subtasks.has(id) ? { kind: "subtask", id } : undefined
+        const statusOf = (id: string) => tasks.get(id) ?? subtasks.get(id)
         const graph = new EdgeSet(yield* queries.allDependencies())
         const drafts: Array<EventDraft> = []
         // Edges already in the graph are skipped and reported, so re-running a plan script succeeds.
@@ -196,6 +198,14 @@ const makeBulk = ({ write }: typeof Writer.Service, queries: typeof Queries.Serv
             continue
           }
           if (graph.reaches(e.target, e.source)) return yield* invalid(e.line, `${e.source} -> ${e.target} would form a cycle`)
+          // "Done means dependencies done", as for dep add; there is no --force here: reopening is one edge's decision.
+          const targetStatus = statusOf(e.target)!
+          if (statusOf(e.source) === "done" && targetStatus !== "done") {
+            return yield* new DependencySourceDone({
+              message: `line ${e.line}: ${e.source} is done and ${e.target} is not: a done ${source.kind} cannot wait for anything (grove dep add ${e.source} ${e.target} --force reopens it); the whole batch was rejected, nothing was written`,
+              details: { line: e.line, source, target, targetStatus }
+            })
+          }
           graph.add(source, target)
           drafts.push(draft("dependency.added", { kind: "dependency", id: edgeId(source, target) }, { source, target }))
         }

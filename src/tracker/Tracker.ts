@@ -74,16 +74,23 @@ const makeTracker = (writer: typeof Writer.Service, graph: typeof Graph.Service)
         if (patch.title !== undefined) yield* checkTitle(patch.title)
         const entity = yield* find(kind, id)
         yield* checkVersion(entity, ifVersion)
-        // Only fields that actually change are written: a no-op update appends nothing.
+        // A field is written when its value changes, or when it already shows the value but this branch's scope
+        // does not agree on it (an unpulled branch wrote it, or it is in conflict here): that write is a decision.
         const changes: Record<string, unknown> = {}
-        const title = patch.title?.trim()
-        if (title !== undefined && title !== entity.title) changes["title"] = title
-        if (patch.description !== undefined && patch.description !== entity.description) changes["description"] = patch.description
-        if (patch.status !== undefined && patch.status !== entity.status) {
-          yield* checkStatus(entity, patch.status)
-          changes["status"] = patch.status
+        const current = entity as Partial<Record<string, unknown>>
+        const requested: Array<[string, unknown]> = [
+          ["title", patch.title?.trim()],
+          ["description", patch.description],
+          ["status", patch.status],
+          ["owner", kind === "epic" ? undefined : patch.owner]
+        ]
+        for (const [field, value] of requested) {
+          if (value === undefined) continue
+          if (value !== current[field]) {
+            if (field === "status") yield* checkStatus(entity, value as Status)
+            changes[field] = value
+          } else if (!(yield* writer.agrees(id, field, value))) changes[field] = value
         }
-        if (patch.owner !== undefined && kind !== "epic" && patch.owner !== (entity as Task | Subtask).owner) changes["owner"] = patch.owner
         if (Object.keys(changes).length === 0) return { entity, changed: false }
         yield* emit([draft(`${kind}.updated`, { kind, id }, changes as PayloadOf<"task.updated">, { ifVersion: ifVersion !== undefined })])
         return { entity: yield* find(kind, id), changed: true }
@@ -96,8 +103,8 @@ const makeTracker = (writer: typeof Writer.Service, graph: typeof Graph.Service)
         const entity = yield* find(kind, id)
         if (before !== undefined) yield* before(entity, emit)
         yield* checkVersion(entity, ifVersion)
-        if (entity.status === "done") return { entity, changed: false }
-        yield* checkStatus(entity, "done", { straightToDone: true })
+        if (entity.status === "done" && (yield* writer.agrees(id, "status", "done"))) return { entity, changed: false }
+        if (entity.status !== "done") yield* checkStatus(entity, "done", { straightToDone: true })
         yield* emit([draft(`${kind}.updated`, { kind, id }, { status: "done" }, { ifVersion: ifVersion !== undefined })])
         return { entity: yield* find(kind, id), changed: true }
       })

@@ -2,8 +2,8 @@ import { Effect } from "effect"
 import { InvalidInput, NotFound } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"
 import { Work } from "../projections/Work.ts"
-import { type Conflict, Conflicts, type ResolveSelection } from "../sync/Conflicts.ts"
-import { ChoiceNotOffered, type InvariantConflict, InvariantConflicts } from "../sync/InvariantConflicts.ts"
+import { type Conflict, Conflicts, type ResolveSelection, type SideChoice } from "../sync/Conflicts.ts"
+import { type InvariantConflict, InvariantConflicts } from "../sync/InvariantConflicts.ts"
 import { parseInvariantId } from "../causality/InvariantStore.ts"
 import { type Acting, Claims, type WorkKind } from "./Claims.ts"
 import { Next } from "./Next.ts"
@@ -86,12 +86,20 @@ export interface ResolveRequest extends Omit<ResolveSelection, "id"> {
   readonly all?: boolean | undefined
 }
 
+/** A field conflict's `--use`: ours, theirs, or a side's number (`conflicts show` lists every side). */
+const sideChoice = (raw: string | number) =>
+  raw === "ours" || raw === "theirs"
+    ? Effect.succeed<SideChoice>(raw)
+    : /^[1-9][0-9]*$/.test(String(raw))
+    ? Effect.succeed<SideChoice>(Number(raw))
+    : Effect.fail(new InvalidInput({ message: `--use takes ours, theirs or a side's number, got '${raw}'`, details: { use: raw } }))
+
 /**
  * Settles conflicts after checking the selection is one or the other (`sync
- * resolve`): field conflicts with `ours` or `theirs`, an invariant conflict
- * with one of the choices `show` lists.
+ * resolve`): field conflicts with a side (ours, theirs, a side's number), an
+ * invariant conflict with one of the choices `show` lists.
  */
-export const resolveConflicts = (request: ResolveRequest, use: string, dryRun: boolean) =>
+export const resolveConflicts = (request: ResolveRequest, use: string | number, dryRun: boolean) =>
   Effect.gen(function*() {
     const all = request.all === true
     if ((request.id === undefined) === !all) {
@@ -101,13 +109,8 @@ export const resolveConflicts = (request: ResolveRequest, use: string, dryRun: b
       return yield* new InvalidInput({ message: "--entity, --field and --expect go with --all", details: {} })
     }
     const id = request.id === undefined ? undefined : yield* parseConflictId(request.id)
-    if (id?.kind === "invariant") return yield* (yield* InvariantConflicts).resolve(id.id, use, dryRun)
-    if (use !== "ours" && use !== "theirs") {
-      return yield* new ChoiceNotOffered({
-        message: `field conflicts are resolved with ours or theirs, not ${use}; nothing was written`,
-        details: { use, choices: [{ use: "ours", does: "keep this branch's value" }, { use: "theirs", does: "take the incoming value" }] }
-      })
-    }
+    if (id?.kind === "invariant") return yield* (yield* InvariantConflicts).resolve(id.id, String(use), dryRun)
+    const side = yield* sideChoice(use)
     const { entity, field, expect } = request
-    return yield* (yield* Conflicts).resolve({ id: id?.id, entity, field, expect }, use, dryRun)
+    return yield* (yield* Conflicts).resolve({ id: id?.id, entity, field, expect }, side, dryRun)
   })

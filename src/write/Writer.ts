@@ -2,12 +2,19 @@ import { Context, Effect, Either, Layer } from "effect"
 import { CausalState } from "../causality/CausalState.ts"
 import { makeInvariantStore } from "../causality/InvariantStore.ts"
 import { Touched } from "../projections/Invariants.ts"
+import { knowledgeOp } from "../causality/causality.ts"
+import { draft } from "../events/Event.ts"
+import { branchStart } from "../git/BranchStart.ts"
+import { Git } from "../git/Git.ts"
+import type { Frontier } from "../causality/causality.ts"
+import type { CatchUpStep } from "../causality/CatchUp.ts"
+import { covers, join } from "../causality/Knowledge.ts"
 import type { EventDraft } from "../events/Event.ts"
-import { EventStore, type WriteError } from "../events/EventStore.ts"
+import { type Append, EventStore, type WriteError } from "../events/EventStore.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { appendRows, latestClocks, type LogRow, quarantine } from "../events/log.ts"
 import { readStoredPayload } from "../events/operations.ts"
-import { localReplica, replicaOf } from "../events/streams.ts"
+import { ensureLocalStream, localReplica, localStreamId, replicaOf } from "../events/streams.ts"
 import { Projector } from "../projections/Projector.ts"
 import { applyStored, reproject } from "../projections/Replay.ts"
 import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
@@ -15,6 +22,15 @@ import { Sqlite } from "../storage/Sqlite.ts"
 
 /** Appends drafts inside the current write transaction. */
 export type Emit = (drafts: ReadonlyArray<EventDraft>) => Effect.Effect<void, DatabaseError | DatabaseBusy>
+
+/**
+ * Inside the current write transaction, makes this worktree's stream learn
+ * what it lacks of `target` (at most `limit` events): a pull's batch
+ * (src/causality/CatchUp.ts).
+ */
+export type Learn = (target: Frontier, limit?: number) => Effect.Effect<CatchUpStep, DatabaseError | DatabaseBusy>
+
+type Scope = { readonly worktree: string; readonly streamId: number }
 
 /** What absorbing events from another clone did. */
 export interface AbsorbReport {
@@ -35,9 +51,14 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
    * Runs `body` in one write transaction; each `emit` appends drafts stamped
    * with this worktree's git context, projects them and learns them into the
    * writing stream (its new writes replace the heads of the fields they set
-   * and settle what that clears).
+   * and settle what that clears). A draft whose causal past (its entity's
+   * creation; with --if-version, every write to its entity) the stream does
+   * not know yet first makes the stream learn it, closed under causal past,
+   * as a pull would: that may create conflict records in this scope.
    */
-  readonly write: <A, E, R>(body: (emit: Emit) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | WriteError, R>
+  readonly write: <A, E, R>(
+    body: (emit: Emit, learn: Learn, stream: Effect.Effect<number, DatabaseError | DatabaseBusy>) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | WriteError, R>
   /**
    * Inside the caller's write transaction, appends events that arrive from
    * another clone, in causal order, keeping their ids, clocks and contexts.
@@ -46,6 +67,11 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
    * An imported stream knows what its newest event knew. A payload that fails
    * its Schema is quarantined, never projected.
    */
+  /**
+   * Does this worktree's stream already agree on a field's value (Agreement.ts)? A write the live state
+   * already shows is recorded unless it does: writing it is a decision.
+   */
+  readonly agrees: (entityId: string, field: string, value: unknown) => Effect.Effect<boolean, WriteError>
   readonly absorb: (rows: ReadonlyArray<Omit<LogRow, "seq">>) => Effect.Effect<AbsorbReport, DatabaseError | DatabaseBusy>
 }>() {
   static readonly layer = Layer.effect(
@@ -57,29 +83,63 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
       const causal = yield* CausalState
       const git = yield* GitContext
       const invariants = makeInvariantStore(db)
-      const write = <A, E, R>(body: (emit: Emit) => Effect.Effect<A, E, R>) =>
+      const gitCommands = yield* Git
+      /** Appends a run of drafts with the stream's current knowledge as their causal context, projects and learns them. */
+      const appendRun = (append: Append, scope: Scope, at: number, drafts: ReadonlyArray<EventDraft>) =>
+        Effect.gen(function*() {
+          const stored = yield* append(drafts, yield* trySqlite(() => causal.knowledge.currentId(scope.streamId)))
+          yield* projector.apply(stored)
+          yield* trySqlite(() =>
+            causal.learner.learn(scope, stored.map((e) => ({ ...e, frontier: causal.knowledge.byId(e.frontierId), seen: null })), "own", at)
+          )
+          // A write can fix a recorded cycle or orphan (a resolution, dep remove): settled by it. Every other
+          // write is checked against the graph's rules, except what a resolution restores: detected here.
+          const restored = new Touched()
+          for (const e of stored) if (e.op === "conflict.resolved") restored.add(e.op, e.entityId)
+          yield* trySqlite(() => invariants.detect({ worktree: scope.worktree, streamId: () => scope.streamId }, restored))
+        })
+
+      const write = <A, E, R>(body: (emit: Emit, learn: Learn, stream: Effect.Effect<number, DatabaseError | DatabaseBusy>) => Effect.Effect<A, E, R>) =>
         Effect.flatMap(git.resolve, (context) =>
-          store.transact((append) =>
-            body((drafts) =>
+          store.transact((append, at) => {
+            // The stream, created on its first write or pull with what its start point knew (Fork.ts) as a knowledge event.
+            const scope: Effect.Effect<Scope, DatabaseError | DatabaseBusy> = Effect.gen(function*() {
+              const existing = yield* trySqlite(() => localStreamId(db, context.stream))
+              if (existing !== undefined) return { worktree: context.worktree, streamId: existing }
+              const here = { worktree: context.worktree, streamId: yield* trySqlite(() => ensureLocalStream(db, context.stream)) }
+              const start = yield* branchStart(context.worktree, context.stream).pipe(
+                Effect.provideService(Git, gitCommands),
+                Effect.orElseSucceed(() => undefined)
+              )
+              const inherited = yield* trySqlite(() => causal.fork.inheritance(here.streamId, start))
+              if (inherited !== undefined && Object.keys(inherited.knowledge).length > 0) {
+                yield* trySqlite(() => causal.catchUp.step(here, inherited.knowledge, at))
+                yield* appendRun(append, here, at, [draft(knowledgeOp, { kind: "stream", id: context.stream }, { via: "fork", source: inherited.source })])
+              }
+              return here
+            })
+            const emit: Emit = (drafts) =>
               Effect.gen(function*() {
-                const stored = yield* append(drafts)
-                yield* projector.apply(stored)
-                if (stored.length === 0) return
-                yield* trySqlite(() =>
-                  causal.learner.learn(
-                    { worktree: context.worktree, streamId: stored[0]!.streamId },
-                    stored.map((e) => ({ ...e, frontier: causal.knowledge.byId(e.frontierId), seen: null })),
-                    "own"
-                  )
-                )
-                // A write can fix a recorded cycle or orphan (a resolution, dep remove): settled by it. Every other
-                // write is checked against the graph's rules, except what a resolution restores: detected here.
-                const restored = new Touched()
-                for (const e of stored) if (e.op === "conflict.resolved") restored.add(e.op, e.entityId)
-                yield* trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: () => stored[0]!.streamId }, restored))
+                if (drafts.length === 0) return
+                const here = yield* scope
+                const self = here.streamId
+                // Causal order is transitive (Closure.ts): before a draft is appended its stream learns, as a pull
+                // would, the past its edit brings in; the drafts before it are appended with what was known before.
+                const needs = yield* trySqlite(() => causal.closure.needs(self, drafts))
+                let known = yield* trySqlite(() => causal.knowledge.current(self))
+                let start = 0
+                for (const [i, need] of needs.entries()) {
+                  if (covers(known, need, self)) continue
+                  if (i > start) yield* appendRun(append, here, at, drafts.slice(start, i))
+                  yield* trySqlite(() => causal.catchUp.step(here, join(self, known, need), at))
+                  known = yield* trySqlite(() => causal.knowledge.current(self))
+                  start = i
+                }
+                yield* appendRun(append, here, at, drafts.slice(start))
               })
-            )
-          ))
+            const learn: Learn = (target, limit) => Effect.flatMap(scope, (here) => trySqlite(() => causal.catchUp.step(here, target, at, limit)))
+            return body(emit, learn, Effect.map(scope, (here) => here.streamId))
+          }))
 
       const absorb = (rows: ReadonlyArray<Omit<LogRow, "seq">>) =>
         trySqlite((): AbsorbReport => {
@@ -107,7 +167,11 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
           return { imported: stored.length, quarantined, quarantinedByReason: byReason }
         })
 
-      return { write, absorb }
+      const agrees = (entityId: string, field: string, value: unknown) =>
+        Effect.flatMap(git.resolve, (context) =>
+          trySqlite(() => causal.agreement.agrees(localStreamId(db, context.stream), entityId, field, JSON.stringify(value ?? null))))
+
+      return { write, agrees, absorb }
     })
   )
 }

@@ -20,7 +20,8 @@ export const FIELDS: Readonly<Record<EntityKind, ReadonlyArray<string>>> = {
   epic: ["description", "existence", "status", "title"],
   task: ["description", "epic", "existence", "owner", "status", "title"],
   subtask: ["description", "existence", "owner", "status", "task", "title"],
-  dependency: ["presence"]
+  dependency: ["presence"],
+  stream: []
 }
 
 /** An event as the real system appended it. */
@@ -67,6 +68,8 @@ export interface ConflictRecord {
   oursSeq: number
   theirs: string
   theirsSeq: number
+  /** Every distinct value among the maximal writes when the record last changed: ours, theirs, then the rest by value. */
+  sides: Array<{ readonly value: string; readonly events: ReadonlyArray<number> }>
   base: string | null
   baseSeq: number | null
   status: ConflictStatus
@@ -169,6 +172,8 @@ export const writesOfEvent = (e: Pick<EventInput, "op" | "entityKind" | "payload
     } else {
       out.set(field, json(p["value"]))
     }
+  } else if (e.op === "stream.learnt") {
+    // A knowledge event: it writes no field.
   } else if (e.op.endsWith(".updated") || e.op === "task.claimed") {
     for (const f of fields) if (f !== "existence" && f in p) out.set(f, json(p[f]))
   } else {
@@ -261,7 +266,11 @@ export class Model {
     return frontier
   }
 
-  /** The causal past of a new event y, literally docs/sync.md rules (a)-(d). */
+  /**
+   * The causal past of a new event y, literally docs/sync.md rules (a)-(d),
+   * closed under causal past: what is in the past of an event in y's past is
+   * in y's past too.
+   */
   private pastOf(y: Omit<ModelEvent, "past">): Set<number> {
     const past = new Set<number>()
     for (const x of this.events) {
@@ -271,7 +280,10 @@ export class Model {
       // A cascaded delete (caused by a parent's delete) does not know the creation it removes.
       const c = x.entityId === y.entityId && isCreateOp(x.op) && !(y.causeId !== null && y.op.endsWith(".deleted"))
       const d = y.ifVersion && x.entityId === y.entityId
-      if (a || b || c || d) past.add(x.seq)
+      if (a || b || c || d) {
+        past.add(x.seq)
+        for (const p of x.past) past.add(p)
+      }
     }
     return past
   }
@@ -282,28 +294,40 @@ export class Model {
   }
 
   /**
-   * Stream `stream` appended `events` (in one or more transactions): they
-   * become part of its knowledge, and as own writes they settle what they clear.
+   * Stream `stream` appended `events` (in one or more transactions) in
+   * `worktree`. Before each one, the stream learns, as a pull made in that
+   * worktree would, whatever of the event's causal past it did not know (a
+   * write knows the past of what it edits): that may create, update and
+   * settle records. Then the event becomes part of its knowledge, and as an
+   * own write it settles what it clears.
    */
-  write(stream: string, events: ReadonlyArray<EventInput>): ReadonlyArray<ConflictRecord> {
-    const settled: Array<ConflictRecord> = []
+  write(stream: string, events: ReadonlyArray<EventInput>, worktree: string): ReadonlyArray<ConflictRecord> {
+    const changed: Array<ConflictRecord> = []
     for (const input of events) {
       if (input.stream !== stream) throw new Error(`model: event ${input.seq} is on ${input.stream}, not ${stream}`)
       if (input.seq <= this.lastSeq) throw new Error(`model: event ${input.seq} is not after ${this.lastSeq}`)
-      const partial = {
-        ...input,
-        replica: this.replica,
-        branch: stream,
-        clock: input.clock ?? input.seq,
-        frontier: this.frontierOf(stream),
-        writes: writesOfEvent(input)
+      const draft = { ...input, replica: this.replica, branch: stream, clock: input.clock ?? input.seq, writes: writesOfEvent(input) }
+      const needed = this.pastOf({ ...draft, frontier: this.frontierOf(stream) })
+      const mine = this.mutableKnowledge(stream)
+      for (const seq of [...needed].filter((s) => !mine.has(s)).sort((x, y) => x - y)) {
+        mine.add(seq)
+        changed.push(...this.learn(stream, worktree, this.event(seq)))
       }
+      const partial = { ...draft, frontier: this.frontierOf(stream) }
       const e: ModelEvent = { ...partial, past: this.pastOf(partial) }
       this.add(e)
-      this.mutableKnowledge(stream).add(e.seq)
-      settled.push(...this.learn(stream, null, e))
+      mine.add(e.seq)
+      changed.push(...this.learn(stream, null, e))
     }
-    return settled
+    return changed
+  }
+
+  /**
+   * Does `stream`'s scope agree that the field has this value (JSON text): does every maximal write to it
+   * that the stream knows carry it? Only then may an explicit write of the value the live state shows be skipped.
+   */
+  agrees(stream: string, entityId: string, field: string, value: string): boolean {
+    return this.maximal(stream, entityId, field).every((e) => e.writes.get(field) === value)
   }
 
   private add(e: ModelEvent): void {
@@ -403,6 +427,15 @@ export class Model {
     return { base: best.writes.get(field)!, baseSeq: best.seq }
   }
 
+  /** The distinct values among `maximal` with the writes carrying them: ours, theirs, then the rest by value. */
+  private sidesOf(maximal: ReadonlyArray<ModelEvent>, key: string, record: { readonly ours: string; readonly theirs: string }) {
+    const values = [...new Set(maximal.map((x) => this.sideValue(x, key)))]
+    const rank = (v: string) => (v === record.ours ? 0 : v === record.theirs ? 1 : 2)
+    return values
+      .sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0))
+      .map((value) => ({ value, events: maximal.filter((x) => this.sideValue(x, key) === value).map((x) => x.seq).sort((a, b) => a - b) }))
+  }
+
   private pending(stream: string, entityId: string, key: string): ConflictRecord | undefined {
     return this.records.find((r) => r.stream === stream && r.entityId === entityId && r.field === key && r.status === "pending")
   }
@@ -424,12 +457,13 @@ export class Model {
         if (record === undefined) throw new Error(`model: ${key} of ${y.entityId} in conflict with no pending record`)
         continue
       }
+      const field = withY[0]
       if (record === undefined) {
-        const field = withY[0]
         if (field === undefined) {
           throw new Error(`model: ${key} of ${y.entityId} in conflict with no pending record, and ${y.seq} not maximal in it`)
         }
-        const ours = this.maximal(stream, y.entityId, field).filter((x) => x !== y).sort(byClockDesc)[0]!
+        const maximal = this.maximal(stream, y.entityId, field)
+        const ours = maximal.filter((x) => this.sideValue(x, key) !== this.sideValue(y, key)).sort(byClockDesc)[0]!
         const created: ConflictRecord = {
           id: this.nextRecordId++,
           worktree,
@@ -441,19 +475,35 @@ export class Model {
           oursSeq: ours.seq,
           theirs: this.sideValue(y, key),
           theirsSeq: y.seq,
+          sides: [],
           ...this.baseOf(ours, y, key),
           status: "pending",
           settledBySeq: null,
           createdBySeq: y.seq
         }
+        created.sides = this.sidesOf(maximal, key, created)
         this.records.push(created)
         changed.push(created)
-      } else if (withY.length > 0) {
-        record.theirs = this.sideValue(y, key)
-        record.theirsSeq = y.seq
-        const base = this.baseOf(this.event(record.oursSeq), y, key)
-        record.base = base.base
-        record.baseSeq = base.baseSeq
+      } else if (field !== undefined) {
+        // ours and theirs stay two different values among those now maximal.
+        const maximal = this.maximal(stream, y.entityId, field)
+        const values = new Set(maximal.map((x) => this.sideValue(x, key)))
+        const newestOther = (value: string) => maximal.filter((x) => this.sideValue(x, key) !== value).sort(byClockDesc)[0]!
+        let ours = this.event(record.oursSeq)
+        let theirs = this.event(record.theirsSeq)
+        if (!values.has(record.ours)) ours = newestOther(this.sideValue(y, key))
+        if (this.sideValue(y, key) !== this.sideValue(ours, key)) theirs = y
+        else if (!values.has(record.theirs) || record.theirs === this.sideValue(ours, key)) theirs = newestOther(this.sideValue(ours, key))
+        if (ours.seq !== record.oursSeq || theirs.seq !== record.theirsSeq) {
+          record.ours = this.sideValue(ours, key)
+          record.oursSeq = ours.seq
+          record.theirs = this.sideValue(theirs, key)
+          record.theirsSeq = theirs.seq
+          const base = this.baseOf(ours, theirs, key)
+          record.base = base.base
+          record.baseSeq = base.baseSeq
+        }
+        record.sides = this.sidesOf(maximal, key, record)
       }
     }
     for (const record of this.records) {
@@ -484,27 +534,38 @@ export class Model {
     const mine = this.knowledgeOf(a)
     const theirs = this.sourceKnowledge("", b)
     const sources = new Set(this.streamsOfBranch(b))
+    // Knowledge events are bookkeeping: nothing to be behind or ahead on.
+    const change = (s: number) => this.event(s).op !== "stream.learnt"
     return {
-      behind: [...theirs].filter((s) => !mine.has(s) && this.event(s).stream !== a).length,
-      ahead: [...mine].filter((s) => !theirs.has(s) && !sources.has(this.event(s).stream)).length
+      behind: [...theirs].filter((s) => !mine.has(s) && this.event(s).stream !== a && change(s)).length,
+      ahead: [...mine].filter((s) => !theirs.has(s) && !sources.has(this.event(s).stream) && change(s)).length
     }
   }
 
   /**
    * `sync pull --from B` in `worktree` (on branch A): A learns, in seq order,
-   * everything the streams of branch B (in every replica) know that it does not.
+   * everything the streams of branch B (in every replica) know that it does
+   * not, `batch` events at a time; after each batch A appends a knowledge event
+   * (`knowledge`: what the real system appended, one per batch), whose causal
+   * context is what A knows then.
    */
-  pull(worktree: string, a: string, b: string): PullReport {
+  pull(worktree: string, a: string, b: string, batch = Number.MAX_SAFE_INTEGER, knowledge: ReadonlyArray<EventInput> = []): PullReport {
     const mine = this.mutableKnowledge(a)
     const incoming = [...this.sourceKnowledge(a, b)].filter((s) => !mine.has(s)).sort((x, y) => x - y)
     const created: Array<ConflictRecord> = []
     const settled: Array<ConflictRecord> = []
-    for (const seq of incoming) {
+    const batches = Math.ceil(incoming.length / batch)
+    if (knowledge.length !== 0 && knowledge.length !== batches) {
+      throw new Error(`model: a pull of ${incoming.length} events in batches of ${batch} appends ${batches} knowledge events, not ${knowledge.length}`)
+    }
+    for (const [i, seq] of incoming.entries()) {
       mine.add(seq)
       for (const r of this.learn(a, worktree, this.event(seq))) {
         if (r.status === "settled") settled.push(r)
         else created.push(r)
       }
+      const k = knowledge[Math.floor(i / batch)]
+      if (k !== undefined && (i + 1) % batch === 0 || (k !== undefined && i === incoming.length - 1)) this.write(a, [k!], worktree)
     }
     return { learnt: incoming, created, settled }
   }
@@ -648,6 +709,7 @@ export class Model {
         if (presence === "false") edges.delete(e.entityId)
         continue
       }
+      if (e.entityKind === "stream") continue
       const kind = e.entityKind
       const table = tables[kind]
       if (isCreateOp(e.op)) {

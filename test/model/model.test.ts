@@ -25,7 +25,7 @@ class Sim {
       const seq = ++this.seq
       return { causeId: null, ifVersion: false, ...d, seq, id: `ev${seq}`, stream }
     })
-    this.model.write(stream, events)
+    this.model.write(stream, events, wt(stream))
     return events
   }
 
@@ -150,14 +150,26 @@ describe("causal past", () => {
     const c = s.epic("c", "e1") // 1
     const b1 = s.update("b", "epic", "e1", { title: "b1" }) // 2
     const x = s.epic("x", "e2") // 3: never pulled by anyone
-    const b2 = s.update("b", "epic", "e2", { title: "b2" }) // 4
+    const z = s.epic("z", "e3") // 4: never pulled, never edited
+    const b2 = s.update("b", "epic", "e2", { title: "b2" }) // 5
     s.pull("a", "b")
-    const a1 = s.update("a", "epic", "e1", { title: "a1" }) // 5
+    const a1 = s.update("a", "epic", "e1", { title: "a1" }) // 6
     const past = s.model.event(a1.seq).past
-    expect([...past].sort()).toEqual([b1.seq, c.seq, b2.seq].sort())
-    expect(past.has(x.seq)).toBe(false) // e2's creation is not e1's
-    const y = s.update("y", "epic", "e1", { description: "d" }, true) // 6: --if-version
-    expect([...s.model.event(y.seq).past].sort()).toEqual([c.seq, b1.seq, a1.seq].sort())
+    // x is in b2's past (its creation), so in the past of everything that knows b2: causal order is transitive.
+    expect([...past].sort()).toEqual([c.seq, b1.seq, x.seq, b2.seq].sort())
+    expect(past.has(z.seq)).toBe(false)
+    const y = s.update("y", "epic", "e1", { description: "d" }, true) // 7: --if-version
+    expect([...s.model.event(y.seq).past].sort()).toEqual([c.seq, b1.seq, x.seq, b2.seq, a1.seq].sort())
+  })
+
+  it("is closed: a write after an --if-version write knows what that write saw", () => {
+    const s = new Sim()
+    const c = s.epic("main", "e1") // 1
+    const m1 = s.update("main", "epic", "e1", { title: "m1" }) // 2
+    const f1 = s.update("feat", "epic", "e1", { description: "F" }, true) // 3: sees m1
+    const f2 = s.update("feat", "epic", "e1", { title: "F2" }) // 4
+    expect([...s.model.event(f2.seq).past].sort()).toEqual([c.seq, m1.seq, f1.seq].sort())
+    expect(s.pull("main", "feat").created).toEqual([])
   })
 })
 

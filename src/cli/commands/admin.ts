@@ -4,7 +4,8 @@ import { Layer } from "effect"
 import { databaseLayer } from "../../app/AppLayer.ts"
 import { Doctor, type Finding } from "../../app/Doctor.ts"
 import { GroveError } from "../../errors/index.ts"
-import { InvariantViolated, LogTampered, Replay, tamperedText, VerifyMismatch } from "../../projections/Replay.ts"
+import { rebuildAll, verifyAll } from "../../app/Verify.ts"
+import { InvariantViolated, LogTampered, tamperedText, VerifyMismatch } from "../../projections/Replay.ts"
 import { respond } from "../respond.ts"
 import type { Handler } from "../execute.ts"
 import * as Flags from "../options.ts"
@@ -36,9 +37,9 @@ const rebuild: Handler = () =>
     "rebuild",
     Effect.gen(function*() {
       const progress = progressLine((yield* Output).json, "replayed events:")
-      const result = yield* (yield* Replay).rebuild(progress.report)
+      const result = yield* rebuildAll(progress.report)
       progress.end()
-      return { data: result, text: `Rebuilt the projection from ${result.events} events` }
+      return { data: result, text: `Rebuilt the projection and the sync state from ${result.events} events` }
     })
   )
 
@@ -46,8 +47,8 @@ const verify: Handler = () =>
   runTracker(
     "verify",
     Effect.gen(function*() {
-      const report = yield* (yield* Replay).verify
-      const lines = report.tables.map((t) =>
+      const report = yield* verifyAll
+      const lines = [...report.tables, ...report.sync].map((t) =>
         `${t.identical ? "ok     " : "DIFFERS"} ${t.table}: live ${t.live.rows} rows ${t.live.checksum}, replay ${t.replayed.rows} rows ${t.replayed.checksum}`
       )
       if (!report.log.intact) {
@@ -58,7 +59,7 @@ const verify: Handler = () =>
       }
       if (!report.identical) {
         return yield* new VerifyMismatch({
-          message: ["the live projection differs from a replay of the log:", ...lines].join("\n"),
+          message: ["the live projection or sync state differs from a replay of the log:", ...lines].join("\n"),
           details: { ...report }
         })
       }

@@ -17,7 +17,12 @@ const status: Handler = (o: Input) =>
     "sync status",
     Effect.map(Effect.flatMap(Sync, (s) => s.status(o.text("from"))), (r) => ({
       data: r,
-      text: `${r.currentBranch} vs ${r.sourceBranch}: ${r.behind} behind, ${r.ahead} ahead, ${plural(r.pendingConflicts, "pending conflict")}`
+      text: [
+        `${r.currentBranch} vs ${r.sourceBranch}: ${r.behind} behind, ${r.ahead} ahead, ${plural(r.pendingConflicts, "pending conflict")}`,
+        r.inheritedFrom === null
+          ? `${r.currentBranch} started empty: no start point known (it knows what it wrote and pulled)`
+          : `${r.currentBranch} started with what ${r.inheritedFrom} knew when it was created`
+      ].join("\n")
     }))
   )
 

@@ -10,6 +10,7 @@ import { trySqlite } from "../../storage/errors.ts"
 import { localReplicaName } from "../../events/streams.ts"
 import { Backup } from "../../migrations/Backup.ts"
 import { renewReplicaId } from "../../remote/Replica.ts"
+import { ownPublicKey, pinnedKeys } from "../../remote/Signing.ts"
 import { Quarantine, type QuarantinedRef } from "../../remote/Quarantine.ts"
 import * as NodeFs from "node:fs"
 import { watch } from "../../app/Watch.ts"
@@ -46,7 +47,11 @@ const detailText = (c: Conflict | InvariantConflict) =>
     ? [
       ...eventText("base", c.baseEvent),
       ...eventText("ours", c.oursEvent),
-      ...eventText("theirs", c.theirsEvent)
+      ...eventText("theirs", c.theirsEvent),
+      // Three or more branches disagree: every side, by the number --use takes.
+      ...(c.sides.length > 2
+        ? c.sides.map((side) => `  side ${side.side}: ${show(side.value)} (${side.events.map((e) => `#${e.seq} on ${e.stream}`).join(", ")})`)
+        : [])
     ]
     : [
       ...c.events.flatMap((e) => eventText(`${e.role} ${e.entity}`, e.event)),
@@ -119,6 +124,7 @@ const fetchText = (r: FetchReport) =>
   [
     `Fetched ${r.remote}: ${r.imported} events imported, ${r.known} already here${r.waiting > 0 ? `, ${r.waiting} waiting for events not pushed yet` : ""} (${r.refs} grove refs)`,
     ...(r.quarantined > 0 ? [`Quarantined ${r.quarantined}: ${Object.entries(r.quarantinedByReason).map(([k, n]) => `${k} ${n}`).join(", ")}`] : []),
+    ...r.unsigned.map((ref) => `Unsigned: refs/grove/${ref} (its replica has never signed; what it holds is not authenticated)`),
     ...(r.invariantConflicts.created.length > 0
       ? [`The live state now breaks the graph's rules (a dependency cycle or an orphan): recorded ${r.invariantConflicts.created.join(", ")}; see grove sync conflicts show <id>`]
       : [])
@@ -255,8 +261,15 @@ const replica: Handler = (o: Input) =>
     Effect.gen(function*() {
       const { db } = yield* Sqlite
       if (!o.flag("renew")) {
-        const id = yield* trySqlite(() => localReplicaName(db))
-        return { data: { replica: id }, text: `This database is replica ${id}; its refs are refs/grove/${id}/<branch>.` }
+        const r = yield* trySqlite(() => ({ replica: localReplicaName(db), publicKey: ownPublicKey(db) ?? null, pinned: pinnedKeys(db) }))
+        return {
+          data: r,
+          text: [
+            `This database is replica ${r.replica}; its refs are refs/grove/${r.replica}/<branch>.`,
+            r.publicKey === null ? "It has not signed anything yet (its key is created by its first push)." : `It signs with key ${r.publicKey}.`,
+            ...r.pinned.map((p) => `Pinned: replica ${p.replica} signs with ${p.publicKey} (first seen on ${p.remote === "" ? "this database's original" : p.remote} at ${p.pinnedAt})`)
+          ].join("\n")
+        }
       }
       const backup = (yield* (yield* Backup).create()).path
       const r = yield* trySqlite(() => db.transaction(() => renewReplicaId(db)).immediate())

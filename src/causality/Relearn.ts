@@ -1,0 +1,135 @@
+import type { Database } from "bun:sqlite"
+import { Either } from "effect"
+import { entriesAfter, type LogEntry } from "../events/log.ts"
+import { readStoredPayload } from "../events/operations.ts"
+import { localReplica, replicaOf } from "../events/streams.ts"
+import { checksumQuery, type TableChecksum } from "../projections/Replay.ts"
+import { knowledgeOp } from "./causality.ts"
+import type { CatchUp } from "./CatchUp.ts"
+import type { ConflictStore } from "./ConflictStore.ts"
+import { covers } from "./Knowledge.ts"
+import type { Knowledge } from "./Knowledge.ts"
+import type { Learner } from "./Learner.ts"
+import type { LearntEvents } from "./LearntEvents.ts"
+
+/**
+ * The sync tables as verify compares them. Frontiers are stored once each and
+ * pointed at by id, and a relearn stores them anew: compared by their vectors.
+ */
+const syncViews: ReadonlyArray<{ readonly table: string; readonly sql: string }> = [
+  { table: "stream_knowledge", sql: "SELECT k.stream_id, f.vector FROM stream_knowledge k JOIN frontiers f ON f.id = k.frontier_id ORDER BY 1" },
+  { table: "heads", sql: "SELECT stream_id, entity_id, field, event_seq FROM heads ORDER BY 1, 2, 3, 4" },
+  {
+    table: "if_version_floors",
+    sql: "SELECT v.stream_id, v.entity_id, v.field, v.seq, f.vector FROM if_version_floors v LEFT JOIN frontiers f ON f.id = v.frontier_id ORDER BY 1, 2, 3"
+  },
+  { table: "conflicts", sql: "SELECT * FROM conflicts ORDER BY id" }
+]
+
+export interface SyncTableCheck {
+  readonly table: string
+  readonly live: TableChecksum
+  readonly replayed: TableChecksum
+  readonly identical: boolean
+}
+
+class Rollback extends Error {}
+
+/**
+ * Sync state (each stream's knowledge, heads, --if-version floors, conflict
+ * records and their settlement) is a function of the log: writes carry what
+ * their stream knew as their causal context, pulls append knowledge events,
+ * and a record's times are its transaction's. Relearning walks the log in seq
+ * order and does again what each transaction did: a stream catches up to an
+ * event's causal context (what a pull or a write's closure learnt, as incoming
+ * events), then learns the event as its own write; a stream imported from
+ * another clone knows what its newest event knew. A pull or a resolve takes
+ * the branch's pending records into its worktree first, as it did then.
+ */
+export const makeRelearn = (
+  db: Database,
+  knowledge: Knowledge,
+  events: LearntEvents,
+  learner: Learner,
+  catchUp: CatchUp,
+  conflicts: ConflictStore
+) => {
+  const run = (): number => {
+    for (const t of ["heads", "if_version_floors", "conflicts", "stream_knowledge"]) db.run(`DELETE FROM ${t}`)
+    const local = new Map<number, boolean>()
+    const isLocal = (stream: number) => {
+      let l = local.get(stream)
+      if (l === undefined) local.set(stream, l = replicaOf(db, stream) === localReplica)
+      return l
+    }
+    /** A run of one transaction's events with one causal context: learnt together. */
+    const learnGroup = (group: ReadonlyArray<LogEntry>) => {
+      const first = group[0]!
+      const scope = { worktree: first.worktree, streamId: first.stream_id }
+      if (first.op === knowledgeOp || first.op === "conflict.resolved") conflicts.adoptPending(scope.worktree, scope.streamId)
+      const target = knowledge.byId(first.frontier_id)
+      if (!covers(knowledge.current(scope.streamId), target, scope.streamId)) catchUp.step(scope, target, first.committed_at)
+      const own = group.flatMap((r) => {
+        const payload = readStoredPayload(r.op, r.payload)
+        return Either.isRight(payload) ? [events.fromRow(r, payload.right)] : []
+      })
+      learner.learn(scope, own, "own", first.committed_at)
+    }
+    let after = 0
+    let total = 0
+    let group: Array<LogEntry> = []
+    for (;;) {
+      const rows = entriesAfter(db, after, 5_000)
+      if (rows.length === 0) break
+      for (const r of rows) {
+        if (!isLocal(r.stream_id)) {
+          if (r.frontier_id !== null) knowledge.setCurrent(r.stream_id, r.frontier_id)
+          continue
+        }
+        const last = group.at(-1)
+        if (last !== undefined && (last.tx_id !== r.tx_id || last.frontier_id !== r.frontier_id)) {
+          learnGroup(group)
+          group = []
+        }
+        group.push(r)
+      }
+      after = rows.at(-1)!.seq
+      total += rows.length
+    }
+    if (group.length > 0) learnGroup(group)
+    return total
+  }
+
+  const checksums = () => syncViews.map((v) => checksumQuery(db, v.table, v.sql))
+
+  return {
+    /** Recomputes the sync tables from the log, inside the caller's write transaction; returns the events walked. */
+    run,
+    /**
+     * Compares the sync tables with a relearn from the log: relearns in a write
+     * transaction that is always rolled back, so nothing changes.
+     */
+    verify: (): ReadonlyArray<SyncTableCheck> => {
+      let out: ReadonlyArray<SyncTableCheck> = []
+      try {
+        db.transaction(() => {
+          const live = checksums()
+          run()
+          const replayed = checksums()
+          out = live.map((l, i) => ({
+            table: l.table,
+            live: l,
+            replayed: replayed[i]!,
+            identical: l.checksum === replayed[i]!.checksum && l.rows === replayed[i]!.rows
+          }))
+          throw new Rollback()
+        }).immediate()
+      } catch (e) {
+        if (!(e instanceof Rollback)) throw e
+      }
+      return out
+    }
+  }
+}
+
+export type Relearn = ReturnType<typeof makeRelearn>
