@@ -210,20 +210,25 @@ describe("sync push / sync fetch between clones", () => {
     const ra = replicaOf(a)
     expect(ra).toMatch(/^[0-9a-f]{16}$/)
 
+    // feature/search holds the task and, when main had written before the second it was created in, the knowledge it
+    // started with (a fork knowledge event, docs/sync.md "New branches").
+    const onFeature = readDb(a, (db) =>
+      (db.query("SELECT count(*) AS n FROM events e JOIN streams s ON s.id = e.stream_id WHERE s.name = 'feature/search'").get() as { n: number }).n)
+    expect([1, 2]).toContain(onFeature)
     const pushed = await a.ok("sync", "push")
     expect(pushed).toMatchObject({ remote: "origin", attempts: 1, fetched: { refs: 0, imported: 0, refused: [] } })
     expect([...pushed.pushed].sort((x: any, y: any) => x.ref.localeCompare(y.ref))).toEqual([
-      { ref: `${ra}/feature%2Fsearch`, from: 1, to: 1 },
+      { ref: `${ra}/feature%2Fsearch`, from: 1, to: onFeature },
       { ref: `${ra}/main`, from: 1, to: 3 }
     ])
     expect(Object.keys(groveRefs(w.bare)).sort()).toEqual([`${ra}/feature%2Fsearch`, `${ra}/main`])
 
     const fetched = await b.ok("sync", "fetch")
-    expect(fetched).toMatchObject({ remote: "origin", refs: 2, imported: 4, known: 0, waiting: 0, quarantined: 0, refused: [] })
+    expect(fetched).toMatchObject({ remote: "origin", refs: 2, imported: 3 + onFeature, known: 0, waiting: 0, quarantined: 0, refused: [] })
     expect(replicaOf(b)).not.toBe(ra) // B's database is its own replica
     // The same events: ids, clocks, streams, positions, payloads and git context.
     const eventsA = portableEvents(a)
-    expect(eventsA).toHaveLength(4)
+    expect(eventsA).toHaveLength(3 + onFeature)
     expect(portableEvents(b)).toEqual(eventsA)
     // Imported streams are named branch@replica; the tracking refs mirror the remote's.
     expect(readDb(b, (db) => db.query("SELECT name FROM streams ORDER BY name").all())).toEqual([
@@ -243,7 +248,7 @@ describe("sync push / sync fetch between clones", () => {
     // Idempotent: the second fetch imports nothing and changes nothing.
     const before = localState(b)
     const again = await b.ok("sync", "fetch")
-    expect(again).toMatchObject({ refs: 2, imported: 0, known: 4, waiting: 0, refused: [] })
+    expect(again).toMatchObject({ refs: 2, imported: 0, known: 3 + onFeature, waiting: 0, refused: [] })
     expect(localState(b)).toEqual(before)
     expect(await checksums(b)).toEqual(sums)
 
@@ -270,8 +275,9 @@ describe("sync push / sync fetch between clones", () => {
     await a.ok("sync", "push")
     const bPush = await b.ok("sync", "push")
     expect(bPush.fetched.imported).toBe(1) // push fetches first
-    expect(bPush.pushed).toEqual([{ ref: `${replicaOf(b)}/main`, from: 1, to: 1 }])
-    expect((await a.ok("sync", "fetch")).imported).toBe(1)
+    // B's pull left a knowledge event on its main, then its edit.
+    expect(bPush.pushed).toEqual([{ ref: `${replicaOf(b)}/main`, from: 1, to: 2 }])
+    expect((await a.ok("sync", "fetch")).imported).toBe(2)
 
     const clockOf = (c: Clone, actor: string) =>
       readDb(c, (db) =>
@@ -280,7 +286,7 @@ describe("sync push / sync fetch between clones", () => {
         ).get(task, actor) as { clock: number }).clock)
     expect(clockOf(a, "bob")).toBeGreaterThan(clockOf(a, "alice"))
 
-    // Fetch alone records no conflict (it never writes events nor conflicts): pull does.
+    // Fetch alone records no conflict (it changes no stream's knowledge here): pull does.
     expect(readDb(a, (db) => db.query("SELECT count(*) AS n FROM conflicts").get())).toEqual({ n: 0 })
     const pulls = await Promise.all([a.ok("sync", "pull", "--from", "main"), b.ok("sync", "pull", "--from", "main")])
     expect(pulls.map((p) => p.conflictsCreated)).toEqual([1, 1])
@@ -307,13 +313,14 @@ describe("sync push / sync fetch between clones", () => {
     expect(projection(b)).toEqual(projection(a))
 
     // Causally ordered: B learns A's edit (fetch + pull) before editing; A learns B's edit: no conflict anywhere.
+    // Each fetch below also imports the knowledge events of the other clone's pulls since its last push.
     await a.ok("task", "update", task2, "--title", "Second, by alice")
     await a.ok("sync", "push")
-    expect((await b.ok("sync", "fetch")).imported).toBe(1)
+    expect((await b.ok("sync", "fetch")).imported).toBe(2)
     expect((await b.ok("sync", "pull", "--from", "main")).conflictsCreated).toBe(0)
     await b.ok("task", "update", task2, "--title", "Second, by bob after alice")
     await b.ok("sync", "push")
-    expect((await a.ok("sync", "fetch")).imported).toBe(1)
+    expect((await a.ok("sync", "fetch")).imported).toBe(3) // B's edit and its two pulls' knowledge events
     expect((await a.ok("sync", "pull", "--from", "main")).conflictsCreated).toBe(0)
     for (const c of [a, b]) expect(conflictRows(c)).toEqual([{ entity_id: task, field: "title", status: "pending" }])
     expect(title(a, task2)).toBe("Second, by bob after alice")
@@ -323,11 +330,14 @@ describe("sync push / sync fetch between clones", () => {
     const resolved = await a.ok("sync", "resolve", String(conflictsA[0].id), "--use", "ours")
     expect(resolved.resolutions[0]).toMatchObject({ field: "title", value: "Title by alice" })
     await a.ok("sync", "push")
-    expect((await b.ok("sync", "fetch")).imported).toBe(1)
+    expect((await b.ok("sync", "fetch")).imported).toBe(2)
     expect(await b.ok("sync", "pull", "--from", "main")).toMatchObject({ conflictsCreated: 0, conflictsSettled: 1 })
     for (const c of [a, b]) expect(conflictRows(c)).toEqual([{ entity_id: task, field: "title", status: "settled" }])
     expect(title(a, task)).toBe("Title by alice")
     expect(title(b, task)).toBe("Title by alice")
+    // B's last pull left a knowledge event: once it travels, both clones hold the same log.
+    await b.ok("sync", "push")
+    expect((await a.ok("sync", "fetch")).imported).toBe(1)
     expect(portableEvents(b)).toEqual(portableEvents(a))
     await expectSameChecksums(a, b)
   }, timeout)
@@ -356,7 +366,8 @@ describe("sync push / sync fetch between clones", () => {
     expect((await b.ok("task", "show", task)).updatedClock).toBe(edits[0]!.clock)
 
     await b.ok("sync", "push")
-    expect((await a.ok("sync", "fetch")).imported).toBe(1)
+    // B's edit, and the knowledge event of its pull.
+    expect((await a.ok("sync", "fetch")).imported).toBe(2)
     expect(title(a, task)).toBe("newer, by bob")
     expect(portableEvents(b)).toEqual(portableEvents(a))
     await expectSameChecksums(a, b)
