@@ -182,7 +182,7 @@ describe("usage errors", () => {
     { args: ["task", "create", "--title", "t"], command: "task create", message: "missing required option --epic ID (see grove task create --help)" },
     { args: ["task", "show"], command: "task show", message: "missing argument <id> (see grove task show --help)" },
     { args: ["task", "update", "t-x", "--status", "finished"], command: "task update", message: "--status takes one of todo, in_progress, done, blocked, got 'finished' (see grove task update --help)" },
-    { args: ["sync", "conflicts", "show", "x"], command: "sync conflicts show", message: "<id> must be an integer, got 'x' (see grove sync conflicts show --help)" }
+    { args: ["sync", "conflicts", "show", "x"], command: "sync conflicts show", message: "<id> must be a conflict id (N or iN), got 'x' (see grove sync conflicts show --help)" }
   ]
   for (const c of cases) {
     it(`grove ${c.args.join(" ")}: one message, exit 2, nothing written`, () => {

@@ -13,7 +13,7 @@ import { eventDigest } from "../src/events/chain.ts"
 import { newEventId } from "../src/events/ids.ts"
 import { type Bundle, sha256 } from "../src/remote/Bundle.ts"
 import { checkpointMessage } from "../src/remote/Signing.ts"
-import { type CliResult, dbPathOf, git, gitBytes, gitSucceeds, groveAsync, groveEntry, scratch, withDb } from "./support/index.ts"
+import { type CliResult, type Clone, dbPathOf, git, gitBytes, gitSucceeds, groveAsync, groveEntry, makeClone, makeWorld, scratch, withDb, type World } from "./support/index.ts"
 
 const temp = scratch("all")
 
@@ -26,70 +26,6 @@ const timeout = 400_000
 
 // ---------------------------------------------------------------------------
 // Clones and the remote.
-
-interface Failure {
-  readonly code: string
-  readonly message: string
-  readonly details: any
-}
-
-interface Clone {
-  readonly name: string
-  readonly dir: string
-  readonly db: string
-  /** grove ARGS --json in this clone. */
-  readonly run: (...args: Array<string>) => Promise<CliResult>
-  /** grove ARGS --json, expected to succeed: its data. */
-  readonly ok: (...args: Array<string>) => Promise<any>
-  /** grove ARGS --json, expected to fail with a domain error (exit 1): its error. */
-  readonly fails: (...args: Array<string>) => Promise<Failure>
-}
-
-const describeRun = (args: ReadonlyArray<string>, r: CliResult) => `grove ${args.join(" ")} exited ${r.exitCode}: ${r.stdout}${r.stderr}`
-
-const makeClone = (dir: string, actor: string): Clone => {
-  // Asynchronous, so that the tests of this file (each with its own remote and clones) run concurrently.
-  // No GROVE_DB (the neutral environment): each clone has its own default database.
-  const run = (...args: Array<string>) => groveAsync(dir, [...args, "--json"], { GROVE_ACTOR: actor })
-  return {
-    name: actor,
-    dir,
-    db: dbPathOf(dir),
-    run,
-    ok: async (...args) => {
-      const r = await run(...args)
-      if (r.exitCode !== 0 || r.json?.ok !== true) throw new Error(describeRun(args, r))
-      return r.json.data
-    },
-    fails: async (...args) => {
-      const r = await run(...args)
-      if (r.exitCode !== 1 || r.json?.ok !== false) throw new Error(`expected a domain error: ${describeRun(args, r)}`)
-      return r.json.error as Failure
-    }
-  }
-}
-
-interface World {
-  readonly base: string
-  /** The bare repository every clone's origin points at. */
-  readonly bare: string
-  readonly clones: ReadonlyArray<Clone>
-  /** Another bare repository (a second remote). */
-  readonly newBare: (name: string) => string
-}
-
-/** A bare remote with one commit on main, and one clone per actor (origin = the remote, main tracking origin/main). */
-const makeWorld = (actors: ReadonlyArray<string>): World => {
-  const seed = temp.repo()
-  const bare = seed.addOrigin()
-  const clones = actors.map((actor) => {
-    const dir = seed.addClone(actor)
-    git(dir, "config", "user.email", `${actor}@example.com`)
-    git(dir, "config", "user.name", actor)
-    return makeClone(dir, actor)
-  })
-  return { base: seed.base, bare, clones, newBare: seed.addBare }
-}
 
 const two = (w: World): [Clone, Clone] => [w.clones[0]!, w.clones[1]!]
 
@@ -262,7 +198,7 @@ const bundleFile = (b: Bundle) => {
 
 describe("sync push / sync fetch between clones", () => {
   test.concurrent("round trip: the other clone gets the same events (ids, clocks, positions) and the same projection; a second fetch changes nothing", async () => {
-    const w = makeWorld(["alice", "bob"])
+    const w = makeWorld(temp, ["alice", "bob"])
     const [a, b] = two(w)
     const { epic, task } = await seedTask(a)
     await a.ok("task", "update", task, "--description", "every file")
@@ -325,7 +261,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("concurrent edits of one field conflict in both clones after fetch + pull, and both show the greatest clock's value; causally ordered edits do not", async () => {
-    const w = makeWorld(["alice", "bob"])
+    const w = makeWorld(temp, ["alice", "bob"])
     const [a, b] = two(w)
     const { epic, task } = await seedTask(a)
     const task2 = (await a.ok("task", "create", "--epic", epic, "--title", "Second")).id as string
@@ -407,7 +343,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("an older event imported after a newer local one does not overwrite it", async () => {
-    const w = makeWorld(["alice", "bob"])
+    const w = makeWorld(temp, ["alice", "bob"])
     const [a, b] = two(w)
     const { task } = await seedTask(a)
     await a.ok("sync", "push")
@@ -438,7 +374,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("a tampered bundle is refused (bundle_corrupt, or history_rewritten where the ref was imported before); the other refs are imported", async () => {
-    const w = makeWorld(["alice", "bob", "carol", "dave"])
+    const w = makeWorld(temp, ["alice", "bob", "carol", "dave"])
     const [a, b] = two(w)
     const c = w.clones[2]!
     const d = w.clones[3]!
@@ -504,7 +440,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("signed bundles: a forged bundle appended to a replica's ref (re-signed by another key, a bad signature, or unsigned) is refused with bundle_unauthenticated; other refs import; relays keep the signatures", async () => {
-    const w = makeWorld(["alice", "bob", "carol", "dave"])
+    const w = makeWorld(temp, ["alice", "bob", "carol", "dave"])
     const [a, b] = two(w)
     const c = w.clones[2]!
     const d = w.clones[3]!
@@ -611,7 +547,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("sync replica --renew: a copied database gets its own replica id and key, pushes under them, and every clone sees two replicas' streams, nothing lost", async () => {
-    const w = makeWorld(["alice", "xavier", "carol"])
+    const w = makeWorld(temp, ["alice", "xavier", "carol"])
     const [a, x] = two(w)
     const c = w.clones[2]!
     const { epic } = await seedTask(a)
@@ -659,7 +595,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("a force-pushed grove ref (not a descendant of what was imported) is refused with history_rewritten; nothing imported changes", async () => {
-    const w = makeWorld(["alice", "bob"])
+    const w = makeWorld(temp, ["alice", "bob"])
     const [a, b] = two(w)
     const epic = (await a.ok("epic", "create", "--title", "Search")).id as string
     await a.ok("sync", "push")
@@ -725,7 +661,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("the remote: REMOTE if given, else the branch's upstream remote, else origin; remote_not_found otherwise", async () => {
-    const w = makeWorld(["alice"])
+    const w = makeWorld(temp, ["alice"])
     const a = w.clones[0]!
     const other = w.newBare("other")
     git(a.dir, "remote", "add", "other", other)
@@ -783,7 +719,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("a push rejected because someone else moved the ref first is retried after a fetch, never forced", async () => {
-    const w = makeWorld(["alice", "carol"])
+    const w = makeWorld(temp, ["alice", "carol"])
     const [a, c] = two(w)
     const relay = w.newBare("relay")
     git(a.dir, "remote", "add", "relay", relay)
@@ -868,7 +804,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("a grove ref whose latest commit holds no bundles is refused (bundle_corrupt), not imported as an empty stream", async () => {
-    const w = makeWorld(["alice", "bob"])
+    const w = makeWorld(temp, ["alice", "bob"])
     const [a, b] = two(w)
     await seedTask(a)
     await a.ok("sync", "push")
@@ -888,7 +824,7 @@ describe("sync push / sync fetch between clones", () => {
   }, timeout)
 
   test.concurrent("a quarantined ref of another clone never blocks a push: it is reported, left alone, and sync quarantine list|show|retry|drop manage it", async () => {
-    const w = makeWorld(["alice", "bob"])
+    const w = makeWorld(temp, ["alice", "bob"])
     const [a, b] = two(w)
     const { epic } = await seedTask(a)
     await a.ok("sync", "push")

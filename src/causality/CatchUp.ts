@@ -30,6 +30,8 @@ export interface CatchUpStep {
   readonly created: ReadonlyArray<number>
   readonly settled: ReadonlyArray<number>
   readonly quarantinedByReason: Readonly<Record<string, number>>
+  /** Each event read, as (op, entity id): what invariant detection looks around (projections/Invariants.ts). */
+  readonly learnt: ReadonlyArray<readonly [string, string]>
   /** True when the stream now knows all of the target. */
   readonly done: boolean
 }
@@ -50,7 +52,7 @@ export const makeCatchUp = (db: Database, knowledge: Knowledge, events: LearntEv
     const known = knowledge.current(self)
     const ranges = missing([self], known, target)
     const byReason: Record<string, number> = {}
-    if (ranges.length === 0) return { read: 0, scanned: 0, created: [], settled: [], quarantinedByReason: byReason, done: true }
+    if (ranges.length === 0) return { read: 0, scanned: 0, created: [], settled: [], quarantinedByReason: byReason, learnt: [], done: true }
     const rows = rowsInRanges(db, ranges, limit)
     const admitted: Array<LearntEvent> = []
     for (const row of rows) {
@@ -70,7 +72,15 @@ export const makeCatchUp = (db: Database, knowledge: Knowledge, events: LearntEv
     else for (const row of rows) next[row.stream_id] = Math.max(next[row.stream_id] ?? 0, row.seq)
     knowledge.advance(self, next)
     const scanned = rows.filter((r) => r.op !== knowledgeOp).length
-    return { read: rows.length, scanned, created: learnt.created, settled: learnt.settled, quarantinedByReason: byReason, done }
+    return {
+      read: rows.length,
+      scanned,
+      created: learnt.created,
+      settled: learnt.settled,
+      quarantinedByReason: byReason,
+      learnt: rows.map((r) => [r.op, r.entity_id] as const),
+      done
+    }
   }
 })
 

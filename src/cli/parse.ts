@@ -180,6 +180,7 @@ const parseCommand = (command: CommandSpec, tokens: ReadonlyArray<string>, tail:
       return `missing argument <${spec.name}>`
     }
     if (spec.type === "integer" && !/^-?\d+$/.test(raw)) return `<${spec.name}> must be an integer, got '${raw}'`
+    if (spec.pattern !== undefined && !spec.pattern.test.test(raw)) return `<${spec.name}> must be ${spec.pattern.what}, got '${raw}'`
     values.set(spec.name, spec.type === "integer" ? Number(raw) : raw)
   }
   if (positionals.length > args.length) return `unexpected argument '${positionals[args.length]}'`

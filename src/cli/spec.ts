@@ -22,6 +22,8 @@ export interface ArgSpec {
   readonly type: "text" | "integer"
   readonly description: string
   readonly optional?: boolean
+  /** A text argument's shape, checked when parsing (a usage error otherwise), and how the error names it. */
+  readonly pattern?: { readonly test: RegExp; readonly what: string }
 }
 
 export interface CommandSpec {

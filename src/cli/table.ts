@@ -18,6 +18,8 @@ const integer = (name: string, description: string, extra: Partial<FlagSpec> = {
 const boolean = (name: string, description: string): FlagSpec => ({ name, type: "boolean", description })
 const arg = (name: string, description: string, extra: Partial<ArgSpec> = {}): ArgSpec => ({ name, type: "text", description, ...extra })
 
+/** A conflict id: a field conflict's number, or an invariant conflict's `i<N>`. */
+const conflictId = { test: /^i?[1-9]\d*$/, what: "a conflict id (N or iN)" }
 const ifVersion = integer("if-version", "refuse (version_mismatch) unless the entity is still at version N")
 const descriptionFlag = text("description", "free text", { placeholder: "TEXT" })
 const ownerFlag = text("owner", "owner (an empty string clears it)", { placeholder: "NAME" })
@@ -210,7 +212,7 @@ export const commands: ReadonlyArray<CommandSpec> = [
   ...entityCommands("task"),
   {
     path: ["task", "ready"],
-    summary: "Tasks in todo whose dependencies are all done, a page at a time.",
+    summary: "Tasks in todo whose dependencies are all done and that are on no recorded dependency cycle, a page at a time.",
     flags: [text("epic", "only this epic's tasks", { placeholder: "ID" }), ...paging],
     example: "grove task ready --limit 1 --json",
     module: "task"
@@ -280,28 +282,28 @@ export const commands: ReadonlyArray<CommandSpec> = [
   },
   {
     path: ["sync", "conflicts", "list"],
-    summary: "This worktree and branch's pending conflicts (--all: settled ones too).",
+    summary: "This worktree and branch's pending conflicts, field (N) and invariant (iN: a dependency cycle, an orphan); --all: settled ones too.",
     flags: [boolean("all", "include settled conflicts")],
     example: "grove sync conflicts list --json",
     module: "sync"
   },
   {
     path: ["sync", "conflicts", "show"],
-    summary: "One conflict: base, ours, theirs and the events behind each.",
-    args: [{ name: "id", type: "integer", description: "the conflict's id" }],
+    summary: "One conflict: base, ours, theirs and the events behind each; for an invariant conflict (iN), what is wrong and the --use choices.",
+    args: [{ name: "id", type: "text", description: "the conflict's id: N (a field conflict) or iN (an invariant conflict)", pattern: conflictId }],
     example: "grove sync conflicts show 3",
     module: "sync"
   },
   {
     path: ["sync", "resolve"],
-    summary: "Settle conflicts with one side's value, as an event every peer sees when it pulls.",
-    args: [{ name: "id", type: "integer", description: "the conflict to settle", optional: true }],
+    summary: "Settle conflicts with one side's value (or an invariant conflict with one of its choices), as events every peer sees when it pulls.",
+    args: [{ name: "id", type: "text", description: "the conflict to settle: N or iN", optional: true, pattern: conflictId }],
     flags: [
-      text("use", "which side's value to keep: ours, theirs, or a side's number (conflicts show lists every side)", {
+      text("use", "a field conflict's side to keep: ours, theirs, or a side's number (conflicts show lists every side); for iN one of the choices `sync conflicts show iN` lists (drop:<source>><target>, restore, delete)", {
         required: true,
-        placeholder: "ours|theirs|N"
+        placeholder: "ours|theirs|N|CHOICE"
       }),
-      boolean("all", "every pending conflict of this scope matching the filters"),
+      boolean("all", "every pending field conflict of this scope matching the filters"),
       text("entity", "with --all: only this entity", { placeholder: "ID" }),
       text("field", "with --all: only this field", { placeholder: "NAME" }),
       text("expect", "with --all: refuse unless exactly these ids (comma-separated) match", { placeholder: "IDS" }),

@@ -34,6 +34,7 @@ export const errorCodes = {
   bulk_input_invalid: { exit: 1, summary: "A bulk create line is invalid; the whole batch was rejected and nothing was written." },
   unknown_source: { exit: 1, summary: "The sync source is neither a branch of the repository nor a stream grove has seen." },
   expect_mismatch: { exit: 1, summary: "resolve --all --expect: the conflicts matched now differ from the ids previewed; nothing was written." },
+  choice_not_offered: { exit: 1, summary: "resolve --use names a choice the conflict does not offer (details.choices lists them with what each does); nothing was written." },
   nothing_to_resolve: { exit: 1, summary: "resolve matched no pending conflict in this scope." },
   watch_tick_failed: { exit: 1, summary: "sync watch --once: its one tick printed an error (a pull or the remote exchange failed); details.error is that error." },
   watch_locked: { exit: 1, summary: "Another grove sync watch already watches this worktree (details.pid names it)." },
@@ -55,6 +56,8 @@ export const errorCodes = {
   agents_markers_invalid: { exit: 1, summary: "agents install: AGENTS.md or CLAUDE.md holds grove's begin marker without its end marker, or either twice; nothing was written." },
   agents_write_failed: { exit: 1, summary: "agents install: AGENTS.md or CLAUDE.md could not be read or written." },
   verify_mismatch: { exit: 1, summary: "grove verify found that the live tables differ from a replay of the log." },
+  invariant_violated: { exit: 1, summary: "grove verify found live state that breaks the graph's rules: a dependency cycle or an orphan (details.findings, codes dependency_cycle and orphan)." },
+  orphan: { exit: 1, summary: "verify finding: a live task, subtask or dependency edge whose parent (epic, task, or an edge's end) is not live." },
   log_tampered: { exit: 1, summary: "The event log was changed behind grove's back: a stream's hash chain is broken or an append-only trigger is missing; rebuild refuses such a log." },
 } as const satisfies Record<string, { readonly exit: 1 | 2; readonly summary: string }>
 

@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import type { Resource, ResourceTemplate } from "@modelcontextprotocol/sdk/types.js"
 import { NotFound } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"
-import { Conflicts } from "../sync/Conflicts.ts"
+import { listConflicts } from "../sync/resolve.ts"
 import { showEntity } from "../projections/Detail.ts"
 import type { ToolServices } from "./tools.ts"
 
@@ -29,7 +29,7 @@ export const templates: ReadonlyArray<ResourceTemplate> = [
 /** The JSON a resource holds now. */
 export const readResource = (uri: string): Effect.Effect<unknown, unknown, ToolServices> => {
   if (uri === epicsUri) return Effect.flatMap(Queries, (q) => q.epics())
-  if (uri === conflictsUri) return Effect.flatMap(Conflicts, (c) => c.list({}))
+  if (uri === conflictsUri) return listConflicts({})
   if (uri.startsWith(taskPrefix) && uri.length > taskPrefix.length) return showEntity("task", decodeURIComponent(uri.slice(taskPrefix.length)))
   return Effect.fail(new NotFound({ message: `no grove resource ${uri}`, details: { uri } }))
 }

@@ -2,7 +2,6 @@ import { Effect, type Layer, Schema } from "effect"
 import { Status, Title } from "../events/Event.ts"
 import { Queries } from "../projections/Queries.ts"
 import type { trackerLayer } from "../app/AppLayer.ts"
-import { Conflicts } from "../sync/Conflicts.ts"
 import { Sync } from "../sync/Sync.ts"
 import { Claims, parseDuration } from "../tracker/Claims.ts"
 import { Next } from "../tracker/Next.ts"
@@ -10,7 +9,7 @@ import { addNote } from "../tracker/Notes.ts"
 import { applyPlan, PlanDocument } from "../tracker/Plan.ts"
 import { session } from "../app/Session.ts"
 import { Tracker } from "../tracker/Tracker.ts"
-import { resolveConflicts } from "../sync/resolve.ts"
+import { listConflicts, resolveConflicts, showConflict } from "../sync/resolve.ts"
 import { showEntity } from "../projections/Detail.ts"
 import { epicProgress, finishWork } from "../tracker/Views.ts"
 
@@ -46,6 +45,8 @@ const optional = <S extends Schema.Schema.All>(schema: S, description: string) =
 
 const Id = described(Schema.String.pipe(Schema.minLength(1)), "the entity's id")
 const Version = Schema.Int.pipe(Schema.nonNegative())
+/** A field conflict's number, or an invariant conflict's `iN`. */
+const conflictId = Schema.Union(Schema.Int, Schema.String.pipe(Schema.pattern(/^i[1-9]\d*$/)))
 const WorkKind = optional(Schema.Literal("task", "subtask"), "task (default) or subtask")
 const owner = optional(Schema.String, "who acts (default: GROVE_ACTOR, else this MCP client's name, else git user.email)")
 const lease = optional(Schema.String, "lease length (30m, 90s, 2h, 500ms): after it passes without a write by the owner, others may take the claim over")
@@ -187,31 +188,31 @@ export const tools: ReadonlyArray<Tool> = [
   ),
   tool(
     "conflicts_list",
-    "This worktree and branch's pending conflicts (all: settled ones too).",
+    "This worktree and branch's pending conflicts (all: settled ones too): field conflicts (kind field, numeric id) and invariant ones (kind invariant, id iN: a dependency cycle or an orphan).",
     false,
     { all: optional(Schema.Boolean, "include settled conflicts") },
-    (i) => Effect.flatMap(Conflicts, (c) => c.list({ all: i.all }))
+    (i) => listConflicts({ all: i.all })
   ),
   tool(
     "conflict_show",
-    "One conflict: base, ours, theirs and the events behind each.",
+    "One conflict: base, ours, theirs and the events behind each; for an invariant conflict, what is wrong and its choices.",
     false,
-    { id: described(Schema.Int, "the conflict's id") },
-    (i) => Effect.flatMap(Conflicts, (c) => c.show(i.id))
+    { id: described(conflictId, "the conflict's id: N (field) or iN (invariant)") },
+    (i) => showConflict(i.id)
   ),
   tool(
     "resolve",
     "Settle conflicts with one side's value, as an event every peer sees when it pulls. dryRun shows base, ours, theirs and what would be written, and changes nothing; then pass expect with the previewed ids.",
     true,
     {
-      id: optional(Schema.Int, "the conflict to settle"),
+      id: optional(conflictId, "the conflict to settle: N (field) or iN (invariant)"),
       all: optional(Schema.Boolean, "every pending conflict of this scope matching the filters"),
       entity: optional(Schema.String, "with all: only this entity"),
       field: optional(Schema.String, "with all: only this field"),
       expect: optional(Schema.Array(Schema.Int), "with all: refuse (expect_mismatch) unless exactly these conflict ids match"),
       use: described(
-        Schema.Union(Schema.Literal("ours", "theirs"), Schema.Int.pipe(Schema.positive())),
-        "which side's value to keep: ours, theirs, or a side's number (conflict_show lists every side)"
+        Schema.Union(Schema.Literal("ours", "theirs"), Schema.Int.pipe(Schema.positive()), Schema.String),
+        "a field conflict's side to keep: ours, theirs, or a side's number (conflict_show lists every side); for an invariant conflict (iN) one of the choices conflict_show lists (drop:<source>><target>, restore, delete)"
       ),
       dryRun: optional(Schema.Boolean, "preview only")
     },

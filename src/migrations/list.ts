@@ -419,5 +419,37 @@ export const migrations: ReadonlyArray<Migration> = [
     `,
     // Dropping the key would make every clone that pinned it refuse this replica's next push.
     down: irreversible
+  },
+  {
+    version: 9,
+    name: "invariant conflicts: cycles and orphans found in the live state after a fetch or pull",
+    up: `
+      -- One record per violation (key) while pending, in the scope (worktree, stream) of the command that found it.
+      CREATE TABLE invariant_conflicts (
+        id INTEGER PRIMARY KEY,
+        worktree TEXT NOT NULL,
+        stream_id INTEGER NOT NULL,
+        invariant TEXT NOT NULL,
+        key TEXT NOT NULL,
+        violation TEXT NOT NULL,
+        behind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        settled_seq INTEGER,
+        created_at INTEGER NOT NULL,
+        settled_at INTEGER
+      );
+      CREATE UNIQUE INDEX invariant_conflicts_pending ON invariant_conflicts (key) WHERE status = 'pending';
+      CREATE INDEX invariant_conflicts_by_stream ON invariant_conflicts (stream_id, status);
+      -- The tasks on the cycles of pending records: task ready and next never offer them.
+      CREATE TABLE invariant_cycle_tasks (
+        task_id TEXT NOT NULL,
+        conflict_id INTEGER NOT NULL,
+        PRIMARY KEY (task_id, conflict_id)
+      ) WITHOUT ROWID;
+    `,
+    down: `
+      DROP TABLE invariant_cycle_tasks;
+      DROP TABLE invariant_conflicts;
+    `
   }
 ]

@@ -3,6 +3,7 @@ import type { NodeKind, NodeRef, Status } from "../events/Event.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { chunked } from "../storage/batch.ts"
+import { offCycles } from "./Invariants.ts"
 import { tableOf } from "./tables.ts"
 
 export type Epic = {
@@ -69,9 +70,10 @@ const listSources = {
   subtask: { select: selectSubtask, table: "subtasks", parent: "task_id" }
 } as const
 
-/** Tasks in todo none of whose dependencies is unfinished. */
-const readyCondition = `status = 'todo' AND NOT EXISTS (SELECT 1 FROM dependencies d WHERE d.source_kind = 'task' AND d.source_id = t.id
-  AND ${targetStatus} IS NOT 'done')`
+/** Tasks in todo none of whose dependencies is unfinished, and on no recorded cycle (docs/sync.md, Invariant conflicts). */
+const readyCondition = (db: import("bun:sqlite").Database) =>
+  `status = 'todo' AND NOT EXISTS (SELECT 1 FROM dependencies d WHERE d.source_kind = 'task' AND d.source_id = t.id
+  AND ${targetStatus} IS NOT 'done') ${offCycles(db, "t")}`
 
 const toDependency = (r: { sk: NodeKind; si: string; tk: NodeKind; ti: string; c: number }): Dependency => ({
   source: { kind: r.sk, id: r.si },
@@ -130,7 +132,8 @@ const makeQueries = (db: import("bun:sqlite").Database) => {
     },
     /** A page of ready tasks (todo, every dependency done), oldest first. */
     ready: (epic: string | undefined, request: PageRequest) =>
-      page<Task>(`${selectTask} t`, "tasks t", [readyCondition, ...(epic === undefined ? [] : ["epic_id = ?"])], epic === undefined ? [] : [epic], request),
+      Effect.flatMap(trySqlite(() => readyCondition(db)), (ready) =>
+        page<Task>(`${selectTask} t`, "tasks t", [ready, ...(epic === undefined ? [] : ["epic_id = ?"])], epic === undefined ? [] : [epic], request)),
     epic: (id: string) => one<Epic>(`${selectEpic} WHERE id = ?`, id),
     task: (id: string) => one<Task>(`${selectTask} WHERE id = ?`, id),
     subtask: (id: string) => one<Subtask>(`${selectSubtask} WHERE id = ?`, id),
@@ -218,9 +221,10 @@ const makeQueries = (db: import("bun:sqlite").Database) => {
       ).pipe(Effect.map((r) => r !== undefined)),
     /** Tasks in todo whose dependencies are all done, oldest first. */
     readyTasks: (epic: string | undefined) =>
-      all<Task>(
-        `${selectTask} t WHERE ${readyCondition} ${epic === undefined ? "" : "AND epic_id = ?"} ORDER BY created_clock, id`,
-        ...(epic === undefined ? [] : [epic])
-      )
+      Effect.flatMap(trySqlite(() => readyCondition(db)), (ready) =>
+        all<Task>(
+          `${selectTask} t WHERE ${ready} ${epic === undefined ? "" : "AND epic_id = ?"} ORDER BY created_clock, id`,
+          ...(epic === undefined ? [] : [epic])
+        ))
   }
 }

@@ -8,10 +8,24 @@ import { GroveError } from "../errors/index.ts"
 import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { applyEvents, type ProjectableEvent } from "./Projector.ts"
+import { findViolations, type Violation } from "./Invariants.ts"
 import { projectionTables, tableOf } from "./tables.ts"
 
 export class VerifyMismatch extends GroveError("VerifyMismatch", "verify_mismatch") {}
 export class LogTampered extends GroveError("LogTampered", "log_tampered") {}
+export class InvariantViolated extends GroveError("InvariantViolated", "invariant_violated") {}
+
+/** Live state that breaks the graph's rules: a cycle of dependency edges, or a child whose parent is not live. */
+export interface InvariantFinding {
+  readonly code: "dependency_cycle" | "orphan"
+  readonly message: string
+  readonly violation: Violation
+}
+
+const findingOf = (v: Violation): InvariantFinding =>
+  v.invariant === "cycle"
+    ? { code: "dependency_cycle", message: `dependency cycle ${[...v.edges.map((e) => e.source.id), v.edges[0]!.source.id].join(" -> ")}`, violation: v }
+    : { code: "orphan", message: `${v.child.kind} ${v.child.id} is live but its ${v.child.kind === "dependency" ? "end" : "parent"} ${v.parent.kind} ${v.parent.id} is not`, violation: v }
 
 /** The log's own integrity: every stream's hash chain, and the triggers that keep it append-only. */
 export interface LogIntegrity {
@@ -122,6 +136,8 @@ export interface VerifyReport {
   readonly log: LogIntegrity
   readonly events: number
   readonly tables: ReadonlyArray<{ readonly table: string; readonly live: TableChecksum; readonly replayed: TableChecksum; readonly identical: boolean }>
+  /** Cycles and orphans in the live state (docs/sync.md, Invariant conflicts). */
+  readonly findings: ReadonlyArray<InvariantFinding>
 }
 
 /** Rebuilds the projection from the log, and verifies the live tables against a scratch replay. */
@@ -183,7 +199,8 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
               const replayed = checksumTable(scratch, t.name, t.key)
               return { table: t.name, live, replayed, identical: live.checksum === replayed.checksum && live.rows === replayed.rows }
             })
-            return { identical: tables.every((t) => t.identical), log: logIntegrity(db), events, tables }
+            const findings = findViolations(db).map(findingOf)
+            return { identical: tables.every((t) => t.identical), log: logIntegrity(db), events, tables, findings }
           } finally {
             scratch.close()
           }

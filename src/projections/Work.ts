@@ -3,6 +3,7 @@ import { Context, Effect, Layer } from "effect"
 import type { NodeKind, NodeRef, Status } from "../events/Event.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
+import { offCycles } from "./Invariants.ts"
 import type { Task } from "./Queries.ts"
 
 /** A claim's lease as the projection holds it. */
@@ -91,7 +92,7 @@ const makeWork = (db: Database) => {
            WHERE (?1 IS NULL OR t.epic_id = ?1)
              AND ((t.status = 'todo' AND (t.owner IS NULL OR t.owner = ?2))
                   OR (t.status = 'in_progress' AND t.owner IS NOT ?2 AND l.expires_at <= ?3))
-             AND ${noUndoneDependency("'task'", "t.id")}),
+             AND ${noUndoneDependency("'task'", "t.id")} ${offCycles(db, "t")}),
          down(root, kind, id) AS (
            SELECT c.id, d.source_kind, d.source_id FROM cand c JOIN dependencies d ON d.target_kind = 'task' AND d.target_id = c.id
            UNION SELECT down.root, d.source_kind, d.source_id FROM down JOIN dependencies d ON d.target_kind = down.kind AND d.target_id = down.id)

@@ -5,10 +5,13 @@ import { orDatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { CausalState } from "../causality/CausalState.ts"
 import { Writer } from "../write/Writer.ts"
+import { GitContext } from "../events/GitContext.ts"
+import { invariantId, makeInvariantStore } from "../causality/InvariantStore.ts"
+import { Touched } from "../projections/Invariants.ts"
 import { type Bundle, encodeBundle, openBundle, parseBundleName } from "./Bundle.ts"
 import { makeExporter, type StoredStream } from "./Export.ts"
 import { type FetchedBundle, makeImporter, type Refusal } from "./Import.ts"
-import { localReplicaName } from "../events/streams.ts"
+import { ensureLocalStream, localReplicaName } from "../events/streams.ts"
 import { refOf, streamOfRef, type TreeEntry, Transport } from "./Transport.ts"
 import { type Authentication, authenticate, bundleCheckpoint, checkpointsAfter, pinnedKey, sign, signingKey, storeCheckpoints } from "./Signing.ts"
 
@@ -36,6 +39,8 @@ export interface FetchReport {
   readonly unsigned: ReadonlyArray<string>
   /** Refs skipped because their quarantine was dropped at their current tip (`sync quarantine drop`). */
   readonly dropped: ReadonlyArray<string>
+  /** Invariant conflicts (`i<N>`) this fetch recorded in its scope, and those it found no longer hold. */
+  readonly invariantConflicts: { readonly created: ReadonlyArray<string>; readonly settled: ReadonlyArray<string> }
 }
 
 export interface PushReport {
@@ -68,7 +73,7 @@ export class Remote extends Context.Tag("grove/Remote")<Remote, ReturnType<typeo
   static readonly layer = Layer.effect(
     Remote,
     Effect.gen(function*() {
-      return makeRemote(yield* Sqlite, yield* SqlClient.SqlClient, yield* CausalState, yield* Transport, yield* Writer)
+      return makeRemote(yield* Sqlite, yield* SqlClient.SqlClient, yield* CausalState, yield* Transport, yield* Writer, yield* GitContext)
     })
   ).pipe(Layer.provideMerge(Transport.layer))
 }
@@ -78,10 +83,12 @@ const makeRemote = (
   sql: SqlClient.SqlClient,
   { knowledge }: typeof CausalState.Service,
   transport: typeof Transport.Service,
-  writer: typeof Writer.Service
+  writer: typeof Writer.Service,
+  git: typeof GitContext.Service
 ) => {
   const exporter = makeExporter(db, knowledge)
   const importer = makeImporter(db, knowledge)
+  const invariants = makeInvariantStore(db)
 
   const highestPos = (replica: string, branch: string) =>
     (db.query(
@@ -189,6 +196,9 @@ const makeRemote = (
       let imported = 0
       let quarantined = 0
       const byReason: Record<string, number> = {}
+      // What the import made exist or not, where an invariant can break (docs/sync.md, Invariant conflicts).
+      const touched = new Touched()
+      for (const c of plan.order) touched.add(c.event.op, c.event.entity)
       for (let i = 0; i < plan.order.length; i += batchSize) {
         const batch = plan.order.slice(i, i + batchSize)
         const r = yield* orDatabaseError(sql.withTransaction(Effect.flatMap(trySqlite(() => importer.prepare(batch)), writer.absorb)))
@@ -198,7 +208,11 @@ const makeRemote = (
         // A macrotask turn between batches, so a signal lands between transactions.
         yield* Effect.sleep(0)
       }
-      yield* orDatabaseError(sql.withTransaction(record(remote, tips, refused, authentication)))
+      const context = yield* git.resolve
+      const detection = yield* orDatabaseError(sql.withTransaction(Effect.zipRight(
+        record(remote, tips, refused, authentication),
+        trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: () => ensureLocalStream(db, context.stream) }, touched))
+      )))
       const refusedRefs = new Set(refused.map((r) => r.ref))
       return {
         remote,
@@ -210,7 +224,8 @@ const makeRemote = (
         quarantinedByReason: byReason,
         refused,
         unsigned: authentication.unsigned.filter((ref) => !refusedRefs.has(ref)),
-        dropped
+        dropped,
+        invariantConflicts: { created: detection.created.map(invariantId), settled: detection.settled.map(invariantId) }
       } satisfies FetchReport
     })
 

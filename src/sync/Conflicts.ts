@@ -1,3 +1,4 @@
+import type { Database } from "bun:sqlite"
 import { Context, Effect, Either, Layer } from "effect"
 import { readStoredPayload, writesOf } from "../events/operations.ts"
 import { draft, edgeId, type EventDraft, type NodeRef } from "../events/Event.ts"
@@ -42,6 +43,8 @@ export interface ConflictSideView {
 }
 
 export interface Conflict {
+  /** Field conflicts; invariant ones (a cycle, an orphan) are `InvariantConflict`s (src/sync/InvariantConflicts.ts). */
+  readonly kind: "field"
   readonly id: number
   readonly scope: { readonly worktree: string; readonly branch: string }
   readonly entity: { readonly kind: string; readonly id: string }
@@ -85,6 +88,13 @@ export interface Resolution {
 /** A stored side or base: JSON text, or ⊥ when the value is a delete's (shown as `{"deleted":true}`). */
 const parse = (text: string | null): unknown => (text === null ? null : text === deleted ? { deleted: true } : JSON.parse(text))
 
+/** An event's provenance, from its seq (null when there is none). */
+export const eventInfo = (db: Database, seq: number | null): EventInfo | null => {
+  const r = seq === null ? undefined : entryBySeq(db, seq)
+  if (r === undefined) return null
+  return { seq: r.seq, id: r.id, op: r.op, stream: r.stream, worktree: r.worktree, head: r.head, actor: r.actor, time: new Date(wallTimeOf(r.clock)).toISOString() }
+}
+
 /** Listing, showing and resolving this scope's conflicts. */
 export class Conflicts extends Context.Tag("grove/Conflicts")<Conflicts, ReturnType<typeof makeConflicts>>() {
   static readonly layer = Layer.effect(
@@ -103,13 +113,10 @@ const makeConflicts = (
   { conflicts }: typeof CausalState.Service,
   queries: typeof Queries.Service
 ) => {
-  const eventInfo = (seq: number | null): EventInfo | null => {
-    const r = seq === null ? undefined : entryBySeq(db, seq)
-    if (r === undefined) return null
-    return { seq: r.seq, id: r.id, op: r.op, stream: r.stream, worktree: r.worktree, head: r.head, actor: r.actor, time: new Date(wallTimeOf(r.clock)).toISOString() }
-  }
+  const info = (seq: number | null) => eventInfo(db, seq)
 
   const view = (r: ConflictRecord): Conflict => ({
+    kind: "field",
     id: r.id,
     scope: { worktree: r.worktree, branch: streamName(db, r.streamId) },
     entity: { kind: r.entityKind, id: r.entityId },
@@ -118,11 +125,11 @@ const makeConflicts = (
     ours: parse(r.ours),
     theirs: parse(r.theirs),
     status: r.status,
-    baseEvent: eventInfo(r.baseSeq),
-    oursEvent: eventInfo(r.oursSeq)!,
-    theirsEvent: eventInfo(r.theirsSeq)!,
-    sides: r.sides.map((side, i) => ({ side: i + 1, value: parse(side.value), events: side.events.map((seq) => eventInfo(seq)!) })),
-    settledBy: eventInfo(r.settledSeq),
+    baseEvent: info(r.baseSeq),
+    oursEvent: info(r.oursSeq)!,
+    theirsEvent: info(r.theirsSeq)!,
+    sides: r.sides.map((side, i) => ({ side: i + 1, value: parse(side.value), events: side.events.map((seq) => info(seq)!) })),
+    settledBy: info(r.settledSeq),
     createdAt: new Date(r.createdAt).toISOString(),
     settledAt: r.settledAt === null ? null : new Date(r.settledAt).toISOString()
   })
@@ -204,12 +211,14 @@ const makeConflicts = (
 
   /** The events that settle one record with the chosen value. */
   const settle = (r: ConflictRecord, value: unknown) => {
-    if (r.field === "existence" && value !== true) {
-      // Confirming a delete removes what still hangs off the entity, as a delete would (no orphans, no dangling edges).
-      const root = draft("conflict.resolved", { kind: r.entityKind as "epic", id: r.entityId }, { conflict: r.id, field: "existence", value: false })
-      return Effect.map(confirmCascade(r.entityKind, r.entityId, root.id), (cascade) => [root, ...cascade])
-    }
+    if (r.field === "existence" && value !== true) return confirmDelete(r.entityKind, r.entityId, r.id)
     return settleFromLog(r, value)
+  }
+
+  /** Confirming a delete removes what still hangs off the entity, as a delete would (no orphans, no dangling edges). */
+  const confirmDelete = (kind: string, id: string, conflict: number | null) => {
+    const root = draft("conflict.resolved", { kind: kind as "epic", id }, { conflict, field: "existence", value: false })
+    return Effect.map(confirmCascade(kind, id, root.id), (cascade) => [root, ...cascade])
   }
 
   /** A settlement that writes the chosen value, or restores the entity and what its delete took, from the log. */
@@ -221,16 +230,22 @@ const makeConflicts = (
         return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value, restored })]
       }
       if (r.field !== "existence") return [draft("conflict.resolved", entity, { conflict: r.id, field: r.field, value })]
-      // Restore the entity, then what its delete cascaded to, each from the log.
+      return yield* restoreEntity(r.entityKind, r.entityId, r.id)
+    })
+
+  /** Restores an entity from the log, then what its delete cascaded to, and its parents when they are gone. */
+  const restoreEntity = (kind: string, id: string, conflict: number | null) =>
+    Effect.gen(function*() {
+      const entity = { kind: kind as "epic", id }
       const { root, cascade } = yield* trySqlite(() => {
-        const root = draft("conflict.resolved", entity, { conflict: r.id, field: "existence", value: true, ...restoration(r.entityId, r.entityKind) })
-        const lastDelete = history(r.entityId).findLast((h) => h.op.endsWith(".deleted"))
+        const root = draft("conflict.resolved", entity, { conflict, field: "existence", value: true, ...restoration(id, kind) })
+        const lastDelete = history(id).findLast((h) => h.op.endsWith(".deleted"))
         const cascade = lastDelete === undefined ? [] : causedBy(db, lastDelete.id).map((e) => ({ kind: e.entity_kind, id: e.entity_id }))
         return { root, cascade }
       })
-      const parents = yield* restoreParents(r.entityKind, root.payload as { restored?: Record<string, unknown> }, root.id)
+      const parents = yield* restoreParents(kind, root.payload as { restored?: Record<string, unknown> }, root.id)
       // An edge comes back only when both of its ends are live or come back in this resolution.
-      const back = new Set([r.entityId, ...parents.map((p) => p.entityId), ...cascade.filter((c) => c.kind !== "dependency").map((c) => c.id)])
+      const back = new Set([id, ...parents.map((p) => p.entityId), ...cascade.filter((c) => c.kind !== "dependency").map((c) => c.id)])
       const children: Array<EventDraft> = []
       for (const c of cascade) {
         if (c.kind !== "dependency") {
@@ -334,5 +349,5 @@ const makeConflicts = (
         })
       ))
 
-  return { list, show, resolve }
+  return { list, show, resolve, restoreEntity, confirmDelete }
 }

@@ -13,6 +13,8 @@ import { Writer } from "../write/Writer.ts"
 import { countOpsIn, firstOfOp, newestSeq } from "../events/log.ts"
 import { ensureLocalStream, localStreamId, streamName, streamsOfBranch } from "../events/streams.ts"
 import { branchExists, defaultBranch } from "./SourceBranch.ts"
+import { makeInvariantStore } from "../causality/InvariantStore.ts"
+import { Touched } from "../projections/Invariants.ts"
 import { SyncConfig } from "./SyncConfig.ts"
 
 export class UnknownSource extends GroveError("UnknownSource", "unknown_source") {}
@@ -75,6 +77,7 @@ const makeSync = (
   gitCommands: typeof Git.Service,
   config: typeof SyncConfig.Service
 ) => {
+  const invariants = makeInvariantStore(db)
   /** The changes in a range: knowledge events are bookkeeping, not something to be behind on. */
   const countIn = (r: Range) => (r.hi <= r.lo ? 0 : countOpsIn(db, r, knowledgeOp))
 
@@ -123,14 +126,17 @@ const makeSync = (
       const batchSize = options.batchSize ?? config.pullBatchSize
       const report = { scanned: 0, conflictsCreated: 0, conflictsSettled: 0, quarantined: 0, batches: 0 }
       const byReason: Record<string, number> = {}
+      // The entities made to exist or not by what this pull learns, where an invariant can break.
+      const touched = new Touched()
       // What B knows when the pull starts: later writes to B wait for the next pull.
       const target = yield* trySqlite(() => knowledgeOf(src.ids))
       // Each batch is one transaction: what it learnt and the knowledge event that records it in the log.
       const batch = writer.write((emit, learn, stream) =>
         Effect.gen(function*() {
           const self = yield* stream
-          if (report.batches === 0) yield* trySqlite(() => conflicts.adoptPending(context.worktree, self))
+          if (report.batches === 0) yield* trySqlite(() => (conflicts.adoptPending(context.worktree, self), invariants.adoptPending(context.worktree, self)))
           const step = yield* learn(target, batchSize)
+          for (const [op, entity] of step.learnt) touched.add(op, entity)
           if (step.read > 0) yield* emit([draft(knowledgeOp, { kind: "stream", id: context.stream }, { via: "pull", source: src.name })])
           report.scanned += step.scanned
           report.conflictsCreated += step.created.length
@@ -138,6 +144,12 @@ const makeSync = (
           for (const [reason, n] of Object.entries(step.quarantinedByReason)) {
             byReason[reason] = (byReason[reason] ?? 0) + n
             report.quarantined += n
+          }
+          // The last batch records the cycles and orphans among what the whole pull learnt (docs/sync.md, Invariant conflicts).
+          if (step.done && touched.size > 0) {
+            const found = yield* trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: () => self }, touched))
+            report.conflictsCreated += found.created.length
+            report.conflictsSettled += found.settled.length
           }
           if (step.read > 0) report.batches++
           return { done: step.done, self }
@@ -172,7 +184,7 @@ const makeSync = (
         // A branch that never wrote has no stream yet: it knows nothing, so it lacks all the source knows.
         const behind = missing(self === undefined ? [] : [self], selfKnows, sourceKnows).reduce((n, r) => n + countIn(r), 0)
         const ahead = missing(src.all, sourceKnows, selfKnows).reduce((n, r) => n + countIn(r), 0)
-        const pendingConflicts = self === undefined ? 0 : conflicts.countPending(self)
+        const pendingConflicts = self === undefined ? 0 : conflicts.countPending(self) + invariants.countPending(self)
         const first = self === undefined ? undefined : firstOfOp(db, self, knowledgeOp)
         const fork = first === undefined ? undefined : (JSON.parse(first.payload) as { via: string; source: string })
         const inheritedFrom = fork?.via === "fork" ? fork.source : null

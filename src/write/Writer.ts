@@ -1,5 +1,7 @@
 import { Context, Effect, Either, Layer } from "effect"
 import { CausalState } from "../causality/CausalState.ts"
+import { makeInvariantStore } from "../causality/InvariantStore.ts"
+import { Touched } from "../projections/Invariants.ts"
 import { knowledgeOp } from "../causality/causality.ts"
 import { draft } from "../events/Event.ts"
 import { branchStart } from "../git/BranchStart.ts"
@@ -80,6 +82,7 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
       const projector = yield* Projector
       const causal = yield* CausalState
       const git = yield* GitContext
+      const invariants = makeInvariantStore(db)
       const gitCommands = yield* Git
       /** Appends a run of drafts with the stream's current knowledge as their causal context, projects and learns them. */
       const appendRun = (append: Append, scope: Scope, at: number, drafts: ReadonlyArray<EventDraft>) =>
@@ -89,6 +92,11 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
           yield* trySqlite(() =>
             causal.learner.learn(scope, stored.map((e) => ({ ...e, frontier: causal.knowledge.byId(e.frontierId), seen: null })), "own", at)
           )
+          // A write can fix a recorded cycle or orphan (a resolution, dep remove): settled by it. Every other
+          // write is checked against the graph's rules, except what a resolution restores: detected here.
+          const restored = new Touched()
+          for (const e of stored) if (e.op === "conflict.resolved") restored.add(e.op, e.entityId)
+          yield* trySqlite(() => invariants.detect({ worktree: scope.worktree, streamId: () => scope.streamId }, restored))
         })
 
       const write = <A, E, R>(body: (emit: Emit, learn: Learn, stream: Effect.Effect<number, DatabaseError | DatabaseBusy>) => Effect.Effect<A, E, R>) =>

@@ -5,7 +5,7 @@ import { databaseLayer } from "../../app/AppLayer.ts"
 import { Doctor, type Finding } from "../../app/Doctor.ts"
 import { GroveError } from "../../errors/index.ts"
 import { rebuildAll, verifyAll } from "../../app/Verify.ts"
-import { LogTampered, tamperedText, VerifyMismatch } from "../../projections/Replay.ts"
+import { InvariantViolated, LogTampered, tamperedText, VerifyMismatch } from "../../projections/Replay.ts"
 import { respond } from "../respond.ts"
 import type { Handler } from "../execute.ts"
 import * as Flags from "../options.ts"
@@ -60,6 +60,16 @@ const verify: Handler = () =>
       if (!report.identical) {
         return yield* new VerifyMismatch({
           message: ["the live projection or sync state differs from a replay of the log:", ...lines].join("\n"),
+          details: { ...report }
+        })
+      }
+      if (report.findings.length > 0) {
+        return yield* new InvariantViolated({
+          message: [
+            "the live state breaks the graph's rules (see grove sync conflicts list):",
+            ...report.findings.map((f) => `${f.code}: ${f.message}`),
+            ...lines
+          ].join("\n"),
           details: { ...report }
         })
       }

@@ -1,7 +1,8 @@
 import { Effect } from "effect"
-import { resolveConflicts } from "../../sync/resolve.ts"
+import { listConflicts, resolveConflicts, showConflict as showConflictView } from "../../sync/resolve.ts"
 import { InvalidInput } from "../../errors/index.ts"
-import { type Conflict, Conflicts, type SideChoice } from "../../sync/Conflicts.ts"
+import type { Conflict, EventInfo } from "../../sync/Conflicts.ts"
+import type { InvariantConflict } from "../../sync/InvariantConflicts.ts"
 import { type FetchReport, Remote } from "../../remote/Remote.ts"
 import { Repository } from "../../git/Repository.ts"
 import { Sqlite } from "../../storage/Sqlite.ts"
@@ -23,56 +24,61 @@ import type { Input } from "../spec.ts"
 
 const show = (v: unknown) => (v === null || v === undefined ? "-" : JSON.stringify(v))
 
-const conflictLine = (c: Conflict) =>
+const fieldLine = (c: Conflict) =>
   `#${c.id}  ${c.entity.kind} ${c.entity.id}  ${c.field}: ours ${show(c.ours)} / theirs ${show(c.theirs)} (base ${show(c.base)})${c.status === "settled" ? "  settled" : ""}`
+
+const conflictLine = (c: Conflict | InvariantConflict) =>
+  c.kind === "field" ? fieldLine(c) : `#${c.id}  ${c.invariant}: ${c.problem}${c.status === "settled" ? "  settled" : ""}`
 
 const list: Handler = (o: Input) =>
   runTracker(
     "sync conflicts list",
-    Effect.map(Effect.flatMap(Conflicts, (c) => c.list({ all: o.flag("all") })), (cs) => ({
+    Effect.map(listConflicts({ all: o.flag("all") }), (cs) => ({
       data: cs,
       text: cs.length === 0 ? "No conflicts." : cs.map(conflictLine).join("\n")
     }))
   )
 
-const eventText = (label: string, e: Conflict["oursEvent"] | null) =>
+const eventText = (label: string, e: EventInfo | null) =>
   e === null ? [] : [`  ${label}: ${e.op} #${e.seq} on ${e.stream} by ${e.actor} at ${e.time} (head ${e.head ?? "-"})`]
+
+const detailText = (c: Conflict | InvariantConflict) =>
+  c.kind === "field"
+    ? [
+      ...eventText("base", c.baseEvent),
+      ...eventText("ours", c.oursEvent),
+      ...eventText("theirs", c.theirsEvent),
+      // Three or more branches disagree: every side, by the number --use takes.
+      ...(c.sides.length > 2
+        ? c.sides.map((side) => `  side ${side.side}: ${show(side.value)} (${side.events.map((e) => `#${e.seq} on ${e.stream}`).join(", ")})`)
+        : [])
+    ]
+    : [
+      ...c.events.flatMap((e) => eventText(`${e.role} ${e.entity}`, e.event)),
+      ...(c.choices.length === 0 ? [] : ["  resolve with one of:", ...c.choices.map((x) => `    grove sync resolve ${c.id} --use ${quote(x.use)}   ${x.does}`)])
+    ]
 
 const showConflict: Handler = (o: Input) =>
   runTracker(
     "sync conflicts show",
-    Effect.map(Effect.flatMap(Conflicts, (c) => c.show(o.integer("id")!)), (c) => ({
+    Effect.map(showConflictView(o.text("id")!), (c) => ({
       data: c,
       text: [
         conflictLine(c),
         `  scope: ${c.scope.branch} at ${c.scope.worktree}`,
-        ...eventText("base", c.baseEvent),
-        ...eventText("ours", c.oursEvent),
-        ...eventText("theirs", c.theirsEvent),
-        // Three or more branches disagree: every side, by the number --use takes.
-        ...(c.sides.length > 2
-          ? c.sides.map((side) => `  side ${side.side}: ${show(side.value)} (${side.events.map((e) => `#${e.seq} on ${e.stream}`).join(", ")})`)
-          : []),
+        ...detailText(c),
         ...eventText("settled by", c.settledBy)
       ].join("\n")
     }))
   )
 
-/** `--use`: ours, theirs, or a side's number. */
-const sideChoice = (raw: string) =>
-  raw === "ours" || raw === "theirs"
-    ? Effect.succeed<SideChoice>(raw)
-    : /^[1-9][0-9]*$/.test(raw)
-    ? Effect.succeed<SideChoice>(Number(raw))
-    : Effect.fail(new InvalidInput({ message: `--use takes ours, theirs or a side's number, got '${raw}'`, details: { use: raw } }))
-
 const resolve: Handler = (o: Input) =>
   runTracker(
     "sync resolve",
     Effect.gen(function*() {
-      const id = o.integer("id")
+      const id = o.text("id")
       const all = o.flag("all")
-      const use = yield* sideChoice(o.required("use"))
+      const use = o.required("use")
       const expect = o.text("expect")?.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number)
       if (expect?.some((n) => !Number.isInteger(n))) {
         return yield* new InvalidInput({ message: "--expect takes comma-separated conflict ids", details: { expect: o.text("expect") } })
@@ -82,10 +88,14 @@ const resolve: Handler = (o: Input) =>
         data: r,
         text: [
           `${r.dryRun ? "Would resolve" : "Resolved"} ${r.resolutions.length} conflict${r.resolutions.length === 1 ? "" : "s"} with ${use}:`,
-          ...r.resolutions.flatMap((x) => [
-            `  #${x.conflict} ${x.entity.kind} ${x.entity.id} ${x.field}: base ${show(x.base)}, ours ${show(x.ours)}, theirs ${show(x.theirs)} -> ${show(x.value)}`,
-            ...x.writes.slice(1).map((w) => `      and restore ${w.entity}`)
-          ]),
+          ...r.resolutions.flatMap((x) =>
+            "does" in x
+              ? [`  #${x.conflict} ${x.invariant}: ${x.does}`, ...x.writes.map((w) => `      ${w.entity} ${w.field} -> ${show(w.value)}`)]
+              : [
+                `  #${x.conflict} ${x.entity.kind} ${x.entity.id} ${x.field}: base ${show(x.base)}, ours ${show(x.ours)}, theirs ${show(x.theirs)} -> ${show(x.value)}`,
+                ...x.writes.slice(1).map((w) => `      and restore ${w.entity}`)
+              ]
+          ),
           // The hint repeats the filters: without them the applied set differs from the previewed one (expect_mismatch).
           ...(r.dryRun
             ? [`Apply with: ${applyCommand(id, use, o.text("entity"), o.text("field"), r.resolutions.map((x) => x.conflict))}`]
@@ -96,9 +106,9 @@ const resolve: Handler = (o: Input) =>
   )
 
 /** The command that applies what a --dry-run previewed, with the same selection. */
-const applyCommand = (id: number | undefined, use: SideChoice, entity: string | undefined, field: string | undefined, ids: ReadonlyArray<number>) =>
+const applyCommand = (id: string | undefined, use: string, entity: string | undefined, field: string | undefined, ids: ReadonlyArray<number | string>) =>
   id !== undefined
-    ? `grove sync resolve ${id} --use ${use}`
+    ? `grove sync resolve ${id} --use ${quote(use)}`
     : [
       "grove sync resolve --all",
       `--use ${use}`,
@@ -114,7 +124,10 @@ const fetchText = (r: FetchReport) =>
   [
     `Fetched ${r.remote}: ${r.imported} events imported, ${r.known} already here${r.waiting > 0 ? `, ${r.waiting} waiting for events not pushed yet` : ""} (${r.refs} grove refs)`,
     ...(r.quarantined > 0 ? [`Quarantined ${r.quarantined}: ${Object.entries(r.quarantinedByReason).map(([k, n]) => `${k} ${n}`).join(", ")}`] : []),
-    ...r.unsigned.map((ref) => `Unsigned: refs/grove/${ref} (its replica has never signed; what it holds is not authenticated)`)
+    ...r.unsigned.map((ref) => `Unsigned: refs/grove/${ref} (its replica has never signed; what it holds is not authenticated)`),
+    ...(r.invariantConflicts.created.length > 0
+      ? [`The live state now breaks the graph's rules (a dependency cycle or an orphan): recorded ${r.invariantConflicts.created.join(", ")}; see grove sync conflicts show <id>`]
+      : [])
   ]
 
 const fetchCommand: Handler = (o: Input) =>
