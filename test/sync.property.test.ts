@@ -78,12 +78,17 @@ type Step =
   | { readonly t: "edit"; readonly w: number; readonly e: number; readonly f: "title" | "description" | "status" | "owner"; readonly v: number; readonly ifv: IfVersion; readonly same?: boolean }
   | { readonly t: "claim"; readonly w: number; readonly e: number; readonly v: number; readonly ifv: IfVersion }
   | { readonly t: "done"; readonly w: number; readonly e: number; readonly ifv: IfVersion }
-  | { readonly t: "delete"; readonly w: number; readonly e: number; readonly ifv: IfVersion }
+  | { readonly t: "delete"; readonly w: number; readonly e: number; readonly ifv: IfVersion; readonly tasksOnly?: boolean }
   | { readonly t: "depAdd"; readonly w: number; readonly s: number; readonly d: number }
   | { readonly t: "depRemove"; readonly w: number; readonly e: number }
   | { readonly t: "pull"; readonly w: number; readonly from: number }
   /** Two worktrees edit the same field of the same entity, one after the other: the usual road to a conflict. */
   | { readonly t: "clash"; readonly w: number; readonly other: number; readonly e: number; readonly f: "title" | "description" | "status" | "owner"; readonly v: number; readonly ifv: IfVersion }
+  /**
+   * Two clones break an invariant together, neither knowing of the other: opposite edges (a cycle once both
+   * are fetched), or a delete in one and a subtask under the deleted task in the other (an orphan).
+   */
+  | { readonly t: "apart"; readonly what: "cycle" | "orphan"; readonly a: number; readonly b: number }
   /** An --if-version write to one field followed by a plain write to another of the same entity (docs/sync.md: causal order is transitive). */
   | { readonly t: "informed"; readonly w: number; readonly e: number; readonly f: "title" | "description" | "status" | "owner"; readonly v: number }
   | { readonly t: "resolve"; readonly w: number; readonly c: number; readonly use: "ours" | "theirs"; readonly all: boolean }
@@ -135,6 +140,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     })
   },
   { weight: 3, arbitrary: fc.record({ t: fc.constant("claim" as const), w, e: n, v: n, ifv }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant("apart" as const), what: fc.constantFrom("cycle" as const, "orphan" as const), a: n, b: n }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("done" as const), w, e: n, ifv }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("delete" as const), w, e: n, ifv }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant("depAdd" as const), w, s: n, d: n }) },
@@ -224,6 +230,8 @@ const stats = {
   resolves: 0,
   imports: 0,
   converged: 0,
+  /** Comparisons made while the live state broke an invariant (a cycle or an orphan across clones). */
+  invariantSteps: 0,
   byKey: {} as Record<string, number>
 }
 
@@ -296,6 +304,15 @@ class Real {
     const names = this.streamNames()
     const rows = this.conn.query("SELECT stream_id, frontier_id FROM stream_knowledge").all() as Array<{ stream_id: number; frontier_id: number }>
     return Object.fromEntries(rows.map((r) => [names.get(r.stream_id)!, this.vector(r.frontier_id, names)]).sort(byKey((x) => x[0] as string)))
+  }
+  /** Pending invariant conflicts as the model names violations: whether any is a cycle, and the orphans. */
+  invariants(): { readonly cycle: boolean; readonly orphans: ReadonlyArray<string> } {
+    const pending = (this.conn.query("SELECT violation FROM invariant_conflicts WHERE status = 'pending'").all() as Array<{ violation: string }>)
+      .map((r) => JSON.parse(r.violation) as { invariant: string; child?: { id: string }; parent?: { id: string } })
+    return {
+      cycle: pending.some((v) => v.invariant === "cycle"),
+      orphans: pending.filter((v) => v.invariant === "orphan").map((v) => `${v.child!.id}<${v.parent!.id}`).sort()
+    }
   }
   live() {
     const q = (sql: string) => this.conn.query(sql).all()
@@ -497,6 +514,7 @@ class Run {
   /** Runs one step on the real system, feeds the model, and compares. */
   async step(step: Step, index: number): Promise<void> {
     if (step.t === "push" || step.t === "fetch") return this.transfer(step.t, this.replicas[step.clone % this.replicas.length]!, index)
+    if (step.t === "apart") return this.apart(step, index)
     const place = this.places[step.w % this.places.length]!
     const { path: cwd, branch } = place
     const r = this.replicas[place.clone]!
@@ -572,7 +590,7 @@ class Run {
         break
       }
       case "delete": {
-        const target = this.pick(this.entities(r, ["epic", "task", "subtask"]), step.e)
+        const target = this.pick(this.entities(r, step.tasksOnly === true ? ["task"] : ["epic", "task", "subtask"]), step.e)
         if (target === undefined) break
         this.log.push(`    delete ${target.kind} ${target.id}`)
         await tracker("delete", (t) => t.remove(target.kind as "epic", target.id, this.versionArg(target.version, step.ifv)))
@@ -671,6 +689,22 @@ class Run {
     this.compare(r)
   }
 
+  /** Two clones break an invariant together (the `apart` step). */
+  private async apart(step: Extract<Step, { t: "apart" }>, index: number): Promise<void> {
+    if (this.replicas.length < 2) return
+    // The first worktree of clone 0 and of clone 1; entity indexes count each clone's live entities.
+    const first = this.places.findIndex((p) => p.clone === 0)
+    const second = this.places.findIndex((p) => p.clone === 1)
+    this.log.push(`#${index} apart: ${step.what}`)
+    if (step.what === "cycle") {
+      await this.step({ t: "depAdd", w: first, s: step.a, d: step.b }, index)
+      await this.step({ t: "depAdd", w: second, s: step.b, d: step.a }, index)
+    } else {
+      await this.step({ t: "subtask", w: second, p: step.a }, index)
+      await this.step({ t: "delete", w: first, e: step.a, ifv: 0, tasksOnly: true }, index)
+    }
+  }
+
   /** `sync push` or `sync fetch` in a clone: what it imported goes to its model as imports. */
   private async transfer(t: "push" | "fetch", r: Replica, index: number): Promise<void> {
     stats.steps++
@@ -722,6 +756,11 @@ class Run {
       const model = r.model.liveState()
       const d = diff("live state", r.real.live(), model)
       if (d !== undefined) throw new Mismatch(d)
+      // Invariant conflicts: every violation of the live state is named by a pending record, and no more.
+      const violations = r.model.violations()
+      const inv = diff("pending invariant conflicts (cycle, orphans)", r.real.invariants(), violations)
+      if (inv !== undefined) throw new Mismatch(inv)
+      if (violations.cycle || violations.orphans.length > 0) stats.invariantSteps++
       const knowledge = r.real.knowledge()
       const expected: Record<string, Record<string, number>> = {}
       for (const name of Object.keys(knowledge)) expected[name] = Object.fromEntries([...r.model.frontierOf(name).entries()].sort())

@@ -686,6 +686,40 @@ export class Model {
     return out
   }
 
+  /**
+   * What breaks the graph's invariants in the live state (docs/sync.md "Invariant conflicts"), computed
+   * naively: whether live edges form a cycle, and every orphan as `child<parent` (a task whose epic, a
+   * subtask whose task, an edge one of whose ends is not live). Each must be named by a pending invariant
+   * conflict, and every pending one must still hold.
+   */
+  violations(): { readonly cycle: boolean; readonly orphans: ReadonlyArray<string> } {
+    const live = this.liveState()
+    const epics = new Set(live.epics.map((e) => e.id))
+    const nodes = new Set([...live.tasks.map((t) => t.id), ...live.subtasks.map((x) => x.id)])
+    const tasks = new Set(live.tasks.map((t) => t.id))
+    const orphans = [
+      ...live.tasks.filter((t) => !epics.has(t.epicId)).map((t) => `${t.id}<${t.epicId}`),
+      ...live.subtasks.filter((x) => !tasks.has(x.taskId)).map((x) => `${x.id}<${x.taskId}`),
+      ...live.dependencies.flatMap((d) => [d.sourceId, d.targetId].filter((end) => !nodes.has(end)).map((end) => `${d.sourceId}>${d.targetId}<${end}`))
+    ].sort()
+    // A cycle: some node reaches itself along live edges.
+    const next = new Map<string, Array<string>>()
+    for (const d of live.dependencies) next.set(d.sourceId, [...(next.get(d.sourceId) ?? []), d.targetId])
+    const reaches = (from: string, to: string) => {
+      const seen = new Set<string>()
+      const stack = [...(next.get(from) ?? [])]
+      while (stack.length > 0) {
+        const at = stack.pop()!
+        if (at === to) return true
+        if (seen.has(at)) continue
+        seen.add(at)
+        stack.push(...(next.get(at) ?? []))
+      }
+      return false
+    }
+    return { cycle: live.dependencies.some((d) => reaches(d.targetId, d.sourceId)), orphans }
+  }
+
   /** The live state: every event applied in clock order (ties by id), as the projection shows it. */
   liveState(): LiveState {
     type Row = Record<string, unknown> & { id: string; version: number | null }
