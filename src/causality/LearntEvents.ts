@@ -1,16 +1,12 @@
 import type { Database } from "bun:sqlite"
 import { Either } from "effect"
-import { creationsOf, historiesOf, type LogRow, rowsBySeq } from "../events/log.ts"
+import { creationsOf, historiesOf, type LearningRow, rowsBySeq } from "../events/log.ts"
 import { readStoredPayload } from "../events/operations.ts"
 import type { LearntEvent } from "./Heads.ts"
 import type { Knowledge } from "./Knowledge.ts"
 
 /** The columns of the log's row that learning reads. */
-export type EventRow = Pick<
-  LogRow,
-  "seq" | "id" | "stream_id" | "entity_kind" | "entity_id" | "op" | "payload" | "clock" | "if_version" | "frontier_id" | "seen_frontier_id" | "cause_id"
->
-
+export type EventRow = LearningRow
 
 /** The log as learning reads it: LearntEvents, with their causal context resolved. */
 export const makeLearntEvents = (db: Database, knowledge: Knowledge) => {

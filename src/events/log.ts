@@ -113,20 +113,27 @@ export const rowAt = (db: Database, streamId: number, pos: number): LogRow | und
  * The events of these streams' seq ranges (lo, hi], in seq order, at most
  * `limit`: what a stream learns when it catches up (src/causality/CatchUp.ts).
  */
+/** The columns learning reads (a pull reads them for every event: the digest and positions stay behind). */
+export type LearningRow = Pick<
+  LogRow,
+  "seq" | "id" | "stream_id" | "entity_kind" | "entity_id" | "op" | "payload" | "clock" | "if_version" | "frontier_id" | "seen_frontier_id" | "cause_id"
+>
+const learningColumns = "seq, id, stream_id, entity_kind, entity_id, op, payload, clock, if_version, frontier_id, seen_frontier_id, cause_id"
+
 export const rowsInRanges = (
   db: Database,
   ranges: ReadonlyArray<{ readonly stream: number; readonly lo: number; readonly hi: number }>,
   limit: number
-): Array<LogRow> => {
+): Array<LearningRow> => {
   if (ranges.length === 0) return []
   const from = Math.min(...ranges.map((r) => r.lo))
   const to = Math.max(...ranges.map((r) => r.hi))
   // `+stream_id` keeps SQLite on the seq range: one walk of the log instead of a probe per stream.
   return db.query(
-    `SELECT ${logColumns} FROM events WHERE seq > ? AND seq <= ?
+    `SELECT ${learningColumns} FROM events WHERE seq > ? AND seq <= ?
      AND (${ranges.map(() => "(+stream_id = ? AND seq > ? AND seq <= ?)").join(" OR ")})
      ORDER BY seq LIMIT ?`
-  ).all(from, to, ...ranges.flatMap((r) => [r.stream, r.lo, r.hi]), limit) as Array<LogRow>
+  ).all(from, to, ...ranges.flatMap((r) => [r.stream, r.lo, r.hi]), limit) as Array<LearningRow>
 }
 
 /** How many events of a stream's seq range (lo, hi] are not of operation `except`. */
