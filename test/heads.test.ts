@@ -232,13 +232,26 @@ describe("conflict records", () => {
     ])
   })
 
-  test("the ours side of a stored record is looked up when it is no longer a head of the batch's state", () => {
+  test("a stored record whose ours is no longer maximal takes the newest maximal other value as ours, with no lookup", () => {
     const a = retitle(2, A, "t-1", "a")
     const state = stateWith("t-1", "title", [retitle(5, C, "t-1", "c")])
-    state.pending.set("t-1", new Map([["title", { ...plainRecord("title", a, '"c"', 5), id: 3 }]]))
+    const stored: WorkingConflict = { ...plainRecord("title", a, '"c"', 5), id: 3 }
+    state.pending.set("t-1", new Map([["title", stored]]))
     const asked: Array<number> = []
     learnWrites(state, [retitle(6, B, "t-1", "b")], context({ eventBySeq: (seq) => (asked.push(seq), a) }))
-    expect(asked).toEqual([2])
+    expect(asked).toEqual([])
+    expect([stored.ours, stored.oursSeq, stored.theirs, stored.theirsSeq]).toEqual(['"c"', 5, '"b"', 6])
+    expect(stored.sides).toEqual([{ value: '"c"', events: [5] }, { value: '"b"', events: [6] }])
+  })
+
+  test("a stored record whose ours is still maximal keeps it, and a third value becomes theirs", () => {
+    const a = retitle(2, A, "t-1", "a")
+    const state = stateWith("t-1", "title", [retitle(5, C, "t-1", "c")])
+    state.heads.get("t-1")!.get("title")!.push({ ...a, seq: 2 })
+    const stored: WorkingConflict = { ...plainRecord("title", a, '"c"', 5), id: 3 }
+    state.pending.set("t-1", new Map([["title", stored]]))
+    learnWrites(state, [retitle(6, B, "t-1", "b")], context())
+    expect([stored.ours, stored.theirs, stored.theirsSeq]).toEqual(['"a"', '"b"', 6])
   })
 
   test("the stream's own write over a conflicted field settles the record, and creates none", () => {

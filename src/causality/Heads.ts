@@ -271,12 +271,18 @@ export const learnWrites = (state: BatchState, events: ReadonlyArray<LearntEvent
       } else {
         // A record's ours and theirs are always two of the values now maximal, never equal (docs/sync.md).
         const values = new Set(maximal.map(sideValue))
-        let ours = known.get(record.oursSeq) ?? context.eventBySeq(record.oursSeq)
-        let theirs = known.get(record.theirsSeq) ?? context.eventBySeq(record.theirsSeq)
-        if (!values.has(record.ours)) ours = newestOther(yValue)
-        if (yValue !== sideValue(ours)) theirs = y
-        else if (!values.has(record.theirs) || record.theirs === sideValue(ours)) theirs = newestOther(sideValue(ours))
-        if (ours.seq !== record.oursSeq || theirs.seq !== record.theirsSeq) {
+        const lookUp = (seq: number) => known.get(seq) ?? context.eventBySeq(seq)
+        const newOurs = values.has(record.ours) ? undefined : newestOther(yValue)
+        const oursValue = newOurs === undefined ? record.ours : sideValue(newOurs)
+        const newTheirs = yValue !== oursValue
+          ? y
+          : !values.has(record.theirs) || record.theirs === oursValue
+          ? newestOther(oursValue)
+          : undefined
+        if (newOurs !== undefined || newTheirs !== undefined) {
+          // Stored sides are read only when the other one changed: the base needs both.
+          const ours = newOurs ?? lookUp(record.oursSeq)
+          const theirs = newTheirs ?? lookUp(record.theirsSeq)
           record.ours = sideValue(ours)
           record.oursSeq = ours.seq
           record.theirs = sideValue(theirs)
