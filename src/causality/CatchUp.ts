@@ -30,8 +30,8 @@ export interface CatchUpStep {
   readonly created: ReadonlyArray<number>
   readonly settled: ReadonlyArray<number>
   readonly quarantinedByReason: Readonly<Record<string, number>>
-  /** Each event read, as (op, entity id): what invariant detection looks around (projections/Invariants.ts). */
-  readonly learnt: ReadonlyArray<readonly [string, string]>
+  /** Each event read, as (op, entity id, stream): what invariant detection looks around (projections/Invariants.ts). */
+  readonly learnt: ReadonlyArray<readonly [string, string, number]>
   /** True when the stream now knows all of the target. */
   readonly done: boolean
 }
@@ -78,7 +78,7 @@ export const makeCatchUp = (db: Database, knowledge: Knowledge, events: LearntEv
       created: learnt.created,
       settled: learnt.settled,
       quarantinedByReason: byReason,
-      learnt: rows.map((r) => [r.op, r.entity_id] as const),
+      learnt: rows.map((r) => [r.op, r.entity_id, r.stream_id] as const),
       done
     }
   }

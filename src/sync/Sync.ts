@@ -11,7 +11,7 @@ import { missing, type Range } from "../causality/CatchUp.ts"
 import { draft } from "../events/Event.ts"
 import { Writer } from "../write/Writer.ts"
 import { countOpsIn, firstOfOp, newestSeq } from "../events/log.ts"
-import { ensureLocalStream, localStreamId, streamName, streamsOfBranch } from "../events/streams.ts"
+import { localReplica, localStreamId, replicaOf, streamName, streamsOfBranch } from "../events/streams.ts"
 import { branchExists, defaultBranch } from "./SourceBranch.ts"
 import { makeInvariantStore } from "../causality/InvariantStore.ts"
 import { Touched } from "../projections/Invariants.ts"
@@ -128,6 +128,12 @@ const makeSync = (
       const byReason: Record<string, number> = {}
       // The entities made to exist or not by what this pull learns, where an invariant can break.
       const touched = new Touched()
+      const local = new Map<number, boolean>()
+      const isLocal = (stream: number) => {
+        let l = local.get(stream)
+        if (l === undefined) local.set(stream, l = replicaOf(db, stream) === localReplica)
+        return l
+      }
       // What B knows when the pull starts: later writes to B wait for the next pull.
       const target = yield* trySqlite(() => knowledgeOf(src.ids))
       // Each batch is one transaction: what it learnt and the knowledge event that records it in the log.
@@ -136,7 +142,9 @@ const makeSync = (
           const self = yield* stream
           if (report.batches === 0) yield* trySqlite(() => (conflicts.adoptPending(context.worktree, self), invariants.adoptPending(context.worktree, self)))
           const step = yield* learn(target, batchSize)
-          for (const [op, entity] of step.learnt) touched.add(op, entity)
+          // Every write made here was checked against the shared live state, so a broken invariant always involves
+          // an event imported from another clone: only those are looked around (a pull of local branches checks nothing).
+          for (const [op, entity, stream] of step.learnt) if (!isLocal(stream)) touched.add(op, entity)
           if (step.read > 0) yield* emit([draft(knowledgeOp, { kind: "stream", id: context.stream }, { via: "pull", source: src.name })])
           report.scanned += step.scanned
           report.conflictsCreated += step.created.length
