@@ -5,7 +5,7 @@ import { type DatabaseBusy, type DatabaseError, orDatabaseError, trySqlite } fro
 import { Sqlite } from "../storage/Sqlite.ts"
 import type { EventDraft, StoredEvent } from "./Event.ts"
 import { payloadVersion, readStoredPayload } from "./operations.ts"
-import { GitContext } from "./GitContext.ts"
+import { GitContext, type WriteContext } from "./GitContext.ts"
 import { nextStamps, wallTimeOf } from "./hlc.ts"
 import { appendRows, lastClock, latestEntries, nextPos, openTransaction } from "./log.ts"
 import { chainDigests, chainHead } from "./chain.ts"
@@ -52,7 +52,7 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
    * events the transaction appends; `at` is its wall time (ms), taken under the
    * lock. A failure rolls everything back.
    */
-  readonly transact: <A, E, R>(body: (append: Append, at: number) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | WriteError, R>
+  readonly transact: <A, E, R>(body: (append: Append, at: number) => Effect.Effect<A, E, R>, context?: WriteContext) => Effect.Effect<A, E | WriteError, R>
   readonly list: (filter: EventFilter) => Effect.Effect<ReadonlyArray<EventView>, DatabaseError | DatabaseBusy>
 }>() {
   static readonly layer = Layer.effect(
@@ -62,9 +62,9 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
       const sql = yield* SqlClient.SqlClient
       const gitContext = yield* GitContext
 
-      const transact = <A, E, R>(body: (append: Append, at: number) => Effect.Effect<A, E, R>) =>
+      const transact = <A, E, R>(body: (append: Append, at: number) => Effect.Effect<A, E, R>, given?: WriteContext) =>
         Effect.gen(function*() {
-          const context = yield* gitContext.resolve
+          const context = given ?? (yield* gitContext.resolve)
           let opened:
             | { readonly txId: number; readonly streamId: number; readonly at: number; readonly replica: string; last: number; pos: number; digest: string | null }
             | undefined

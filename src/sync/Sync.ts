@@ -161,8 +161,7 @@ const makeSync = (
           }
           if (step.read > 0) report.batches++
           return { done: step.done, self }
-        })
-      )
+        }), context)
       let self = 0
       for (;;) {
         const step = yield* batch

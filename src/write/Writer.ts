@@ -11,7 +11,7 @@ import type { CatchUpStep } from "../causality/CatchUp.ts"
 import { covers, join } from "../causality/Knowledge.ts"
 import type { EventDraft } from "../events/Event.ts"
 import { type Append, EventStore, type WriteError } from "../events/EventStore.ts"
-import { GitContext } from "../events/GitContext.ts"
+import { GitContext, type WriteContext } from "../events/GitContext.ts"
 import { appendRows, latestClocks, type LogRow, quarantine } from "../events/log.ts"
 import { readStoredPayload } from "../events/operations.ts"
 import { ensureLocalStream, localReplica, localStreamId, replicaOf } from "../events/streams.ts"
@@ -57,7 +57,9 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
    * as a pull would: that may create conflict records in this scope.
    */
   readonly write: <A, E, R>(
-    body: (emit: Emit, learn: Learn, stream: Effect.Effect<number, DatabaseError | DatabaseBusy>) => Effect.Effect<A, E, R>
+    body: (emit: Emit, learn: Learn, stream: Effect.Effect<number, DatabaseError | DatabaseBusy>) => Effect.Effect<A, E, R>,
+    /** The git context already resolved (a pull's batches share one); else resolved here. */
+    context?: WriteContext
   ) => Effect.Effect<A, E | WriteError, R>
   /**
    * Inside the caller's write transaction, appends events that arrive from
@@ -99,8 +101,11 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
           yield* trySqlite(() => invariants.detect({ worktree: scope.worktree, streamId: () => scope.streamId }, restored))
         })
 
-      const write = <A, E, R>(body: (emit: Emit, learn: Learn, stream: Effect.Effect<number, DatabaseError | DatabaseBusy>) => Effect.Effect<A, E, R>) =>
-        Effect.flatMap(git.resolve, (context) =>
+      const write = <A, E, R>(
+        body: (emit: Emit, learn: Learn, stream: Effect.Effect<number, DatabaseError | DatabaseBusy>) => Effect.Effect<A, E, R>,
+        given?: WriteContext
+      ) =>
+        Effect.flatMap(given === undefined ? git.resolve : Effect.succeed(given), (context) =>
           store.transact((append, at) => {
             // The stream, created on its first write or pull with what its start point knew (Fork.ts) as a knowledge event.
             const scope: Effect.Effect<Scope, DatabaseError | DatabaseBusy> = Effect.gen(function*() {
@@ -139,7 +144,7 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
               })
             const learn: Learn = (target, limit) => Effect.flatMap(scope, (here) => trySqlite(() => causal.catchUp.step(here, target, at, limit)))
             return body(emit, learn, Effect.map(scope, (here) => here.streamId))
-          }))
+          }, context))
 
       const absorb = (rows: ReadonlyArray<Omit<LogRow, "seq">>) =>
         trySqlite((): AbsorbReport => {
