@@ -54,8 +54,8 @@ const columns = `id, worktree, stream_id AS streamId, entity_kind AS entityKind,
  * they were settled in. "In scope": its own records, and the branch's pending
  * ones it would adopt.
  */
-const inScope = "((worktree = ? AND stream_id = ?) OR (stream_id = ? AND status = 'pending'))"
-const inScopeParams = (worktree: string, streamId: number) => [worktree, streamId, streamId]
+export const inScope = "((worktree = ? AND stream_id = ?) OR (stream_id = ? AND status = 'pending'))"
+export const inScopeParams = (worktree: string, streamId: number) => [worktree, streamId, streamId]
 
 /** Which pending records of a scope to pick (all of them when nothing is set). */
 export interface RecordFilter {

@@ -2,6 +2,8 @@ import type { Database } from "bun:sqlite"
 import { Schema } from "effect"
 import { insertRows } from "../storage/batch.ts"
 import { Behind, cycleTasks, eventsBehind, findViolations, namedEntities, stillHolds, type Touched, Violation, violationKey } from "../projections/Invariants.ts"
+// The same scope rule as field conflicts: a scope's own records, and its branch's pending ones.
+import { inScope, inScopeParams } from "./ConflictStore.ts"
 
 /** A row of `invariant_conflicts`: a cycle or an orphan in the live state, pending or settled. */
 export const InvariantRecord = Schema.Struct({
@@ -23,8 +25,6 @@ export type InvariantRecord = typeof InvariantRecord.Type
 const decodeRecords = Schema.decodeUnknownSync(Schema.Array(InvariantRecord))
 const columns = `id, worktree, stream_id AS streamId, violation, behind, status, settled_seq AS settledSeq, created_at AS createdAt, settled_at AS settledAt`
 
-/** Same scope rule as field conflicts (ConflictStore.ts): its own records, and its branch's pending ones. */
-const inScope = "((worktree = ? AND stream_id = ?) OR (stream_id = ? AND status = 'pending'))"
 
 /**
  * Invariant conflicts are numbered apart from field conflicts and shown as
@@ -102,7 +102,7 @@ export const makeInvariantStore = (db: Database) => {
         db.query(
           `SELECT ${columns} FROM invariant_conflicts WHERE ${inScope} ${options.all === true ? "" : "AND status = 'pending'"}
            ${options.id === undefined ? "" : "AND id = ?"} ORDER BY id`
-        ).all(worktree, streamId, streamId, ...(options.id === undefined ? [] : [options.id]))
+        ).all(...inScopeParams(worktree, streamId), ...(options.id === undefined ? [] : [options.id]))
       ),
 
     byId: (id: number): InvariantRecord | undefined => decodeRecords(db.query(`SELECT ${columns} FROM invariant_conflicts WHERE id = ?`).all(id))[0],

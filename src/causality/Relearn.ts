@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite"
 import { Either } from "effect"
 import { entriesAfter, type LogEntry } from "../events/log.ts"
 import { readStoredPayload } from "../events/operations.ts"
-import { localReplica, replicaOf } from "../events/streams.ts"
+import { isLocalStream } from "../events/streams.ts"
 import { checksumQuery, type TableChecksum } from "../projections/Replay.ts"
 import { knowledgeOp } from "./causality.ts"
 import type { CatchUp } from "./CatchUp.ts"
@@ -56,12 +56,7 @@ export const makeRelearn = (
 ) => {
   const run = (): number => {
     for (const t of ["heads", "if_version_floors", "conflicts", "stream_knowledge"]) db.run(`DELETE FROM ${t}`)
-    const local = new Map<number, boolean>()
-    const isLocal = (stream: number) => {
-      let l = local.get(stream)
-      if (l === undefined) local.set(stream, l = replicaOf(db, stream) === localReplica)
-      return l
-    }
+    const isLocal = isLocalStream(db)
     /** A run of one transaction's events with one causal context: learnt together. */
     const learnGroup = (group: ReadonlyArray<LogEntry>) => {
       const first = group[0]!

@@ -1,7 +1,7 @@
 import { isCreation } from "../events/writes.ts"
 
 /** The knowledge event's operation: a stream learnt what its causal context holds (a pull, or a fork's inheritance). */
-export const knowledgeOp = "stream.learnt"
+export const knowledgeOp = "stream.learnt" as const
 
 /** A version vector: for each stream id, the highest seq known. */
 export type Frontier = Readonly<Record<number, number>>

@@ -33,3 +33,13 @@ export const streamName = (db: Database, id: number): string =>
 /** The replica a stream belongs to. */
 export const replicaOf = (db: Database, streamId: number): number =>
   (db.query("SELECT replica_id FROM streams WHERE id = ?").get(streamId) as { replica_id: number }).replica_id
+
+/** Whether a stream is this replica's, cached per stream: for walks over many events. */
+export const isLocalStream = (db: Database): ((streamId: number) => boolean) => {
+  const known = new Map<number, boolean>()
+  return (streamId) => {
+    let local = known.get(streamId)
+    if (local === undefined) known.set(streamId, local = replicaOf(db, streamId) === localReplica)
+    return local
+  }
+}

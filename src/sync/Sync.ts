@@ -1,4 +1,4 @@
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Either, Layer } from "effect"
 import { GitContext } from "../events/GitContext.ts"
 import { GroveError, InvalidInput } from "../errors/index.ts"
 import { Git } from "../git/Git.ts"
@@ -9,9 +9,10 @@ import { CausalState } from "../causality/CausalState.ts"
 import { type Frontier, knowledgeOp } from "../causality/causality.ts"
 import { missing, type Range } from "../causality/CatchUp.ts"
 import { draft } from "../events/Event.ts"
+import { type PayloadOf, readStoredPayload } from "../events/operations.ts"
 import { Writer } from "../write/Writer.ts"
 import { countOpsIn, firstOfOp, newestSeq } from "../events/log.ts"
-import { localReplica, localStreamId, replicaOf, streamName, streamsOfBranch } from "../events/streams.ts"
+import { isLocalStream, localStreamId, streamName, streamsOfBranch } from "../events/streams.ts"
 import { branchExists, defaultBranch } from "./SourceBranch.ts"
 import { makeInvariantStore } from "../causality/InvariantStore.ts"
 import { Touched } from "../projections/Invariants.ts"
@@ -55,8 +56,8 @@ export interface PullOptions {
 /**
  * `sync pull` and `sync status`: what B knows that A does not, learnt in seq
  * order in bounded batches, each one transaction that saves A's advanced
- * frontier with the conflicts it produced. Pull writes no events, so the live
- * state never changes.
+ * frontier and the conflicts it produced, and appends a knowledge event that
+ * records it. Knowledge events write no field, so the live state never changes.
  */
 export class Sync extends Context.Tag("grove/Sync")<Sync, ReturnType<typeof makeSync>>() {
   static readonly layer = Layer.effect(
@@ -128,12 +129,7 @@ const makeSync = (
       const byReason: Record<string, number> = {}
       // The entities made to exist or not by what this pull learns, where an invariant can break.
       const touched = new Touched()
-      const local = new Map<number, boolean>()
-      const isLocal = (stream: number) => {
-        let l = local.get(stream)
-        if (l === undefined) local.set(stream, l = replicaOf(db, stream) === localReplica)
-        return l
-      }
+      const isLocal = isLocalStream(db)
       // What B knows when the pull starts: later writes to B wait for the next pull.
       const target = yield* trySqlite(() => knowledgeOf(src.ids))
       // Each batch is one transaction: what it learnt and the knowledge event that records it in the log.
@@ -193,7 +189,7 @@ const makeSync = (
         const ahead = missing(src.all, sourceKnows, selfKnows).reduce((n, r) => n + countIn(r), 0)
         const pendingConflicts = self === undefined ? 0 : conflicts.countPending(self) + invariants.countPending(self)
         const first = self === undefined ? undefined : firstOfOp(db, self, knowledgeOp)
-        const fork = first === undefined ? undefined : (JSON.parse(first.payload) as { via: string; source: string })
+        const fork = first === undefined ? undefined : Either.getOrUndefined(readStoredPayload(knowledgeOp, first.payload)) as PayloadOf<typeof knowledgeOp> | undefined
         const inheritedFrom = fork?.via === "fork" ? fork.source : null
         return { sourceBranch: src.name, currentBranch: context.stream, behind, ahead, pendingConflicts, inheritedFrom } satisfies StatusReport
       })

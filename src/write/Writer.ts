@@ -62,6 +62,11 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
     context?: WriteContext
   ) => Effect.Effect<A, E | WriteError, R>
   /**
+   * Does this worktree's stream already agree on a field's value (Agreement.ts)? A write the live state
+   * already shows is recorded unless it does: writing it is a decision.
+   */
+  readonly agrees: (entityId: string, field: string, value: unknown) => Effect.Effect<boolean, WriteError>
+  /**
    * Inside the caller's write transaction, appends events that arrive from
    * another clone, in causal order, keeping their ids, clocks and contexts.
    * The live state is every field's greatest-clock write, so an entity an
@@ -69,11 +74,6 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
    * An imported stream knows what its newest event knew. A payload that fails
    * its Schema is quarantined, never projected.
    */
-  /**
-   * Does this worktree's stream already agree on a field's value (Agreement.ts)? A write the live state
-   * already shows is recorded unless it does: writing it is a decision.
-   */
-  readonly agrees: (entityId: string, field: string, value: unknown) => Effect.Effect<boolean, WriteError>
   readonly absorb: (rows: ReadonlyArray<Omit<LogRow, "seq">>) => Effect.Effect<AbsorbReport, DatabaseError | DatabaseBusy>
 }>() {
   static readonly layer = Layer.effect(

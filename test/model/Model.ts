@@ -564,8 +564,9 @@ export class Model {
         if (r.status === "settled") settled.push(r)
         else created.push(r)
       }
+      const batchEnds = (i + 1) % batch === 0 || i === incoming.length - 1
       const k = knowledge[Math.floor(i / batch)]
-      if (k !== undefined && (i + 1) % batch === 0 || (k !== undefined && i === incoming.length - 1)) this.write(a, [k!], worktree)
+      if (batchEnds && k !== undefined) this.write(a, [k], worktree)
     }
     return { learnt: incoming, created, settled }
   }
