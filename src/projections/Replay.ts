@@ -9,6 +9,7 @@ import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/err
 import { Sqlite } from "../storage/Sqlite.ts"
 import { applyEvents, type ProjectableEvent } from "./Projector.ts"
 import { findViolations, type Violation } from "./Invariants.ts"
+import { fillSearch } from "./Search.ts"
 import { projectionTables, tableOf } from "./tables.ts"
 
 export class VerifyMismatch extends GroveError("VerifyMismatch", "verify_mismatch") {}
@@ -102,6 +103,23 @@ const replayLog = (source: Database, target: Database, onPage?: (replayed: numbe
   }
 }
 
+/**
+ * Replays the whole log into the projection tables, emptied first.
+ * The search triggers are off for the load (a row at a time, each FTS5
+ * update, they cost more than the replay itself): search is filled once at
+ * the end and the triggers are put back.
+ */
+const loadProjection = (db: Database, onPage?: (replayed: number) => void): number => {
+  const triggers = projectionSchema(db, "trigger")
+  for (const { name } of triggers) db.run(`DROP TRIGGER ${name}`)
+  // The FTS5 index is rebuilt whole by fillSearch.
+  for (const t of projectionTables) if (t.name !== "search") db.run(`DELETE FROM ${t.name}`)
+  const events = replayLog(db, db, onPage)
+  fillSearch(db)
+  for (const { sql } of triggers) db.run(sql)
+  return events
+}
+
 /** The live projection tables' or their secondary indexes' names and DDL. */
 const projectionSchema = (db: Database, type: "table" | "index" | "trigger") =>
   db.query(
@@ -167,8 +185,7 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
             // Bulk load: secondary indexes are dropped and built again once, from sorted data, at the end.
             const indexes = projectionSchema(db, "index")
             for (const { name } of indexes) db.run(`DROP INDEX ${name}`)
-            for (const t of projectionTables) db.run(`DELETE FROM ${t.name}`)
-            const events = replayLog(db, db, onProgress)
+            const events = loadProjection(db, onProgress)
             for (const { sql } of indexes) db.run(sql)
             also?.()
             return { events }
@@ -191,9 +208,12 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
           try {
             // Tables only: the checksums read in key order, so the scratch copy needs no secondary index.
             for (const { sql } of projectionSchema(db, "table")) scratch.run(sql)
-            // The search tables are kept by triggers on the others (migration 4).
-            for (const { sql } of projectionSchema(db, "trigger")) scratch.run(sql)
-            const events = scratch.transaction(() => replayLog(db, scratch))()
+            // The search tables are filled from the others (fillSearch), as a rebuild fills them.
+            const events = scratch.transaction(() => {
+              const n = replayLog(db, scratch)
+              fillSearch(scratch)
+              return n
+            })()
             const tables = projectionTables.map((t) => {
               const live = checksumTable(db, t.name, t.key)
               const replayed = checksumTable(scratch, t.name, t.key)
