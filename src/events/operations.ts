@@ -139,10 +139,10 @@ const guards = new Map<Operation, (u: unknown) => boolean>()
 
 /**
  * Checks a stored payload against its operation's Schema. Stored payloads are
- * already decoded, so this validates the decoded shape, and a valid one (nearly
- * all) is recognised by the Schema's guard, about 2.5 times cheaper than a
- * validation that collects issues: only an invalid one pays for its message.
- * It runs on every event a pull learns and a rebuild replays.
+ * already decoded, so this validates the decoded shape. A valid one (nearly
+ * all) is recognised by the Schema's guard, which collects no issues; only an
+ * invalid one is validated again for its message. It runs on every event a
+ * pull learns and a rebuild replays.
  */
 export const validateStoredPayload = (op: string, payload: unknown): Either.Either<unknown, InvalidPayload> => {
   if (isOperation(op)) {
