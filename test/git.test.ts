@@ -1,8 +1,11 @@
 import { describe, expect, it } from "bun:test"
+import { Effect } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { readConfigValue } from "../src/git/ConfigFiles.ts"
 import { discoverRepository } from "../src/git/Discover.ts"
+import { Git } from "../src/git/Git.ts"
+import { branchExists } from "../src/sync/SourceBranch.ts"
 import { git, isolateEnv, scratch } from "./support/index.ts"
 
 /**
@@ -144,5 +147,23 @@ describe("readConfigValue", () => {
     handedOver("GIT_CONFIG_COUNT", plain, base, { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "user.email", GIT_CONFIG_VALUE_0: "env@x" })
     handedOver("a relative GIT_CONFIG_GLOBAL", plain, base, { GIT_CONFIG_GLOBAL: "rel" })
     handedOver("a value set nowhere (the system file may hold it)", "[core]\neditor = vi\n")
+  })
+})
+
+describe("branchExists", () => {
+  const exists = (cwd: string, branch: string) => Effect.runSync(Effect.provide(branchExists(cwd, branch), Git.layer))
+  const showRef = (cwd: string, branch: string) =>
+    Bun.spawnSync(["git", "show-ref", "--verify", "-q", `refs/heads/${branch}`], { cwd }).exitCode === 0
+
+  it("matches git show-ref for loose and packed branches, absent ones, a folder of branches and names git rejects", () => {
+    const r = temp.repo()
+    const feat = r.addWorktree("feat/x")
+    git(r.root, "branch", "packed")
+    git(r.root, "pack-refs")
+    git(r.root, "branch", "loose")
+    const names = ["main", "loose", "packed", "feat/x", "feat", "absent", "a/../main", "main.lock", "-x"]
+    for (const cwd of [r.root, feat]) {
+      for (const name of names) expect({ cwd, name, exists: exists(cwd, name) }).toEqual({ cwd, name, exists: showRef(cwd, name) })
+    }
   })
 })
