@@ -1,7 +1,11 @@
 import { describe, expect, it } from "bun:test"
+import { Effect } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
+import { readConfigValue } from "../src/git/ConfigFiles.ts"
 import { discoverRepository } from "../src/git/Discover.ts"
+import { Git } from "../src/git/Git.ts"
+import { branchExists } from "../src/sync/SourceBranch.ts"
 import { git, isolateEnv, scratch } from "./support/index.ts"
 
 /**
@@ -74,5 +78,92 @@ describe("discoverRepository", () => {
     git(r.root, "config", "core.bare", "true")
     expect(discoverRepository(r.root, {})).toBeUndefined()
     expect(discoverRepository(temp.dir(), {})).toBeUndefined()
+  })
+})
+
+/**
+ * Reading user.email from the config files (src/git/ConfigFiles.ts) must give
+ * exactly what `git config user.email` prints whenever it answers, and hand
+ * every layout it does not read over to git (undefined).
+ */
+describe("readConfigValue", () => {
+  /** `git config user.email` in the repository with only `env` (plus PATH): what the reader must match. */
+  const gitSays = (cwd: string, env: Record<string, string>) =>
+    Bun.spawnSync(["git", "config", "user.email"], { cwd, env: { PATH: process.env["PATH"] ?? "", ...env } }).stdout.toString().trim()
+
+  const setup = () => {
+    const r = temp.repo()
+    const home = temp.dir()
+    const commonDir = NodePath.join(r.root, ".git")
+    const local = NodePath.join(commonDir, "config")
+    const base = NodeFs.readFileSync(local, "utf8").replace(/\[user\][^[]*/, "")
+    return { r, home, commonDir, local, base }
+  }
+
+  it("matches git for values set in the XDG file, ~/.gitconfig, GIT_CONFIG_GLOBAL and the repository, the last one winning", () => {
+    const { r, home, commonDir, local, base } = setup()
+    const xdg = NodePath.join(home, ".config", "git")
+    NodeFs.mkdirSync(xdg, { recursive: true })
+    const cases: Array<{ scenario: string; xdg?: string; home?: string; local: string; env?: Record<string, string> }> = [
+      { scenario: "only ~/.gitconfig", home: "[user]\n\temail = home@example.com\n", local: base },
+      { scenario: "only the XDG file", xdg: "[user]\nemail=xdg@example.com\n", local: base },
+      { scenario: "~/.gitconfig over the XDG file", xdg: "[user]\nemail=xdg@example.com\n", home: "[User]\n  EMAIL = home@example.com  \n", local: base },
+      { scenario: "the repository over the global files", home: "[user]\nemail = home@example.com\n", local: `${base}[user]\n\temail = local@example.com\n` },
+      { scenario: "the last of two entries, comments and other sections between", home: "# c\n[user]\nemail = a@x\n; c\n[user \"sub\"]\nemail = sub@x\n[core]\neditor = vi\n[user]\nemail = b@x\n", local: base },
+      { scenario: "inner tabs become spaces", home: "[user]\nemail = a\tb@x\n", local: base },
+      { scenario: "an empty value", home: "[user]\nemail =\n", local: base },
+      { scenario: "GIT_CONFIG_GLOBAL instead of the home files", home: "[user]\nemail = home@example.com\n", local: base, env: { GIT_CONFIG_GLOBAL: NodePath.join(home, "other") } }
+    ]
+    NodeFs.writeFileSync(NodePath.join(home, "other"), "[user]\nemail = other@example.com\n")
+    for (const c of cases) {
+      NodeFs.rmSync(NodePath.join(xdg, "config"), { force: true })
+      NodeFs.rmSync(NodePath.join(home, ".gitconfig"), { force: true })
+      if (c.xdg !== undefined) NodeFs.writeFileSync(NodePath.join(xdg, "config"), c.xdg)
+      if (c.home !== undefined) NodeFs.writeFileSync(NodePath.join(home, ".gitconfig"), c.home)
+      NodeFs.writeFileSync(local, c.local)
+      const env = { HOME: home, GIT_CONFIG_NOSYSTEM: "1", ...c.env }
+      const read = readConfigValue(commonDir, "user", "email", env)
+      if (read === undefined) throw new Error(`${c.scenario}: the reader handed over to git, expected it to read ${JSON.stringify(gitSays(r.root, env))}`)
+      expect({ scenario: c.scenario, read }).toEqual({ scenario: c.scenario, read: gitSays(r.root, env) })
+    }
+  })
+
+  it("hands over to git for includes, quoting, continued lines, inline comments, per-worktree config, config variables and a value set nowhere", () => {
+    const { home, commonDir, local, base } = setup()
+    const env = { HOME: home }
+    const handedOver = (scenario: string, gitconfig: string, localConfig = base, extra: Record<string, string> = {}) => {
+      NodeFs.writeFileSync(NodePath.join(home, ".gitconfig"), gitconfig)
+      NodeFs.writeFileSync(local, localConfig)
+      expect({ scenario, read: readConfigValue(commonDir, "user", "email", { ...env, ...extra }) }).toEqual({ scenario, read: undefined })
+    }
+    const plain = "[user]\nemail = a@x\n"
+    handedOver("an include", `${plain}[include]\npath = other\n`)
+    handedOver("an includeIf", `${plain}[includeIf "gitdir:/x/"]\npath = other\n`)
+    handedOver("a quoted value", "[user]\nemail = \"a@x\"\n")
+    handedOver("a value continued on the next line", "[user]\nemail = a\\\n@x\n")
+    handedOver("an inline comment", "[user]\nemail = a@x # me\n")
+    handedOver("an old-style header", "[user.sub]\nemail = a@x\n")
+    handedOver("per-worktree config", plain, `${base}[extensions]\nworktreeConfig = true\n`)
+    handedOver("GIT_CONFIG_COUNT", plain, base, { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "user.email", GIT_CONFIG_VALUE_0: "env@x" })
+    handedOver("a relative GIT_CONFIG_GLOBAL", plain, base, { GIT_CONFIG_GLOBAL: "rel" })
+    handedOver("a value set nowhere (the system file may hold it)", "[core]\neditor = vi\n")
+  })
+})
+
+describe("branchExists", () => {
+  const exists = (cwd: string, branch: string) => Effect.runSync(Effect.provide(branchExists(cwd, branch), Git.layer))
+  const showRef = (cwd: string, branch: string) =>
+    Bun.spawnSync(["git", "show-ref", "--verify", "-q", `refs/heads/${branch}`], { cwd }).exitCode === 0
+
+  it("matches git show-ref for loose and packed branches, absent ones, a folder of branches and names git rejects", () => {
+    const r = temp.repo()
+    const feat = r.addWorktree("feat/x")
+    git(r.root, "branch", "packed")
+    git(r.root, "pack-refs")
+    git(r.root, "branch", "loose")
+    const names = ["main", "loose", "packed", "feat/x", "feat", "absent", "a/../main", "main.lock", "-x"]
+    for (const cwd of [r.root, feat]) {
+      for (const name of names) expect({ cwd, name, exists: exists(cwd, name) }).toEqual({ cwd, name, exists: showRef(cwd, name) })
+    }
   })
 })

@@ -2,6 +2,7 @@ import { Context, Effect, Layer } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
+import { readConfigValue } from "../git/ConfigFiles.ts"
 import { Git, type GitFailed, type NotARepository, type RepositoryPaths } from "../git/Git.ts"
 import { Repository } from "../git/Repository.ts"
 
@@ -38,7 +39,7 @@ export class GitContext extends Context.Tag("grove/GitContext")<GitContext, {
       Effect.gen(function*() {
         const git = yield* Git
         const repository = yield* Repository
-        const resolve = Effect.flatMap(repository.paths, (paths) => Effect.map(actorOf(git, paths.worktree, actor), (stamped) => contextOf(paths, stamped)))
+        const resolve = Effect.flatMap(repository.paths, (paths) => Effect.map(actorOf(git, paths, actor), (stamped) => contextOf(paths, stamped)))
         return { resolve: yield* Effect.cached(resolve) }
       })
     )
@@ -55,7 +56,7 @@ export class GitContext extends Context.Tag("grove/GitContext")<GitContext, {
       Effect.gen(function*() {
         const git = yield* Git
         const repository = yield* Repository
-        const gitActor = yield* Effect.cached(Effect.flatMap(repository.paths, (p) => actorOf(git, p.worktree, undefined)))
+        const gitActor = yield* Effect.cached(Effect.flatMap(repository.paths, (p) => actorOf(git, p, undefined)))
         const resolve = Effect.gen(function*() {
           const paths = yield* git.repositoryPaths(repository.cwd)
           return contextOf(paths, actor || fallbackActor() || (yield* gitActor))
@@ -65,11 +66,15 @@ export class GitContext extends Context.Tag("grove/GitContext")<GitContext, {
     )
 }
 
-/** The given actor, else git's user.email, else user@host. */
-const actorOf = (git: typeof Git.Service, worktree: string, given: string | undefined) =>
-  given
-    ? Effect.succeed(given)
-    : Effect.map(git.run(worktree, ["config", "user.email"]), (r) => r.stdout.trim() || `${NodeOs.userInfo().username}@${NodeOs.hostname()}`)
+/** The given actor, else git's user.email (from the config files when they answer plainly, ../git/ConfigFiles.ts), else user@host. */
+const actorOf = (git: typeof Git.Service, paths: RepositoryPaths, given: string | undefined) => {
+  if (given) return Effect.succeed(given)
+  const email = readConfigValue(paths.commonDir, "user", "email")
+  return Effect.map(
+    email === undefined ? Effect.map(git.run(paths.worktree, ["config", "user.email"]), (r) => r.stdout.trim()) : Effect.succeed(email),
+    (found) => found || `${NodeOs.userInfo().username}@${NodeOs.hostname()}`
+  )
+}
 
 const contextOf = (paths: RepositoryPaths, actor: string): WriteContext => ({
   stream: streamOf(paths.gitDir, paths.head),

@@ -74,7 +74,11 @@ const resolveHead = (gitDir: string, commonDir: string): string | null | false =
   const head = NodeFs.readFileSync(NodePath.join(gitDir, "HEAD"), "utf8").trim()
   if (sha.test(head)) return head
   if (!head.startsWith("ref: refs/heads/")) return false
-  const ref = head.slice("ref: ".length)
+  return readBranchRef(commonDir, head.slice("ref: ".length))
+}
+
+/** A ref under refs/ (loose, else in packed-refs): its commit, null when absent, false when the file is one to leave to git. */
+export const readBranchRef = (commonDir: string, ref: string): string | null | false => {
   const loose = NodePath.join(commonDir, ref)
   if (NodeFs.existsSync(loose)) {
     const value = NodeFs.readFileSync(loose, "utf8").trim()
