@@ -101,13 +101,6 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
               if (outcome !== undefined) invariants.apply(scope, outcome, at)
             }
           })
-          if (stored.every((e) => e.op === knowledgeOp)) return
-          // A write can fix a recorded cycle or orphan (a resolution, dep remove): settled by it. Every other
-          // write is checked against the graph's rules, except what a resolution restores: checked here.
-          const restored = new Touched()
-          for (const e of stored) if (e.op === "conflict.resolved") restored.add(e.op, e.entityId)
-          const outcome = yield* trySqlite(() => invariants.find(restored))
-          if (!isEmptyOutcome(outcome)) yield* appendRun(append, scope, at, [checkDraft(yield* trySqlite(() => streamName(db, scope.streamId)), "check", "", outcome)])
         })
 
       const write = <A, E, R>(
@@ -132,9 +125,16 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
               }
               return here
             })
+            // What this transaction's writes (not its knowledge events) touched, for its one invariant check at the end.
+            const restored = new Touched()
+            let changed = false
             const emit: Emit = (drafts) =>
               Effect.gen(function*() {
                 if (drafts.length === 0) return
+                for (const d of drafts) {
+                  if (d.op !== knowledgeOp) changed = true
+                  if (d.op === "conflict.resolved") restored.add(d.op, d.entityId)
+                }
                 const here = yield* scope
                 const self = here.streamId
                 // Causal order is transitive (Closure.ts): before a draft is appended its stream learns, as a pull
@@ -152,7 +152,16 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
                 yield* appendRun(append, here, at, drafts.slice(start))
               })
             const learn: Learn = (target, limit) => Effect.flatMap(scope, (here) => trySqlite(() => causal.catchUp.step(here, target, at, limit)))
-            return body(emit, learn, Effect.map(scope, (here) => here.streamId))
+            // A write can fix a recorded cycle or orphan (a resolution, dep remove): settled by it. Every other write
+            // is checked against the graph's rules, except what a resolution restores: checked here, once, when the
+            // transaction's writes are all in (a restore passes through orphans on its way).
+            const check = Effect.gen(function*() {
+              if (!changed) return
+              const here = yield* scope
+              const outcome = yield* trySqlite(() => invariants.find(restored))
+              if (!isEmptyOutcome(outcome)) yield* appendRun(append, here, at, [checkDraft(yield* trySqlite(() => streamName(db, here.streamId)), "check", "", outcome)])
+            })
+            return Effect.tap(body(emit, learn, Effect.map(scope, (here) => here.streamId)), () => check)
           }, context))
 
       const absorb = (rows: ReadonlyArray<Omit<LogRow, "seq">>) =>
