@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite"
 import { Either } from "effect"
-import { quarantine, rowsInRanges } from "../events/log.ts"
+import { type LearningRow, quarantine, rowsInRanges } from "../events/log.ts"
 import { readStoredPayload } from "../events/operations.ts"
 import { type Frontier, knowledgeOp } from "./causality.ts"
 import type { LearntEvent } from "./Heads.ts"
@@ -30,8 +30,8 @@ export interface CatchUpStep {
   readonly created: ReadonlyArray<number>
   readonly settled: ReadonlyArray<number>
   readonly quarantinedByReason: Readonly<Record<string, number>>
-  /** Each event read, as (op, entity id, stream): what invariant detection looks around (projections/Invariants.ts). */
-  readonly learnt: ReadonlyArray<readonly [string, string, number]>
+  /** Each event read (its op, entity and stream): what invariant detection looks around (projections/Invariants.ts). */
+  readonly learnt: ReadonlyArray<Pick<LearningRow, "op" | "entity_id" | "stream_id">>
   /** True when the stream now knows all of the target. */
   readonly done: boolean
 }
@@ -55,7 +55,9 @@ export const makeCatchUp = (db: Database, knowledge: Knowledge, events: LearntEv
     if (ranges.length === 0) return { read: 0, scanned: 0, created: [], settled: [], quarantinedByReason: byReason, learnt: [], done: true }
     const rows = rowsInRanges(db, ranges, limit)
     const admitted: Array<LearntEvent> = []
+    let scanned = 0
     for (const row of rows) {
+      if (row.op !== knowledgeOp) scanned++
       const payload = readStoredPayload(row.op, row.payload)
       if (Either.isRight(payload)) {
         admitted.push(events.fromRow(row, payload.right))
@@ -71,14 +73,13 @@ export const makeCatchUp = (db: Database, knowledge: Knowledge, events: LearntEv
     if (done) for (const r of ranges) next[r.stream] = r.hi
     else for (const row of rows) next[row.stream_id] = Math.max(next[row.stream_id] ?? 0, row.seq)
     knowledge.advance(self, next)
-    const scanned = rows.filter((r) => r.op !== knowledgeOp).length
     return {
       read: rows.length,
       scanned,
       created: learnt.created,
       settled: learnt.settled,
       quarantinedByReason: byReason,
-      learnt: rows.map((r) => [r.op, r.entity_id, r.stream_id] as const),
+      learnt: rows,
       done
     }
   }

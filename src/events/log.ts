@@ -142,9 +142,9 @@ export const countOpsIn = (db: Database, range: { readonly stream: number; reado
     n: number
   }).n
 
-/** The events with these seqs. */
-export const rowsBySeq = (db: Database, seqs: ReadonlyArray<number>): Array<LogRow> =>
-  chunked(seqs, (chunk, ph) => db.query(`SELECT ${logColumns} FROM events WHERE seq IN (${ph})`).all(...chunk) as Array<LogRow>)
+/** The events with these seqs, as learning reads them. */
+export const rowsBySeq = (db: Database, seqs: ReadonlyArray<number>): Array<LearningRow> =>
+  chunked(seqs, (chunk, ph) => db.query(`SELECT ${learningColumns} FROM events WHERE seq IN (${ph})`).all(...chunk) as Array<LearningRow>)
 
 /** The events of these entities in clock order (ties by id): each entity's history, as replay applies it. */
 export const historiesOf = (db: Database, entityIds: ReadonlyArray<string>, order: "oldest first" | "newest first"): Array<LogRow> =>

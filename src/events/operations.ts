@@ -145,12 +145,28 @@ const against = (cache: Map<Operation, Check>, make: (schema: Schema.Schema<unkn
 /** Validates an untrusted payload (input) against its operation's Schema, decoding it (titles trimmed). */
 export const decodePayload = against(decoders, (schema) => Schema.decodeUnknownEither(schema))
 
+const validateWithIssues = against(validators, (schema) => Schema.validateEither(schema))
+const guards = new Map<Operation, (u: unknown) => boolean>()
+
 /**
  * Checks a stored payload against its operation's Schema. Stored payloads are
- * already decoded, so this validates the decoded shape: about 0.5 µs against
- * 1.4 µs for a decode, on every event a pull learns.
+ * already decoded, so this validates the decoded shape, and a valid one (nearly
+ * all) is recognised by the Schema's guard, about 2.5 times cheaper than a
+ * validation that collects issues: only an invalid one pays for its message.
+ * It runs on every event a pull learns and a rebuild replays.
  */
-export const validateStoredPayload = against(validators, (schema) => Schema.validateEither(schema))
+export const validateStoredPayload = (op: string, payload: unknown): Either.Either<unknown, InvalidPayload> => {
+  if (isOperation(op)) {
+    let is = guards.get(op)
+    if (is === undefined) {
+      // A JSON value never holds undefined, so the guard's exact optional keys accept what validation does.
+      is = Schema.is(operations[op].payload as Schema.Schema<unknown, unknown>)
+      guards.set(op, is)
+    }
+    if (is(payload)) return Either.right(payload)
+  }
+  return validateWithIssues(op, payload)
+}
 
 /** Why a stored event cannot be used: the reasons a pull's quarantine counts. */
 export type Unreadable = { readonly reason: "invalid_json" | "unknown_operation" | "invalid_payload"; readonly detail: string }
@@ -168,9 +184,10 @@ export const readStoredPayload = (op: string, text: string): Either.Either<unkno
   } catch (e) {
     return Either.left({ reason: "invalid_json", detail: e instanceof Error ? e.message : String(e) })
   }
-  return validateStoredPayload(op, payload).pipe(
-    Either.mapLeft((e): Unreadable => ({ reason: isOperation(op) ? "invalid_payload" : "unknown_operation", detail: e.message }))
-  )
+  const checked = validateStoredPayload(op, payload)
+  return Either.isRight(checked)
+    ? Either.right(checked.right)
+    : Either.left({ reason: isOperation(op) ? "invalid_payload" : "unknown_operation", detail: checked.left.message })
 }
 
 /** A Schema failure as short `path: message` text, for error messages people read. */

@@ -141,7 +141,7 @@ const makeSync = (
           const step = yield* learn(target, batchSize)
           // Every write made here was checked against the shared live state, so a broken invariant always involves
           // an event imported from another clone: only those are looked around (a pull of local branches checks nothing).
-          for (const [op, entity, stream] of step.learnt) if (!isLocal(stream)) touched.add(op, entity)
+          for (const e of step.learnt) if (!isLocal(e.stream_id)) touched.add(e.op, e.entity_id)
           if (step.read > 0) yield* emit([draft(knowledgeOp, { kind: "stream", id: context.stream }, { via: "pull", source: src.name })])
           report.scanned += step.scanned
           report.conflictsCreated += step.created.length
