@@ -452,13 +452,19 @@ class Run {
   private absorb(r: Replica, stream: string | undefined, imported = false, worktree = "", pull?: { readonly from: string; report?: PullReport }): Array<EventRow> {
     const fresh = r.real.eventsAfter(r.seen)
     if (fresh.length === 0 && pull === undefined) return []
+    // A fetch's invariant check is a knowledge event on this clone's own branch (docs/sync.md, Invariant conflicts): written here.
+    const checks = imported ? fresh.filter((e) => e.op === "stream.learnt" && !e.stream.includes("@")) : []
     if (imported) {
-      r.model.importEvents(fresh, (id) => {
+      r.model.importEvents(fresh.filter((e) => !checks.includes(e)), (id) => {
         const origin = this.writer.get(id)
         if (origin === undefined) throw new Mismatch(`clone ${r.index} imported ${id}, which no clone wrote`)
         return { event: origin.model.eventById(id)!, model: origin.model }
       })
       this.log.push(...fresh.map((e) => `    imported ${e.seq} ${e.op} ${e.entity_id} on ${e.stream}`))
+    }
+    for (const e of checks) {
+      r.model.write(e.stream, [{ seq: e.seq, id: e.id, stream: e.stream, entityKind: e.entity_kind as EntityKind, entityId: e.entity_id, op: e.op, payload: JSON.parse(e.payload) as unknown, causeId: e.cause_id, ifVersion: false, clock: e.clock }], "")
+      this.writer.set(e.id, r)
     }
     if (stream === undefined && !imported) throw new Mismatch(`the step wrote ${fresh.length} events but should have written none`)
     const inputs: Array<EventInput> = imported ? [] : fresh.map((r) => {
@@ -657,7 +663,8 @@ class Run {
         this.log.push(`    resolve ${matched.map((r) => `${r.id}:${r.entity_id}:${r.field}`).join(",")} --use ${step.use}`)
         const selection = step.all ? { entity: chosen.entity_id, expect: matched.map((r) => r.id) } : { id: chosen.id }
         await this.expectOk(r, "resolve", cwd, Effect.flatMap(Conflicts, (c) => c.resolve(selection, step.use, false)))
-        const written = r.real.eventsAfter(r.seen)
+        // A knowledge event that carries the resolve's invariant check is bookkeeping: the model compares violations itself.
+        const written = r.real.eventsAfter(r.seen).filter((e) => e.op !== "stream.learnt")
         const firsts = new Set<string>()
         const realView = written.map((e) => {
           const p = JSON.parse(e.payload) as { field: string; value: unknown; restored?: Record<string, unknown>; conflict: number | null }

@@ -10,6 +10,8 @@ import { Queries, type Subtask, type Task } from "../projections/Queries.ts"
 import type { DatabaseBusy, DatabaseError } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { Conflicts } from "../sync/Conflicts.ts"
+import { InvariantConflicts } from "../sync/InvariantConflicts.ts"
+import { parseConflictId, resolveConflicts, sideChoice } from "../sync/resolve.ts"
 import { Work } from "../projections/Work.ts"
 import { Claims } from "../tracker/Claims.ts"
 import { addNote } from "../tracker/Notes.ts"
@@ -95,7 +97,13 @@ const conflictsView = (cwd: string) =>
     const all = yield* Effect.forEach(ids, (id) => conflicts.show(id))
     // This scope as resolve sees it, read fresh: the branch may have moved since the board started.
     const mine = new Set((yield* write(cwd)(Effect.flatMap(Conflicts, (c) => c.list()))).map((c) => c.id))
-    return all.map((c) => ({ ...c, mine: mine.has(c.id) }))
+    // Invariant conflicts (cycles, orphans) of every scope, with their choices, as `sync conflicts list/show` give them.
+    const invariantIds = (db.query("SELECT id FROM invariant_conflicts WHERE status = 'pending' ORDER BY id LIMIT 1000").all() as Array<{ id: number }>).map((r) => r.id)
+    const invariants = yield* write(cwd)(Effect.gen(function*() {
+      const store = yield* InvariantConflicts
+      return { all: yield* Effect.forEach(invariantIds, (id) => store.show(id)), mine: new Set((yield* store.list()).map((c) => c.id)) }
+    }))
+    return [...all.map((c) => ({ ...c, mine: mine.has(c.id) })), ...invariants.all.map((c) => ({ ...c, mine: invariants.mine.has(c.id) }))]
   })
 
 /** The endpoints; `boardJson` gives the board's snapshot as JSON text (Snapshot.ts `snapshotCache`). */
@@ -169,18 +177,20 @@ export const endpoints = (cwd: string, boardJson: () => string): ReadonlyArray<E
     method: "POST",
     path: "/api/conflicts/:id/resolve",
     body: Schema.Struct({
-      use: Schema.Union(Schema.Literal("ours", "theirs"), Schema.Int.pipe(Schema.positive())),
+      /** A field conflict's side (ours, theirs, a side's number) or one of an invariant conflict's choices. */
+      use: Schema.Union(Schema.Int.pipe(Schema.positive()), Schema.String),
       dryRun: Schema.Boolean,
-      /** The conflicts the preview showed: anything else matching now refuses the write (expect_mismatch). */
+      /** The field conflicts the preview showed: anything else matching now refuses the write (expect_mismatch). */
       expect: Schema.optional(Schema.Array(Schema.Int))
     }),
+    // The CLI's and MCP's resolve (src/sync/resolve.ts): a number names a field conflict, i<N> an invariant one.
     handle: ({ params, body }) =>
-      Effect.flatMap(
-        /^\d+$/.test(params["id"]!)
-          ? Effect.succeed(Number(params["id"]))
-          : Effect.fail(new InvalidInput({ message: `a conflict id is a number, got ${JSON.stringify(params["id"])}`, details: { id: params["id"] } })),
-        (id) => write(cwd)(Effect.flatMap(Conflicts, (c) => c.resolve({ id, expect: body.expect }, body.use, body.dryRun)))
-      )
+      Effect.flatMap(parseConflictId(params["id"]!), (id) =>
+        write(cwd)(
+          id.kind === "invariant"
+            ? resolveConflicts({ id: params["id"]! }, body.use, body.dryRun)
+            : Effect.flatMap(sideChoice(body.use), (side) => Effect.flatMap(Conflicts, (c) => c.resolve({ id: id.id, expect: body.expect }, side, body.dryRun)))
+        ))
   }
 ]
 

@@ -1,7 +1,9 @@
 import type { Database } from "bun:sqlite"
 import { Schema } from "effect"
+import { draft } from "../events/Event.ts"
 import { insertRows } from "../storage/batch.ts"
-import { Behind, cycleTasks, eventsBehind, findViolations, namedEntities, stillHolds, type Touched, Violation, violationKey } from "../projections/Invariants.ts"
+import { knowledgeOp } from "./causality.ts"
+import { Behind, cycleTasks, eventsBehind, findViolations, type InvariantOutcome, namedEntities, stillHolds, type Touched, Violation, violationKey } from "../projections/Invariants.ts"
 // The same scope rule as field conflicts: a scope's own records, and its branch's pending ones.
 import { inScope, inScopeParams } from "./ConflictStore.ts"
 
@@ -35,66 +37,97 @@ export const invariantId = (n: number): string => `i${n}`
 /** `i<N>` -> N; anything else -> undefined. */
 export const parseInvariantId = (text: string): number | undefined => (/^i[1-9]\d*$/.test(text) ? Number(text.slice(1)) : undefined)
 
-/** What one detection did. */
+/** The knowledge event that carries a check's outcome on a branch (its frontier is what the branch knew: it learns nothing). */
+export const checkDraft = (branch: string, via: "pull" | "fetch" | "check", source: string, outcome: InvariantOutcome) =>
+  draft(knowledgeOp, { kind: "stream", id: branch }, { via, source, invariants: outcome })
+
+/** Whether a check found nothing to record or settle (then it writes no event). */
+export const isEmptyOutcome = (o: InvariantOutcome): boolean => o.recorded.length === 0 && o.settled.length === 0
+
+/** What one check did, by record id. */
 export interface Detection {
   readonly created: ReadonlyArray<number>
   readonly settled: ReadonlyArray<number>
 }
 
 /**
- * The one owner of `invariant_conflicts` and `invariant_cycle_tasks`: records
- * violations of the graph's invariants (src/projections/Invariants.ts) once
- * each, and settles them when they no longer hold, whoever fixed them.
+ * The one owner of `invariant_conflicts` and `invariant_cycle_tasks`: finds
+ * violations of the graph's invariants (src/projections/Invariants.ts) and
+ * records each once, settling it when it no longer holds, whoever fixed it.
+ * The records follow the log: each check's outcome is carried by a knowledge
+ * event (src/sync/InvariantCheck.ts), which `apply` records.
  */
 export const makeInvariantStore = (db: Database) => {
   const pending = (): ReadonlyArray<InvariantRecord> => decodeRecords(db.query(`SELECT ${columns} FROM invariant_conflicts WHERE status = 'pending' ORDER BY id`).all())
 
-  /** Settles every pending record whose violation no longer holds; returns their ids. */
-  const settleFixed = (now: number): Array<number> => {
-    if (db.query("SELECT 1 FROM invariant_conflicts WHERE status = 'pending' LIMIT 1").get() === null) return []
+  /**
+   * What a check finds, reading only: the pending records that no longer hold
+   * (each with the newest event of the entities it names: the one that fixed
+   * it), then the violations around what was touched that no pending record
+   * names yet. Nothing is written here: the outcome goes into a knowledge
+   * event, and `apply` records it, live and when relearning.
+   */
+  const find = (touched: Touched): InvariantOutcome => {
+    const anyPending = db.query("SELECT 1 FROM invariant_conflicts WHERE status = 'pending' LIMIT 1").get() !== null
+    if (!anyPending && touched.size === 0) return { recorded: [], settled: [] }
+    const open = anyPending ? pending() : []
     const newest = db.query("SELECT max(seq) AS seq FROM events WHERE entity_id = ?")
-    const settled: Array<number> = []
-    for (const r of pending()) {
-      if (stillHolds(db, r.violation)) continue
-      const seqs = namedEntities(r.violation).map((id) => (newest.get(id) as { seq: number | null }).seq ?? 0)
-      db.query("UPDATE invariant_conflicts SET status = 'settled', settled_seq = ?, settled_at = ? WHERE id = ?").run(Math.max(...seqs), now, r.id)
-      db.query("DELETE FROM invariant_cycle_tasks WHERE conflict_id = ?").run(r.id)
-      settled.push(r.id)
-    }
-    return settled
+    const settled = open.filter((r) => !stillHolds(db, r.violation)).map((r) => ({
+      key: violationKey(r.violation),
+      seq: Math.max(...namedEntities(r.violation).map((id) => (newest.get(id) as { seq: number | null }).seq ?? 0))
+    }))
+    if (touched.size === 0) return { recorded: [], settled }
+    const known = new Set(open.map((r) => violationKey(r.violation)))
+    const recorded = findViolations(db, touched).filter((v) => !known.has(violationKey(v))).map((violation) => ({ violation, behind: eventsBehind(db, violation) }))
+    return { recorded, settled }
   }
 
   /**
-   * After an import or a pull, inside its transaction: settles what no longer
-   * holds, then records each violation around what was touched that no
-   * pending record names yet, in this scope (its stream is asked for only
-   * when there is something to record: a fetch in a branch that never wrote
-   * creates no stream otherwise).
+   * Records one check's outcome in a scope at its transaction's time: settles
+   * the pending records it names, then numbers its violations after the
+   * greatest id so far (so ids follow the log, and a relearn gives the same).
    */
-  const detect = (scope: { readonly worktree: string; readonly streamId: () => number }, touched: Touched): Detection => {
-    const now = Date.now()
-    const settled = settleFixed(now)
-    if (touched.size === 0) return { created: [], settled }
-    const known = new Set((db.query("SELECT key FROM invariant_conflicts WHERE status = 'pending'").all() as Array<{ key: string }>).map((r) => r.key))
-    const fresh = findViolations(db, touched).filter((v) => !known.has(violationKey(v)))
-    if (fresh.length === 0) return { created: [], settled }
+  const apply = (scope: { readonly worktree: string; readonly streamId: number }, outcome: InvariantOutcome, at: number): Detection => {
+    const settled: Array<number> = []
+    for (const s of outcome.settled) {
+      const row = db.query("SELECT id FROM invariant_conflicts WHERE key = ? AND status = 'pending'").get(s.key) as { id: number } | null
+      if (row === null) continue
+      db.query("UPDATE invariant_conflicts SET status = 'settled', settled_seq = ?, settled_at = ? WHERE id = ?").run(s.seq, at, row.id)
+      db.query("DELETE FROM invariant_cycle_tasks WHERE conflict_id = ?").run(row.id)
+      settled.push(row.id)
+    }
+    if (outcome.recorded.length === 0) return { created: [], settled }
     let next = (db.query("SELECT coalesce(max(id), 0) AS id FROM invariant_conflicts").get() as { id: number }).id
-    const rows = fresh.map((v) => ({ id: ++next, v }))
-    const streamId = scope.streamId()
+    const rows = outcome.recorded.map((r) => ({ id: ++next, ...r }))
     insertRows(
       db,
       "invariant_conflicts",
       ["id", "worktree", "stream_id", "invariant", "key", "violation", "behind", "status", "settled_seq", "created_at", "settled_at"],
-      rows.map(({ id, v }) => [id, scope.worktree, streamId, v.invariant, violationKey(v), JSON.stringify(v), JSON.stringify(eventsBehind(db, v)), "pending", null, now, null])
+      rows.map(({ id, violation: v, behind }) => [id, scope.worktree, scope.streamId, v.invariant, violationKey(v), JSON.stringify(v), JSON.stringify(behind), "pending", null, at, null])
     )
-    const onCycles = rows.flatMap(({ id, v }) => cycleTasks(v).map((task) => [task, id]))
+    const onCycles = rows.flatMap(({ id, violation }) => cycleTasks(violation).map((task) => [task, id]))
     if (onCycles.length > 0) insertRows(db, "invariant_cycle_tasks", ["task_id", "conflict_id"], onCycles)
     return { created: rows.map((r) => r.id), settled }
   }
 
   return {
-    detect,
-    settleFixed,
+    find,
+    apply,
+
+    /** Before an outcome is applied: the greatest record id and the ids of the pending records it settles. */
+    snapshot: (outcome: InvariantOutcome): { readonly lastId: number; readonly settles: ReadonlyArray<number> } => ({
+      lastId: (db.query("SELECT coalesce(max(id), 0) AS id FROM invariant_conflicts").get() as { id: number }).id,
+      settles: outcome.settled.flatMap((s) => {
+        const row = db.query("SELECT id FROM invariant_conflicts WHERE key = ? AND status = 'pending'").get(s.key) as { id: number } | null
+        return row === null ? [] : [row.id]
+      })
+    }),
+
+    /** What applying did since `snapshot`: the records created after it and those it settled. */
+    since: (before: { readonly lastId: number; readonly settles: ReadonlyArray<number> }): Detection => ({
+      created: (db.query("SELECT id FROM invariant_conflicts WHERE id > ? ORDER BY id").all(before.lastId) as Array<{ id: number }>).map((r) => r.id),
+      settled: [...before.settles]
+    }),
 
     /** A scope's records by id: pending ones, or with `all` settled ones too. */
     inScope: (worktree: string, streamId: number, options: { readonly all?: boolean; readonly id?: number } = {}): ReadonlyArray<InvariantRecord> =>

@@ -1,12 +1,13 @@
 import type { Database } from "bun:sqlite"
 import { Either } from "effect"
 import { entriesAfter, type LogEntry } from "../events/log.ts"
-import { readStoredPayload } from "../events/operations.ts"
+import { type PayloadOf, readStoredPayload } from "../events/operations.ts"
 import { isLocalStream } from "../events/streams.ts"
 import { checksumQuery, type TableChecksum } from "../projections/Replay.ts"
 import { knowledgeOp } from "./causality.ts"
 import type { CatchUp } from "./CatchUp.ts"
 import type { ConflictStore } from "./ConflictStore.ts"
+import { makeInvariantStore } from "./InvariantStore.ts"
 import { covers } from "./Knowledge.ts"
 import type { Knowledge } from "./Knowledge.ts"
 import type { Learner } from "./Learner.ts"
@@ -23,7 +24,9 @@ const syncViews: ReadonlyArray<{ readonly table: string; readonly sql: string }>
     table: "if_version_floors",
     sql: "SELECT v.stream_id, v.entity_id, v.field, v.seq, f.vector FROM if_version_floors v LEFT JOIN frontiers f ON f.id = v.frontier_id ORDER BY 1, 2, 3"
   },
-  { table: "conflicts", sql: "SELECT * FROM conflicts ORDER BY id" }
+  { table: "conflicts", sql: "SELECT * FROM conflicts ORDER BY id" },
+  { table: "invariant_conflicts", sql: "SELECT * FROM invariant_conflicts ORDER BY id" },
+  { table: "invariant_cycle_tasks", sql: "SELECT * FROM invariant_cycle_tasks ORDER BY 1, 2" }
 ]
 
 export interface SyncTableCheck {
@@ -45,6 +48,8 @@ class Rollback extends Error {}
  * events), then learns the event as its own write; a stream imported from
  * another clone knows what its newest event knew. A pull or a resolve takes
  * the branch's pending records into its worktree first, as it did then.
+ * Invariant records come from the knowledge events that carry each check's
+ * outcome (a pull's, a fetch's, a write's), applied in log order.
  */
 export const makeRelearn = (
   db: Database,
@@ -54,21 +59,30 @@ export const makeRelearn = (
   catchUp: CatchUp,
   conflicts: ConflictStore
 ) => {
+  const invariants = makeInvariantStore(db)
   const run = (): number => {
-    for (const t of ["heads", "if_version_floors", "conflicts", "stream_knowledge"]) db.run(`DELETE FROM ${t}`)
+    for (const t of ["heads", "if_version_floors", "conflicts", "invariant_cycle_tasks", "invariant_conflicts", "stream_knowledge"]) db.run(`DELETE FROM ${t}`)
     const isLocal = isLocalStream(db)
     /** A run of one transaction's events with one causal context: learnt together. */
     const learnGroup = (group: ReadonlyArray<LogEntry>) => {
       const first = group[0]!
       const scope = { worktree: first.worktree, streamId: first.stream_id }
-      if (first.op === knowledgeOp || first.op === "conflict.resolved") conflicts.adoptPending(scope.worktree, scope.streamId)
+      const payloads = group.map((r) => Either.getOrUndefined(readStoredPayload(r.op, r.payload)))
+      // A pull (or a fork) and a resolve take the branch's pending records of both kinds first; a fetch's or a write's check does not.
+      const via = first.op === knowledgeOp ? (payloads[0] as PayloadOf<typeof knowledgeOp> | undefined)?.via : undefined
+      if (via === "pull" || via === "fork" || first.op === "conflict.resolved") {
+        conflicts.adoptPending(scope.worktree, scope.streamId)
+        invariants.adoptPending(scope.worktree, scope.streamId)
+      }
       const target = knowledge.byId(first.frontier_id)
       if (!covers(knowledge.current(scope.streamId), target, scope.streamId)) catchUp.step(scope, target, first.committed_at)
-      const own = group.flatMap((r) => {
-        const payload = readStoredPayload(r.op, r.payload)
-        return Either.isRight(payload) ? [events.fromRow(r, payload.right)] : []
-      })
+      const own = group.flatMap((r, i) => (payloads[i] === undefined ? [] : [events.fromRow(r, payloads[i]!)]))
       learner.learn(scope, own, "own", first.committed_at)
+      // Invariant records, as the knowledge events that carry each check's outcome recorded them (InvariantStore.apply).
+      for (const [i, r] of group.entries()) {
+        const outcome = r.op === knowledgeOp ? (payloads[i] as PayloadOf<typeof knowledgeOp> | undefined)?.invariants : undefined
+        if (outcome !== undefined) invariants.apply(scope, outcome, r.committed_at)
+      }
     }
     let after = 0
     let total = 0

@@ -1,5 +1,6 @@
 import { Either, ParseResult, Schema } from "effect"
 import { type EntityKind, InvalidPayload, NodeRef, Status, Title } from "./Event.ts"
+import { InvariantOutcome } from "../projections/Invariants.ts"
 import { byField, creates, deletes, presence, setsFields, settles, type Write } from "./writes.ts"
 
 const Edge = Schema.Struct({ source: NodeRef, target: NodeRef })
@@ -70,9 +71,19 @@ export const operations = {
    * everything in this event's causal context, by a pull of `source` or, for a
    * new branch, inherited from the branch it was created from (`fork`). No
    * field: it makes sync state (knowledge, heads, conflict records) a function
-   * of the log and carries it across clones.
+   * of the log and carries it across clones. `invariants`: the cycles and
+   * orphans that a check in this transaction recorded and settled (a pull's, a
+   * fetch's, or a write's own `check`), so invariant records are a function of
+   * the log too (docs/sync.md, Invariant conflicts).
    */
-  "stream.learnt": define(Schema.Struct({ via: Schema.Literal("pull", "fork"), source: Schema.String }), none),
+  "stream.learnt": define(
+    Schema.Struct({
+      via: Schema.Literal("pull", "fork", "fetch", "check"),
+      source: Schema.String,
+      invariants: Schema.optional(InvariantOutcome)
+    }),
+    none
+  ),
   "dependency.added": define(Edge, () => presence(true)),
   "dependency.removed": define(Edge, () => presence(false)),
   /**

@@ -28,6 +28,17 @@ export type Violation = typeof Violation.Type
 export const Behind = Schema.Array(Schema.Struct({ role: Schema.Literal("edge", "child", "parent"), entity: Schema.String, seq: Schema.NullOr(Schema.Number) }))
 export type Behind = typeof Behind.Type
 
+/**
+ * What one invariant check found, as its knowledge event carries it: the
+ * violations it recorded (in id order) with the events behind them, and the
+ * pending records it settled, by key, with the event that fixed each.
+ */
+export const InvariantOutcome = Schema.Struct({
+  recorded: Schema.Array(Schema.Struct({ violation: Violation, behind: Behind })),
+  settled: Schema.Array(Schema.Struct({ key: Schema.String, seq: Schema.Number }))
+})
+export type InvariantOutcome = typeof InvariantOutcome.Type
+
 /** One violation's identity, so that it is recorded once: a cycle's edge ids sorted, an orphan's child and parent. */
 export const violationKey = (v: Violation): string =>
   v.invariant === "cycle" ? `cycle:${v.edges.map((e) => edgeId(e.source, e.target)).sort().join(",")}` : `orphan:${v.child.id}<${v.parent.id}`

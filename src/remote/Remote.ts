@@ -6,7 +6,8 @@ import { Sqlite } from "../storage/Sqlite.ts"
 import { CausalState } from "../causality/CausalState.ts"
 import { Writer } from "../write/Writer.ts"
 import { GitContext } from "../events/GitContext.ts"
-import { invariantId, makeInvariantStore } from "../causality/InvariantStore.ts"
+import { invariantId } from "../causality/InvariantStore.ts"
+import { checkInvariants } from "../sync/InvariantCheck.ts"
 import { Touched } from "../projections/Invariants.ts"
 import { type Bundle, encodeBundle, openBundle, parseBundleName } from "./Bundle.ts"
 import { makeExporter, type StoredStream } from "./Export.ts"
@@ -88,7 +89,6 @@ const makeRemote = (
 ) => {
   const exporter = makeExporter(db, knowledge)
   const importer = makeImporter(db, knowledge)
-  const invariants = makeInvariantStore(db)
 
   const highestPos = (replica: string, branch: string) =>
     (db.query(
@@ -209,10 +209,12 @@ const makeRemote = (
         yield* Effect.sleep(0)
       }
       const context = yield* git.resolve
-      const detection = yield* orDatabaseError(sql.withTransaction(Effect.zipRight(
-        record(remote, tips, refused, authentication),
-        trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: () => ensureLocalStream(db, context.stream) }, touched))
-      )))
+      // The refs and the invariant check in one write transaction; the check's outcome, if any, is a knowledge event on this branch.
+      const detection = yield* writer.write((emit) =>
+        Effect.zipRight(
+          record(remote, tips, refused, authentication),
+          checkInvariants(db, emit, { branch: context.stream, via: "fetch", source: remote }, touched)
+        ), context)
       const refusedRefs = new Set(refused.map((r) => r.ref))
       return {
         remote,

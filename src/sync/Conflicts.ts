@@ -1,3 +1,4 @@
+import { makeInvariantStore } from "../causality/InvariantStore.ts"
 import type { Database } from "bun:sqlite"
 import { Context, Effect, Either, Layer } from "effect"
 import { readStoredPayload, writesOf } from "../events/operations.ts"
@@ -300,7 +301,8 @@ const makeConflicts = (
           const matched = yield* trySqlite(() => {
             const stream = streamOf(context.stream)
             if (stream === undefined) return []
-            if (!dryRun) conflicts.adoptPending(context.worktree, stream)
+            // A resolve takes the branch's pending records of both kinds, as a relearn does at its event.
+            if (!dryRun) conflicts.adoptPending(context.worktree, stream), makeInvariantStore(db).adoptPending(context.worktree, stream)
             return conflicts.inScope(context.worktree, stream, { filter: selection })
           })
           // An id no scope has is unknown, as in `sync conflicts show`; one that exists elsewhere or is settled is nothing to resolve.

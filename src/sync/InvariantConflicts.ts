@@ -3,6 +3,7 @@ import { draft, edgeId, type EventDraft } from "../events/Event.ts"
 import { GitContext } from "../events/GitContext.ts"
 import { localStreamId, streamName } from "../events/streams.ts"
 import { GroveError, NotFound } from "../errors/index.ts"
+import { makeConflictStore } from "../causality/ConflictStore.ts"
 import { invariantId, type InvariantRecord, makeInvariantStore } from "../causality/InvariantStore.ts"
 import { type Edge, type EntityRef, stillHolds } from "../projections/Invariants.ts"
 import { trySqlite } from "../storage/errors.ts"
@@ -152,7 +153,8 @@ const makeInvariantConflicts = (
         Effect.gen(function*() {
           const { record, exists, holds } = yield* trySqlite(() => {
             const stream = localStreamId(db, context.stream)
-            if (stream !== undefined && !dryRun) store.adoptPending(context.worktree, stream)
+            // A resolve takes the branch's pending records of both kinds, as a relearn does at its event.
+            if (stream !== undefined && !dryRun) store.adoptPending(context.worktree, stream), makeConflictStore(db).adoptPending(context.worktree, stream)
             const record = stream === undefined ? undefined : store.inScope(context.worktree, stream, { id })[0]
             return { record, exists: record !== undefined || store.byId(id) !== undefined, holds: record !== undefined && stillHolds(db, record.violation) }
           })

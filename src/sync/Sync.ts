@@ -16,6 +16,7 @@ import { isLocalStream, localStreamId, streamName, streamsOfBranch } from "../ev
 import { branchExists, defaultBranch } from "./SourceBranch.ts"
 import { makeInvariantStore } from "../causality/InvariantStore.ts"
 import { Touched } from "../projections/Invariants.ts"
+import { checkInvariants } from "./InvariantCheck.ts"
 import { SyncConfig } from "./SyncConfig.ts"
 
 export class UnknownSource extends GroveError("UnknownSource", "unknown_source") {}
@@ -151,7 +152,7 @@ const makeSync = (
           }
           // The last batch records the cycles and orphans among what the whole pull learnt (docs/sync.md, Invariant conflicts).
           if (step.done && touched.size > 0) {
-            const found = yield* trySqlite(() => invariants.detect({ worktree: context.worktree, streamId: () => self }, touched))
+            const found = yield* checkInvariants(db, emit, { branch: context.stream, via: "pull", source: src.name }, touched)
             report.conflictsCreated += found.created.length
             report.conflictsSettled += found.settled.length
           }

@@ -42,7 +42,7 @@ export interface ResolveRequest extends Omit<ResolveSelection, "id"> {
 }
 
 /** A field conflict's `--use`: ours, theirs, or a side's number (`conflicts show` lists every side). */
-const sideChoice = (raw: string | number) =>
+export const sideChoice = (raw: string | number) =>
   raw === "ours" || raw === "theirs"
     ? Effect.succeed<SideChoice>(raw)
     : /^[1-9][0-9]*$/.test(String(raw))

@@ -1,6 +1,6 @@
 import { Context, Effect, Either, Layer } from "effect"
 import { CausalState } from "../causality/CausalState.ts"
-import { makeInvariantStore } from "../causality/InvariantStore.ts"
+import { checkDraft, isEmptyOutcome, makeInvariantStore } from "../causality/InvariantStore.ts"
 import { Touched } from "../projections/Invariants.ts"
 import { knowledgeOp } from "../causality/causality.ts"
 import { draft } from "../events/Event.ts"
@@ -13,8 +13,8 @@ import type { EventDraft } from "../events/Event.ts"
 import { type Append, EventStore, type WriteError } from "../events/EventStore.ts"
 import { GitContext, type WriteContext } from "../events/GitContext.ts"
 import { appendRows, latestClocks, type LogRow, quarantine } from "../events/log.ts"
-import { readStoredPayload } from "../events/operations.ts"
-import { ensureLocalStream, localReplica, localStreamId, replicaOf } from "../events/streams.ts"
+import { type PayloadOf, readStoredPayload } from "../events/operations.ts"
+import { ensureLocalStream, localReplica, localStreamId, replicaOf, streamName } from "../events/streams.ts"
 import { Projector } from "../projections/Projector.ts"
 import { applyStored, reproject } from "../projections/Replay.ts"
 import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
@@ -87,18 +87,20 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
       const invariants = makeInvariantStore(db)
       const gitCommands = yield* Git
       /** Appends a run of drafts with the stream's current knowledge as their causal context, projects and learns them. */
-      const appendRun = (append: Append, scope: Scope, at: number, drafts: ReadonlyArray<EventDraft>) =>
+      const appendRun = (append: Append, scope: Scope, at: number, drafts: ReadonlyArray<EventDraft>): Effect.Effect<void, DatabaseError | DatabaseBusy> =>
         Effect.gen(function*() {
           const stored = yield* append(drafts, yield* trySqlite(() => causal.knowledge.currentId(scope.streamId)))
           yield* projector.apply(stored)
           yield* trySqlite(() =>
             causal.learner.learn(scope, stored.map((e) => ({ ...e, frontier: causal.knowledge.byId(e.frontierId), seen: null })), "own", at)
           )
-          // A write can fix a recorded cycle or orphan (a resolution, dep remove): settled by it. Every other
-          // write is checked against the graph's rules, except what a resolution restores: detected here.
-          const restored = new Touched()
-          for (const e of stored) if (e.op === "conflict.resolved") restored.add(e.op, e.entityId)
-          yield* trySqlite(() => invariants.detect({ worktree: scope.worktree, streamId: () => scope.streamId }, restored))
+          // Invariant records follow the log: a knowledge event that carries a check's outcome records it.
+          yield* trySqlite(() => {
+            for (const e of stored) {
+              const outcome = e.op === knowledgeOp ? (e.payload as PayloadOf<typeof knowledgeOp>).invariants : undefined
+              if (outcome !== undefined) invariants.apply(scope, outcome, at)
+            }
+          })
         })
 
       const write = <A, E, R>(
@@ -123,9 +125,16 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
               }
               return here
             })
+            // What this transaction's writes (not its knowledge events) touched, for its one invariant check at the end.
+            const restored = new Touched()
+            let changed = false
             const emit: Emit = (drafts) =>
               Effect.gen(function*() {
                 if (drafts.length === 0) return
+                for (const d of drafts) {
+                  if (d.op !== knowledgeOp) changed = true
+                  if (d.op === "conflict.resolved") restored.add(d.op, d.entityId)
+                }
                 const here = yield* scope
                 const self = here.streamId
                 // Causal order is transitive (Closure.ts): before a draft is appended its stream learns, as a pull
@@ -143,7 +152,16 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
                 yield* appendRun(append, here, at, drafts.slice(start))
               })
             const learn: Learn = (target, limit) => Effect.flatMap(scope, (here) => trySqlite(() => causal.catchUp.step(here, target, at, limit)))
-            return body(emit, learn, Effect.map(scope, (here) => here.streamId))
+            // A write can fix a recorded cycle or orphan (a resolution, dep remove): settled by it. Every other write
+            // is checked against the graph's rules, except what a resolution restores: checked here, once, when the
+            // transaction's writes are all in (a restore passes through orphans on its way).
+            const check = Effect.gen(function*() {
+              if (!changed) return
+              const here = yield* scope
+              const outcome = yield* trySqlite(() => invariants.find(restored))
+              if (!isEmptyOutcome(outcome)) yield* appendRun(append, here, at, [checkDraft(yield* trySqlite(() => streamName(db, here.streamId)), "check", "", outcome)])
+            })
+            return Effect.tap(body(emit, learn, Effect.map(scope, (here) => here.streamId)), () => check)
           }, context))
 
       const absorb = (rows: ReadonlyArray<Omit<LogRow, "seq">>) =>

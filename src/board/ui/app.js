@@ -293,6 +293,42 @@ function ConflictCard({ conflict: c, say, refresh }) {
   </article>`
 }
 
+/** A cycle or an orphan (`kind: "invariant"`): what is wrong, the events behind it, and each choice in plain words. */
+function InvariantCard({ conflict: c, say, refresh }) {
+  const [preview, setPreview] = useState(undefined)
+  const resolve = async (choice, dryRun) => {
+    try {
+      const result = await api(`/api/conflicts/${c.id}/resolve`, { use: choice.use, dryRun })
+      if (dryRun) setPreview({ choice, result })
+      else {
+        say(`Conflict ${c.id} resolved: ${choice.does}.`)
+        setPreview(undefined)
+        refresh()
+      }
+    } catch (error) {
+      say(explain(error), "error")
+      setPreview(undefined)
+      refresh()
+    }
+  }
+  return html`<article class="panel" data-conflict=${c.id}>
+    <h3>${c.id} ${c.invariant}</h3>
+    <p>${c.problem}</p>
+    <ul>${c.events.map((e) => html`<li key=${e.entity}>${e.role} ${e.entity}: <${EventLine} label="event" event=${e.event} /></li>`)}</ul>
+    ${c.mine
+      ? html`<div class="actions">${c.choices.map((choice) => html`<button key=${choice.use} data-preview=${choice.use} title=${choice.use} onClick=${() => resolve(choice, true)}>${choice.does}</button>`)}</div>`
+      : html`<p class="muted">Resolve from that worktree (${c.scope.worktree}): a resolution is written in its scope.</p>`}
+    ${preview
+      ? html`<div class="preview" role="region" aria-label="Resolution preview">
+          <p>To <strong>${preview.choice.does}</strong>, grove writes:</p>
+          <ul>${preview.result.resolutions.flatMap((r) => r.writes).map((w) => html`<li><code>${w.op}</code> ${w.entity} ${w.field} = <code>${show(w.value)}</code></li>`)}</ul>
+          <button class="primary" data-apply=${preview.choice.use} onClick=${() => resolve(preview.choice, false)}>Apply</button>
+          <button onClick=${() => setPreview(undefined)}>Cancel</button>
+        </div>`
+      : null}
+  </article>`
+}
+
 function ConflictsView({ tick, say, refresh }) {
   const { data, error } = useData("/api/conflicts", tick)
   if (error) return html`<${Failed} error=${error} />`
@@ -305,7 +341,7 @@ function ConflictsView({ tick, say, refresh }) {
   }
   return html`<div data-view="conflicts">${[...scopes].map(([scope, list]) => html`<section>
     <h2>${scope} <span class="muted">(${list.length} pending)</span></h2>
-    ${list.map((c) => html`<${ConflictCard} key=${c.id} conflict=${c} say=${say} refresh=${refresh} />`)}
+    ${list.map((c) => html`<${c.kind === "invariant" ? InvariantCard : ConflictCard} key=${c.id} conflict=${c} say=${say} refresh=${refresh} />`)}
   </section>`)}</div>`
 }
 
