@@ -17,14 +17,6 @@ export interface HeadRow {
  * on the raw handle (learning is the hot path of a pull).
  */
 export const makeHeadsStore = (db: Database, knowledge: Knowledge) => ({
-  /** Which of these entities the stream has heads for. */
-  entitiesWithHeads: (streamId: number, entityIds: ReadonlyArray<string>): Set<string> =>
-    new Set(
-      chunked(entityIds, (chunk, ph) =>
-        db.query(`SELECT DISTINCT entity_id AS e FROM heads WHERE stream_id = ? AND entity_id IN (${ph})`).all(streamId, ...chunk) as Array<{ e: string }>)
-        .map((r) => r.e)
-    ),
-
   /** The stream's heads of these entities. */
   headsOf: (streamId: number, entityIds: ReadonlyArray<string>): Array<HeadRow> =>
     chunked(entityIds, (chunk, ph) =>

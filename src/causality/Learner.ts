@@ -1,3 +1,4 @@
+import { isCreation } from "../events/writes.ts"
 import type { ConflictStore } from "./ConflictStore.ts"
 import {
   type BatchState,
@@ -58,11 +59,15 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
     now: number
   ): LearnReport => {
     const A = scope.streamId
-    const writers = writersAmong(batch, headsStore.entitiesWithHeads(A, creationsToCheck(batch, mode)))
+    // One read of the heads serves both questions: which creations must be learnt (creationsToCheck), and the
+    // heads of every entity the batch writes (a creation to check with no heads loads no row).
+    const checked = new Set(creationsToCheck(batch, mode))
+    const read = new Set(checked)
+    for (const e of batch) if (!isCreation(e.op)) read.add(e.entityId)
+    const before = headsStore.headsOf(A, [...read])
+    const writers = writersAmong(batch, new Set(before.map((h) => h.entityId).filter((e) => checked.has(e))))
     if (writers.length === 0) return { created: [], settled: [] }
     const entities = [...new Set(writers.map((e) => e.entityId))]
-
-    const before = headsStore.headsOf(A, entities)
     const known = events.bySeqs([...new Set(before.map((h) => h.seq))])
     const state: BatchState = {
       heads: new Map(),

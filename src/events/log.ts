@@ -147,18 +147,18 @@ export const rowsBySeq = (db: Database, seqs: ReadonlyArray<number>): Array<Lear
   chunked(seqs, (chunk, ph) => db.query(`SELECT ${learningColumns} FROM events WHERE seq IN (${ph})`).all(...chunk) as Array<LearningRow>)
 
 /** The events of these entities in clock order (ties by id): each entity's history, as replay applies it. */
-export const historiesOf = (db: Database, entityIds: ReadonlyArray<string>, order: "oldest first" | "newest first"): Array<LogRow> =>
+export const historiesOf = (db: Database, entityIds: ReadonlyArray<string>, order: "oldest first" | "newest first"): Array<LearningRow> =>
   chunked(entityIds, (chunk, ph) =>
     db.query(
-      `SELECT ${logColumns} FROM events WHERE entity_id IN (${ph}) ORDER BY clock ${order === "oldest first" ? "ASC, id ASC" : "DESC, id DESC"}`
-    ).all(...chunk) as Array<LogRow>)
+      `SELECT ${learningColumns} FROM events WHERE entity_id IN (${ph}) ORDER BY clock ${order === "oldest first" ? "ASC, id ASC" : "DESC, id DESC"}`
+    ).all(...chunk) as Array<LearningRow>)
 
 /** The creation events of these entities. */
-export const creationsOf = (db: Database, entityIds: ReadonlyArray<string>): Array<LogRow> =>
+export const creationsOf = (db: Database, entityIds: ReadonlyArray<string>): Array<LearningRow> =>
   chunked(entityIds, (chunk, ph) =>
     db.query(
-      `SELECT ${logColumns} FROM events WHERE entity_id IN (${ph}) AND op IN ('epic.created', 'task.created', 'subtask.created')`
-    ).all(...chunk) as Array<LogRow>)
+      `SELECT ${learningColumns} FROM events WHERE entity_id IN (${ph}) AND op IN ('epic.created', 'task.created', 'subtask.created')`
+    ).all(...chunk) as Array<LearningRow>)
 
 /** An entity's newest event in each stream that wrote to it: its seq and causal context. */
 export const newestPerStream = (db: Database, entityId: string): Array<Pick<LogRow, "stream_id" | "seq" | "frontier_id">> =>
