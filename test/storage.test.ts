@@ -1,13 +1,13 @@
-import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "bun:test"
 import { Database } from "bun:sqlite"
 import { spawn } from "bun"
-import { Effect, Layer } from "effect"
+import { Cause, Effect, Exit, Layer } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { repositoryLayer } from "../src/app/AppLayer.ts"
 import { DatabaseLocation } from "../src/storage/DatabaseLocation.ts"
 import { Sqlite } from "../src/storage/Sqlite.ts"
+import { trySqlite } from "../src/storage/errors.ts"
 import { configLayer, readStorageSettings } from "../src/app/Config.ts"
 import { migrations } from "../src/migrations/list.ts"
 import {
@@ -116,9 +116,6 @@ describe("connection pragmas", () => {
   const readAll = (path: string, env: Record<string, string | undefined>) =>
     run(Effect.gen(function*() {
       const { db } = yield* Sqlite
-      const sql = yield* SqlClient.SqlClient
-      // Through the SqlClient too: it must be the same connection with the same settings.
-      const [viaClient] = yield* sql<{ foreign_keys: number }>`PRAGMA foreign_keys`
       return {
         journal_mode: pragma(db, "journal_mode"),
         synchronous: pragma(db, "synchronous"),
@@ -127,8 +124,7 @@ describe("connection pragmas", () => {
         mmap_size: pragma(db, "mmap_size"),
         cache_size: pragma(db, "cache_size"),
         wal_autocheckpoint: pragma(db, "wal_autocheckpoint"),
-        busy_timeout: pragma(db, "busy_timeout"),
-        viaClient: viaClient?.foreign_keys
+        busy_timeout: pragma(db, "busy_timeout")
       }
     }).pipe(Effect.provide(sqliteAt(path, env))))
 
@@ -143,8 +139,7 @@ describe("connection pragmas", () => {
       mmap_size: 268435456,
       cache_size: -65536,
       wal_autocheckpoint: 1000,
-      busy_timeout: 10000,
-      viaClient: 1
+      busy_timeout: 10000
     })
   })
 
@@ -223,11 +218,10 @@ describe("environment validation", () => {
 describe("concurrency", () => {
   it("separate writer processes lose no write and never see SQLITE_BUSY", async () => {
     const path = NodePath.join(tempDir(), "shared.db")
-    await run(Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      yield* sql`CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)`
-      yield* sql`INSERT INTO counter (id, n) VALUES (1, 0)`
-      yield* sql`CREATE TABLE items (worker TEXT NOT NULL, i INTEGER NOT NULL, PRIMARY KEY (worker, i))`
+    await run(Effect.map(Sqlite, ({ db }) => {
+      db.run("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+      db.run("INSERT INTO counter (id, n) VALUES (1, 0)")
+      db.run("CREATE TABLE items (worker TEXT NOT NULL, i INTEGER NOT NULL, PRIMARY KEY (worker, i))")
     }).pipe(Effect.provide(sqliteAt(path))))
     const script = NodePath.resolve(import.meta.dir, "support", "concurrentWriter.ts")
     const workers = 5
@@ -269,21 +263,91 @@ describe("concurrency", () => {
   }, 20_000)
 })
 
+describe("transactions", () => {
+  /** A fresh database with a counter row and a table whose foreign key is checked only at COMMIT. */
+  const fresh = (path: string) =>
+    run(Effect.map(Sqlite, ({ db }) => db.run(`
+      CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+      INSERT INTO counter (id, n) VALUES (1, 0);
+      CREATE TABLE parent (id INTEGER PRIMARY KEY);
+      CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
+    `)).pipe(Effect.provide(sqliteAt(path))))
+  const counter = (db: Database) => (db.query("SELECT n FROM counter WHERE id = 1").get() as { n: number }).n
+
+  it("a failing body rolls back what it wrote, keeps its own error, and leaves the connection usable", async () => {
+    const path = NodePath.join(tempDir(), "t.db")
+    await fresh(path)
+    const outcome = await run(Effect.gen(function*() {
+      const { db, transaction } = yield* Sqlite
+      const failed = yield* Effect.flip(transaction(Effect.zipRight(
+        Effect.sync(() => db.run("UPDATE counter SET n = 99 WHERE id = 1")),
+        Effect.fail("refused" as const)
+      )))
+      const afterFailure = { n: counter(db), open: db.inTransaction }
+      yield* transaction(Effect.sync(() => db.run("UPDATE counter SET n = n + 1 WHERE id = 1")))
+      return { failed, afterFailure, afterCommit: counter(db) }
+    }).pipe(Effect.provide(sqliteAt(path))))
+    expect(outcome).toEqual({ failed: "refused", afterFailure: { n: 0, open: false }, afterCommit: 1 })
+  })
+
+  it("a COMMIT that fails is a database_error, and the transaction is ended with nothing written", async () => {
+    const path = NodePath.join(tempDir(), "t.db")
+    await fresh(path)
+    const outcome = await run(Effect.gen(function*() {
+      const { db, transaction } = yield* Sqlite
+      // The deferred foreign key passes the INSERT and fails only at COMMIT.
+      const failed = yield* Effect.flip(transaction(Effect.sync(() => db.run("INSERT INTO child (id, parent) VALUES (1, 42)"))))
+      return { code: failed.code, open: db.inTransaction, children: db.query("SELECT count(*) AS c FROM child").get() }
+    }).pipe(Effect.provide(sqliteAt(path))))
+    expect(outcome).toEqual({ code: "database_error", open: false, children: { c: 0 } })
+  })
+
+  it("fibers sharing one connection take turns: concurrent read-modify-writes lose nothing", async () => {
+    const path = NodePath.join(tempDir(), "t.db")
+    await fresh(path)
+    const n = await run(Effect.gen(function*() {
+      const { db, transaction } = yield* Sqlite
+      const increment = transaction(Effect.gen(function*() {
+        const before = counter(db)
+        // Another fiber would run here if transactions did not wait for each other.
+        yield* Effect.sleep("1 millis")
+        db.query("UPDATE counter SET n = ? WHERE id = 1").run(before + 1)
+      }))
+      yield* Effect.all(Array.from({ length: 20 }, () => increment), { concurrency: "unbounded" })
+      return counter(db)
+    }).pipe(Effect.provide(sqliteAt(path))))
+    expect(n).toBe(20)
+  })
+
+  it("a transaction started inside another dies, and the outer one is rolled back", async () => {
+    const path = NodePath.join(tempDir(), "t.db")
+    await fresh(path)
+    const outcome = await run(Effect.gen(function*() {
+      const { db, transaction } = yield* Sqlite
+      const exit = yield* Effect.exit(transaction(Effect.zipRight(
+        Effect.sync(() => db.run("UPDATE counter SET n = 5 WHERE id = 1")),
+        transaction(Effect.void)
+      )))
+      return { died: Exit.isFailure(exit) && Cause.isDie(exit.cause), n: counter(db), open: db.inTransaction }
+    }).pipe(Effect.provide(sqliteAt(path))))
+    expect(outcome).toEqual({ died: true, n: 0, open: false })
+  })
+})
+
 describe("closing", () => {
   it("closing checkpoints the WAL into the main file", async () => {
     const path = NodePath.join(tempDir(), "c.db")
-    await run(Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      yield* sql`CREATE TABLE items (i INTEGER)`
-    }).pipe(Effect.provide(sqliteAt(path))))
+    await run(Effect.map(Sqlite, ({ db }) => db.run("CREATE TABLE items (i INTEGER)")).pipe(Effect.provide(sqliteAt(path))))
     // A second, idle connection keeps the WAL alive, so only grove's close-time checkpoint
     // (not SQLite's last-connection cleanup) can move the new rows into the main file.
     const keeper = new Database(path)
     keeper.query("SELECT count(*) FROM sqlite_master").get() // attach it to the WAL index
     try {
       await run(Effect.gen(function*() {
-        const sql = yield* SqlClient.SqlClient
-        yield* sql.withTransaction(Effect.forEach(Array.from({ length: 50 }, (_, i) => i), (i) => sql`INSERT INTO items (i) VALUES (${i})`))
+        const { db, transaction } = yield* Sqlite
+        yield* transaction(Effect.sync(() => {
+          for (let i = 0; i < 50; i++) db.query("INSERT INTO items (i) VALUES (?)").run(i)
+        }))
         // Before close the rows live in the WAL only.
         expect(NodeFs.statSync(`${path}-wal`).size).toBeGreaterThan(0)
       }).pipe(Effect.provide(sqliteAt(path))))
@@ -302,16 +366,11 @@ describe("closing", () => {
 
   it("a read-only connection reads an existing database, cannot write, and closes without throwing", async () => {
     const path = NodePath.join(tempDir(), "ro.db")
-    await run(Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      yield* sql`CREATE TABLE t (x INTEGER)`
-      yield* sql`INSERT INTO t (x) VALUES (1), (2)`
-    }).pipe(Effect.provide(sqliteAt(path))))
+    await run(Effect.map(Sqlite, ({ db }) => db.run("CREATE TABLE t (x INTEGER); INSERT INTO t (x) VALUES (1), (2)")).pipe(Effect.provide(sqliteAt(path))))
     const outcome = await run(Effect.gen(function*() {
       const { db } = yield* Sqlite
-      const sql = yield* SqlClient.SqlClient
-      const rows = yield* sql<{ x: number }>`SELECT x FROM t ORDER BY x`
-      const write = yield* Effect.either(sql`INSERT INTO t (x) VALUES (3)`)
+      const rows = db.query("SELECT x FROM t ORDER BY x").all()
+      const write = yield* Effect.either(trySqlite(() => db.run("INSERT INTO t (x) VALUES (3)")))
       return { rows, writeFailed: write._tag === "Left", journal: pragma(db, "journal_mode") }
     }).pipe(Effect.provide(sqliteAt(path, {}, { readonly: true }))))
     expect(outcome).toEqual({ rows: [{ x: 1 }, { x: 2 }], writeFailed: true, journal: "wal" })
@@ -320,10 +379,8 @@ describe("closing", () => {
   it("closing does not throw when the database file vanished while open", async () => {
     const dir = tempDir()
     const path = NodePath.join(dir, "gone", "v.db")
-    await run(Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      yield* sql`CREATE TABLE t (x INTEGER)`
-      yield* sql`INSERT INTO t (x) VALUES (1)`
+    await run(Effect.map(Sqlite, ({ db }) => {
+      db.run("CREATE TABLE t (x INTEGER); INSERT INTO t (x) VALUES (1)")
       NodeFs.rmSync(NodePath.dirname(path), { recursive: true, force: true })
     }).pipe(Effect.provide(sqliteAt(path))))
     expect(NodeFs.existsSync(path)).toBe(false)

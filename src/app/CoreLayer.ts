@@ -13,7 +13,6 @@ import { Claims } from "../tracker/Claims.ts"
 import { Next } from "../tracker/Next.ts"
 import { Tracker } from "../tracker/Tracker.ts"
 import { Work } from "../projections/Work.ts"
-import { Sqlite } from "../storage/Sqlite.ts"
 import { actorFrom } from "./Config.ts"
 import { databaseSteps } from "./ReaderLayer.ts"
 
@@ -33,7 +32,6 @@ export type ContextLayer = Layer.Layer<GitContext, never, Git | Repository>
 export const coreSteps = (cwd: string, context: ContextLayer = GitContext.layer(actorFrom(process.env))) =>
   databaseSteps(cwd)
     .then(context)
-    .then(Sqlite.client)
     .then(EventStore.layer)
     .then(Projector.layer)
     .then(Queries.layer)

@@ -20,7 +20,7 @@ import { inOrder } from "./inOrder.ts"
 export const repositoryLayer = (cwd: string) => Repository.fromCwd(cwd).pipe(Layer.provideMerge(Git.layer))
 
 /**
- * The open database (the raw handle, no SqlClient) with its migrator and
+ * The open database with its migrator and
  * backups, for a working directory, as steps later layers can extend.
  * Building it validates the environment first: a bad variable opens nothing.
  */
@@ -29,7 +29,7 @@ export const databaseSteps = (cwd: string) =>
     .then(Git.layer)
     .then(Repository.fromCwd(cwd))
     .then(DatabaseLocation.layer)
-    .then(Sqlite.connection())
+    .then(Sqlite.layer())
     .then(Backup.layer)
     .then(Migrations.default)
     .then(Migrator.layer)

@@ -1,7 +1,6 @@
-import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Effect, Either, Layer } from "effect"
 import type { GitFailed, NotARepository } from "../git/Git.ts"
-import { type DatabaseBusy, type DatabaseError, orDatabaseError, trySqlite } from "../storage/errors.ts"
+import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import type { EventDraft, StoredEvent } from "./Event.ts"
 import { payloadVersion, readStoredPayload } from "./operations.ts"
@@ -58,8 +57,7 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
   static readonly layer = Layer.effect(
     EventStore,
     Effect.gen(function*() {
-      const { db } = yield* Sqlite
-      const sql = yield* SqlClient.SqlClient
+      const { db, transaction } = yield* Sqlite
       const gitContext = yield* GitContext
 
       const transact = <A, E, R>(body: (append: Append, at: number) => Effect.Effect<A, E, R>, given?: WriteContext) =>
@@ -134,10 +132,10 @@ export class EventStore extends Context.Tag("grove/EventStore")<EventStore, {
               tx.last = stamps.last
               return drafts.map((d, i): StoredEvent => ({ ...d, seq: rows[i]!.seq, clock: rows[i]!.clock, streamId: tx.streamId, frontierId }))
             })
-          return yield* orDatabaseError(sql.withTransaction(Effect.suspend(() => {
+          return yield* transaction(Effect.suspend(() => {
             at = Date.now()
             return body(append, at)
-          })))
+          }))
         })
 
       const list = (filter: EventFilter) =>

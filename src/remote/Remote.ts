@@ -1,7 +1,6 @@
-import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Effect, Either, Layer } from "effect"
 import { GroveError } from "../errors/index.ts"
-import { orDatabaseError, trySqlite } from "../storage/errors.ts"
+import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { CausalState } from "../causality/CausalState.ts"
 import { Writer } from "../write/Writer.ts"
@@ -74,14 +73,13 @@ export class Remote extends Context.Tag("grove/Remote")<Remote, ReturnType<typeo
   static readonly layer = Layer.effect(
     Remote,
     Effect.gen(function*() {
-      return makeRemote(yield* Sqlite, yield* SqlClient.SqlClient, yield* CausalState, yield* Transport, yield* Writer, yield* GitContext)
+      return makeRemote(yield* Sqlite, yield* CausalState, yield* Transport, yield* Writer, yield* GitContext)
     })
   ).pipe(Layer.provideMerge(Transport.layer))
 }
 
 const makeRemote = (
-  { db }: typeof Sqlite.Service,
-  sql: SqlClient.SqlClient,
+  { db, transaction }: typeof Sqlite.Service,
   { knowledge }: typeof CausalState.Service,
   transport: typeof Transport.Service,
   writer: typeof Writer.Service,
@@ -201,7 +199,7 @@ const makeRemote = (
       for (const c of plan.order) touched.add(c.event.op, c.event.entity)
       for (let i = 0; i < plan.order.length; i += batchSize) {
         const batch = plan.order.slice(i, i + batchSize)
-        const r = yield* orDatabaseError(sql.withTransaction(Effect.flatMap(trySqlite(() => importer.prepare(batch)), writer.absorb)))
+        const r = yield* transaction(Effect.flatMap(trySqlite(() => importer.prepare(batch)), writer.absorb))
         imported += r.imported
         quarantined += r.quarantined
         for (const [k, n] of Object.entries(r.quarantinedByReason)) byReason[k] = (byReason[k] ?? 0) + n

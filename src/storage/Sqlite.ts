@@ -1,45 +1,40 @@
-import * as Reactivity from "@effect/experimental/Reactivity"
-import * as SqlClient from "@effect/sql/SqlClient"
-import type { Connection } from "@effect/sql/SqlConnection"
-import { SqlError } from "@effect/sql/SqlError"
-import * as Statement from "@effect/sql/Statement"
 import { Database } from "bun:sqlite"
-import { Context, Effect, Layer, Scope } from "effect"
+import { Context, Effect, Exit, FiberRef, Layer } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { DatabaseLocation } from "./DatabaseLocation.ts"
-import { DatabaseUnavailable } from "./errors.ts"
+import { type DatabaseBusy, type DatabaseError, DatabaseUnavailable, trySqlite } from "./errors.ts"
 import { type StorageSettings, StorageConfig } from "./StorageConfig.ts"
 
 /**
- * The open database: the raw bun:sqlite handle for hot batch paths (multi-row
- * statements without Effect's per-statement cost) and the file path.
- * `Sqlite.client` adds an @effect/sql SqlClient over the same connection whose
- * transactions begin with BEGIN IMMEDIATE, so raw work inside
- * `sql.withTransaction` joins that transaction. Reads never use the client:
- * `Sqlite.connection` opens the file without it (building it is a good part of
- * a read's start-up; docs/decisions.md, "Start-up").
+ * The open database: the raw bun:sqlite handle (multi-row statements without
+ * Effect's per-statement cost), the file path, and `transaction`, the write
+ * path's BEGIN IMMEDIATE transactions on that handle. grove's own transaction
+ * replaced @effect/sql's SqlClient, whose client, Reactivity and Stream
+ * modules every command loaded and built (docs/decisions.md, "Start-up").
  */
 export class Sqlite extends Context.Tag("grove/Sqlite")<Sqlite, {
   readonly db: Database
   readonly path: string
+  /**
+   * Runs `body` in one BEGIN IMMEDIATE transaction: committed when it
+   * succeeds, rolled back when it fails, dies or is interrupted. Transactions
+   * on this connection run one at a time (fibers wait for each other); a
+   * transaction started inside another one is a bug and dies.
+   */
+  readonly transaction: <A, E, R>(body: Effect.Effect<A, E, R>) => Effect.Effect<A, E | DatabaseBusy | DatabaseError, R>
 }>() {
-  /** Opens (creating if needed) the database named by DatabaseLocation: the raw handle only. */
-  static readonly connection = (options: { readonly readonly?: boolean } = {}) =>
+  /** Opens (creating if needed) the database named by DatabaseLocation. */
+  static readonly layer = (options: { readonly readonly?: boolean } = {}) =>
     Layer.scoped(
       Sqlite,
       Effect.gen(function*() {
         const { path } = yield* DatabaseLocation
         const settings = yield* StorageConfig
-        return { db: yield* open(path, settings, options.readonly === true), path }
+        const db = yield* open(path, settings, options.readonly === true)
+        return { db, path, transaction: transactions(db) }
       })
     )
-
-  /** The SqlClient over the open connection (the write path's transactions). */
-  static readonly client = Layer.scoped(SqlClient.SqlClient, Effect.flatMap(Sqlite, ({ db }) => makeClient(db))).pipe(Layer.provide(Reactivity.layer))
-
-  /** The connection and its SqlClient. */
-  static readonly layer = (options: { readonly readonly?: boolean } = {}) => Sqlite.client.pipe(Layer.provideMerge(Sqlite.connection(options)))
 }
 
 /** PRAGMAs of DESIGN.md section 3, in the order that keeps concurrent opens safe. */
@@ -97,55 +92,34 @@ const closeQuietly = (db: Database) =>
     }
   })
 
-const makeClient = (db: Database): Effect.Effect<SqlClient.SqlClient, never, Scope.Scope | Reactivity.Reactivity> =>
-  Effect.gen(function*() {
-    const run = (sql: string, params: ReadonlyArray<unknown>, values: boolean) =>
-      Effect.try({
-        try: () => {
-          // SQLite rolls a transaction back by itself after some errors (a full disk, an I/O error): the
-          // rollback asked for afterwards has nothing left to do.
-          if (sql === "ROLLBACK" && !db.inTransaction) return []
-          const statement = db.query(sql)
-          const args = params as Array<never>
-          return (values ? statement.values(...args) : statement.all(...args)) as Array<any>
-        },
-        catch: (cause) => {
-          // A COMMIT that fails (a full disk) leaves the transaction open: end it, so nothing half-written stays.
-          if (sql === "COMMIT" && db.inTransaction) {
-            try {
-              db.run("ROLLBACK")
-            } catch {
-              // already ended by SQLite
-            }
-          }
-          return new SqlError({ cause, message: `Failed to execute statement: ${String(cause)}` })
-        }
-      })
-    const connection: Connection = {
-      execute: (sql, params, transformRows) =>
-        transformRows ? Effect.map(run(sql, params, false), transformRows) : run(sql, params, false),
-      executeRaw: (sql, params) => run(sql, params, false),
-      executeValues: (sql, params) => run(sql, params, true),
-      executeUnprepared: (sql, params, transformRows) =>
-        transformRows ? Effect.map(run(sql, params, false), transformRows) : run(sql, params, false),
-      executeStream: () => Effect.dieMessage("executeStream is not supported by grove's SQLite connection")
-    }
-    // One connection: every query is serialised, and a transaction holds the permit until it ends.
-    const semaphore = yield* Effect.makeSemaphore(1)
-    const transactionAcquirer = Effect.uninterruptibleMask((restore) =>
-      Effect.as(
-        Effect.zipRight(
-          restore(semaphore.take(1)),
-          Effect.tap(Effect.scope, (scope) => Scope.addFinalizer(scope, semaphore.release(1)))
-        ),
-        connection
-      )
-    )
-    return yield* SqlClient.make({
-      acquirer: semaphore.withPermits(1)(Effect.succeed(connection)),
-      transactionAcquirer,
-      compiler: Statement.makeCompilerSqlite(),
-      beginTransaction: "BEGIN IMMEDIATE",
-      spanAttributes: [["db.system.name", "sqlite"]]
-    })
+/** Whether the running fiber is inside a transaction (one connection cannot nest BEGIN). */
+const insideTransaction = FiberRef.unsafeMake(false)
+
+const transactions = (db: Database) => {
+  const permit = Effect.unsafeMakeSemaphore(1)
+  const rollback = Effect.sync(() => {
+    // SQLite ends a transaction by itself after some errors (a full disk, an I/O error).
+    if (db.inTransaction) db.run("ROLLBACK")
   })
+  // A COMMIT that fails (a full disk) leaves the transaction open: it is ended, so nothing half-written stays.
+  const commit = trySqlite(() => {
+    try {
+      db.run("COMMIT")
+    } catch (cause) {
+      if (db.inTransaction) db.run("ROLLBACK")
+      throw cause
+    }
+  })
+  return <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E | DatabaseBusy | DatabaseError, R> =>
+    Effect.flatMap(FiberRef.get(insideTransaction), (inside) =>
+      inside
+        ? Effect.dieMessage("a transaction was started inside another one on the same connection")
+        : permit.withPermits(1)(Effect.uninterruptibleMask((restore) => {
+          const run: Effect.Effect<Exit.Exit<A, E>, never, R> = Effect.exit(restore(Effect.locally(body, insideTransaction, true)))
+          return Effect.zipRight(
+            trySqlite(() => db.run("BEGIN IMMEDIATE")),
+            Effect.flatMap(run, (exit): Effect.Effect<A, E | DatabaseBusy | DatabaseError> =>
+              Exit.isSuccess(exit) ? Effect.as(commit, exit.value) : Effect.zipRight(rollback, exit))
+          )
+        })))
+}

@@ -6,8 +6,8 @@
  *
  * usage: bun test/support/concurrentWriter.ts <db path> <worker id> <transactions>
  */
-import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
+import { Sqlite } from "../../src/storage/Sqlite.ts"
 import { sqliteAt } from "./effect.ts"
 
 const [path, worker, count] = process.argv.slice(2)
@@ -16,14 +16,14 @@ if (path === undefined || worker === undefined || count === undefined) throw new
 const layer = sqliteAt(path, process.env)
 
 const program = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
+  const { db, transaction } = yield* Sqlite
   for (let i = 0; i < Number(count); i++) {
-    yield* sql.withTransaction(Effect.gen(function*() {
-      const [row] = yield* sql<{ n: number }>`SELECT n FROM counter WHERE id = 1`
+    yield* transaction(Effect.gen(function*() {
+      const row = db.query("SELECT n FROM counter WHERE id = 1").get() as { n: number } | null
       // Yield between the read and the write so other processes get every chance to interleave.
       yield* Effect.sleep("1 millis")
-      yield* sql`UPDATE counter SET n = ${(row?.n ?? 0) + 1} WHERE id = 1`
-      yield* sql`INSERT INTO items (worker, i) VALUES (${worker}, ${i})`
+      db.query("UPDATE counter SET n = ? WHERE id = 1").run((row?.n ?? 0) + 1)
+      db.query("INSERT INTO items (worker, i) VALUES (?, ?)").run(worker, i)
     }))
   }
 })
