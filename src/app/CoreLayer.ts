@@ -11,12 +11,13 @@ import { Graph } from "../graph/Graph.ts"
 import { Writer } from "../write/Writer.ts"
 import { Claims } from "../tracker/Claims.ts"
 import { Next } from "../tracker/Next.ts"
+import { Pick } from "../tracker/Pick.ts"
 import { Tracker } from "../tracker/Tracker.ts"
 import { Work } from "../projections/Work.ts"
 import { actorFrom } from "./Config.ts"
 import { databaseSteps } from "./ReaderLayer.ts"
 
-export { databaseLayer, readerLayer, repositoryLayer, withReader } from "./ReaderLayer.ts"
+export { databaseLayer, readerLayer, repositoryLayer, withPicker, withReader } from "./ReaderLayer.ts"
 
 /**
  * The layers a single-item command needs: the database (ReaderLayer.ts), its
@@ -41,6 +42,7 @@ export const coreSteps = (cwd: string, context: ContextLayer = GitContext.layer(
     .then(Work.layer)
     .then(Tracker.layer)
     .then(Claims.layer)
+    .then(Pick.layer)
     .then(Next.layer)
 
 /** The Tracker over the write path, as a layer (`context`: see ContextLayer). */

@@ -1,4 +1,5 @@
 import { Effect, Layer } from "effect"
+import { GitContext } from "../events/GitContext.ts"
 import { Git } from "../git/Git.ts"
 import { Repository } from "../git/Repository.ts"
 import { Backup } from "../migrations/Backup.ts"
@@ -7,7 +8,8 @@ import { Queries } from "../projections/Queries.ts"
 import { Work } from "../projections/Work.ts"
 import { DatabaseLocation } from "../storage/DatabaseLocation.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
-import { configLayer } from "./Config.ts"
+import { Pick } from "../tracker/Pick.ts"
+import { actorFrom, configLayer } from "./Config.ts"
 import { inOrder } from "./inOrder.ts"
 
 /**
@@ -43,3 +45,11 @@ export const readerLayer = (cwd: string) => databaseSteps(cwd).then(Queries.laye
 /** Runs a read-only `effect` in the worktree at `cwd`, after bringing the schema up to date. */
 export const withReader = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(readerLayer(cwd)))
+
+/** `next` without a claim: the projection reads, who acts (the git context's actor) and the pick; no write path. */
+export const pickerLayer = (cwd: string) =>
+  databaseSteps(cwd).then(Queries.layer).then(Work.layer).then(GitContext.layer(actorFrom(process.env))).then(Pick.layer).layer
+
+/** Runs `effect` with the pick of `next`, after bringing the schema up to date. */
+export const withPicker = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(pickerLayer(cwd)))

@@ -5,7 +5,8 @@ import { Work } from "../projections/Work.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { Sync } from "../sync/Sync.ts"
-import { type Acting, Claims } from "../tracker/Claims.ts"
+import type { Acting } from "../tracker/Acting.ts"
+import { Claims } from "../tracker/Claims.ts"
 
 /** A worktree as `git worktree list --porcelain` lists it. */
 type Listed = { readonly path: string; readonly branch: string | null; readonly head: string | null }

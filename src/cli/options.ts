@@ -1,6 +1,8 @@
 import { Effect } from "effect"
 import * as NodeFs from "node:fs"
 import { InvalidInput } from "../errors/index.ts"
+import { parseDuration } from "../tracker/Acting.ts"
+import type { Input } from "./spec.ts"
 
 /** An optional integer flag that must not be negative. */
 export const nonNegative = (name: string, value: number | undefined) =>
@@ -18,3 +20,9 @@ export const readInput = (path: string) =>
         details: { file: path }
       })
   })
+
+/** --lease as milliseconds, if given. */
+export const leaseOf = (o: Input) => {
+  const text = o.text("lease")
+  return text === undefined ? Effect.succeed(undefined) : parseDuration(text)
+}

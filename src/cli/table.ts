@@ -192,7 +192,7 @@ export const commands: ReadonlyArray<CommandSpec> = [
     summary: "The best task for this agent, with its context: its own task in progress first, else the ready task that unblocks the most work, then the oldest. --claim claims it in the same transaction.",
     flags: [text("epic", "only this epic's tasks", { placeholder: "ID" }), actingFlag, boolean("claim", "claim the task in the transaction that picks it"), leaseFlag],
     example: "grove next --epic e-4k2m9x1qpz --claim --lease 30m --json",
-    module: "work"
+    module: "next"
   },
   {
     path: ["plan", "apply"],

@@ -8,6 +8,7 @@ import { Graph } from "../graph/Graph.ts"
 import { type Emit, Writer } from "../write/Writer.ts"
 import { InvalidTransition } from "../graph/rules.ts"
 import { Tracker } from "./Tracker.ts"
+import { type Acting, whoActs as actingOwner } from "./Acting.ts"
 
 export class ClaimLost extends GroveError("ClaimLost", "claim_lost") {}
 export class NotOwner extends GroveError("NotOwner", "not_owner") {}
@@ -15,26 +16,10 @@ export class NotOwner extends GroveError("NotOwner", "not_owner") {}
 export type WorkKind = "task" | "subtask"
 type WorkItem = Task | Subtask
 
-/** Who acts: the --owner given, else the actor stamped on events (GROVE_ACTOR, else git user.email). */
-export interface Acting {
-  readonly owner?: string | undefined
-  readonly force?: boolean | undefined
-}
-
 export interface ClaimOptions extends Acting {
   /** Lease length in ms: the claim can be taken over once it has passed without a write by the owner. */
   readonly lease?: number | undefined
   readonly ifVersion?: number | undefined
-}
-
-/** "30m", "90s", "2h", "500ms", "1d": a lease length in milliseconds. */
-export const parseDuration = (text: string) => {
-  const m = /^\s*(\d+)\s*(ms|s|m|h|d)\s*$/.exec(text)
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
-  const ms = m === null ? 0 : Number(m[1]) * unit[m[2] as keyof typeof unit]
-  return ms > 0 && Number.isSafeInteger(ms)
-    ? Effect.succeed(ms)
-    : Effect.fail(new InvalidInput({ message: `--lease must be a positive duration such as 30m, 90s, 2h or 500ms, got '${text}'`, details: { flag: "lease", value: text } }))
 }
 
 /**
@@ -58,13 +43,7 @@ const makeClaims = (
   work: typeof Work.Service,
   git: typeof GitContext.Service
 ) => {
-  /** The acting owner's name: --owner, or the actor. */
-  const whoActs = (acting: Acting): Effect.Effect<string, InvalidInput | Effect.Effect.Error<typeof git.resolve>> =>
-    acting.owner === undefined
-      ? Effect.map(git.resolve, (c) => c.actor)
-      : acting.owner.trim() === ""
-      ? Effect.fail(new InvalidInput({ message: "--owner must not be empty", details: { field: "owner" } }))
-      : Effect.succeed(acting.owner.trim())
+  const whoActs = actingOwner(git)
 
   const item = (kind: WorkKind, id: string) => Effect.map(tracker.find(kind, id), (e) => e as WorkItem)
 

@@ -2,8 +2,9 @@ import { Effect } from "effect"
 import { NotFound } from "../errors/index.ts"
 import { Queries } from "../projections/Queries.ts"
 import { Work } from "../projections/Work.ts"
-import { type Acting, Claims, type WorkKind } from "./Claims.ts"
-import { Next } from "./Next.ts"
+import type { Acting } from "./Acting.ts"
+import { Claims, type WorkKind } from "./Claims.ts"
+import { Pick } from "./Pick.ts"
 
 /**
  * The answers that combine several services, shared by the CLI's `--json`
@@ -20,7 +21,7 @@ export const finishWork = (kind: WorkKind, id: string, acting: Acting & { readon
       : r.entity.kind === "subtask"
       ? (yield* (yield* Queries).task(r.entity.taskId))?.epicId
       : undefined
-    const next = yield* (yield* Next).peek(r.who, epic)
+    const next = yield* (yield* Pick).peek(r.who, epic)
     return { entity: r.entity, changed: r.changed, unblocked: r.unblocked, next }
   })
 

@@ -29,6 +29,8 @@ export const load = (module: HandlerModule) => {
       return import("./admin.ts")
     case "work":
       return import("./work.ts")
+    case "next":
+      return import("./next.ts")
     case "session":
       return import("./session.ts")
     case "plan":

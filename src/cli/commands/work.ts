@@ -2,22 +2,18 @@ import { Effect } from "effect"
 import { epicProgress, finishWork } from "../../tracker/Views.ts"
 import { InvalidInput } from "../../errors/index.ts"
 import { Work } from "../../projections/Work.ts"
-import { Claims, parseDuration, type WorkKind } from "../../tracker/Claims.ts"
-import { Next } from "../../tracker/Next.ts"
+import { Claims, type WorkKind } from "../../tracker/Claims.ts"
 import { addNote } from "../../tracker/Notes.ts"
 import { Tracker } from "../../tracker/Tracker.ts"
 import type { Handler } from "../execute.ts"
 import { cell, entityLine, noteLine } from "../render.ts"
+import { leaseOf } from "../options.ts"
 import { runCore } from "../run.ts"
 import { runReader } from "../runReader.ts"
 import type { Input } from "../spec.ts"
 
-/** The agent's loop (docs/agents.md): claims, leases, notes, next, progress, trees; session.ts and plan.ts hold the rest. */
+/** The agent's loop (docs/agents.md): claims, leases, notes, progress, trees; next.ts, session.ts and plan.ts hold the rest. */
 
-const leaseOf = (o: Input) => {
-  const text = o.text("lease")
-  return text === undefined ? Effect.succeed(undefined) : parseDuration(text)
-}
 const acting = (o: Input) => ({ owner: o.text("owner"), force: o.flag("force") })
 const time = (ms: number) => new Date(ms).toISOString()
 
@@ -80,30 +76,6 @@ const note = (kind: WorkKind): Handler => (o: Input) =>
     }))
   )
 
-const next: Handler = (o: Input) =>
-  runCore(
-    "next",
-    Effect.gen(function*() {
-      const r = yield* (yield* Next).next({ epic: o.text("epic"), owner: o.text("owner"), claim: o.flag("claim"), lease: yield* leaseOf(o) })
-      if (r.task === null) {
-        return {
-          data: r,
-          text: r.state === "finished" ? "Nothing left: every task is done." : `Nothing ready: ${r.open} open, ${r.inProgress} in progress; try again later.`
-        }
-      }
-      return {
-        data: r,
-        text: [
-          `${r.resumed ? "Resume" : r.claimed ? "Claimed" : "Next"}: ${entityLine(r.task)}`,
-          ...(r.epic === null ? [] : [`  epic: ${r.epic.id} ${cell(r.epic.title)}`]),
-          ...(r.dependsOn.length ? [`  depends on: ${r.dependsOn.map((d) => `${d.id} [${d.status}]`).join(", ")}`] : []),
-          ...(r.subtasks.length ? ["  subtasks:", ...r.subtasks.map((s) => `    ${entityLine(s)}`)] : []),
-          ...(r.notes.length ? ["  notes:", ...r.notes.map((n) => `    ${noteLine(n)}`)] : [])
-        ].join("\n")
-      }
-    })
-  )
-
 const progress: Handler = (o: Input) =>
   runReader(
     "epic progress",
@@ -147,7 +119,6 @@ export const handlers: Record<string, Handler> = {
     [`${kind} done`, done(kind)],
     [`${kind} note`, note(kind)]
   ])),
-  next,
   "epic progress": progress,
   "dep tree": tree
 }
