@@ -57,7 +57,7 @@ const run = (cmd: Array<string>, cwd: string) => {
 }
 
 /** A database of `size` tasks (see the header) in a fresh repository. */
-const seed = async (size: number) => {
+export const seed = async (size: number) => {
   const repo = makeRepo(`bench-reads-${size}`)
   const rt = await groveRuntime(repo.root)
   try {

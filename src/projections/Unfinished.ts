@@ -1,0 +1,31 @@
+import type { Database } from "bun:sqlite"
+
+/** SQL for "the status of the edge `d`'s target", whichever table it lives in (null when it is not live). */
+export const targetStatus = `coalesce(
+  (SELECT status FROM tasks WHERE d.target_kind = 'task' AND id = d.target_id),
+  (SELECT status FROM subtasks WHERE d.target_kind = 'subtask' AND id = d.target_id))`
+
+/**
+ * SQL for "the edge `d` leads to a node that is not done": a target that is
+ * not live counts as unfinished too (an edge whose end was deleted, docs/sync.md
+ * "Invariant conflicts").
+ */
+const unfinishedTarget = `${targetStatus} IS NOT 'done'`
+
+/**
+ * Counts every task's and subtask's unfinished dependencies (`unfinished_deps`)
+ * in one pass over the edges, for a projection loaded without the triggers of
+ * migration 10 that keep the count one write at a time: a rebuild and verify's
+ * scratch replay, whose rows start at 0. Verify compares the result with the
+ * trigger-kept live column, so the two cannot drift apart unnoticed.
+ */
+export const fillUnfinished = (db: Database): void => {
+  for (const [kind, table] of [["task", "tasks"], ["subtask", "subtasks"]] as const) {
+    db.run(
+      `UPDATE ${table} SET unfinished_deps = counted.n FROM (
+         SELECT d.source_id AS id, count(*) AS n FROM dependencies d WHERE d.source_kind = '${kind}' AND ${unfinishedTarget}
+         GROUP BY d.source_id) AS counted
+       WHERE ${table}.id = counted.id`
+    )
+  }
+}
