@@ -191,8 +191,15 @@ describe("unfinished dependency counts", () => {
       await expectConsistent(`seed ${seed}`, repo.root, repo.db)
       await expectConsistent(`seed ${seed}, as the other owner`, repo.root, repo.db, "other")
     }
-    const edges = withDb(repo.db, (x) => (x.query("SELECT count(*) AS n FROM dependencies").get() as { n: number }).n, { readonly: true })
-    expect(edges).toBeGreaterThan(30)
+    // The walks made something worth comparing: many edges, finished work, and chains (a candidate unblocking several).
+    const shape = withDb(repo.db, (x) => ({
+      edges: (x.query("SELECT count(*) AS n FROM dependencies").get() as { n: number }).n,
+      done: (x.query("SELECT count(*) AS n FROM tasks WHERE status = 'done'").get() as { n: number }).n,
+      unblocks: Math.max(...naiveCandidates(x, "agent", Date.now()).map((c) => c.unblocks))
+    }), { readonly: true })
+    expect(shape.edges).toBeGreaterThan(30)
+    expect(shape.done).toBeGreaterThan(0)
+    expect(shape.unblocks).toBeGreaterThan(2)
     expect(await verifyTables(repo.root)).toEqual([])
   }, 120_000)
 
