@@ -1,7 +1,8 @@
 /**
  * Reads at scale (issue 15): every task and subtask carries the number of its
- * dependencies that are not done (`unfinished_deps`, migration 10), kept by
- * triggers on every write and counted once after a rebuild. `task ready` and
+ * dependencies that are not done (`unfinished_deps`) and of the edges into it
+ * (`dependents`, migration 10), kept by triggers on every write and counted
+ * once after a rebuild. `task ready` and
  * `next` read it instead of each todo task's edges. These tests check the
  * count against its definition after every kind of change, in one database
  * and across clones, and check that `task ready` and `next` answer exactly as
@@ -27,14 +28,20 @@ const statusOf = (kind: string, id: string) => `coalesce(
   (SELECT status FROM tasks WHERE ${kind} = 'task' AND id = ${id}),
   (SELECT status FROM subtasks WHERE ${kind} = 'subtask' AND id = ${id}))`
 
-/** Tasks and subtasks whose kept count differs from its definition: edges out of the node whose target is not done. */
+/**
+ * Tasks and subtasks whose kept counts differ from their definitions: `unfinished_deps`, the edges out of the
+ * node whose target is not done (or not live); `dependents`, the edges into it.
+ */
 const wrongCounts = (db: Database) =>
   db.query(
     `SELECT * FROM (
-       SELECT kind, id, kept, (SELECT count(*) FROM dependencies d WHERE d.source_kind = n.kind AND d.source_id = n.id
-                                 AND ${statusOf("d.target_kind", "d.target_id")} IS NOT 'done') AS counted
-       FROM (SELECT 'task' AS kind, id, unfinished_deps AS kept FROM tasks UNION ALL SELECT 'subtask', id, unfinished_deps FROM subtasks) n)
-     WHERE kept <> counted`
+       SELECT kind, id, unfinished, dependents,
+              (SELECT count(*) FROM dependencies d WHERE d.source_kind = n.kind AND d.source_id = n.id
+                 AND ${statusOf("d.target_kind", "d.target_id")} IS NOT 'done') AS countedUnfinished,
+              (SELECT count(*) FROM dependencies d WHERE d.target_kind = n.kind AND d.target_id = n.id) AS countedDependents
+       FROM (SELECT 'task' AS kind, id, unfinished_deps AS unfinished, dependents FROM tasks
+             UNION ALL SELECT 'subtask', id, unfinished_deps, dependents FROM subtasks) n)
+     WHERE unfinished <> countedUnfinished OR dependents <> countedDependents`
   ).all()
 
 const offCycles = "AND t.id NOT IN (SELECT task_id FROM invariant_cycle_tasks)"
@@ -195,11 +202,16 @@ describe("unfinished dependency counts", () => {
     const shape = withDb(repo.db, (x) => ({
       edges: (x.query("SELECT count(*) AS n FROM dependencies").get() as { n: number }).n,
       done: (x.query("SELECT count(*) AS n FROM tasks WHERE status = 'done'").get() as { n: number }).n,
-      unblocks: Math.max(...naiveCandidates(x, "agent", Date.now()).map((c) => c.unblocks))
+      unblocks: Math.max(...naiveCandidates(x, "agent", Date.now()).map((c) => c.unblocks)),
+      // Candidates whose dependents reach further than the edges into them.
+      deeper: naiveCandidates(x, "agent", Date.now()).filter((c) =>
+        c.unblocks > (x.query("SELECT count(*) AS n FROM dependencies WHERE target_id = ?").get(c.id) as { n: number }).n
+      ).length
     }), { readonly: true })
     expect(shape.edges).toBeGreaterThan(30)
     expect(shape.done).toBeGreaterThan(0)
     expect(shape.unblocks).toBeGreaterThan(2)
+    expect(shape.deeper).toBeGreaterThan(0)
     expect(await verifyTables(repo.root)).toEqual([])
   }, 120_000)
 

@@ -5,7 +5,7 @@ import { Sqlite } from "../storage/Sqlite.ts"
 import { chunked } from "../storage/batch.ts"
 import { offCycles } from "./Invariants.ts"
 import { tableOf } from "./tables.ts"
-import { targetStatus } from "./Unfinished.ts"
+import { targetStatus } from "./EdgeCounts.ts"
 
 export type Epic = {
   readonly kind: "epic"

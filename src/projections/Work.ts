@@ -46,34 +46,41 @@ const toLease = (r: { lease_owner: string | null; lease_ms: number | null; expir
  * (finishing it lets the most work through), then oldest first. Parameters:
  * epic (or null), who, now (wall ms), limit.
  *
- * The ready ones come from the `tasks_ready` index (migration 10). A
- * candidate's dependents are counted in two parts, so that the common direct
- * dependent with no dependents of its own costs one index entry and is never
- * stored: the edges into it, plus the distinct nodes two or more edges away
- * that do not also depend on it directly.
+ * Read from the counts of migration 10: the todo ones are chosen and ranked
+ * from the `tasks_ready` index alone, and only the best `limit` are read whole. A candidate's dependents are its `dependents`
+ * (the edges into it) plus the distinct nodes two or more edges away that do
+ * not also depend on it directly. Those are reached only through waypoints,
+ * nodes with dependents that wait on something (every node that depends on a
+ * candidate waits on it), so the walk starts from the waypoint indexes
+ * instead of probing every direct dependent of every candidate.
  */
 export const candidatesSql = (db: Database): string =>
-  `WITH RECURSIVE cand(id) AS MATERIALIZED (
-     SELECT t.id FROM tasks t WHERE t.status = 'todo' AND t.unfinished_deps = 0 AND (t.owner IS NULL OR t.owner = ?2)
-       AND (?1 IS NULL OR t.epic_id = ?1) ${offCycles(db, "t")}
+  `WITH RECURSIVE cand(id, created_clock, dependents) AS MATERIALIZED (
+     SELECT t.id, t.created_clock, t.dependents FROM tasks t WHERE t.status = 'todo' AND t.unfinished_deps = 0
+       AND (t.owner IS NULL OR t.owner = ?2) AND (?1 IS NULL OR t.epic_id = ?1) ${offCycles(db, "t")}
      UNION ALL
-     SELECT t.id FROM tasks t JOIN leases l ON l.entity_id = t.id
+     SELECT t.id, t.created_clock, t.dependents FROM tasks t JOIN leases l ON l.entity_id = t.id
      WHERE t.status = 'in_progress' AND t.unfinished_deps = 0 AND t.owner IS NOT ?2 AND l.expires_at <= ?3
        AND (?1 IS NULL OR t.epic_id = ?1) ${offCycles(db, "t")}),
+   waypoints(kind, id) AS (
+     SELECT 'task', id FROM tasks WHERE dependents > 0 AND unfinished_deps > 0
+     UNION ALL SELECT 'subtask', id FROM subtasks WHERE dependents > 0 AND unfinished_deps > 0),
    deep(root, kind, id) AS (
-     SELECT c.id, d2.source_kind, d2.source_id FROM cand c
-       CROSS JOIN dependencies d1 ON d1.target_kind = 'task' AND d1.target_id = c.id
-       CROSS JOIN dependencies d2 ON d2.target_kind = d1.source_kind AND d2.target_id = d1.source_id
+     SELECT d1.target_id, d2.source_kind, d2.source_id FROM waypoints w
+       CROSS JOIN dependencies d1 ON d1.source_kind = w.kind AND d1.source_id = w.id AND d1.target_kind = 'task'
+       JOIN cand c ON c.id = d1.target_id
+       CROSS JOIN dependencies d2 ON d2.target_kind = w.kind AND d2.target_id = w.id
      UNION SELECT deep.root, d.source_kind, d.source_id FROM deep CROSS JOIN dependencies d ON d.target_kind = deep.kind AND d.target_id = deep.id),
    further(root, n) AS (
      SELECT root, count(*) FROM deep
      WHERE NOT EXISTS (SELECT 1 FROM dependencies e WHERE e.source_kind = deep.kind AND e.source_id = deep.id AND e.target_kind = 'task' AND e.target_id = deep.root)
-     GROUP BY root)
-   SELECT ${taskColumns},
-          (SELECT count(*) FROM dependencies d WHERE d.target_kind = 'task' AND d.target_id = t.id) + coalesce(f.n, 0) AS unblocks,
-          l.owner AS lease_owner, l.lease_ms, l.expires_at
-   FROM cand c JOIN tasks t ON t.id = c.id LEFT JOIN further f ON f.root = c.id LEFT JOIN leases l ON l.entity_id = t.id
-   ORDER BY unblocks DESC, t.created_clock, t.id LIMIT ?4`
+     GROUP BY root),
+   ranked(id, unblocks) AS (
+     SELECT c.id, c.dependents + coalesce(f.n, 0) AS unblocks FROM cand c LEFT JOIN further f ON f.root = c.id
+     ORDER BY unblocks DESC, c.created_clock, c.id LIMIT ?4)
+   SELECT ${taskColumns}, r.unblocks, l.owner AS lease_owner, l.lease_ms, l.expires_at
+   FROM ranked r JOIN tasks t ON t.id = r.id LEFT JOIN leases l ON l.entity_id = t.id
+   ORDER BY r.unblocks DESC, t.created_clock, t.id`
 
 /**
  * Reads of the agent's loop (leases, notes, ranking, progress, trees,
