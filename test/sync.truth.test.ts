@@ -182,7 +182,9 @@ describe("point 3: knowledge lives in the log", () => {
       ["stream_knowledge", true],
       ["heads", true],
       ["if_version_floors", true],
-      ["conflicts", true]
+      ["conflicts", true],
+      ["invariant_conflicts", true],
+      ["invariant_cycle_tasks", true]
     ])
 
     // A conflict record changed behind grove's back is a verify mismatch naming the table; nothing is changed.

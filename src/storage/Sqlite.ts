@@ -55,10 +55,19 @@ export const connectionPragmas = (settings: StorageSettings): ReadonlyArray<stri
   "PRAGMA wal_autocheckpoint = 1000"
 ]
 
+/**
+ * Statements `Database.query` keeps prepared per connection. Bun's default is
+ * 20, least recently used evicted first; one pull batch runs about 44 distinct
+ * statements in turn, so with 20 every one of them was prepared again in every
+ * batch (about half of all calls; docs/decisions.md, "Prepared statements").
+ */
+export const queryCacheSize = 512
+
 const open = (path: string, settings: StorageSettings, readonly: boolean) =>
   Effect.acquireRelease(
     Effect.try({
       try: () => {
+        Database.MAX_QUERY_CACHE_SIZE = queryCacheSize
         if (!readonly) NodeFs.mkdirSync(NodePath.dirname(path), { recursive: true })
         const db = readonly ? new Database(path, { readonly: true }) : new Database(path, { create: true, readwrite: true })
         try {

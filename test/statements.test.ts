@@ -1,0 +1,57 @@
+/**
+ * bun:sqlite's `Database.query` keeps only the 20 most recently used
+ * statements by default; a pull batch runs about twice as many in turn, so
+ * every one was prepared again in every batch (src/storage/Sqlite.ts,
+ * `queryCacheSize`). A pull of many batches must prepare each statement text
+ * once.
+ */
+import { Database } from "bun:sqlite"
+import { describe, expect, it } from "bun:test"
+import { Effect } from "effect"
+import { Sync } from "../src/sync/Sync.ts"
+import { Bulk } from "../src/tracker/Bulk.ts"
+import { Tracker } from "../src/tracker/Tracker.ts"
+import { fileRepo, inWorktree } from "./support/index.ts"
+
+const repo = fileRepo()
+
+/** Runs `body` while counting, per statement text, how often `query` handed out a statement other than the last one. */
+const countingPrepares = async <A>(body: () => Promise<A>) => {
+  const original = Database.prototype.query
+  const last = new Map<string, unknown>()
+  const again = new Map<string, number>()
+  Database.prototype.query = function(this: Database, sql: string) {
+    const statement = original.call(this, sql)
+    const before = last.get(sql)
+    if (before !== undefined && before !== statement) again.set(sql, (again.get(sql) ?? 0) + 1)
+    last.set(sql, statement)
+    return statement
+  } as typeof original
+  try {
+    return { result: await body(), preparedAgain: [...again].map(([sql, n]) => `${n}x ${sql.replace(/\s+/g, " ").slice(0, 80)}`), texts: last.size }
+  } finally {
+    Database.prototype.query = original
+  }
+}
+
+describe("prepared statements", () => {
+  it("a pull of 12 batches with conflicts prepares each statement once: none is evicted and prepared again", async () => {
+    const feat = repo.addWorktree("feat")
+    const ids = await inWorktree(repo.root, Effect.gen(function*() {
+      const epic = yield* Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title: "batches" }))
+      const created = yield* Effect.flatMap(Bulk, (b) => b.createMany("task", epic.id, Array.from({ length: 60 }, (_, i) => ({ line: i + 1, value: { title: `t${i}` } }))))
+      return created.ids
+    }))
+    await inWorktree(feat, Effect.flatMap(Sync, (s) => s.pull("main")))
+    await inWorktree(repo.root, Effect.forEach(ids.slice(0, 30), (id) => Effect.flatMap(Tracker, (t) => t.update("task", id, { title: `main ${id}` }))))
+    await inWorktree(feat, Effect.forEach(ids, (id) => Effect.flatMap(Tracker, (t) => t.update("task", id, { title: `feat ${id}`, owner: "feat" }))))
+
+    const { result, preparedAgain, texts } = await countingPrepares(() => inWorktree(repo.root, Effect.flatMap(Sync, (s) => s.pull("feat", { batchSize: 5 }))))
+
+    expect(result.batches).toBeGreaterThanOrEqual(12)
+    expect(result.conflictsCreated).toBe(30)
+    // More distinct statements than bun's default cache of 20 ran, so the default would have evicted some.
+    expect(texts).toBeGreaterThan(20)
+    expect(preparedAgain).toEqual([])
+  })
+})
