@@ -19,7 +19,7 @@ import { projectionTables } from "../src/projections/tables.ts"
 import { Work } from "../src/projections/Work.ts"
 import { Sync } from "../src/sync/Sync.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
-import { type Clone, inWorktree, makeWorld, scratch, seededRandom, type TrackerServices, withDb } from "./support/index.ts"
+import { type Clone, inWorktree, makeWorld, scratch, seededRandom, sharedTasks, type TrackerServices, withDb } from "./support/index.ts"
 
 const temp = scratch("each")
 
@@ -217,15 +217,7 @@ describe("unfinished dependency counts", () => {
 
   test("across clones: fetched edges and status changes (imported out of clock order) keep the counts; a task on a cycle is never ready", async () => {
     const [alice, bob] = makeWorld(temp, ["alice", "bob"]).clones as [Clone, Clone]
-    const epic = (await alice.ok("epic", "create", "--title", "clones")).id as string
-    const [a, b, c, d] = [
-      (await alice.ok("task", "create", "--epic", epic, "--title", "A")).id as string,
-      (await alice.ok("task", "create", "--epic", epic, "--title", "B")).id as string,
-      (await alice.ok("task", "create", "--epic", epic, "--title", "C")).id as string,
-      (await alice.ok("task", "create", "--epic", epic, "--title", "D")).id as string
-    ]
-    await alice.ok("sync", "push")
-    await bob.ok("sync", "fetch")
+    const [a, b, c, d] = (await sharedTasks(alice, bob, ["A", "B", "C", "D"])).tasks as [string, string, string, string]
     // bob: C depends on D, B on A. alice, concurrently: D and B done, then A depends on B (A alone would be ready).
     await bob.ok("dep", "add", c, d)
     await bob.ok("dep", "add", b, a)
