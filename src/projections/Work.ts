@@ -47,12 +47,13 @@ const toLease = (r: { lease_owner: string | null; lease_ms: number | null; expir
  * epic (or null), who, now (wall ms), limit.
  *
  * Read from the counts of migration 10: the todo ones are chosen and ranked
- * from the `tasks_ready` index alone, and only the best `limit` are read whole. A candidate's dependents are its `dependents`
- * (the edges into it) plus the distinct nodes two or more edges away that do
- * not also depend on it directly. Those are reached only through waypoints,
- * nodes with dependents that wait on something (every node that depends on a
- * candidate waits on it), so the walk starts from the waypoint indexes
- * instead of probing every direct dependent of every candidate.
+ * from the `tasks_ready` index alone, and only the best `limit` are read
+ * whole. A candidate's dependents are its `dependents` (the edges into it)
+ * plus the distinct nodes two or more edges away that do not also depend on
+ * it directly. Those are reached only through waypoints, nodes with
+ * dependents that wait on something (every node that depends on a candidate
+ * waits on it), so the walk starts from the waypoint indexes instead of
+ * probing every direct dependent of every candidate.
  */
 export const candidatesSql = (db: Database): string =>
   `WITH RECURSIVE cand(id, created_clock, dependents) AS MATERIALIZED (
