@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { type Browser, chromium } from "playwright-core"
 import { type Board, startBoard } from "./support/board.ts"
-import { type Clone, makeWorld, scratch, withDb } from "./support/index.ts"
+import { type Clone, makeWorld, opposedEdges, scratch, sharedTasks, withDb } from "./support/index.ts"
 
 setDefaultTimeout(400_000)
 const temp = scratch("all")
@@ -24,16 +24,8 @@ const eventCount = (c: Clone): number => withDb(c.db, (db) => (db.query("SELECT 
 describe("invariant conflicts on the board", () => {
   test("board lists a cycle with its choices in plain words and resolves it by one of them (the CLI's conflicts list confirms)", async () => {
     const [alice, bob] = makeWorld(temp, ["alice", "bob"]).clones as [Clone, Clone]
-    const epic = (await alice.ok("epic", "create", "--title", "Search")).id as string
-    const a = (await alice.ok("task", "create", "--epic", epic, "--title", "A")).id as string
-    const b = (await alice.ok("task", "create", "--epic", epic, "--title", "B")).id as string
-    await alice.ok("sync", "push")
-    await bob.ok("sync", "fetch")
-    await bob.ok("dep", "add", b, a)
-    await alice.ok("dep", "add", a, b)
-    await alice.ok("sync", "push")
-    await bob.ok("sync", "push")
-    expect((await alice.ok("sync", "fetch")).invariantConflicts.created).toEqual(["i1"])
+    const [a, b] = (await sharedTasks(alice, bob, ["A", "B"])).tasks as [string, string]
+    expect(await opposedEdges(alice, bob, a, b)).toEqual(["i1"])
 
     board = await startBoard(alice.dir)
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu"] })

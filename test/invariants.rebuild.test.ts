@@ -6,7 +6,7 @@
  * CLI processes.
  */
 import { describe, expect, test } from "bun:test"
-import { type Clone, makeWorld, scratch, withDb } from "./support/index.ts"
+import { type Clone, makeWorld, opposedEdges, scratch, sharedTasks, withDb } from "./support/index.ts"
 
 const temp = scratch("all")
 const timeout = 400_000
@@ -17,19 +17,8 @@ const rows = (c: Clone, table: "invariant_conflicts" | "invariant_cycle_tasks") 
 /** A cycle that alice settles by dropping an edge, then an orphan left pending: one record of each status. */
 const cycleThenOrphan = async () => {
   const [alice, bob] = makeWorld(temp, ["alice", "bob"]).clones as [Clone, Clone]
-  const epic = (await alice.ok("epic", "create", "--title", "Search")).id as string
-  const [a, b, c] = [
-    (await alice.ok("task", "create", "--epic", epic, "--title", "A")).id as string,
-    (await alice.ok("task", "create", "--epic", epic, "--title", "B")).id as string,
-    (await alice.ok("task", "create", "--epic", epic, "--title", "C")).id as string
-  ]
-  await alice.ok("sync", "push")
-  await bob.ok("sync", "fetch")
-  await bob.ok("dep", "add", b, a)
-  await alice.ok("dep", "add", a, b)
-  await alice.ok("sync", "push")
-  await bob.ok("sync", "push")
-  expect((await alice.ok("sync", "fetch")).invariantConflicts.created).toEqual(["i1"])
+  const [a, b, c] = (await sharedTasks(alice, bob, ["A", "B", "C"])).tasks as [string, string, string]
+  expect(await opposedEdges(alice, bob, a, b)).toEqual(["i1"])
   await alice.ok("sync", "resolve", "i1", "--use", `drop:${b}>${a}`)
   // bob adds a subtask under C, which alice deletes: an orphan, pending.
   await bob.ok("subtask", "create", "--task", c, "--title", "Child")

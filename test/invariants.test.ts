@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from "bun:test"
 import * as NodePath from "node:path"
-import { type Clone, git, groveAsync, makeClone, makeWorld, scratch, withDb } from "./support/index.ts"
+import { type Clone, git, groveAsync, makeClone, makeWorld, scratch, sharedTasks, withDb } from "./support/index.ts"
 import { connect } from "./support/mcp.ts"
 
 const temp = scratch("all")
@@ -29,13 +29,9 @@ const invariantRecords = async (c: Clone, all = false) =>
 
 const readyIds = async (c: Clone) => ((await c.ok("task", "ready")) as Array<{ id: string }>).map((t) => t.id)
 
-/** An epic with tasks, created in `a` and fetched by `b`. */
+/** sharedTasks, its tasks typed for destructuring. */
 const shared = async (a: Clone, b: Clone, titles: ReadonlyArray<string>) => {
-  const epic = (await a.ok("epic", "create", "--title", "Search")).id as string
-  const tasks: Array<string> = []
-  for (const title of titles) tasks.push((await a.ok("task", "create", "--epic", epic, "--title", title)).id)
-  await a.ok("sync", "push")
-  await b.ok("sync", "fetch")
+  const { epic, tasks } = await sharedTasks(a, b, titles)
   return { epic, tasks: tasks as [string, string, string] }
 }
 

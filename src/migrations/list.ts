@@ -452,4 +452,139 @@ export const migrations: ReadonlyArray<Migration> = [
       DROP TABLE invariant_conflicts;
     `
   }
+,
+  {
+    version: 10,
+    name: "dependency counts per task and subtask (unfinished dependencies, dependents), ready and waypoint indexes",
+    up: `
+      -- Per node: how many of its dependency edges lead to a node that is not done (or not live), and how many
+      -- edges lead into it. task ready and next read them instead of every todo task's edges. Kept by the
+      -- triggers below on every path that writes these tables (materializers, resolutions, reprojection); a
+      -- rebuild loads the projection without them and counts once at the end (src/projections/EdgeCounts.ts),
+      -- and verify compares the columns.
+      ALTER TABLE tasks ADD COLUMN unfinished_deps INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE tasks ADD COLUMN dependents INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE subtasks ADD COLUMN unfinished_deps INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE subtasks ADD COLUMN dependents INTEGER NOT NULL DEFAULT 0;
+      UPDATE tasks SET unfinished_deps = counted.n FROM (
+        SELECT d.source_id AS id, count(*) AS n FROM dependencies d WHERE d.source_kind = 'task'
+          AND coalesce((SELECT status FROM tasks WHERE d.target_kind = 'task' AND id = d.target_id),
+                      (SELECT status FROM subtasks WHERE d.target_kind = 'subtask' AND id = d.target_id)) IS NOT 'done'
+        GROUP BY d.source_id) AS counted
+        WHERE tasks.id = counted.id;
+      UPDATE tasks SET dependents = counted.n FROM (
+        SELECT target_id AS id, count(*) AS n FROM dependencies WHERE target_kind = 'task' GROUP BY target_id) AS counted
+        WHERE tasks.id = counted.id;
+      UPDATE subtasks SET unfinished_deps = counted.n FROM (
+        SELECT d.source_id AS id, count(*) AS n FROM dependencies d WHERE d.source_kind = 'subtask'
+          AND coalesce((SELECT status FROM tasks WHERE d.target_kind = 'task' AND id = d.target_id),
+                      (SELECT status FROM subtasks WHERE d.target_kind = 'subtask' AND id = d.target_id)) IS NOT 'done'
+        GROUP BY d.source_id) AS counted
+        WHERE subtasks.id = counted.id;
+      UPDATE subtasks SET dependents = counted.n FROM (
+        SELECT target_id AS id, count(*) AS n FROM dependencies WHERE target_kind = 'subtask' GROUP BY target_id) AS counted
+        WHERE subtasks.id = counted.id;
+      -- The ready tasks in the order task ready pages them: its page and its total read only these entries. The
+      -- two constant leading columns make SQLite prefer it to tasks_by_status (grove runs no ANALYZE); owner,
+      -- epic_id and dependents let next choose and rank its candidates from the index alone.
+      CREATE INDEX tasks_ready ON tasks (status, unfinished_deps, created_clock, id, owner, epic_id, dependents)
+        WHERE status = 'todo' AND unfinished_deps = 0;
+      -- Waypoints: nodes that wait on something and have dependents, the only ones through which a ready task's
+      -- dependents reach further (next's ranking, src/projections/Work.ts).
+      CREATE INDEX tasks_waypoints ON tasks (id) WHERE dependents > 0 AND unfinished_deps > 0;
+      CREATE INDEX subtasks_waypoints ON subtasks (id) WHERE dependents > 0 AND unfinished_deps > 0;
+      -- An edge counts for its source while its target is not done, and for its target always.
+      CREATE TRIGGER dependencies_unfinished_insert AFTER INSERT ON dependencies
+        WHEN coalesce((SELECT status FROM tasks WHERE new.target_kind = 'task' AND id = new.target_id),
+                      (SELECT status FROM subtasks WHERE new.target_kind = 'subtask' AND id = new.target_id)) IS NOT 'done' BEGIN
+        UPDATE tasks SET unfinished_deps = unfinished_deps + 1 WHERE new.source_kind = 'task' AND id = new.source_id;
+        UPDATE subtasks SET unfinished_deps = unfinished_deps + 1 WHERE new.source_kind = 'subtask' AND id = new.source_id;
+      END;
+      CREATE TRIGGER dependencies_dependents_insert AFTER INSERT ON dependencies BEGIN
+        UPDATE tasks SET dependents = dependents + 1 WHERE new.target_kind = 'task' AND id = new.target_id;
+        UPDATE subtasks SET dependents = dependents + 1 WHERE new.target_kind = 'subtask' AND id = new.target_id;
+      END;
+      CREATE TRIGGER dependencies_unfinished_delete AFTER DELETE ON dependencies
+        WHEN coalesce((SELECT status FROM tasks WHERE old.target_kind = 'task' AND id = old.target_id),
+                      (SELECT status FROM subtasks WHERE old.target_kind = 'subtask' AND id = old.target_id)) IS NOT 'done' BEGIN
+        UPDATE tasks SET unfinished_deps = unfinished_deps - 1 WHERE old.source_kind = 'task' AND id = old.source_id;
+        UPDATE subtasks SET unfinished_deps = unfinished_deps - 1 WHERE old.source_kind = 'subtask' AND id = old.source_id;
+      END;
+      CREATE TRIGGER dependencies_dependents_delete AFTER DELETE ON dependencies BEGIN
+        UPDATE tasks SET dependents = dependents - 1 WHERE old.target_kind = 'task' AND id = old.target_id;
+        UPDATE subtasks SET dependents = dependents - 1 WHERE old.target_kind = 'subtask' AND id = old.target_id;
+      END;
+      -- tasks: its own counts when it appears with edges already out of or into it (an import out of order, a
+      -- restore), and one fewer unfinished for whatever else depends on it when it appears done (its own count,
+      -- just made, already leaves out an edge to itself).
+      CREATE TRIGGER tasks_counts_insert AFTER INSERT ON tasks
+        WHEN new.status = 'done' OR EXISTS (SELECT 1 FROM dependencies WHERE source_kind = 'task' AND source_id = new.id)
+          OR EXISTS (SELECT 1 FROM dependencies WHERE target_kind = 'task' AND target_id = new.id) BEGIN
+        UPDATE tasks SET
+          unfinished_deps = (SELECT count(*) FROM dependencies d WHERE d.source_kind = 'task' AND d.source_id = new.id
+            AND coalesce((SELECT status FROM tasks WHERE d.target_kind = 'task' AND id = d.target_id),
+                      (SELECT status FROM subtasks WHERE d.target_kind = 'subtask' AND id = d.target_id)) IS NOT 'done'),
+          dependents = (SELECT count(*) FROM dependencies WHERE target_kind = 'task' AND target_id = new.id)
+          WHERE id = new.id;
+        UPDATE tasks SET unfinished_deps = unfinished_deps - 1 WHERE new.status = 'done'
+          AND id IN (SELECT source_id FROM dependencies WHERE target_kind = 'task' AND target_id = new.id AND source_kind = 'task' AND source_id <> new.id);
+        UPDATE subtasks SET unfinished_deps = unfinished_deps - 1 WHERE new.status = 'done'
+          AND id IN (SELECT source_id FROM dependencies WHERE target_kind = 'task' AND target_id = new.id AND source_kind = 'subtask' AND source_id <> new.id);
+      END;
+      CREATE TRIGGER tasks_unfinished_status AFTER UPDATE OF status ON tasks
+        WHEN (old.status = 'done') <> (new.status = 'done') BEGIN
+        UPDATE tasks SET unfinished_deps = unfinished_deps + iif(new.status = 'done', -1, 1) WHERE id IN (SELECT source_id FROM dependencies WHERE target_kind = 'task' AND target_id = new.id AND source_kind = 'task');
+        UPDATE subtasks SET unfinished_deps = unfinished_deps + iif(new.status = 'done', -1, 1) WHERE id IN (SELECT source_id FROM dependencies WHERE target_kind = 'task' AND target_id = new.id AND source_kind = 'subtask');
+      END;
+      CREATE TRIGGER tasks_unfinished_delete AFTER DELETE ON tasks WHEN old.status = 'done' BEGIN
+        UPDATE tasks SET unfinished_deps = unfinished_deps + 1 WHERE id IN (SELECT source_id FROM dependencies WHERE target_kind = 'task' AND target_id = old.id AND source_kind = 'task');
+        UPDATE subtasks SET unfinished_deps = unfinished_deps + 1 WHERE id IN (SELECT source_id FROM dependencies WHERE target_kind = 'task' AND target_id = old.id AND source_kind = 'subtask');
+      END;
+      -- subtasks: its own counts when it appears with edges already out of or into it (an import out of order, a
+      -- restore), and one fewer unfinished for whatever else depends on it when it appears done (its own count,
+      -- just made, already leaves out an edge to itself).
+      CREATE TRIGGER subtasks_counts_insert AFTER INSERT ON subtasks
+        WHEN new.status = 'done' OR EXISTS (SELECT 1 FROM dependencies WHERE source_kind = 'subtask' AND source_id = new.id)
+          OR EXISTS (SELECT 1 FROM dependencies WHERE target_kind = 'subtask' AND target_id = new.id) BEGIN
+        UPDATE subtasks SET
+          unfinished_deps = (SELECT count(*) FROM dependencies d WHERE d.source_kind = 'subtask' AND d.source_id = new.id
+            AND coalesce((SELECT status FROM tasks WHERE d.target_kind = 'task' AND id = d.target_id),
+                      (SELECT status FROM subtasks WHERE d.target_kind = 'subtask' AND id = d.target_id)) IS NOT 'done'),
+          dependents = (SELECT count(*) FROM dependencies WHERE target_kind = 'subtask' AND target_id = new.id)
+          WHERE id = new.id;
+        UPDATE tasks SET unfinished_deps = unfinished_deps - 1 WHERE new.status = 'done'
+          AND id IN (SELECT source_id FROM dependencies WHERE target_kind = 'subtask' AND target_id = new.id AND source_kind = 'task' AND source_id <> new.id);
+        UPDATE subtasks SET unfinished_deps = unfinished_deps - 1 WHERE new.status = 'done'
+          AND id IN (SELECT source_id FROM dependencies WHERE target_kind = 'subtask' AND target_id = new.id AND source_kind = 'subtask' AND source_id <> new.id);
+      END;
+      CREATE TRIGGER subtasks_unfinished_status AFTER UPDATE OF status ON subtasks
+        WHEN (old.status = 'done') <> (new.status = 'done') BEGIN
+        UPDATE tasks SET unfinished_deps = unfinished_deps + iif(new.status = 'done', -1, 1) WHERE id IN (SELECT source_id FROM dependencies WHERE target_kind = 'subtask' AND target_id = new.id AND source_kind = 'task');
+        UPDATE subtasks SET unfinished_deps = unfinished_deps + iif(new.status = 'done', -1, 1) WHERE id IN (SELECT source_id FROM dependencies WHERE target_kind = 'subtask' AND target_id = new.id AND source_kind = 'subtask');
+      END;
+      CREATE TRIGGER subtasks_unfinished_delete AFTER DELETE ON subtasks WHEN old.status = 'done' BEGIN
+        UPDATE tasks SET unfinished_deps = unfinished_deps + 1 WHERE id IN (SELECT source_id FROM dependencies WHERE target_kind = 'subtask' AND target_id = old.id AND source_kind = 'task');
+        UPDATE subtasks SET unfinished_deps = unfinished_deps + 1 WHERE id IN (SELECT source_id FROM dependencies WHERE target_kind = 'subtask' AND target_id = old.id AND source_kind = 'subtask');
+      END;
+    `,
+    down: `
+      DROP TRIGGER dependencies_unfinished_insert;
+      DROP TRIGGER dependencies_dependents_insert;
+      DROP TRIGGER dependencies_unfinished_delete;
+      DROP TRIGGER dependencies_dependents_delete;
+      DROP TRIGGER tasks_counts_insert;
+      DROP TRIGGER tasks_unfinished_status;
+      DROP TRIGGER tasks_unfinished_delete;
+      DROP TRIGGER subtasks_counts_insert;
+      DROP TRIGGER subtasks_unfinished_status;
+      DROP TRIGGER subtasks_unfinished_delete;
+      DROP INDEX tasks_ready;
+      DROP INDEX tasks_waypoints;
+      DROP INDEX subtasks_waypoints;
+      ALTER TABLE subtasks DROP COLUMN dependents;
+      ALTER TABLE subtasks DROP COLUMN unfinished_deps;
+      ALTER TABLE tasks DROP COLUMN dependents;
+      ALTER TABLE tasks DROP COLUMN unfinished_deps;
+    `
+  }
 ]

@@ -5,6 +5,7 @@ import { Sqlite } from "../storage/Sqlite.ts"
 import { chunked } from "../storage/batch.ts"
 import { offCycles } from "./Invariants.ts"
 import { tableOf } from "./tables.ts"
+import { targetStatus } from "./EdgeCounts.ts"
 
 export type Epic = {
   readonly kind: "epic"
@@ -25,11 +26,6 @@ const common = "id, title, description, status, version, created_clock AS create
 const selectEpic = `SELECT 'epic' AS kind, ${common} FROM epics`
 const selectTask = `SELECT 'task' AS kind, ${common}, epic_id AS epicId, owner FROM tasks`
 const selectSubtask = `SELECT 'subtask' AS kind, ${common}, task_id AS taskId, owner FROM subtasks`
-
-/** SQL for "the status of the edge's target", whichever table it lives in. */
-const targetStatus = `coalesce(
-  (SELECT status FROM tasks WHERE d.target_kind = 'task' AND id = d.target_id),
-  (SELECT status FROM subtasks WHERE d.target_kind = 'subtask' AND id = d.target_id))`
 
 export interface TaskFilter {
   readonly epic?: string | undefined
@@ -70,10 +66,11 @@ const listSources = {
   subtask: { select: selectSubtask, table: "subtasks", parent: "task_id" }
 } as const
 
-/** Tasks in todo none of whose dependencies is unfinished, and on no recorded cycle (docs/sync.md, Invariant conflicts). */
-const readyCondition = (db: import("bun:sqlite").Database) =>
-  `status = 'todo' AND NOT EXISTS (SELECT 1 FROM dependencies d WHERE d.source_kind = 'task' AND d.source_id = t.id
-  AND ${targetStatus} IS NOT 'done') ${offCycles(db, "t")}`
+/**
+ * Tasks in todo none of whose dependencies is unfinished (the count kept by migration 10's triggers; these
+ * two terms select the `tasks_ready` index), and on no recorded cycle (docs/sync.md, Invariant conflicts).
+ */
+export const readyCondition = (db: import("bun:sqlite").Database) => `status = 'todo' AND unfinished_deps = 0 ${offCycles(db, "t")}`
 
 const toDependency = (r: { sk: NodeKind; si: string; tk: NodeKind; ti: string; c: number }): Dependency => ({
   source: { kind: r.sk, id: r.si },

@@ -10,6 +10,7 @@ import { Sqlite } from "../storage/Sqlite.ts"
 import { applyEvents, type ProjectableEvent } from "./Projector.ts"
 import { findViolations, type Violation } from "./Invariants.ts"
 import { fillSearch } from "./Search.ts"
+import { fillEdgeCounts } from "./EdgeCounts.ts"
 import { projectionTables, tableOf } from "./tables.ts"
 
 export class VerifyMismatch extends GroveError("VerifyMismatch", "verify_mismatch") {}
@@ -105,9 +106,9 @@ const replayLog = (source: Database, target: Database, onPage?: (replayed: numbe
 
 /**
  * Replays the whole log into the projection tables, emptied first.
- * The search triggers are off for the load (a row at a time, each FTS5
- * update, they cost more than the replay itself): search is filled once at
- * the end and the triggers are put back.
+ * The triggers are off for the load (a row at a time, each FTS5 update, the
+ * search ones cost more than the replay itself): search and the
+ * dependency counts are filled once at the end and the triggers are put back.
  */
 const loadProjection = (db: Database, onPage?: (replayed: number) => void): number => {
   const triggers = projectionSchema(db, "trigger")
@@ -116,6 +117,7 @@ const loadProjection = (db: Database, onPage?: (replayed: number) => void): numb
   for (const t of projectionTables) if (t.name !== "search") db.run(`DELETE FROM ${t.name}`)
   const events = replayLog(db, db, onPage)
   fillSearch(db)
+  fillEdgeCounts(db)
   for (const { sql } of triggers) db.run(sql)
   return events
 }
@@ -208,10 +210,11 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
           try {
             // Tables only: the checksums read in key order, so the scratch copy needs no secondary index.
             for (const { sql } of projectionSchema(db, "table")) scratch.run(sql)
-            // The search tables are filled from the others (fillSearch), as a rebuild fills them.
+            // The search tables and the dependency counts are filled from the others, as a rebuild fills them.
             const events = scratch.transaction(() => {
               const n = replayLog(db, scratch)
               fillSearch(scratch)
+              fillEdgeCounts(scratch)
               return n
             })()
             const tables = projectionTables.map((t) => {

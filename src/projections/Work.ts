@@ -36,12 +36,52 @@ const statusOf = (kind: string, id: string) => `coalesce(
   (SELECT status FROM tasks WHERE ${kind} = 'task' AND id = ${id}),
   (SELECT status FROM subtasks WHERE ${kind} = 'subtask' AND id = ${id}))`
 
-const noUndoneDependency = (kind: string, id: string) =>
-  `NOT EXISTS (SELECT 1 FROM dependencies d WHERE d.source_kind = ${kind} AND d.source_id = ${id}
-                 AND ${statusOf("d.target_kind", "d.target_id")} IS NOT 'done')`
-
 const toLease = (r: { lease_owner: string | null; lease_ms: number | null; expires_at: number | null }): Lease | null =>
   r.lease_owner === null ? null : { owner: r.lease_owner, leaseMs: r.lease_ms!, expiresAt: r.expires_at! }
+
+/**
+ * The tasks `who` may start now, best first: todo (unowned or already
+ * assigned to `who`) or in progress under an expired lease, with no
+ * unfinished dependency. Ranked by how many nodes depend on it, transitively
+ * (finishing it lets the most work through), then oldest first. Parameters:
+ * epic (or null), who, now (wall ms), limit.
+ *
+ * Read from the counts of migration 10: the todo ones are chosen and ranked
+ * from the `tasks_ready` index alone, and only the best `limit` are read
+ * whole. A candidate's dependents are its `dependents` (the edges into it)
+ * plus the distinct nodes two or more edges away that do not also depend on
+ * it directly. Those are reached only through waypoints, nodes with
+ * dependents that wait on something (every node that depends on a candidate
+ * waits on it), so the walk starts from the waypoint indexes instead of
+ * probing every direct dependent of every candidate.
+ */
+export const candidatesSql = (db: Database): string =>
+  `WITH RECURSIVE cand(id, created_clock, dependents) AS MATERIALIZED (
+     SELECT t.id, t.created_clock, t.dependents FROM tasks t WHERE t.status = 'todo' AND t.unfinished_deps = 0
+       AND (t.owner IS NULL OR t.owner = ?2) AND (?1 IS NULL OR t.epic_id = ?1) ${offCycles(db, "t")}
+     UNION ALL
+     SELECT t.id, t.created_clock, t.dependents FROM tasks t JOIN leases l ON l.entity_id = t.id
+     WHERE t.status = 'in_progress' AND t.unfinished_deps = 0 AND t.owner IS NOT ?2 AND l.expires_at <= ?3
+       AND (?1 IS NULL OR t.epic_id = ?1) ${offCycles(db, "t")}),
+   waypoints(kind, id) AS (
+     SELECT 'task', id FROM tasks WHERE dependents > 0 AND unfinished_deps > 0
+     UNION ALL SELECT 'subtask', id FROM subtasks WHERE dependents > 0 AND unfinished_deps > 0),
+   deep(root, kind, id) AS (
+     SELECT d1.target_id, d2.source_kind, d2.source_id FROM waypoints w
+       CROSS JOIN dependencies d1 ON d1.source_kind = w.kind AND d1.source_id = w.id AND d1.target_kind = 'task'
+       JOIN cand c ON c.id = d1.target_id
+       CROSS JOIN dependencies d2 ON d2.target_kind = w.kind AND d2.target_id = w.id
+     UNION SELECT deep.root, d.source_kind, d.source_id FROM deep CROSS JOIN dependencies d ON d.target_kind = deep.kind AND d.target_id = deep.id),
+   further(root, n) AS (
+     SELECT root, count(*) FROM deep
+     WHERE NOT EXISTS (SELECT 1 FROM dependencies e WHERE e.source_kind = deep.kind AND e.source_id = deep.id AND e.target_kind = 'task' AND e.target_id = deep.root)
+     GROUP BY root),
+   ranked(id, unblocks) AS (
+     SELECT c.id, c.dependents + coalesce(f.n, 0) AS unblocks FROM cand c LEFT JOIN further f ON f.root = c.id
+     ORDER BY unblocks DESC, c.created_clock, c.id LIMIT ?4)
+   SELECT ${taskColumns}, r.unblocks, l.owner AS lease_owner, l.lease_ms, l.expires_at
+   FROM ranked r JOIN tasks t ON t.id = r.id LEFT JOIN leases l ON l.entity_id = t.id
+   ORDER BY r.unblocks DESC, t.created_clock, t.id`
 
 /**
  * Reads of the agent's loop (leases, notes, ranking, progress, trees,
@@ -78,29 +118,10 @@ const makeWork = (db: Database) => {
         }))
     )
 
-  /**
-   * The tasks `who` may start now, best first: todo (unowned or already
-   * assigned to `who`) or in progress under an expired lease, with every
-   * dependency done. Ranked by how many nodes depend on it, transitively
-   * (finishing it lets the most work through), then oldest first.
-   */
+  /** The tasks `who` may start now, best first (`candidatesSql`). */
   const candidates = (options: { readonly epic?: string | undefined; readonly who: string; readonly now: number; readonly limit: number }) =>
     trySqlite(() =>
-      (db.query(
-        `WITH RECURSIVE cand AS (
-           SELECT t.id FROM tasks t LEFT JOIN leases l ON l.entity_id = t.id
-           WHERE (?1 IS NULL OR t.epic_id = ?1)
-             AND ((t.status = 'todo' AND (t.owner IS NULL OR t.owner = ?2))
-                  OR (t.status = 'in_progress' AND t.owner IS NOT ?2 AND l.expires_at <= ?3))
-             AND ${noUndoneDependency("'task'", "t.id")} ${offCycles(db, "t")}),
-         down(root, kind, id) AS (
-           SELECT c.id, d.source_kind, d.source_id FROM cand c JOIN dependencies d ON d.target_kind = 'task' AND d.target_id = c.id
-           UNION SELECT down.root, d.source_kind, d.source_id FROM down JOIN dependencies d ON d.target_kind = down.kind AND d.target_id = down.id)
-         SELECT ${taskColumns}, (SELECT count(*) FROM down WHERE down.root = t.id) AS unblocks,
-                l.owner AS lease_owner, l.lease_ms, l.expires_at
-         FROM cand c JOIN tasks t ON t.id = c.id LEFT JOIN leases l ON l.entity_id = t.id
-         ORDER BY unblocks DESC, t.created_clock, t.id LIMIT ?4`
-      ).all(options.epic ?? null, options.who, options.now, options.limit) as Array<
+      (db.query(candidatesSql(db)).all(options.epic ?? null, options.who, options.now, options.limit) as Array<
         Omit<Task, "kind"> & { unblocks: number; lease_owner: string | null; lease_ms: number | null; expires_at: number | null }
       >).map(({ lease_owner, lease_ms, expires_at, ...t }): Candidate => ({
         ...t,
@@ -123,9 +144,9 @@ const makeWork = (db: Database) => {
     trySqlite(() =>
       db.query(
         `SELECT d.source_kind AS kind, d.source_id AS id FROM dependencies d
-         WHERE d.target_kind = ? AND d.target_id = ? AND ${statusOf("d.source_kind", "d.source_id")} = 'todo'
-           AND NOT EXISTS (SELECT 1 FROM dependencies e WHERE e.source_kind = d.source_kind AND e.source_id = d.source_id
-                             AND ${statusOf("e.target_kind", "e.target_id")} IS NOT 'done')
+         WHERE d.target_kind = ? AND d.target_id = ? AND coalesce(
+           (SELECT status = 'todo' AND unfinished_deps = 0 FROM tasks WHERE d.source_kind = 'task' AND id = d.source_id),
+           (SELECT status = 'todo' AND unfinished_deps = 0 FROM subtasks WHERE d.source_kind = 'subtask' AND id = d.source_id))
          ORDER BY d.created_clock`
       ).all(node.kind, node.id) as Array<NodeRef>
     )
@@ -138,7 +159,7 @@ const makeWork = (db: Database) => {
           .map((r) => [r.status, r.n])
       ) as Partial<Record<Status, number>>
       const gated = db.query(
-        `SELECT sum(${noUndoneDependency("'task'", "t.id")}) AS ready, sum(NOT ${noUndoneDependency("'task'", "t.id")}) AS waiting
+        `SELECT sum(t.unfinished_deps = 0) AS ready, sum(t.unfinished_deps > 0) AS waiting
          FROM tasks t WHERE t.epic_id = ? AND t.status = 'todo'`
       ).get(epic) as { ready: number | null; waiting: number | null }
       const total = Object.values(byStatus).reduce((n, x) => n + (x ?? 0), 0)

@@ -70,3 +70,25 @@ export const makeWorld = (temp: Scratch, actors: ReadonlyArray<string>): World =
   })
   return { base: seed.base, bare, clones, newBare: seed.addBare }
 }
+
+/** An epic with tasks, created in `a` and fetched by `b`. */
+export const sharedTasks = async (a: Clone, b: Clone, titles: ReadonlyArray<string>) => {
+  const epic = (await a.ok("epic", "create", "--title", "Search")).id as string
+  const tasks: Array<string> = []
+  for (const title of titles) tasks.push((await a.ok("task", "create", "--epic", epic, "--title", title)).id)
+  await a.ok("sync", "push")
+  await b.ok("sync", "fetch")
+  return { epic, tasks }
+}
+
+/**
+ * A cycle made apart: `b` adds the edge y -> x, `a` the edge x -> y, both push, and `a` fetches.
+ * Returns the invariant conflicts that fetch created.
+ */
+export const opposedEdges = async (a: Clone, b: Clone, x: string, y: string): Promise<ReadonlyArray<string>> => {
+  await b.ok("dep", "add", y, x)
+  await a.ok("dep", "add", x, y)
+  await a.ok("sync", "push")
+  await b.ok("sync", "push")
+  return (await a.ok("sync", "fetch")).invariantConflicts.created
+}

@@ -255,14 +255,18 @@ function EventLine({ label, event }) {
     : null
 }
 
-function ConflictCard({ conflict: c, say, refresh }) {
+/**
+ * A conflict's resolution, previewed (a dry run) then applied: `body(choice, dryRun)` is what is posted, `said(choice)`
+ * what the board says once it is applied. Any failure is said and the view refreshed.
+ */
+function useResolution(c, say, refresh, body, said) {
   const [preview, setPreview] = useState(undefined)
-  const resolve = async (use, dryRun) => {
+  const resolve = async (choice, dryRun) => {
     try {
-      const result = await api(`/api/conflicts/${c.id}/resolve`, { use, dryRun, ...(dryRun ? {} : { expect: [c.id] }) })
-      if (dryRun) setPreview({ use, result })
+      const result = await api(`/api/conflicts/${c.id}/resolve`, body(choice, dryRun))
+      if (dryRun) setPreview({ choice, result })
       else {
-        say(`Conflict #${c.id} resolved with ${use}.`)
+        say(said(choice))
         setPreview(undefined)
         refresh()
       }
@@ -272,6 +276,17 @@ function ConflictCard({ conflict: c, say, refresh }) {
       refresh()
     }
   }
+  return { preview, setPreview, resolve }
+}
+
+function ConflictCard({ conflict: c, say, refresh }) {
+  const { preview, setPreview, resolve } = useResolution(
+    c,
+    say,
+    refresh,
+    (use, dryRun) => ({ use, dryRun, ...(dryRun ? {} : { expect: [c.id] }) }),
+    (use) => `Conflict #${c.id} resolved with ${use}.`
+  )
   const side = (label, value, event) => html`<div class="side"><strong>${label}</strong><pre>${show(value)}</pre><${EventLine} label="event" event=${event} /></div>`
   return html`<article class="panel" data-conflict=${c.id}>
     <h3>#${c.id} ${c.entity.kind} <a href=${`#/task/${c.entity.id}`}>${c.entity.id}</a> · ${c.field}</h3>
@@ -284,9 +299,9 @@ function ConflictCard({ conflict: c, say, refresh }) {
       : html`<p class="muted">Resolve from that worktree (${c.scope.worktree}): a resolution is written in its scope.</p>`}
     ${preview
       ? html`<div class="preview" role="region" aria-label="Resolution preview">
-          <p>Resolving with <strong>${preview.use}</strong> writes:</p>
+          <p>Resolving with <strong>${preview.choice}</strong> writes:</p>
           <ul>${preview.result.resolutions.flatMap((r) => r.writes).map((w) => html`<li><code>${w.op}</code> ${w.entity} ${w.field} = <code>${show(w.value)}</code></li>`)}</ul>
-          <button class="primary" data-apply=${preview.use} onClick=${() => resolve(preview.use, false)}>Apply ${preview.use}</button>
+          <button class="primary" data-apply=${preview.choice} onClick=${() => resolve(preview.choice, false)}>Apply ${preview.choice}</button>
           <button onClick=${() => setPreview(undefined)}>Cancel</button>
         </div>`
       : null}
@@ -295,22 +310,13 @@ function ConflictCard({ conflict: c, say, refresh }) {
 
 /** A cycle or an orphan (`kind: "invariant"`): what is wrong, the events behind it, and each choice in plain words. */
 function InvariantCard({ conflict: c, say, refresh }) {
-  const [preview, setPreview] = useState(undefined)
-  const resolve = async (choice, dryRun) => {
-    try {
-      const result = await api(`/api/conflicts/${c.id}/resolve`, { use: choice.use, dryRun })
-      if (dryRun) setPreview({ choice, result })
-      else {
-        say(`Conflict ${c.id} resolved: ${choice.does}.`)
-        setPreview(undefined)
-        refresh()
-      }
-    } catch (error) {
-      say(explain(error), "error")
-      setPreview(undefined)
-      refresh()
-    }
-  }
+  const { preview, setPreview, resolve } = useResolution(
+    c,
+    say,
+    refresh,
+    (choice, dryRun) => ({ use: choice.use, dryRun }),
+    (choice) => `Conflict ${c.id} resolved: ${choice.does}.`
+  )
   return html`<article class="panel" data-conflict=${c.id}>
     <h3>${c.id} ${c.invariant}</h3>
     <p>${c.problem}</p>
