@@ -22,8 +22,8 @@ import { inOrder } from "./inOrder.ts"
 export const repositoryLayer = (cwd: string) => Repository.fromCwd(cwd).pipe(Layer.provideMerge(Git.layer))
 
 /**
- * The open database with its migrator and
- * backups, for a working directory, as steps later layers can extend.
+ * The open database with its migrator and backups, for a working
+ * directory, as steps later layers can extend.
  * Building it validates the environment first: a bad variable opens nothing.
  */
 export const databaseSteps = (cwd: string) =>
