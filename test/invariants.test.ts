@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from "bun:test"
 import * as NodePath from "node:path"
-import { type Clone, git, groveAsync, makeClone, makeWorld, scratch, sharedTasks, withDb } from "./support/index.ts"
+import { type Clone, git, groveAsync, makeClone, makeWorld, opposedEdges, scratch, sharedTasks, withDb } from "./support/index.ts"
 import { connect } from "./support/mcp.ts"
 
 const temp = scratch("all")
@@ -215,5 +215,18 @@ describe("invariant conflicts across clones", () => {
     await alice.ok("task", "create", "--epic", (await alice.ok("task", "show", t1)).epicId, "--title", "New on main")
     expect((await feature.ok("sync", "pull", "--from", "main")).conflictsCreated).toBe(0)
     expect(await invariantRecords(feature)).toHaveLength(1)
+  }, timeout)
+
+  test("sync replica --renew: a pending cycle stays in its branch's scope under the new replica id, and resolves there", async () => {
+    const [alice, bob] = makeWorld(temp, ["alice", "bob"]).clones as [Clone, Clone]
+    const { tasks: [a, b] } = await shared(alice, bob, ["A", "B"])
+    expect(await opposedEdges(alice, bob, a, b)).toEqual(["i1"])
+    await alice.ok("sync", "replica", "--renew")
+    const [record, ...others] = await invariantRecords(alice)
+    expect(others).toEqual([])
+    expect(record).toMatchObject({ id: "i1", invariant: "cycle", status: "pending", scope: { branch: "main" } })
+    expect((await alice.ok("sync", "status", "--from", "main")).pendingConflicts).toBe(1)
+    await alice.ok("sync", "resolve", "i1", "--use", `drop:${b}>${a}`)
+    expect(await invariantRecords(alice)).toEqual([])
   }, timeout)
 })

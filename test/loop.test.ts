@@ -96,6 +96,40 @@ describe("claims", () => {
     expect((await failureIn(wtA, Effect.flatMap(Claims, (c) => c.heartbeat("task", t.id, { owner: "alice" })))).code).toBe("not_owner")
   }, 60_000)
 
+  it("task update by the claim's owner renews its lease (a subtask's renews its task's too); by anyone else it does not; one that leaves in_progress or sets the owner ends it", async () => {
+    const e = await epic("lease by update")
+    const t = await task(e.id, "updated while claimed")
+    const s = await inWorktree(root, Effect.flatMap(Tracker, (tr) => tr.create("subtask", t.id, { title: "part" })))
+    // The in-process actor is the repository's user.email, as for a CLI command in it.
+    const me = "dev@example.com"
+    const first = await claims(wtA, (c) => c.claim("task", t.id, { owner: me, lease: 60_000 }))
+    const sub = await claims(wtA, (c) => c.claim("subtask", s.id, { owner: me, lease: 60_000 }))
+    const taskLease = (await leaseOf(t.id))!
+    expect(taskLease.expiresAt).toBeGreaterThan(first.lease!.expiresAt - 1)
+
+    await Bun.sleep(20)
+    await inWorktree(wtA, Effect.flatMap(Tracker, (tr) => tr.update("task", t.id, { description: "halfway" })))
+    const byUpdate = (await leaseOf(t.id))!
+    expect(byUpdate).toMatchObject({ owner: me, leaseMs: 60_000 })
+    expect(byUpdate.expiresAt).toBeGreaterThan(taskLease.expiresAt)
+
+    await Bun.sleep(20)
+    await inWorktree(wtA, Effect.flatMap(Tracker, (tr) => tr.update("subtask", s.id, { title: "part, renamed" })))
+    expect((await leaseOf(s.id))!.expiresAt).toBeGreaterThan(sub.lease!.expiresAt)
+    expect((await leaseOf(t.id))!.expiresAt).toBeGreaterThan(byUpdate.expiresAt)
+
+    // Someone else's update renews nothing (in a worktree of its own: the session test counts wtB's actors).
+    const before = (await leaseOf(t.id))!.expiresAt
+    expect(grove(repo.addWorktree("lease-peek"), ["task", "update", t.id, "--description", "peeked", "--json"], { env: { GROVE_ACTOR: "bob" } }).exitCode).toBe(0)
+    expect((await leaseOf(t.id))!.expiresAt).toBe(before)
+
+    // Blocked ends the claim's lease; so does handing the subtask to someone else.
+    await inWorktree(wtA, Effect.flatMap(Tracker, (tr) => tr.update("task", t.id, { status: "blocked" })))
+    expect(await leaseOf(t.id)).toBeNull()
+    await inWorktree(wtA, Effect.flatMap(Tracker, (tr) => tr.update("subtask", s.id, { owner: "carol" })))
+    expect(await leaseOf(s.id)).toBeNull()
+  }, 60_000)
+
   it("--lease through the CLI: a bad duration is invalid_input (exit 2) and writes nothing; heartbeat without a lease asks for one", async () => {
     const e = await epic("lease flags")
     const t = await task(e.id, "t")

@@ -90,21 +90,15 @@ const taskDetail = (id: string) =>
 
 /** Pending conflicts of every scope, each with the events behind its sides; `mine` marks the board's own scope. */
 const conflictsView = (cwd: string) =>
-  Effect.gen(function*() {
-    const { db } = yield* Sqlite
-    const conflicts = yield* Conflicts
-    const ids = (db.query("SELECT id FROM conflicts WHERE status = 'pending' ORDER BY id LIMIT 1000").all() as Array<{ id: number }>).map((r) => r.id)
-    const all = yield* Effect.forEach(ids, (id) => conflicts.show(id))
-    // This scope as resolve sees it, read fresh: the branch may have moved since the board started.
-    const mine = new Set((yield* write(cwd)(Effect.flatMap(Conflicts, (c) => c.list()))).map((c) => c.id))
-    // Invariant conflicts (cycles, orphans) of every scope, with their choices, as `sync conflicts list/show` give them.
-    const invariantIds = (db.query("SELECT id FROM invariant_conflicts WHERE status = 'pending' ORDER BY id LIMIT 1000").all() as Array<{ id: number }>).map((r) => r.id)
-    const invariants = yield* write(cwd)(Effect.gen(function*() {
-      const store = yield* InvariantConflicts
-      return { all: yield* Effect.forEach(invariantIds, (id) => store.show(id)), mine: new Set((yield* store.list()).map((c) => c.id)) }
-    }))
-    return [...all.map((c) => ({ ...c, mine: mine.has(c.id) })), ...invariants.all.map((c) => ({ ...c, mine: invariants.mine.has(c.id) }))]
-  })
+  // As resolve sees this scope, read fresh: the branch may have moved since the board started.
+  write(cwd)(Effect.gen(function*() {
+    const fields = yield* Conflicts
+    // Invariant conflicts (cycles, orphans) too, with their choices, as `sync conflicts list/show` give them.
+    const invariants = yield* InvariantConflicts
+    const mine = new Set<number | string>([...(yield* fields.list()).map((c) => c.id), ...(yield* invariants.list()).map((c) => c.id)])
+    const all = [...(yield* fields.pendingEverywhere(1000)), ...(yield* invariants.pendingEverywhere(1000))]
+    return all.map((c) => ({ ...c, mine: mine.has(c.id) }))
+  }))
 
 /** The endpoints; `boardJson` gives the board's snapshot as JSON text (Snapshot.ts `snapshotCache`). */
 export const endpoints = (cwd: string, boardJson: () => string): ReadonlyArray<Endpoint> => [

@@ -151,7 +151,16 @@ export const makeConflictStore = (db: Database) => ({
 
   /** How many records the branch's stream has pending, wherever they were created (they follow the branch). */
   countPending: (streamId: number): number =>
-    (db.query("SELECT count(*) AS n FROM conflicts WHERE stream_id = ? AND status = 'pending'").get(streamId) as { n: number }).n
+    (db.query("SELECT count(*) AS n FROM conflicts WHERE stream_id = ? AND status = 'pending'").get(streamId) as { n: number }).n,
+
+  /** The ids of the pending records of every scope, oldest first, at most `limit`. */
+  pendingIds: (limit: number): Array<number> =>
+    (db.query("SELECT id FROM conflicts WHERE status = 'pending' ORDER BY id LIMIT ?").all(limit) as Array<{ id: number }>).map((r) => r.id),
+
+  /** Hands a stream's pending records to another stream of the same branch (a replica's new id). */
+  movePending: (from: number, to: number): void => {
+    db.query("UPDATE conflicts SET stream_id = ? WHERE stream_id = ? AND status = 'pending'").run(to, from)
+  }
 })
 
 export type ConflictStore = ReturnType<typeof makeConflictStore>

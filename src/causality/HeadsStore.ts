@@ -59,6 +59,14 @@ export const makeHeadsStore = (db: Database, knowledge: Knowledge) => ({
     insertRows(db, "heads", ["stream_id", "entity_id", "field", "event_seq"], added)
   },
 
+  /** Gives stream `to` the heads and floors of stream `from` (a replica's new id takes over what its branch knew). */
+  copyStream: (from: number, to: number): void => {
+    db.query("INSERT INTO heads (stream_id, entity_id, field, event_seq) SELECT ?, entity_id, field, event_seq FROM heads WHERE stream_id = ?").run(to, from)
+    db.query(
+      "INSERT INTO if_version_floors (stream_id, entity_id, field, seq, frontier_id) SELECT ?, entity_id, field, seq, frontier_id FROM if_version_floors WHERE stream_id = ?"
+    ).run(to, from)
+  },
+
   /** Writes back the `dirty` floors. */
   writeFloors: (streamId: number, floors: ReadonlyMap<string, Floor>, dirty: Iterable<string>): void => {
     for (const k of dirty) {

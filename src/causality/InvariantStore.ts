@@ -147,7 +147,16 @@ export const makeInvariantStore = (db: Database) => {
 
     /** How many records the branch has pending. */
     countPending: (streamId: number): number =>
-      (db.query("SELECT count(*) AS n FROM invariant_conflicts WHERE stream_id = ? AND status = 'pending'").get(streamId) as { n: number }).n
+      (db.query("SELECT count(*) AS n FROM invariant_conflicts WHERE stream_id = ? AND status = 'pending'").get(streamId) as { n: number }).n,
+
+    /** The ids of the pending records of every scope, oldest first, at most `limit`. */
+    pendingIds: (limit: number): Array<number> =>
+      (db.query("SELECT id FROM invariant_conflicts WHERE status = 'pending' ORDER BY id LIMIT ?").all(limit) as Array<{ id: number }>).map((r) => r.id),
+
+    /** Hands a stream's pending records to another stream of the same branch (a replica's new id). */
+    movePending: (from: number, to: number): void => {
+      db.query("UPDATE invariant_conflicts SET stream_id = ? WHERE stream_id = ? AND status = 'pending'").run(to, from)
+    }
   }
 }
 

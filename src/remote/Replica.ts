@@ -1,5 +1,8 @@
 import type { Database } from "bun:sqlite"
 import { localReplica, localReplicaName } from "../events/streams.ts"
+import { makeConflictStore } from "../causality/ConflictStore.ts"
+import { makeHeadsStore } from "../causality/HeadsStore.ts"
+import { makeInvariantStore } from "../causality/InvariantStore.ts"
 import { makeKnowledge } from "../causality/Knowledge.ts"
 import { handOverKey } from "./Signing.ts"
 
@@ -26,6 +29,9 @@ export const renewReplicaId = (db: Database): Renewal => {
   const previous = localReplicaName(db)
   const replica = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString("hex")
   const knowledge = makeKnowledge(db)
+  const heads = makeHeadsStore(db, knowledge)
+  const conflicts = makeConflictStore(db)
+  const invariants = makeInvariantStore(db)
   handOverKey(db, previous)
   db.query("UPDATE replicas SET name = ? WHERE id = ?").run(replica, localReplica)
   const old = (db.query("INSERT INTO replicas (name) VALUES (?) RETURNING id").get(previous) as { id: number }).id
@@ -40,11 +46,9 @@ export const renewReplicaId = (db: Database): Renewal => {
       id: number
     }).id
     knowledge.advance(next, s.last === 0 ? knowledge.current(s.id) : { ...knowledge.current(s.id), [s.id]: s.last })
-    db.query("INSERT INTO heads (stream_id, entity_id, field, event_seq) SELECT ?, entity_id, field, event_seq FROM heads WHERE stream_id = ?").run(next, s.id)
-    db.query(
-      "INSERT INTO if_version_floors (stream_id, entity_id, field, seq, frontier_id) SELECT ?, entity_id, field, seq, frontier_id FROM if_version_floors WHERE stream_id = ?"
-    ).run(next, s.id)
-    db.query("UPDATE conflicts SET stream_id = ? WHERE stream_id = ? AND status = 'pending'").run(next, s.id)
+    heads.copyStream(s.id, next)
+    conflicts.movePending(s.id, next)
+    invariants.movePending(s.id, next)
   }
   return { previous, replica, streams: streams.map((s) => ({ branch: s.branch, events: s.events })) }
 }

@@ -153,6 +153,9 @@ const makeConflicts = (
         ? Effect.fail(new NotFound({ message: `no conflict with id ${id}`, details: { id } }))
         : Effect.succeed(view(r)))
 
+  /** The pending conflicts of every scope, oldest first, at most `limit` (the board shows them all). */
+  const pendingEverywhere = (limit: number) => trySqlite(() => conflicts.pendingIds(limit).map((id) => view(conflicts.byId(id)!)))
+
   /** An entity's readable history in clock order (unreadable events are skipped, as everywhere). */
   const history = (entityId: string) =>
     historiesOf(db, [entityId], "oldest first").flatMap((h) => {
@@ -351,5 +354,5 @@ const makeConflicts = (
         })
       ))
 
-  return { list, show, resolve, restoreEntity, confirmDelete }
+  return { list, show, pendingEverywhere, resolve, restoreEntity, confirmDelete }
 }

@@ -125,6 +125,9 @@ const makeInvariantConflicts = (
   const show = (id: number) =>
     Effect.flatMap(trySqlite(() => store.byId(id)), (r) => (r === undefined ? Effect.fail(unknown(id)) : Effect.succeed(view(r))))
 
+  /** The pending invariant conflicts of every scope, oldest first, at most `limit` (the board shows them all). */
+  const pendingEverywhere = (limit: number) => trySqlite(() => store.pendingIds(limit).map((id) => view(store.byId(id)!)))
+
   /** The events that carry out one choice. */
   const plan = (r: InvariantRecord, use: string) => {
     const v = r.violation
@@ -191,5 +194,5 @@ const makeInvariantConflicts = (
         })
       ))
 
-  return { list, show, resolve }
+  return { list, show, pendingEverywhere, resolve }
 }

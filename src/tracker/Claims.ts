@@ -7,6 +7,7 @@ import { type Lease, Work } from "../projections/Work.ts"
 import { Graph } from "../graph/Graph.ts"
 import { type Emit, Writer } from "../write/Writer.ts"
 import { InvalidTransition } from "../graph/rules.ts"
+import { renewLease, renewLeases } from "./Leases.ts"
 import { Tracker } from "./Tracker.ts"
 import { type Acting, whoActs as actingOwner } from "./Acting.ts"
 
@@ -49,19 +50,8 @@ const makeClaims = (
 
   const isExpired = (lease: Lease | null, now: number) => lease !== null && lease.expiresAt <= now
 
-  /** Renews `entity`'s lease when `who` holds it: part of every write the owner makes through these commands. */
-  const renew = (emit: Emit, kind: WorkKind, id: string, who: string) =>
-    Effect.gen(function*() {
-      const lease = yield* work.lease(id)
-      if (lease !== null && lease.owner === who) yield* emit([draft(`${kind}.leased`, { kind, id }, { owner: who, lease: lease.leaseMs })])
-    })
-
-  /** A write by `who` on a subtask also renews its parent task's lease. */
-  const renewAround = (emit: Emit, entity: WorkItem, who: string) =>
-    Effect.gen(function*() {
-      yield* renew(emit, entity.kind, entity.id, who)
-      if (entity.kind === "subtask") yield* renew(emit, "task", entity.taskId, who)
-    })
+  const renew = (emit: Emit, kind: WorkKind, id: string, who: string) => renewLease(work, emit, kind, id, who)
+  const renewAround = (emit: Emit, entity: WorkItem, who: string) => renewLeases(work, emit, entity, who)
 
   /** Fails unless `who` may change a claimed item: its owner, anyone when unowned, or anyone with --force. */
   const checkOwner = (entity: WorkItem, who: string, force: boolean | undefined, action: string) =>

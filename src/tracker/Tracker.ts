@@ -8,6 +8,9 @@ import { DependencySourceDone } from "../graph/rules.ts"
 import type { Entity, Epic, Subtask, Task } from "../projections/Queries.ts"
 import type { DatabaseBusy, DatabaseError } from "../storage/errors.ts"
 import { type Emit, Writer } from "../write/Writer.ts"
+import { GitContext } from "../events/GitContext.ts"
+import { Work } from "../projections/Work.ts"
+import { renewLeases } from "./Leases.ts"
 
 export interface Patch {
   readonly title?: string | undefined
@@ -34,7 +37,7 @@ export type Before<E> = (entity: Entity, emit: Emit) => Effect.Effect<void, E | 
 export class Tracker extends Context.Tag("grove/Tracker")<Tracker, ReturnType<typeof makeTracker>>() {
   static readonly layer = Layer.effect(
     Tracker,
-    Effect.map(Effect.all([Writer, Graph]), ([writer, graph]) => makeTracker(writer, graph))
+    Effect.map(Effect.all([Writer, Graph, Work, GitContext]), ([writer, graph, work, git]) => makeTracker(writer, graph, work, git))
   )
 }
 
@@ -44,7 +47,7 @@ const checkTitle = (title: string) =>
     ? Effect.fail(new InvalidInput({ message: "a title must not be empty", details: { field: "title" } }))
     : Effect.void
 
-const makeTracker = (writer: typeof Writer.Service, graph: typeof Graph.Service) => {
+const makeTracker = (writer: typeof Writer.Service, graph: typeof Graph.Service, work: typeof Work.Service, git: typeof GitContext.Service) => {
   const { write } = writer
   const { find, checkVersion, checkStatus } = graph
 
@@ -93,6 +96,10 @@ const makeTracker = (writer: typeof Writer.Service, graph: typeof Graph.Service)
         }
         if (Object.keys(changes).length === 0) return { entity, changed: false }
         yield* emit([draft(`${kind}.updated`, { kind, id }, changes as PayloadOf<"task.updated">, { ifVersion: ifVersion !== undefined })])
+        // The claim's owner working on it renews its lease; an update that sets the owner or leaves in_progress ends it.
+        if ((entity.kind === "task" || entity.kind === "subtask") && !("owner" in changes) && (changes["status"] ?? "in_progress") === "in_progress") {
+          yield* renewLeases(work, emit, entity, (yield* git.resolve).actor)
+        }
         return { entity: yield* find(kind, id), changed: true }
       })
     )
