@@ -37,6 +37,9 @@ export class Sqlite extends Context.Tag("grove/Sqlite")<Sqlite, {
     )
 }
 
+/** DESIGN.md section 3's automatic checkpoint: when a commit leaves the WAL past this many pages. */
+export const autocheckpointPages = 1000
+
 /** PRAGMAs of DESIGN.md section 3, in the order that keeps concurrent opens safe. */
 export const connectionPragmas = (settings: StorageSettings): ReadonlyArray<string> => [
   // First, so that switching to WAL while another process holds a lock waits instead of failing.
@@ -47,7 +50,7 @@ export const connectionPragmas = (settings: StorageSettings): ReadonlyArray<stri
   "PRAGMA temp_store = MEMORY",
   `PRAGMA mmap_size = ${256 * 1024 * 1024}`,
   `PRAGMA cache_size = ${-settings.cacheMiB * 1024}`,
-  "PRAGMA wal_autocheckpoint = 1000"
+  `PRAGMA wal_autocheckpoint = ${autocheckpointPages}`
 ]
 
 /**

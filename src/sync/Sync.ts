@@ -5,6 +5,7 @@ import { Git } from "../git/Git.ts"
 import { Repository } from "../git/Repository.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
+import { withBatchRunCheckpoints } from "../storage/Wal.ts"
 import { CausalState } from "../causality/CausalState.ts"
 import { type Frontier, knowledgeOp } from "../causality/causality.ts"
 import { missing, type Range } from "../causality/CatchUp.ts"
@@ -159,15 +160,15 @@ const makeSync = (
           if (step.read > 0) report.batches++
           return { done: step.done, self }
         }), context)
-      let self = 0
-      for (;;) {
-        const step = yield* batch
-        self = step.self
-        options.onProgress?.(report.scanned)
-        if (step.done) break
-        // A macrotask turn between batches, so a signal (interrupting the fiber) lands between transactions.
-        yield* Effect.sleep(0)
-      }
+      const self = yield* withBatchRunCheckpoints(db, Effect.gen(function*() {
+        for (;;) {
+          const step = yield* batch
+          options.onProgress?.(report.scanned)
+          if (step.done) return step.self
+          // A macrotask turn between batches, so a signal (interrupting the fiber) lands between transactions.
+          yield* Effect.sleep(0)
+        }
+      }))
       return {
         sourceBranch: src.name,
         currentBranch: context.stream,
