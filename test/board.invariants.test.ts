@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { type Browser, chromium } from "playwright-core"
 import { type Board, startBoard } from "./support/board.ts"
-import { type Clone, makeWorld, opposedEdges, scratch, sharedTasks, withDb } from "./support/index.ts"
+import { childEnv, type Clone, makeWorld, opposedEdges, scratch, sharedTasks, withDb } from "./support/index.ts"
 
 setDefaultTimeout(400_000)
 const temp = scratch("all")
@@ -27,13 +27,18 @@ describe("invariant conflicts on the board", () => {
     const [a, b] = (await sharedTasks(alice, bob, ["A", "B"])).tasks as [string, string]
     expect(await opposedEdges(alice, bob, a, b)).toEqual(["i1"])
 
-    board = await startBoard(alice.dir)
+    // The board gets the tests' neutral environment and alice's actor, not whatever the runner's process holds.
+    board = await startBoard(alice.dir, childEnv({ GROVE_ACTOR: "alice" }))
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu"] })
     const page = await (await browser.newContext()).newPage()
     await page.goto(board.url)
     await page.goto(`${board.origin}/#/conflicts`)
     const card = page.locator('[data-conflict="i1"]')
-    await card.waitFor()
+    await card.waitFor({ timeout: 60_000 }).catch(async (error: Error) => {
+      // What the page showed instead, and what the API answered, so the failure says what went wrong.
+      const api = await fetch(`${board!.origin}/api/conflicts`, { headers: { authorization: `Bearer ${board!.token}` } }).then((r) => r.text())
+      throw new Error(`expected the cycle i1 on the conflicts page; it showed: ${await page.locator("body").innerText()}\n/api/conflicts: ${api}\n${error.message}`)
+    })
     const text = await card.textContent()
     expect(text).toContain("dependency cycle")
     // Each choice is a button that says what it does.

@@ -33,6 +33,8 @@ const useRoute = () => {
   useEffect(() => {
     const on = () => setRoute(read())
     addEventListener("hashchange", on)
+    // A hash set between the first render and this effect fired no event we heard: read it again.
+    on()
     return () => removeEventListener("hashchange", on)
   }, [])
   return route
