@@ -13,7 +13,7 @@ import { eventDigest } from "../src/events/chain.ts"
 import { newEventId } from "../src/events/ids.ts"
 import { type Bundle, sha256 } from "../src/remote/Bundle.ts"
 import { checkpointMessage } from "../src/remote/Signing.ts"
-import { type CliResult, type Clone, dbPathOf, git, gitBytes, gitSucceeds, groveAsync, groveEntry, makeClone, makeWorld, scratch, withDb, type World } from "./support/index.ts"
+import { type Clone, git, gitBytes, gitSucceeds, groveEntry, makeClone, makeWorld, scratch, withDb, type World } from "./support/index.ts"
 
 const temp = scratch("all")
 

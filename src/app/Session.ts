@@ -1,7 +1,6 @@
 import { Effect } from "effect"
 import { GitContext } from "../events/GitContext.ts"
 import { Git } from "../git/Git.ts"
-import { Work } from "../projections/Work.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { Sync } from "../sync/Sync.ts"

@@ -58,6 +58,10 @@ export interface Detection {
  * event (src/sync/InvariantCheck.ts), which `apply` records.
  */
 export const makeInvariantStore = (db: Database) => {
+  /** The pending record of a violation, by its key. */
+  const pendingIdOf = (key: string): number | undefined =>
+    (db.query("SELECT id FROM invariant_conflicts WHERE key = ? AND status = 'pending'").get(key) as { id: number } | null)?.id
+
   const pending = (): ReadonlyArray<InvariantRecord> => decodeRecords(db.query(`SELECT ${columns} FROM invariant_conflicts WHERE status = 'pending' ORDER BY id`).all())
 
   /**
@@ -90,11 +94,11 @@ export const makeInvariantStore = (db: Database) => {
   const apply = (scope: { readonly worktree: string; readonly streamId: number }, outcome: InvariantOutcome, at: number): Detection => {
     const settled: Array<number> = []
     for (const s of outcome.settled) {
-      const row = db.query("SELECT id FROM invariant_conflicts WHERE key = ? AND status = 'pending'").get(s.key) as { id: number } | null
-      if (row === null) continue
-      db.query("UPDATE invariant_conflicts SET status = 'settled', settled_seq = ?, settled_at = ? WHERE id = ?").run(s.seq, at, row.id)
-      db.query("DELETE FROM invariant_cycle_tasks WHERE conflict_id = ?").run(row.id)
-      settled.push(row.id)
+      const id = pendingIdOf(s.key)
+      if (id === undefined) continue
+      db.query("UPDATE invariant_conflicts SET status = 'settled', settled_seq = ?, settled_at = ? WHERE id = ?").run(s.seq, at, id)
+      db.query("DELETE FROM invariant_cycle_tasks WHERE conflict_id = ?").run(id)
+      settled.push(id)
     }
     if (outcome.recorded.length === 0) return { created: [], settled }
     let next = (db.query("SELECT coalesce(max(id), 0) AS id FROM invariant_conflicts").get() as { id: number }).id
@@ -118,8 +122,8 @@ export const makeInvariantStore = (db: Database) => {
     snapshot: (outcome: InvariantOutcome): { readonly lastId: number; readonly settles: ReadonlyArray<number> } => ({
       lastId: (db.query("SELECT coalesce(max(id), 0) AS id FROM invariant_conflicts").get() as { id: number }).id,
       settles: outcome.settled.flatMap((s) => {
-        const row = db.query("SELECT id FROM invariant_conflicts WHERE key = ? AND status = 'pending'").get(s.key) as { id: number } | null
-        return row === null ? [] : [row.id]
+        const id = pendingIdOf(s.key)
+        return id === undefined ? [] : [id]
       })
     }),
 

@@ -11,7 +11,7 @@ import { Touched } from "../projections/Invariants.ts"
 import { type Bundle, encodeBundle, openBundle, parseBundleName } from "./Bundle.ts"
 import { makeExporter, type StoredStream } from "./Export.ts"
 import { type FetchedBundle, makeImporter, type Refusal } from "./Import.ts"
-import { ensureLocalStream, localReplicaName } from "../events/streams.ts"
+import { localReplicaName } from "../events/streams.ts"
 import { refOf, streamOfRef, type TreeEntry, Transport } from "./Transport.ts"
 import { type Authentication, authenticate, bundleCheckpoint, checkpointsAfter, pinnedKey, sign, signingKey, storeCheckpoints } from "./Signing.ts"
 

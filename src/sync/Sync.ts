@@ -1,6 +1,6 @@
 import { Context, Effect, Either, Layer } from "effect"
 import { GitContext } from "../events/GitContext.ts"
-import { GroveError, InvalidInput } from "../errors/index.ts"
+import { GroveError } from "../errors/index.ts"
 import { Git } from "../git/Git.ts"
 import { Repository } from "../git/Repository.ts"
 import { trySqlite } from "../storage/errors.ts"
