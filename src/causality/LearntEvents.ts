@@ -1,12 +1,15 @@
 import type { Database } from "bun:sqlite"
 import { Either } from "effect"
 import { creationsOf, historiesOf, type LearningRow, rowsBySeq } from "../events/log.ts"
-import { readStoredPayload } from "../events/operations.ts"
+import { readStoredPayload, type Unreadable } from "../events/operations.ts"
 import type { LearntEvent } from "./Heads.ts"
 import type { Knowledge } from "./Knowledge.ts"
 
 /** The columns of the log's row that learning reads. */
 export type EventRow = LearningRow
+
+/** How many readable events are kept: a pull's batch, its heads and the histories of its conflicts. */
+const readableKept = 50_000
 
 /** The log as learning reads it: LearntEvents, with their causal context resolved. */
 export const makeLearntEvents = (db: Database, knowledge: Knowledge) => {
@@ -25,8 +28,28 @@ export const makeLearntEvents = (db: Database, knowledge: Knowledge) => {
     causeId: r.cause_id
   })
 
+  /**
+   * Events whose payload passed its Schema, by seq: a pull checks an event when its batch reads it and
+   * again when a conflict's base reads its entity's history. A seq names one event only once it is
+   * committed (a rolled-back append gives its seq to the next), so an entry serves only the same id.
+   */
+  const readable = new Map<number, LearntEvent>()
+
+  /** The event of a row whose payload passes its Schema, or why it does not (quarantine). */
+  const read = (row: EventRow): Either.Either<LearntEvent, Unreadable> => {
+    const kept = readable.get(row.seq)
+    if (kept !== undefined && kept.id === row.id) return Either.right(kept)
+    const payload = readStoredPayload(row.op, row.payload)
+    if (Either.isLeft(payload)) return Either.left(payload.left)
+    const event = fromRow(row, payload.right)
+    if (readable.size >= readableKept) readable.clear()
+    readable.set(row.seq, event)
+    return Either.right(event)
+  }
+
   return {
     fromRow,
+    read,
 
     bySeqs: (seqs: ReadonlyArray<number>): Map<number, LearntEvent> => new Map(rowsBySeq(db, seqs).map((r) => [r.seq, fromRow(r)])),
 
@@ -34,10 +57,10 @@ export const makeLearntEvents = (db: Database, knowledge: Knowledge) => {
     histories: (entityIds: ReadonlyArray<string>): Map<string, Array<LearntEvent>> => {
       const out = new Map<string, Array<LearntEvent>>()
       for (const row of historiesOf(db, entityIds, "newest first")) {
-        const payload = readStoredPayload(row.op, row.payload)
-        if (Either.isLeft(payload)) continue
+        const event = read(row)
+        if (Either.isLeft(event)) continue
         const list = out.get(row.entity_id) ?? []
-        list.push(fromRow(row, payload.right))
+        list.push(event.right)
         out.set(row.entity_id, list)
       }
       return out
