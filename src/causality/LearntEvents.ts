@@ -8,9 +8,6 @@ import type { Knowledge } from "./Knowledge.ts"
 /** The columns of the log's row that learning reads. */
 export type EventRow = LearningRow
 
-/** How many readable events are kept: a pull's batch, its heads and the histories of its conflicts. */
-const readableKept = 50_000
-
 /** The log as learning reads it: LearntEvents, with their causal context resolved. */
 export const makeLearntEvents = (db: Database, knowledge: Knowledge) => {
   const fromRow = (r: EventRow, payload: unknown = JSON.parse(r.payload)): LearntEvent => ({
@@ -28,24 +25,9 @@ export const makeLearntEvents = (db: Database, knowledge: Knowledge) => {
     causeId: r.cause_id
   })
 
-  /**
-   * Events whose payload passed its Schema, by seq: a pull checks an event when its batch reads it and
-   * again when a conflict's base reads its entity's history. A seq names one event only once it is
-   * committed (a rolled-back append gives its seq to the next), so an entry serves only the same id.
-   */
-  const readable = new Map<number, LearntEvent>()
-
   /** The event of a row whose payload passes its Schema, or why it does not (quarantine). */
-  const read = (row: EventRow): Either.Either<LearntEvent, Unreadable> => {
-    const kept = readable.get(row.seq)
-    if (kept !== undefined && kept.id === row.id) return Either.right(kept)
-    const payload = readStoredPayload(row.op, row.payload)
-    if (Either.isLeft(payload)) return Either.left(payload.left)
-    const event = fromRow(row, payload.right)
-    if (readable.size >= readableKept) readable.clear()
-    readable.set(row.seq, event)
-    return Either.right(event)
-  }
+  const read = (row: EventRow): Either.Either<LearntEvent, Unreadable> =>
+    Either.map(readStoredPayload(row.op, row.payload), (payload) => fromRow(row, payload))
 
   return {
     fromRow,
