@@ -103,8 +103,10 @@ export const cascadedEntities = (writers: ReadonlyArray<LearntEvent>, mode: Lear
 
 /** Does stream `streamId`, with frontier `frontier`, know `e` once it has learnt `batch`? */
 export const knowsAfter = (streamId: number, frontier: Frontier, batch: ReadonlyArray<LearntEvent>) => {
-  const learntNow = new Set(batch.map((e) => e.seq))
-  return (e: LearntEvent) => e.streamId === streamId || (frontier[e.streamId] ?? 0) >= e.seq || learntNow.has(e.seq)
+  // Asked only about the creations cascaded deletes remove, so most batches never build the set.
+  let learntNow: Set<number> | undefined
+  return (e: LearntEvent) =>
+    e.streamId === streamId || (frontier[e.streamId] ?? 0) >= e.seq || (learntNow ??= new Set(batch.map((b) => b.seq))).has(e.seq)
 }
 
 /**

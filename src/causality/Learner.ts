@@ -65,7 +65,9 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
     const read = new Set(checked)
     for (const e of batch) if (!isCreation(e.op)) read.add(e.entityId)
     const before = headsStore.headsOf(A, [...read])
-    const writers = writersAmong(batch, new Set(before.map((h) => h.entity_id).filter((e) => checked.has(e))))
+    const withHeads = new Set<string>()
+    for (const h of before) if (checked.has(h.entity_id)) withHeads.add(h.entity_id)
+    const writers = writersAmong(batch, withHeads)
     if (writers.length === 0) return { created: [], settled: [] }
     const entities = [...new Set(writers.map((e) => e.entityId))]
     // A head's event is built once, however many fields it heads.
