@@ -271,7 +271,7 @@ export const commands: ReadonlyArray<CommandSpec> = [
     summary: "How this branch's knowledge compares with a source branch, and its pending conflicts.",
     flags: [from],
     example: "grove sync status --from main",
-    module: "pull"
+    module: "status"
   },
   {
     path: ["sync", "pull"],
