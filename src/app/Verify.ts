@@ -25,5 +25,6 @@ export const verifyAll = Effect.gen(function*() {
 export const rebuildAll = (onProgress?: (replayed: number) => void) =>
   Effect.gen(function*() {
     const causal = yield* CausalState
-    return yield* (yield* Replay).rebuild(onProgress, () => causal.relearn.run())
+    // The replay checks every payload against its Schema; the relearn reads them again trusting that check.
+    return yield* (yield* Replay).rebuild(onProgress, (unreadable) => causal.relearn.run(unreadable))
   })
