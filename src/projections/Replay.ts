@@ -7,6 +7,7 @@ import { readStoredPayload } from "../events/operations.ts"
 import { GroveError } from "../errors/index.ts"
 import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
+import { withBulkCache } from "../storage/bulkCache.ts"
 import { applyEvents, type ProjectableEvent } from "./Projector.ts"
 import { findViolations, type Violation } from "./Invariants.ts"
 import { fillSearch } from "./Search.ts"
@@ -187,19 +188,20 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
     Effect.map(Sqlite, ({ db }) => {
       const rebuild = (onProgress?: (replayed: number) => void, also?: (unreadable: ReadonlySet<number>) => void) =>
         trySqlite(() =>
-          db.transaction(() => {
-            const chains = checkChains(db)
-            if (chains.broken.length > 0) return chains
+          withBulkCache(db, () =>
+            db.transaction(() => {
+              const chains = checkChains(db)
+              if (chains.broken.length > 0) return chains
 
-            // Bulk load: secondary indexes are dropped and built again once, from sorted data, at the end.
-            const indexes = projectionSchema(db, "index")
-            for (const { name } of indexes) db.run(`DROP INDEX ${name}`)
-            const unreadable = new Set<number>()
-            const events = loadProjection(db, unreadable, onProgress)
-            for (const { sql } of indexes) db.run(sql)
-            also?.(unreadable)
-            return { events }
-          }).immediate()
+              // Bulk load: secondary indexes are dropped and built again once, from sorted data, at the end.
+              const indexes = projectionSchema(db, "index")
+              for (const { name } of indexes) db.run(`DROP INDEX ${name}`)
+              const unreadable = new Set<number>()
+              const events = loadProjection(db, unreadable, onProgress)
+              for (const { sql } of indexes) db.run(sql)
+              also?.(unreadable)
+              return { events }
+            }).immediate())
         ).pipe(Effect.flatMap((r) =>
           "broken" in r
             ? Effect.fail(new LogTampered({
