@@ -1,6 +1,8 @@
 /**
- * Latency of single-item commands, each a whole `grove` process (bin/grove,
- * as a user runs it) on a database of 10,000 tasks (quick: 2,000), median of
+ * Latency of single-item commands, each a whole `grove` process (bin/grove
+ * run as an executable, as a user runs it: through its sh line, which sets
+ * the engine's JIT thresholds, docs/decisions.md "Start-up") on a database
+ * of 10,000 tasks (quick: 2,000), median of
  * 20 runs (quick: 7). Runs are interleaved round-robin, one process of each
  * case per round, so load on the machine falls on every case alike.
  *
@@ -193,7 +195,7 @@ export const latency = async (ctx: BenchContext): Promise<BenchResult> => {
       if (i >= 0) add("bare", bare)
       for (const c of cases) {
         const k = i + 1
-        const ours = run([bun, ...c.argv(k)], c.cwd)
+        const ours = run(c.argv(k), c.cwd)
         const raw = c.raw ? run(c.raw(k), c.cwd) : undefined
         if (i < 0) continue
         add(c.name, ours)

@@ -1,6 +1,7 @@
 /**
  * Reads at scale: `task list` (first page of 50), `task ready` (first page),
- * `task show` and `next`, each a whole `grove --json` process, on databases
+ * `task show` and `next`, each a whole `grove --json` process (bin/grove run
+ * as a program, as a user does), on databases
  * of 10,000 and 60,000 tasks (quick: 2,000 and 10,000). The first sixth of
  * the tasks have no dependencies, a third of those are done; every other task
  * depends on two of them, so the larger database holds 100,000 edges and
@@ -135,7 +136,7 @@ export const reads = async (ctx: BenchContext): Promise<BenchResult> => {
       ]
       for (let i = -1; i < runs; i++) {
         for (const c of cases) {
-          const ours = run([process.execPath, groveBin, ...c.argv], repo.root)
+          const ours = run([groveBin, ...c.argv], repo.root)
           const raw = run([process.execPath, "-e", rawScript(c.raw), repo.db], repo.root)
           if (i < 0) {
             const env = JSON.parse(ours.stdout)

@@ -323,6 +323,18 @@ describe("plan apply", () => {
       expect({ i, exit: r.exitCode, code: r.json.error.code }).toEqual({ i, exit: 1, code: "plan_invalid" })
     }
   }, 60_000)
+
+  it("a plan key grove does not know (depends_on for dependsOn) is refused and named, not dropped with the edges it meant", async () => {
+    const misspelt = [
+      { file: "typo.json", content: JSON.stringify({ epic: { key: "e", title: "E" }, tasks: [{ key: "a", title: "A" }, { key: "b", title: "B", depends_on: ["a"] }] }), path: "document", names: "tasks.1.depends_on" },
+      { file: "typo.jsonl", content: `{"type":"epic","key":"e","title":"E"}\n{"type":"task","key":"a","title":"A","subtask":[]}`, path: "line 2", names: "subtask" }
+    ]
+    for (const m of misspelt) {
+      const r = await unchanged(async () => cli(wtA, "plan", "apply", write(m.file, m.content)))
+      expect({ file: m.file, exit: r.exitCode, code: r.json.error.code, path: r.json.error.details.path }).toEqual({ file: m.file, exit: 1, code: "plan_invalid", path: m.path })
+      expect(r.json.error.message).toContain(`${m.names}: is unexpected`)
+    }
+  }, 60_000)
 })
 
 describe("search and session", () => {

@@ -957,6 +957,8 @@ describe("sync status and sources", () => {
   test("a branch that has never written is behind by everything the source knows", async () => {
     const { feat } = await setup(["t1"])
     expect(await go(feat, statusE("main"))).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 2, ahead: 0, pendingConflicts: 0, inheritedFrom: null })
+    // The command is a read of its own (sync/Status.ts, no write path): it answers what Sync.status answers.
+    expect(grove(feat, ["sync", "status", "--from", "main", "--json"]).json.data).toEqual({ sourceBranch: "main", currentBranch: "feat", behind: 2, ahead: 0, pendingConflicts: 0, inheritedFrom: null })
     expect(await pull(feat, "main")).toMatchObject({ scanned: 2 })
   })
 
@@ -988,9 +990,11 @@ describe("sync status and sources", () => {
       expect(f.code).toBe("unknown_source")
       expect(f.details).toEqual({ source: "nope" })
     }
-    const cli = grove(feat, ["sync", "pull", "--from", "nope", "--json"])
-    expect(cli.exitCode).toBe(1)
-    expect(cli.json).toMatchObject({ ok: false, command: "sync pull", error: { code: "unknown_source" } })
+    for (const command of ["pull", "status"]) {
+      const cli = grove(feat, ["sync", command, "--from", "nope", "--json"])
+      expect(cli.exitCode).toBe(1)
+      expect(cli.json).toMatchObject({ ok: false, command: `sync ${command}`, error: { code: "unknown_source", details: { source: "nope" } } })
+    }
     expect(countRows(db, "events")).toBe(events)
     expect(one(db, "SELECT count(*) AS n FROM streams").n).toBe(streams)
     git(repo.root, "branch", "quiet")

@@ -229,13 +229,17 @@ describe("point 4: a new branch starts with what its start point knew, as in git
     await go(agentB, update(t, { description: "written after the fork" }))
     // b3 overwrites the title it saw from agent-b: no conflict, b3 knew it.
     await go(b3, update(t, { title: "from b3" }))
-    expect((await go(b3, Effect.flatMap(Sync, (s) => s.status("agent-b")))).inheritedFrom).toBe("agent-b")
+    const status = await go(b3, Effect.flatMap(Sync, (s) => s.status("agent-b")))
+    expect(status.inheritedFrom).toBe("agent-b")
+    // The command is a read of its own (sync/Status.ts, no write path): it answers what Sync.status answers.
+    expect(grove(b3, ["sync", "status", "--from", "agent-b", "--json"]).json.data).toEqual(status)
+    expect(grove(b3, ["sync", "status", "--from", "agent-b"]).stdout).toContain("b3 started with what agent-b knew when it was created")
     const report = await pull(b3, "agent-b")
     expect(report.conflictsCreated).toBe(0)
     // Only agent-b's write after the fork was new to b3.
     expect(report.scanned).toBe(1)
     expect(await conflictsIn(b3, true)).toEqual([])
-  })
+  }, 20_000) // two 1.1 s waits for git's reflog, and three grove processes
 
   test("a branch with no known start point starts empty and sync status says so", async () => {
     const repo = newRepo()

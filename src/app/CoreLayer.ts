@@ -29,18 +29,26 @@ export { databaseLayer, readerLayer, repositoryLayer, withPicker, withReader } f
 /** Where writes are stamped: a command resolves its git context once; a long-lived server passes `GitContext.live`. */
 export type ContextLayer = Layer.Layer<GitContext, never, Git | Repository>
 
-/** The Tracker over the write path (events, projection, the writing stream's heads), and the agent's loop (claims, next). */
-export const coreSteps = (cwd: string, context: ContextLayer = GitContext.layer(actorFrom(process.env))) =>
+/** The write path: events, projection and the writing stream's causal state (what `sync pull` writes with). */
+export const writeSteps = (cwd: string, context: ContextLayer = GitContext.layer(actorFrom(process.env))) =>
   databaseSteps(cwd)
     .then(context)
     .then(EventStore.layer)
     .then(Projector.layer)
-    .then(Queries.layer)
     .then(CausalState.layer)
     .then(Writer.layer)
+
+/** The Tracker over the write path: what creating, changing, deleting and linking items needs. */
+export const trackerSteps = (cwd: string, context?: ContextLayer) =>
+  writeSteps(cwd, context)
+    .then(Queries.layer)
     .then(Graph.layer)
     .then(Work.layer)
     .then(Tracker.layer)
+
+/** The Tracker and the agent's loop (claims, picks, next). */
+export const coreSteps = (cwd: string, context?: ContextLayer) =>
+  trackerSteps(cwd, context)
     .then(Claims.layer)
     .then(Pick.layer)
     .then(Next.layer)
@@ -48,6 +56,12 @@ export const coreSteps = (cwd: string, context: ContextLayer = GitContext.layer(
 /** The Tracker over the write path, as a layer (`context`: see ContextLayer). */
 export const coreLayer = (cwd: string, context?: ContextLayer) => coreSteps(cwd, context).layer
 
-/** Runs `effect` with the Tracker and what it stands on, after bringing the schema up to date. */
-export const withCore = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(coreLayer(cwd)))
+/** Runs `effect` with `layer`, after bringing the schema up to date. */
+const migrated = <ROut, E1>(layer: Layer.Layer<ROut, E1>) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(layer))
+
+/** Runs `effect` with the Tracker and the agent's loop. */
+export const withCore = (cwd: string) => migrated(coreLayer(cwd))
+
+/** Runs `effect` with the Tracker alone: a create, update, delete or link builds no claims or picks. */
+export const withTrackerAlone = (cwd: string) => migrated(trackerSteps(cwd).layer)

@@ -118,21 +118,6 @@ export const makeInvariantStore = (db: Database) => {
     find,
     apply,
 
-    /** Before an outcome is applied: the greatest record id and the ids of the pending records it settles. */
-    snapshot: (outcome: InvariantOutcome): { readonly lastId: number; readonly settles: ReadonlyArray<number> } => ({
-      lastId: (db.query("SELECT coalesce(max(id), 0) AS id FROM invariant_conflicts").get() as { id: number }).id,
-      settles: outcome.settled.flatMap((s) => {
-        const id = pendingIdOf(s.key)
-        return id === undefined ? [] : [id]
-      })
-    }),
-
-    /** What applying did since `snapshot`: the records created after it and those it settled. */
-    since: (before: { readonly lastId: number; readonly settles: ReadonlyArray<number> }): Detection => ({
-      created: (db.query("SELECT id FROM invariant_conflicts WHERE id > ? ORDER BY id").all(before.lastId) as Array<{ id: number }>).map((r) => r.id),
-      settled: [...before.settles]
-    }),
-
     /** A scope's records by id: pending ones, or with `all` settled ones too. */
     inScope: (worktree: string, streamId: number, options: { readonly all?: boolean; readonly id?: number } = {}): ReadonlyArray<InvariantRecord> =>
       decodeRecords(

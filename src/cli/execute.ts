@@ -4,7 +4,7 @@ import * as E from "effect/Effect"
 import type { Format } from "./parse.ts"
 import { Output } from "./Output.ts"
 import type { Input } from "./spec.ts"
-import { version } from "./table.ts"
+import { version } from "./version.ts"
 
 /** A command's handler: the parsed command line in, one printed outcome (respond) out. */
 export type Handler = (input: Input) => Effect.Effect<void, unknown, Output>

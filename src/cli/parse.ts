@@ -1,5 +1,6 @@
 import type { CommandSpec, FlagSpec, Value } from "./spec.ts"
 import { commands, description, globalFlags, groups } from "./table.ts"
+import { suggest } from "../errors/suggest.ts"
 
 /** How this invocation prints (docs/cli.md, "Output modes"). */
 export type Format = "text" | "json" | "toon" | "compact"
@@ -45,31 +46,6 @@ export type Parsed =
   | { readonly _tag: "Help"; readonly format: Format; readonly node: Node }
   | { readonly _tag: "Usage"; readonly format: Format; readonly error: UsageError; readonly argv: ReadonlyArray<string> }
   | { readonly _tag: "Run"; readonly format: Format; readonly command: CommandSpec; readonly values: Map<string, Value> }
-
-/** Damerau-free edit distance, enough to suggest `task` for `tsk` and `--description` for `--desc`. */
-const distance = (a: string, b: string) => {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
-      prev = current
-    }
-  }
-  return row[b.length]!
-}
-
-/** The closest candidate: a prefix, or within a third of the word's length in edits. */
-export const suggest = (word: string, candidates: Iterable<string>): string | undefined => {
-  let best: { name: string; d: number } | undefined
-  for (const name of candidates) {
-    const d = name.startsWith(word) && word.length >= 2 ? 0.5 : distance(word, name)
-    if (d <= Math.max(1, Math.floor(name.length / 3)) && (best === undefined || d < best.d)) best = { name, d }
-  }
-  return best?.name
-}
 
 const globalNames = new Set(["json", "toon", "compact", "help", "version"])
 const formats: ReadonlyArray<Format> = ["json", "toon", "compact"]

@@ -43,3 +43,6 @@ export const edgeLine = (d: Pick<Dependency, "source" | "target">) => `${d.sourc
 /** A note on one line: when, who (and the actor when another), where, and the text. */
 export const noteLine = (n: Note) =>
   `${n.time}  ${cell(n.author, 40)}${n.author === n.actor ? "" : ` (actor ${cell(n.actor, 40)})`} on ${cell(n.branch, 60)} (${cell(n.worktree, 80)}): ${cell(n.text)}`
+
+/** `n word`, with an s unless n is 1. */
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`

@@ -38,7 +38,7 @@ export interface CommandSpec {
   readonly module: HandlerModule
 }
 
-export type HandlerModule = "entities" | "reads" | "task" | "dep" | "bulk" | "pull" | "sync" | "migrate" | "admin" | "work" | "next" | "session" | "plan" | "board" | "mcp"
+export type HandlerModule = "entities" | "reads" | "task" | "dep" | "bulk" | "pull" | "status" | "sync" | "migrate" | "admin" | "work" | "next" | "session" | "plan" | "board" | "mcp"
 
 export interface GroupSpec {
   readonly path: ReadonlyArray<string>

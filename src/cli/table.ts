@@ -7,7 +7,7 @@ import type { ArgSpec, CommandSpec, FlagSpec, GroupSpec } from "./spec.ts"
  * handler module it runs, and only that module loads.
  */
 
-export const version = "0.1.0"
+export { version } from "./version.ts"
 
 export const description = "An event-sourced task graph for people and agents working in parallel git worktrees."
 
@@ -271,7 +271,7 @@ export const commands: ReadonlyArray<CommandSpec> = [
     summary: "How this branch's knowledge compares with a source branch, and its pending conflicts.",
     flags: [from],
     example: "grove sync status --from main",
-    module: "pull"
+    module: "status"
   },
   {
     path: ["sync", "pull"],

@@ -17,7 +17,7 @@ export interface WriteContext {
 }
 
 /** Reads the branch from the worktree's own HEAD file (no extra git process). */
-const streamOf = (gitDir: string, head: string | null): string => {
+export const streamOf = (gitDir: string, head: string | null): string => {
   const content = NodeFs.readFileSync(NodePath.join(gitDir, "HEAD"), "utf8").trim()
   if (content.startsWith("ref: refs/heads/")) return content.slice("ref: refs/heads/".length)
   if (content.startsWith("ref: ")) return content.slice("ref: ".length)

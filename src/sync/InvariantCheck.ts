@@ -17,7 +17,5 @@ export const checkInvariants = (db: Database, emit: Emit, at: { readonly branch:
     const store = makeInvariantStore(db)
     const outcome = yield* trySqlite(() => store.find(touched))
     if (isEmptyOutcome(outcome)) return { created: [], settled: [] } satisfies Detection
-    const before = yield* trySqlite(() => store.snapshot(outcome))
-    yield* emit([checkDraft(at.branch, at.via, at.source, outcome)])
-    return yield* trySqlite(() => store.since(before))
+    return yield* emit([checkDraft(at.branch, at.via, at.source, outcome)])
   })

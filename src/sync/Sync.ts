@@ -1,26 +1,20 @@
-import { Context, Effect, Either, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { GitContext } from "../events/GitContext.ts"
-import { GroveError } from "../errors/index.ts"
 import { Git } from "../git/Git.ts"
 import { Repository } from "../git/Repository.ts"
 import { trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { withBatchRunCheckpoints } from "../storage/Wal.ts"
 import { CausalState } from "../causality/CausalState.ts"
-import { type Frontier, knowledgeOp } from "../causality/causality.ts"
-import { missing, type Range } from "../causality/CatchUp.ts"
+import { knowledgeOp } from "../causality/causality.ts"
 import { draft } from "../events/Event.ts"
-import { type PayloadOf, readStoredPayload } from "../events/operations.ts"
 import { Writer } from "../write/Writer.ts"
-import { countOpsIn, firstOfOp, newestSeq } from "../events/log.ts"
-import { isLocalStream, localStreamId, streamName, streamsOfBranch } from "../events/streams.ts"
-import { branchExists, defaultBranch } from "./SourceBranch.ts"
+import { isLocalStream, localStreamId, streamName } from "../events/streams.ts"
+import { makeSources, makeStatus } from "./Status.ts"
 import { makeInvariantStore } from "../causality/InvariantStore.ts"
 import { Touched } from "../projections/Invariants.ts"
 import { checkInvariants } from "./InvariantCheck.ts"
 import { SyncConfig } from "./SyncConfig.ts"
-
-export class UnknownSource extends GroveError("UnknownSource", "unknown_source") {}
 
 export interface PullReport {
   readonly sourceBranch: string
@@ -34,19 +28,6 @@ export interface PullReport {
   /** This branch's knowledge after the pull: per source stream, the highest seq known. */
   readonly cursor: Readonly<Record<string, number>>
   readonly batches: number
-}
-
-export interface StatusReport {
-  readonly sourceBranch: string
-  readonly currentBranch: string
-  readonly behind: number
-  readonly ahead: number
-  readonly pendingConflicts: number
-  /**
-   * The branch whose knowledge this one started with (docs/sync.md "New branches"), or null: it started
-   * empty (no start point known, or it knew nothing then), and knows only what it wrote and pulled.
-   */
-  readonly inheritedFrom: string | null
 }
 
 export interface PullOptions {
@@ -81,41 +62,7 @@ const makeSync = (
   config: typeof SyncConfig.Service
 ) => {
   const invariants = makeInvariantStore(db)
-  /** The changes in a range: knowledge events are bookkeeping, not something to be behind on. */
-  const countIn = (r: Range) => (r.hi <= r.lo ? 0 : countOpsIn(db, r, knowledgeOp))
-
-  /**
-   * What `sources` know together, as the highest seq per stream (each source's own stream: its newest
-   * event). The newest seq is read first: frontiers only grow, so an event a source writes between the
-   * two reads is never taken without the knowledge it was written with.
-   */
-  const knowledgeOf = (sources: ReadonlyArray<number>): Frontier => {
-    const union: Record<number, number> = {}
-    for (const source of sources) {
-      const newest = newestSeq(db, source)
-      for (const [s, seq] of Object.entries({ ...knowledge.current(source), [source]: newest })) {
-        union[Number(s)] = Math.max(union[Number(s)] ?? 0, seq)
-      }
-    }
-    return union
-  }
-
-  /**
-   * Resolves the source branch to its streams: this replica's and those imported from other clones
-   * (`sync fetch`). An unknown branch is an error; a branch grove never wrote to knows nothing.
-   */
-  const source = (from: string | undefined, self: number | undefined) =>
-    Effect.gen(function*() {
-      const name = from ?? (yield* Effect.provideService(defaultBranch(repository.cwd), Git, gitCommands))
-      const all = yield* trySqlite(() => streamsOfBranch(db, name))
-      if (all.length === 0 && !(yield* Effect.provideService(branchExists(repository.cwd, name), Git, gitCommands))) {
-        return yield* new UnknownSource({
-          message: `unknown source ${name}: no such branch, and grove has no events from it`,
-          details: { source: name }
-        })
-      }
-      return { name, all, ids: all.filter((id) => id !== self) }
-    })
+  const { knowledgeOf, source } = makeSources(db, knowledge, repository.cwd, gitCommands)
 
   const cursorOf = (self: number) => {
     const known = knowledge.current(self)
@@ -178,24 +125,8 @@ const makeSync = (
       } satisfies PullReport
     })
 
-  const status = (from: string | undefined) =>
-    Effect.gen(function*() {
-      const context = yield* git.resolve
-      const self = yield* trySqlite(() => localStreamId(db, context.stream))
-      const src = yield* source(from, self)
-      return yield* trySqlite(() => {
-        const selfKnows: Frontier = self === undefined ? {} : knowledgeOf([self])
-        const sourceKnows: Frontier = knowledgeOf(src.all)
-        // A branch that never wrote has no stream yet: it knows nothing, so it lacks all the source knows.
-        const behind = missing(self === undefined ? [] : [self], selfKnows, sourceKnows).reduce((n, r) => n + countIn(r), 0)
-        const ahead = missing(src.all, sourceKnows, selfKnows).reduce((n, r) => n + countIn(r), 0)
-        const pendingConflicts = self === undefined ? 0 : conflicts.countPending(self) + invariants.countPending(self)
-        const first = self === undefined ? undefined : firstOfOp(db, self, knowledgeOp)
-        const fork = first === undefined ? undefined : Either.getOrUndefined(readStoredPayload(knowledgeOp, first.payload)) as PayloadOf<typeof knowledgeOp> | undefined
-        const inheritedFrom = fork?.via === "fork" ? fork.source : null
-        return { sourceBranch: src.name, currentBranch: context.stream, behind, ahead, pendingConflicts, inheritedFrom } satisfies StatusReport
-      })
-    })
+  /** Answered in a long-lived server too: the branch is read from the git context at each call. */
+  const status = makeStatus(db, knowledge, conflicts, { knowledgeOf, source }, Effect.map(git.resolve, (c) => c.stream))
 
   return { pull, status }
 }

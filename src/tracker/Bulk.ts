@@ -3,6 +3,7 @@ import { formatParseError } from "../events/operations.ts"
 import { draft, edgeId, type EventDraft, type NodeRef, Title } from "../events/Event.ts"
 import { newEntityId } from "../events/ids.ts"
 import { GroveError } from "../errors/index.ts"
+import { suggest } from "../errors/suggest.ts"
 import { Queries } from "../projections/Queries.ts"
 import { EdgeSet } from "../graph/Graph.ts"
 import { DependencySourceDone } from "../graph/rules.ts"
@@ -70,22 +71,6 @@ export const parseJsonLines = (text: string): Either.Either<ReadonlyArray<BulkLi
   return Either.right(out)
 }
 
-/** The closest allowed key to a misspelt one (at most two edits), for "did you mean". */
-const closest = (key: string, allowed: ReadonlyArray<string>) =>
-  allowed.find((a) => {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => i)
-    for (let i = 1; i <= key.length; i++) {
-      let prev = d[0]!
-      d[0] = i
-      for (let j = 1; j <= a.length; j++) {
-        const cur = d[j]!
-        d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (key[i - 1] === a[j - 1] ? 0 : 1))
-        prev = cur
-      }
-    }
-    return d[a.length]! <= 2
-  })
-
 /**
  * What is wrong with a line before its Schema runs, in user words: not an
  * object, an unknown key (never silently dropped), or a field over its size limit.
@@ -94,7 +79,7 @@ const lineProblem = (value: unknown, allowed: ReadonlyArray<string>): string | u
   if (typeof value !== "object" || value === null || Array.isArray(value)) return `expected a JSON object like {${allowed.map((k) => `"${k}": ...`).join(", ")}}`
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
-      const guess = closest(key, allowed)
+      const guess = suggest(key, allowed)
       return `unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : ""}; allowed keys: ${allowed.join(", ")}`
     }
   }

@@ -12,20 +12,22 @@ import { Tracker } from "./Tracker.ts"
 export class PlanInvalid extends GroveError("PlanInvalid", "plan_invalid") {}
 
 const Key = Schema.String.pipe(Schema.minLength(1, { message: () => "a key must not be empty" }))
-const Item = { key: Key, title: Title, description: Schema.optional(Schema.String) }
-const PlanSubtask = Schema.Struct({ ...Item, owner: Schema.optional(Schema.NullOr(Schema.String)), dependsOn: Schema.optional(Schema.Array(Key)) })
+/** Absent or present: JSON has no `undefined`, and an error inside a list then names the list's item, not the list. */
+const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+const Item = { key: Key, title: Title, description: optional(Schema.String) }
+const PlanSubtask = Schema.Struct({ ...Item, owner: optional(Schema.NullOr(Schema.String)), dependsOn: optional(Schema.Array(Key)) })
 const PlanTask = Schema.Struct({
   ...Item,
-  owner: Schema.optional(Schema.NullOr(Schema.String)),
-  dependsOn: Schema.optional(Schema.Array(Key)),
-  subtasks: Schema.optional(Schema.Array(PlanSubtask))
+  owner: optional(Schema.NullOr(Schema.String)),
+  dependsOn: optional(Schema.Array(Key)),
+  subtasks: optional(Schema.Array(PlanSubtask))
 })
 
 /** The JSON document shape of `grove plan apply` (docs/agents.md has an example). */
 export const PlanDocument = Schema.Struct({
-  plan: Schema.optional(Key),
+  plan: optional(Key),
   epic: Schema.Struct(Item),
-  tasks: Schema.optional(Schema.Array(PlanTask))
+  tasks: optional(Schema.Array(PlanTask))
 })
 export type PlanDocument = typeof PlanDocument.Type
 
@@ -42,7 +44,7 @@ const invalid = (path: string, reason: string) =>
   new PlanInvalid({ message: `invalid plan at ${path}: ${reason}; nothing was written`, details: { path, reason } })
 
 const decode = <A, I>(schema: Schema.Schema<A, I>, value: unknown, path: string) =>
-  Either.mapLeft(Schema.decodeUnknownEither(schema)(value), (e) => invalid(path, formatParseError(e)))
+  Either.mapLeft(Schema.decodeUnknownEither(schema, { onExcessProperty: "error" })(value), (e) => invalid(path, formatParseError(e)))
 
 /** Reads a plan: one JSON document, or JSON lines (each line one record). */
 export const parsePlan = (text: string): Either.Either<PlanDocument, PlanInvalid> => {

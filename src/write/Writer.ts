@@ -1,6 +1,6 @@
 import { Context, Effect, Either, Layer } from "effect"
 import { CausalState } from "../causality/CausalState.ts"
-import { checkDraft, isEmptyOutcome, makeInvariantStore } from "../causality/InvariantStore.ts"
+import { checkDraft, type Detection, isEmptyOutcome, makeInvariantStore } from "../causality/InvariantStore.ts"
 import { Touched } from "../projections/Invariants.ts"
 import { knowledgeOp } from "../causality/causality.ts"
 import { draft } from "../events/Event.ts"
@@ -20,8 +20,15 @@ import { applyStored, reproject } from "../projections/Replay.ts"
 import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 
-/** Appends drafts inside the current write transaction. */
-export type Emit = (drafts: ReadonlyArray<EventDraft>) => Effect.Effect<void, DatabaseError | DatabaseBusy>
+/**
+ * Appends drafts inside the current write transaction; answers what the
+ * invariant outcomes its knowledge events carried recorded (their record ids).
+ */
+export type Emit = (drafts: ReadonlyArray<EventDraft>) => Effect.Effect<Detection, DatabaseError | DatabaseBusy>
+
+const noDetection: Detection = { created: [], settled: [] }
+const joinDetections = (a: Detection, b: Detection): Detection =>
+  a === noDetection ? b : b === noDetection ? a : { created: [...a.created, ...b.created], settled: [...a.settled, ...b.settled] }
 
 /**
  * Inside the current write transaction, makes this worktree's stream learn
@@ -87,7 +94,7 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
       const invariants = makeInvariantStore(db)
       const gitCommands = yield* Git
       /** Appends a run of drafts with the stream's current knowledge as their causal context, projects and learns them. */
-      const appendRun = (append: Append, scope: Scope, at: number, drafts: ReadonlyArray<EventDraft>): Effect.Effect<void, DatabaseError | DatabaseBusy> =>
+      const appendRun = (append: Append, scope: Scope, at: number, drafts: ReadonlyArray<EventDraft>): Effect.Effect<Detection, DatabaseError | DatabaseBusy> =>
         Effect.gen(function*() {
           const stored = yield* append(drafts, yield* trySqlite(() => causal.knowledge.currentId(scope.streamId)))
           yield* projector.apply(stored)
@@ -95,11 +102,13 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
             causal.learner.learn(scope, stored.map((e) => ({ ...e, frontier: causal.knowledge.byId(e.frontierId), seen: null })), "own", at)
           )
           // Invariant records follow the log: a knowledge event that carries a check's outcome records it.
-          yield* trySqlite(() => {
+          return yield* trySqlite(() => {
+            let detection = noDetection
             for (const e of stored) {
               const outcome = e.op === knowledgeOp ? (e.payload as PayloadOf<typeof knowledgeOp>).invariants : undefined
-              if (outcome !== undefined) invariants.apply(scope, outcome, at)
+              if (outcome !== undefined) detection = joinDetections(detection, invariants.apply(scope, outcome, at))
             }
+            return detection
           })
         })
 
@@ -130,7 +139,7 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
             let changed = false
             const emit: Emit = (drafts) =>
               Effect.gen(function*() {
-                if (drafts.length === 0) return
+                if (drafts.length === 0) return noDetection
                 for (const d of drafts) {
                   if (d.op !== knowledgeOp) changed = true
                   if (d.op === "conflict.resolved") restored.add(d.op, d.entityId)
@@ -142,14 +151,15 @@ export class Writer extends Context.Tag("grove/Writer")<Writer, {
                 const needs = yield* trySqlite(() => causal.closure.needs(self, drafts))
                 let known = yield* trySqlite(() => causal.knowledge.current(self))
                 let start = 0
+                let detection = noDetection
                 for (const [i, need] of needs.entries()) {
                   if (covers(known, need, self)) continue
-                  if (i > start) yield* appendRun(append, here, at, drafts.slice(start, i))
+                  if (i > start) detection = joinDetections(detection, yield* appendRun(append, here, at, drafts.slice(start, i)))
                   yield* trySqlite(() => causal.catchUp.step(here, join(self, known, need), at))
                   known = yield* trySqlite(() => causal.knowledge.current(self))
                   start = i
                 }
-                yield* appendRun(append, here, at, drafts.slice(start))
+                return joinDetections(detection, yield* appendRun(append, here, at, drafts.slice(start)))
               })
             const learn: Learn = (target, limit) => Effect.flatMap(scope, (here) => trySqlite(() => causal.catchUp.step(here, target, at, limit)))
             // A write can fix a recorded cycle or orphan (a resolution, dep remove): settled by it. Every other write

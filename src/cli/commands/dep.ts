@@ -4,12 +4,12 @@ import { Queries } from "../../projections/Queries.ts"
 import { Tracker } from "../../tracker/Tracker.ts"
 import type { Handler } from "../execute.ts"
 import { edgeLine } from "../render.ts"
-import { runCore } from "../run.ts"
+import { runTrackerAlone } from "../run.ts"
 import type { Input } from "../spec.ts"
 
 /** Idempotent: adding an edge that exists succeeds with changed:false (re-running a plan script must not fail). */
 const add: Handler = (o: Input) =>
-  runCore(
+  runTrackerAlone(
     "dep add",
     Effect.flatMap(Tracker, (t) => t.addDependency(o.required("source"), o.required("target"), { force: o.flag("force") })).pipe(
       Effect.map((edge) => ({
@@ -24,7 +24,7 @@ const add: Handler = (o: Input) =>
   )
 
 const remove: Handler = (o: Input) =>
-  runCore(
+  runTrackerAlone(
     "dep remove",
     Effect.map(Effect.flatMap(Tracker, (t) => t.removeDependency(o.required("source"), o.required("target"))), (edge) => ({
       data: edge,
@@ -33,7 +33,7 @@ const remove: Handler = (o: Input) =>
   )
 
 const list: Handler = (o: Input) =>
-  runCore(
+  runTrackerAlone(
     "dep list",
     Effect.gen(function*() {
       const queries = yield* Queries

@@ -5,7 +5,7 @@ import { oversized, sizeLimits } from "../../tracker/limits.ts"
 import { type EntityKindName, Tracker } from "../../tracker/Tracker.ts"
 import type { Handler } from "../execute.ts"
 import { cell, entityLine } from "../render.ts"
-import { runCore } from "../run.ts"
+import { runTrackerAlone } from "../run.ts"
 import type { Input } from "../spec.ts"
 
 /** The create / update / delete commands epics, tasks and subtasks share; show and list are in reads.ts. */
@@ -19,7 +19,7 @@ const checkSizes = (fields: Parameters<typeof oversized>[0]) => {
 }
 
 const create = (kind: EntityKindName): Handler => (o: Input) =>
-  runCore(
+  runTrackerAlone(
     `${kind} create`,
     Effect.gen(function*() {
       const title = o.required("title").trim()
@@ -36,7 +36,7 @@ const create = (kind: EntityKindName): Handler => (o: Input) =>
   )
 
 const update = (kind: EntityKindName): Handler => (o: Input) =>
-  runCore(
+  runTrackerAlone(
     `${kind} update`,
     Effect.gen(function*() {
       const title = o.text("title")?.trim()
@@ -55,7 +55,7 @@ const update = (kind: EntityKindName): Handler => (o: Input) =>
   )
 
 const remove = (kind: EntityKindName): Handler => (o: Input) =>
-  runCore(
+  runTrackerAlone(
     `${kind} delete`,
     Effect.gen(function*() {
       const id = o.required("id")

@@ -23,6 +23,8 @@ export const load = (module: HandlerModule) => {
       return import("./sync.ts")
     case "pull":
       return import("./pull.ts")
+    case "status":
+      return import("./status.ts")
     case "migrate":
       return import("./migrate.ts")
     case "admin":
