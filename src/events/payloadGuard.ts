@@ -9,8 +9,8 @@ const isOptions: AST.ParseOptions = { exact: true }
 /**
  * `Schema.is(schema)` compiled into plain JavaScript: the same answer for every
  * value, without building the parse results that Schema's interpreter
- * allocates on every call (0.13 µs against 0.73 µs a payload of the rebuild benchmark's log; a
- * rebuild and a pull check every stored payload). Structs, records, unions,
+ * allocates on every call (0.13 µs against 0.73 µs a payload of the rebuild
+ * benchmark's log; a rebuild and a pull check every stored payload). Structs, records, unions,
  * literals, keywords, arrays and refinements are compiled, each refinement
  * calling its own filter; any other node is checked by `Schema.is` on that
  * node. test/payloadGuard.test.ts compares both on generated values.
