@@ -60,14 +60,21 @@ export const makeRelearn = (
   conflicts: ConflictStore
 ) => {
   const invariants = makeInvariantStore(db)
-  const run = (): number => {
+  /**
+   * `unreadable`: when the caller has just checked every stored payload against
+   * its Schema in this transaction (a rebuild's replay), the seqs that failed;
+   * the others are only parsed. Without it, each payload is checked here.
+   */
+  const run = (unreadable?: ReadonlySet<number>): number => {
+    const payloadOf = (r: LogEntry): unknown =>
+      unreadable === undefined ? Either.getOrUndefined(readStoredPayload(r.op, r.payload)) : unreadable.has(r.seq) ? undefined : JSON.parse(r.payload)
     for (const t of ["heads", "if_version_floors", "conflicts", "invariant_cycle_tasks", "invariant_conflicts", "stream_knowledge"]) db.run(`DELETE FROM ${t}`)
     const isLocal = isLocalStream(db)
     /** A run of one transaction's events with one causal context: learnt together. */
     const learnGroup = (group: ReadonlyArray<LogEntry>) => {
       const first = group[0]!
       const scope = { worktree: first.worktree, streamId: first.stream_id }
-      const payloads = group.map((r) => Either.getOrUndefined(readStoredPayload(r.op, r.payload)))
+      const payloads = group.map(payloadOf)
       // A pull (or a fork) and a resolve take the branch's pending records of both kinds first; a fetch's or a write's check does not.
       const via = first.op === knowledgeOp ? (payloads[0] as PayloadOf<typeof knowledgeOp> | undefined)?.via : undefined
       if (via === "pull" || via === "fork" || first.op === "conflict.resolved") {

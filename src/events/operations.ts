@@ -1,6 +1,7 @@
 import { Either, ParseResult, Schema } from "effect"
 import { type EntityKind, InvalidPayload, NodeRef, Status, Title } from "./Event.ts"
 import { InvariantOutcome } from "../projections/Invariants.ts"
+import { compileGuard } from "./payloadGuard.ts"
 import { byField, creates, deletes, presence, setsFields, settles, type Write } from "./writes.ts"
 
 const Edge = Schema.Struct({ source: NodeRef, target: NodeRef })
@@ -160,7 +161,7 @@ export const validateStoredPayload = (op: string, payload: unknown): Either.Eith
     let is = guards.get(op)
     if (is === undefined) {
       // A JSON value never holds undefined, so the guard's exact optional keys accept what validation does.
-      is = Schema.is(operations[op].payload as Schema.Schema<unknown, unknown>)
+      is = compileGuard(operations[op].payload as Schema.Schema<unknown, unknown>)
       guards.set(op, is)
     }
     if (is(payload)) return Either.right(payload)

@@ -7,6 +7,7 @@ import { readStoredPayload } from "../events/operations.ts"
 import { GroveError } from "../errors/index.ts"
 import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
+import { withBulkCache } from "../storage/bulkCache.ts"
 import { applyEvents, type ProjectableEvent } from "./Projector.ts"
 import { findViolations, type Violation } from "./Invariants.ts"
 import { fillSearch } from "./Search.ts"
@@ -53,13 +54,17 @@ export const tamperedText = (log: LogIntegrity) => [
 
 const pageSize = 10_000
 
-/** Reads and applies events: those that fail their Schema never reached the live tables, so they are skipped. */
-export const applyStored = (target: Database, rows: ReadonlyArray<Pick<LogRow, "id" | "op" | "entity_kind" | "entity_id" | "payload" | "clock">>): number => {
+/** Reads and applies events: those that fail their Schema never reached the live tables, so they are skipped (their seqs go to `unreadable`). */
+export const applyStored = (
+  target: Database,
+  rows: ReadonlyArray<Pick<LogRow, "seq" | "id" | "op" | "entity_kind" | "entity_id" | "payload" | "clock">>,
+  unreadable?: Set<number>
+): number => {
   const readable = rows.flatMap((r): Array<ProjectableEvent> => {
     const payload = readStoredPayload(r.op, r.payload)
-    return Either.isRight(payload)
-      ? [{ id: r.id, op: r.op, entityKind: r.entity_kind, entityId: r.entity_id, clock: r.clock, payload: payload.right } as ProjectableEvent]
-      : []
+    if (Either.isRight(payload)) return [{ id: r.id, op: r.op, entityKind: r.entity_kind, entityId: r.entity_id, clock: r.clock, payload: payload.right } as ProjectableEvent]
+    unreadable?.add(r.seq)
+    return []
   })
   applyEvents(target, readable)
   return readable.length
@@ -90,14 +95,14 @@ export const reproject = (db: Database, entityIds: ReadonlyArray<string>): void 
  * time: the live state is every field's greatest-clock write, and events
  * imported from other clones can be older than ones written here.
  */
-const replayLog = (source: Database, target: Database, onPage?: (replayed: number) => void): number => {
-  const page = source.query(`SELECT op, entity_kind, entity_id, payload, clock, id FROM events WHERE (clock, id) > (?, ?) ORDER BY clock, id LIMIT ?`)
+const replayLog = (source: Database, target: Database, unreadable?: Set<number>, onPage?: (replayed: number) => void): number => {
+  const page = source.query(`SELECT seq, op, entity_kind, entity_id, payload, clock, id FROM events WHERE (clock, id) > (?, ?) ORDER BY clock, id LIMIT ?`)
   let after: [number, string] = [0, ""]
   let replayed = 0
   for (;;) {
-    const rows = page.all(...after, pageSize) as Array<Pick<LogRow, "op" | "entity_kind" | "entity_id" | "payload" | "clock" | "id">>
+    const rows = page.all(...after, pageSize) as Array<Pick<LogRow, "seq" | "op" | "entity_kind" | "entity_id" | "payload" | "clock" | "id">>
     if (rows.length === 0) return replayed
-    replayed += applyStored(target, rows)
+    replayed += applyStored(target, rows, unreadable)
     const last = rows[rows.length - 1]!
     after = [last.clock, last.id]
     onPage?.(replayed)
@@ -110,12 +115,12 @@ const replayLog = (source: Database, target: Database, onPage?: (replayed: numbe
  * search ones cost more than the replay itself): search and the
  * dependency counts are filled once at the end and the triggers are put back.
  */
-const loadProjection = (db: Database, onPage?: (replayed: number) => void): number => {
+const loadProjection = (db: Database, unreadable: Set<number>, onPage?: (replayed: number) => void): number => {
   const triggers = projectionSchema(db, "trigger")
   for (const { name } of triggers) db.run(`DROP TRIGGER ${name}`)
   // The FTS5 index is rebuilt whole by fillSearch.
   for (const t of projectionTables) if (t.name !== "search") db.run(`DELETE FROM ${t.name}`)
-  const events = replayLog(db, db, onPage)
+  const events = replayLog(db, db, unreadable, onPage)
   fillSearch(db)
   fillEdgeCounts(db)
   for (const { sql } of triggers) db.run(sql)
@@ -169,8 +174,11 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
    */
   readonly rebuild: (
     onProgress?: (replayed: number) => void,
-    /** More state derived from the log (sync state, src/causality/Relearn.ts), rebuilt in the same transaction. */
-    also?: () => void
+    /**
+     * More state derived from the log (sync state, src/causality/Relearn.ts), rebuilt in the same transaction;
+     * it gets the seqs of the events whose payload failed its Schema (the replay checked every one).
+     */
+    also?: (unreadable: ReadonlySet<number>) => void
   ) => Effect.Effect<{ readonly events: number }, LogTampered | DatabaseBusy | DatabaseError>
   /** Replays into a scratch in-memory database and compares per-table checksums. */
   readonly verify: ReturnType<typeof trySqlite<VerifyReport>>
@@ -178,20 +186,22 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
   static readonly layer = Layer.effect(
     Replay,
     Effect.map(Sqlite, ({ db }) => {
-      const rebuild = (onProgress?: (replayed: number) => void, also?: () => void) =>
+      const rebuild = (onProgress?: (replayed: number) => void, also?: (unreadable: ReadonlySet<number>) => void) =>
         trySqlite(() =>
-          db.transaction(() => {
-            const chains = checkChains(db)
-            if (chains.broken.length > 0) return chains
+          withBulkCache(db, () =>
+            db.transaction(() => {
+              const chains = checkChains(db)
+              if (chains.broken.length > 0) return chains
 
-            // Bulk load: secondary indexes are dropped and built again once, from sorted data, at the end.
-            const indexes = projectionSchema(db, "index")
-            for (const { name } of indexes) db.run(`DROP INDEX ${name}`)
-            const events = loadProjection(db, onProgress)
-            for (const { sql } of indexes) db.run(sql)
-            also?.()
-            return { events }
-          }).immediate()
+              // Bulk load: secondary indexes are dropped and built again once, from sorted data, at the end.
+              const indexes = projectionSchema(db, "index")
+              for (const { name } of indexes) db.run(`DROP INDEX ${name}`)
+              const unreadable = new Set<number>()
+              const events = loadProjection(db, unreadable, onProgress)
+              for (const { sql } of indexes) db.run(sql)
+              also?.(unreadable)
+              return { events }
+            }).immediate())
         ).pipe(Effect.flatMap((r) =>
           "broken" in r
             ? Effect.fail(new LogTampered({
