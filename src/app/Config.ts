@@ -35,7 +35,7 @@ const storageVariables = {
   busyTimeoutMs: variable("GROVE_BUSY_TIMEOUT_MS", 10_000, "a non-negative integer", integerAtLeast(0))
 }
 
-const pullBatch = variable("GROVE_PULL_BATCH", 2000, "a positive integer", integerAtLeast(1))
+const pullBatch = variable("GROVE_PULL_BATCH", 10_000, "a positive integer", integerAtLeast(1))
 
 /** The storage settings in `env` (GROVE_DB, GROVE_SQLITE_DURABILITY, GROVE_SQLITE_CACHE_MIB, GROVE_BUSY_TIMEOUT_MS); the first bad one fails. */
 export const readStorageSettings = (env: Environment): Effect.Effect<StorageSettings, InvalidInput> =>

@@ -17,7 +17,7 @@ export const makeAgreement = (knowledge: Knowledge, events: LearntEvents, heads:
     agrees: (streamId: number | undefined, entityId: string, field: string, value: string): boolean => {
       if (streamId === undefined) return true
       const maximal = heads.headsOf(streamId, [entityId]).filter((h) => h.field === field)
-      if (maximal.length > 0) return [...events.bySeqs(maximal.map((h) => h.seq)).values()].every((e) => writes.valueOf(e, field) === value)
+      if (maximal.length > 0) return maximal.every((h) => writes.valueOf(events.fromRow(h), field) === value)
       // No write to the field yet: its creation, if the stream knows it, is the one maximal write.
       const creation = events.creations([entityId]).get(entityId)
       if (creation === undefined) return true

@@ -1,7 +1,6 @@
 import type { Database } from "bun:sqlite"
 import { Either } from "effect"
 import { type LearningRow, quarantine, rowsInRanges } from "../events/log.ts"
-import { readStoredPayload } from "../events/operations.ts"
 import { type Frontier, knowledgeOp } from "./causality.ts"
 import type { LearntEvent } from "./Heads.ts"
 import type { Knowledge } from "./Knowledge.ts"
@@ -58,13 +57,13 @@ export const makeCatchUp = (db: Database, knowledge: Knowledge, events: LearntEv
     let scanned = 0
     for (const row of rows) {
       if (row.op !== knowledgeOp) scanned++
-      const payload = readStoredPayload(row.op, row.payload)
-      if (Either.isRight(payload)) {
-        admitted.push(events.fromRow(row, payload.right))
+      const event = events.read(row)
+      if (Either.isRight(event)) {
+        admitted.push(event.right)
         continue
       }
-      quarantine(db, row.seq, payload.left)
-      byReason[payload.left.reason] = (byReason[payload.left.reason] ?? 0) + 1
+      quarantine(db, row.seq, event.left)
+      byReason[event.left.reason] = (byReason[event.left.reason] ?? 0) + 1
     }
     const learnt = learner.learn(scope, admitted, "incoming", now)
     const done = rows.length < limit

@@ -66,17 +66,18 @@ export const splitFieldKey = (key: string) => key.split("\u0000") as [string, st
 /**
  * The fields an event writes and their values, cached by seq: a batch reads
  * the same heads over and over, and so do consecutive batches of one pull.
+ * A seq names one event only once it is committed (a rolled-back append
+ * gives its seq to the next), so an entry serves only the same id.
  */
 export const makeFieldWrites = () => {
-  const cache = new Map<number, ReadonlyArray<Write>>()
+  const cache = new Map<number, { readonly id: string; readonly writes: ReadonlyArray<Write> }>()
   const of = (e: LearntEvent) => {
-    let w = cache.get(e.seq)
-    if (w === undefined) {
-      w = writesOf(e)
-      if (cache.size > 50_000) cache.clear()
-      cache.set(e.seq, w)
-    }
-    return w
+    const kept = cache.get(e.seq)
+    if (kept !== undefined && kept.id === e.id) return kept.writes
+    const writes = writesOf(e)
+    if (cache.size > 50_000) cache.clear()
+    cache.set(e.seq, { id: e.id, writes })
+    return writes
   }
   /** The value `e` writes to `field`; a creation's implicit `existence` is "true". */
   const valueOf = (e: LearntEvent, field: string) => of(e).find((w) => w.field === field)?.value ?? "true"
@@ -102,8 +103,10 @@ export const cascadedEntities = (writers: ReadonlyArray<LearntEvent>, mode: Lear
 
 /** Does stream `streamId`, with frontier `frontier`, know `e` once it has learnt `batch`? */
 export const knowsAfter = (streamId: number, frontier: Frontier, batch: ReadonlyArray<LearntEvent>) => {
-  const learntNow = new Set(batch.map((e) => e.seq))
-  return (e: LearntEvent) => e.streamId === streamId || (frontier[e.streamId] ?? 0) >= e.seq || learntNow.has(e.seq)
+  // Asked only about the creations cascaded deletes remove, so most batches never build the set.
+  let learntNow: Set<number> | undefined
+  return (e: LearntEvent) =>
+    e.streamId === streamId || (frontier[e.streamId] ?? 0) >= e.seq || (learntNow ??= new Set(batch.map((b) => b.seq))).has(e.seq)
 }
 
 /**

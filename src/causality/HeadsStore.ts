@@ -1,15 +1,11 @@
 import type { Database } from "bun:sqlite"
-import { chunked } from "../events/log.ts"
+import { chunked, type LearningRow, learningColumnsOf } from "../events/log.ts"
 import { insertRows } from "../storage/batch.ts"
 import { type Floor, fieldKey, type LearntEvent, splitFieldKey } from "./Heads.ts"
 import type { Knowledge } from "./Knowledge.ts"
 
-/** A row of `heads`: one maximal write (event_seq) a stream knows of an entity's field. */
-export interface HeadRow {
-  readonly entityId: string
-  readonly field: string
-  readonly seq: number
-}
+/** A row of `heads` (one maximal write a stream knows of an entity's field) with its event's row: the event writes that entity. */
+export type HeadRow = LearningRow & { readonly field: string }
 
 /**
  * The one owner of `heads` and `if_version_floors`: loads the rows of a
@@ -17,11 +13,12 @@ export interface HeadRow {
  * on the raw handle (learning is the hot path of a pull).
  */
 export const makeHeadsStore = (db: Database, knowledge: Knowledge) => ({
-  /** The stream's heads of these entities. */
+  /** The stream's heads of these entities, each with its event (one query instead of heads, then their events). */
   headsOf: (streamId: number, entityIds: ReadonlyArray<string>): Array<HeadRow> =>
     chunked(entityIds, (chunk, ph) =>
-      db.query(`SELECT entity_id AS entityId, field, event_seq AS seq FROM heads WHERE stream_id = ? AND entity_id IN (${ph})`)
-        .all(streamId, ...chunk) as Array<HeadRow>),
+      db.query(
+        `SELECT h.field, ${learningColumnsOf("e")} FROM heads h JOIN events e ON e.seq = h.event_seq WHERE h.stream_id = ? AND h.entity_id IN (${ph})`
+      ).all(streamId, ...chunk) as Array<HeadRow>),
 
   /** The stream's --if-version floors of these entities, by fieldKey. */
   floorsOf: (streamId: number, entityIds: ReadonlyArray<string>): Map<string, Floor> => {
@@ -44,18 +41,26 @@ export const makeHeadsStore = (db: Database, knowledge: Knowledge) => ({
   ): void => {
     const was = new Map<string, Set<number>>()
     for (const h of before) {
-      const k = fieldKey(h.entityId, h.field)
+      const k = fieldKey(h.entity_id, h.field)
       was.set(k, (was.get(k) ?? new Set<number>()).add(h.seq))
     }
-    const removeHead = db.query("DELETE FROM heads WHERE stream_id = ? AND entity_id = ? AND field = ? AND event_seq = ?")
+    const removed: Array<[string, string, number]> = []
     const added: Array<[number, string, string, number]> = []
     for (const k of dirty) {
       const [e, f] = splitFieldKey(k)
       const now = heads.get(e)!.get(f)!
       const old = was.get(k) ?? new Set<number>()
-      for (const seq of old) if (!now.some((h) => h.seq === seq)) removeHead.run(streamId, e, f, seq)
+      for (const seq of old) if (!now.some((h) => h.seq === seq)) removed.push([e, f, seq])
       for (const h of now) if (!old.has(h.seq)) added.push([streamId, e, f, h.seq])
     }
+    // Multi-row: one statement per 500 heads, each term a search of the primary key.
+    chunked(removed, (chunk) => {
+      db.query(`DELETE FROM heads WHERE stream_id = ? AND (${chunk.map(() => "(entity_id = ? AND field = ? AND event_seq = ?)").join(" OR ")})`)
+        .run(streamId, ...chunk.flat())
+      return []
+    })
+    // In key order, so the rows of a batch land page by page in the table's B-tree.
+    added.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : a[3] - b[3]))
     insertRows(db, "heads", ["stream_id", "entity_id", "field", "event_seq"], added)
   },
 

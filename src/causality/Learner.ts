@@ -65,10 +65,14 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
     const read = new Set(checked)
     for (const e of batch) if (!isCreation(e.op)) read.add(e.entityId)
     const before = headsStore.headsOf(A, [...read])
-    const writers = writersAmong(batch, new Set(before.map((h) => h.entityId).filter((e) => checked.has(e))))
+    const withHeads = new Set<string>()
+    for (const h of before) if (checked.has(h.entity_id)) withHeads.add(h.entity_id)
+    const writers = writersAmong(batch, withHeads)
     if (writers.length === 0) return { created: [], settled: [] }
     const entities = [...new Set(writers.map((e) => e.entityId))]
-    const known = events.bySeqs([...new Set(before.map((h) => h.seq))])
+    // A head's event is built once, however many fields it heads.
+    const known = new Map<number, LearntEvent>()
+    for (const h of before) if (!known.has(h.seq)) known.set(h.seq, events.fromRow(h))
     const state: BatchState = {
       heads: new Map(),
       floors: headsStore.floorsOf(A, entities),
@@ -76,9 +80,9 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
       creations: events.creations(cascadedEntities(writers, mode))
     }
     for (const h of before) {
-      const fields = state.heads.get(h.entityId) ?? new Map<string, Array<LearntEvent>>()
+      const fields = state.heads.get(h.entity_id) ?? new Map<string, Array<LearntEvent>>()
       fields.set(h.field, [...(fields.get(h.field) ?? []), known.get(h.seq)!])
-      state.heads.set(h.entityId, fields)
+      state.heads.set(h.entity_id, fields)
     }
     const frontier = state.creations.size > 0 ? knowledge.current(A) : {}
     const outcome = learnWrites(state, writers, {

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite"
 import { Either } from "effect"
 import { creationsOf, historiesOf, type LearningRow, rowsBySeq } from "../events/log.ts"
-import { readStoredPayload } from "../events/operations.ts"
+import { readStoredPayload, type Unreadable } from "../events/operations.ts"
 import type { LearntEvent } from "./Heads.ts"
 import type { Knowledge } from "./Knowledge.ts"
 
@@ -25,8 +25,13 @@ export const makeLearntEvents = (db: Database, knowledge: Knowledge) => {
     causeId: r.cause_id
   })
 
+  /** The event of a row whose payload passes its Schema, or why it does not (quarantine). */
+  const read = (row: EventRow): Either.Either<LearntEvent, Unreadable> =>
+    Either.map(readStoredPayload(row.op, row.payload), (payload) => fromRow(row, payload))
+
   return {
     fromRow,
+    read,
 
     bySeqs: (seqs: ReadonlyArray<number>): Map<number, LearntEvent> => new Map(rowsBySeq(db, seqs).map((r) => [r.seq, fromRow(r)])),
 
@@ -34,10 +39,10 @@ export const makeLearntEvents = (db: Database, knowledge: Knowledge) => {
     histories: (entityIds: ReadonlyArray<string>): Map<string, Array<LearntEvent>> => {
       const out = new Map<string, Array<LearntEvent>>()
       for (const row of historiesOf(db, entityIds, "newest first")) {
-        const payload = readStoredPayload(row.op, row.payload)
-        if (Either.isLeft(payload)) continue
+        const event = read(row)
+        if (Either.isLeft(event)) continue
         const list = out.get(row.entity_id) ?? []
-        list.push(fromRow(row, payload.right))
+        list.push(event.right)
         out.set(row.entity_id, list)
       }
       return out

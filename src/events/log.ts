@@ -118,7 +118,10 @@ export type LearningRow = Pick<
   LogRow,
   "seq" | "id" | "stream_id" | "entity_kind" | "entity_id" | "op" | "payload" | "clock" | "if_version" | "frontier_id" | "seen_frontier_id" | "cause_id"
 >
-const learningColumns = "seq, id, stream_id, entity_kind, entity_id, op, payload, clock, if_version, frontier_id, seen_frontier_id, cause_id"
+const learningColumnNames = ["seq", "id", "stream_id", "entity_kind", "entity_id", "op", "payload", "clock", "if_version", "frontier_id", "seen_frontier_id", "cause_id"]
+const learningColumns = learningColumnNames.join(", ")
+/** The columns of a LearningRow, read from the events table under `alias` (for a join). */
+export const learningColumnsOf = (alias: string) => learningColumnNames.map((c) => `${alias}.${c}`).join(", ")
 
 export const rowsInRanges = (
   db: Database,

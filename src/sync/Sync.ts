@@ -31,7 +31,7 @@ export interface PullReport {
 }
 
 export interface PullOptions {
-  /** Events per transaction (default: GROVE_PULL_BATCH, else 2000). */
+  /** Events per transaction (default: GROVE_PULL_BATCH, else 10,000). */
   readonly batchSize?: number
   readonly onProgress?: (scanned: number) => void
 }
