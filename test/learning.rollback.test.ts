@@ -1,13 +1,15 @@
 /**
- * SQLite gives a rolled-back append's seq to the next event appended, so
- * anything learning caches by seq must not serve a rolled-back event's
- * values to the event that reuses its seq (src/causality/Heads.ts
- * makeFieldWrites). One process, as the board and the MCP server run.
+ * SQLite gives a rolled-back row's id to the next row inserted, so anything
+ * learning caches by seq or id must not serve a rolled-back row's values to
+ * the row that reuses its id: an event's writes (src/causality/Heads.ts
+ * makeFieldWrites), a frontier (src/causality/Knowledge.ts). One process, as
+ * the board and the MCP server run.
  */
 import { Database } from "bun:sqlite"
 import { describe, expect, it } from "bun:test"
 import { Effect } from "effect"
 import { draft } from "../src/events/Event.ts"
+import { CausalState } from "../src/causality/CausalState.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import { Writer } from "../src/write/Writer.ts"
 import { fileRepo, inWorktree } from "./support/index.ts"
@@ -40,5 +42,25 @@ describe("learning after a rollback", () => {
     } finally {
       db.close()
     }
+  })
+
+  it("a frontier id freed by a rollback and taken by another process's frontier reads as that frontier, not the rolled-back one", async () => {
+    const outcome = await inWorktree(repo.root, Effect.gen(function*() {
+      const writer = yield* Writer
+      const { knowledge } = yield* CausalState
+      let rolledBackId = 0
+      // Stored (and cached) inside a write, then rolled back.
+      yield* writer.write(() => Effect.zipRight(Effect.sync(() => { rolledBackId = knowledge.store({ 999: 1 }) }), Effect.fail("stop" as const))).pipe(
+        Effect.flip
+      )
+      const other = new Database(repo.db)
+      try {
+        const takenId = (other.query("INSERT INTO frontiers (vector) VALUES (?) RETURNING id").get(JSON.stringify({ 998: 7 })) as { id: number }).id
+        return { sameId: takenId === rolledBackId, read: knowledge.byId(takenId) }
+      } finally {
+        other.close()
+      }
+    }))
+    expect(outcome).toEqual({ sameId: true, read: { 998: 7 } })
   })
 })

@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite"
 import { Schema } from "effect"
+import { rollbacks } from "../storage/Sqlite.ts"
 import type { Frontier } from "./causality.ts"
 
 /** `frontiers.vector`: JSON {streamId: highest known seq}. */
@@ -10,13 +11,23 @@ const decodeVector = Schema.decodeUnknownSync(Schema.parseJson(Schema.Record({ k
  * `frontiers` and pointed at by events (their causal context) and by
  * `stream_knowledge` (each stream's current one). Frontiers change at pulls
  * and when a write brings in the past of what it edits (CatchUp.ts), so a
- * repository holds few of them; they are cached by id. The one owner of both
- * tables.
+ * repository holds few of them; they are cached by id, until a write
+ * transaction rolls back: the ids of the rows it stored are given again to
+ * other rows. The one owner of both tables.
  */
 export const makeKnowledge = (db: Database) => {
   const cache = new Map<number, Frontier>()
+  let cachedSince = rollbacks(db)
+  const cached = () => {
+    if (rollbacks(db) !== cachedSince) {
+      cache.clear()
+      cachedSince = rollbacks(db)
+    }
+    return cache
+  }
   const byId = (id: number | null): Frontier => {
     if (id === null) return {}
+    const cache = cached()
     let frontier = cache.get(id)
     if (frontier === undefined) {
       const row = db.query("SELECT vector FROM frontiers WHERE id = ?").get(id) as { vector: string } | null
@@ -28,7 +39,7 @@ export const makeKnowledge = (db: Database) => {
   /** Stores a frontier once and returns its id. */
   const store = (frontier: Frontier): number => {
     const id = (db.query("INSERT INTO frontiers (vector) VALUES (?) RETURNING id").get(JSON.stringify(frontier)) as { id: number }).id
-    cache.set(id, frontier)
+    cached().set(id, frontier)
     return id
   }
   /** Makes a stored frontier the stream's current one. */

@@ -104,21 +104,34 @@ const closeQuietly = (db: Database) =>
     }
   })
 
+/** How many write transactions each connection has rolled back (`rollbacks`). */
+const rolledBack = new WeakMap<Database, number>()
+
+/**
+ * How many of grove's write transactions on this connection were rolled
+ * back. A cache of rows read or written inside a transaction drops them when
+ * this changes: SQLite hands a rolled-back row's rowid to the next insert,
+ * from any process, so the same id can name another row afterwards.
+ */
+export const rollbacks = (db: Database): number => rolledBack.get(db) ?? 0
+
 /** Whether the running fiber is inside a transaction (one connection cannot nest BEGIN). */
 const insideTransaction = FiberRef.unsafeMake(false)
 
 const transactions = (db: Database) => {
   const permit = Effect.unsafeMakeSemaphore(1)
-  const rollback = Effect.sync(() => {
+  const rollBack = () => {
+    rolledBack.set(db, rollbacks(db) + 1)
     // SQLite ends a transaction by itself after some errors (a full disk, an I/O error).
     if (db.inTransaction) db.run("ROLLBACK")
-  })
+  }
+  const rollback = Effect.sync(rollBack)
   // A COMMIT that fails (a full disk) leaves the transaction open: it is ended, so nothing half-written stays.
   const commit = trySqlite(() => {
     try {
       db.run("COMMIT")
     } catch (cause) {
-      if (db.inTransaction) db.run("ROLLBACK")
+      rollBack()
       throw cause
     }
   })
