@@ -10,6 +10,7 @@ import { describe, expect, it } from "bun:test"
 import { Effect } from "effect"
 import { draft } from "../src/events/Event.ts"
 import { CausalState } from "../src/causality/CausalState.ts"
+import { immediateTransaction, Sqlite } from "../src/storage/Sqlite.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
 import { Writer } from "../src/write/Writer.ts"
 import { fileRepo, inWorktree } from "./support/index.ts"
@@ -62,5 +63,29 @@ describe("learning after a rollback", () => {
       }
     }))
     expect(outcome).toEqual({ sameId: true, read: { 998: 7 } })
+  })
+
+  it("a frontier stored in a rebuild's or verify's transaction (outside the write path) that rolls back is not served from the cache either", async () => {
+    const outcome = await inWorktree(repo.root, Effect.gen(function*() {
+      const { knowledge } = yield* CausalState
+      const { db } = yield* Sqlite
+      let rolledBackId = 0
+      try {
+        immediateTransaction(db, () => {
+          rolledBackId = knowledge.store({ 997: 3 })
+          throw new Error("stop")
+        })
+      } catch {
+        // rolled back
+      }
+      const other = new Database(repo.db)
+      try {
+        const takenId = (other.query("INSERT INTO frontiers (vector) VALUES (?) RETURNING id").get(JSON.stringify({ 996: 5 })) as { id: number }).id
+        return { sameId: takenId === rolledBackId, read: knowledge.byId(takenId) }
+      } finally {
+        other.close()
+      }
+    }))
+    expect(outcome).toEqual({ sameId: true, read: { 996: 5 } })
   })
 })

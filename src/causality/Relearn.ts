@@ -8,6 +8,7 @@ import { knowledgeOp } from "./causality.ts"
 import type { CatchUp } from "./CatchUp.ts"
 import type { ConflictStore } from "./ConflictStore.ts"
 import { makeInvariantStore } from "./InvariantStore.ts"
+import { immediateTransaction } from "../storage/Sqlite.ts"
 import { covers } from "./Knowledge.ts"
 import type { Knowledge } from "./Knowledge.ts"
 import type { Learner } from "./Learner.ts"
@@ -128,7 +129,7 @@ export const makeRelearn = (
     verify: (): ReadonlyArray<SyncTableCheck> => {
       let out: ReadonlyArray<SyncTableCheck> = []
       try {
-        db.transaction(() => {
+        immediateTransaction(db, () => {
           const live = checksums()
           run()
           const replayed = checksums()
@@ -139,7 +140,7 @@ export const makeRelearn = (
             identical: l.checksum === replayed[i]!.checksum && l.rows === replayed[i]!.rows
           }))
           throw new Rollback()
-        }).immediate()
+        })
       } catch (e) {
         if (!(e instanceof Rollback)) throw e
       }

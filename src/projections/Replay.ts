@@ -6,7 +6,7 @@ import { chunked } from "../storage/batch.ts"
 import { readStoredPayload } from "../events/operations.ts"
 import { GroveError } from "../errors/index.ts"
 import { type DatabaseBusy, type DatabaseError, trySqlite } from "../storage/errors.ts"
-import { Sqlite } from "../storage/Sqlite.ts"
+import { immediateTransaction, Sqlite } from "../storage/Sqlite.ts"
 import { withBulkCache } from "../storage/bulkCache.ts"
 import { applyEvents, type ProjectableEvent } from "./Projector.ts"
 import { findViolations, type Violation } from "./Invariants.ts"
@@ -189,7 +189,7 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
       const rebuild = (onProgress?: (replayed: number) => void, also?: (unreadable: ReadonlySet<number>) => void) =>
         trySqlite(() =>
           withBulkCache(db, () =>
-            db.transaction(() => {
+            immediateTransaction(db, () => {
               const chains = checkChains(db)
               if (chains.broken.length > 0) return chains
 
@@ -201,7 +201,7 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
               for (const { sql } of indexes) db.run(sql)
               also?.(unreadable)
               return { events }
-            }).immediate())
+            }))
         ).pipe(Effect.flatMap((r) =>
           "broken" in r
             ? Effect.fail(new LogTampered({

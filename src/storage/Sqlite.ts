@@ -115,13 +115,31 @@ const rolledBack = new WeakMap<Database, number>()
  */
 export const rollbacks = (db: Database): number => rolledBack.get(db) ?? 0
 
+const countRollback = (db: Database): void => {
+  rolledBack.set(db, rollbacks(db) + 1)
+}
+
+/**
+ * A synchronous BEGIN IMMEDIATE transaction for passes that run outside the
+ * Effect write path (a rebuild, verify's relearn): bun's `db.transaction`
+ * rolls back when `f` throws, and the rollback is counted (`rollbacks`).
+ */
+export const immediateTransaction = <A>(db: Database, f: () => A): A => {
+  try {
+    return db.transaction(f).immediate()
+  } catch (e) {
+    countRollback(db)
+    throw e
+  }
+}
+
 /** Whether the running fiber is inside a transaction (one connection cannot nest BEGIN). */
 const insideTransaction = FiberRef.unsafeMake(false)
 
 const transactions = (db: Database) => {
   const permit = Effect.unsafeMakeSemaphore(1)
   const rollBack = () => {
-    rolledBack.set(db, rollbacks(db) + 1)
+    countRollback(db)
     // SQLite ends a transaction by itself after some errors (a full disk, an I/O error).
     if (db.inTransaction) db.run("ROLLBACK")
   }
