@@ -157,7 +157,7 @@ describe("--if-version floors (rule d)", () => {
     const outcome = learnWrites(state, [retitle(4, B, "t-1", "older")], context())
     expect(headSeqs(state, "t-1", "title")).toEqual([10])
     expect(outcome.created).toEqual([])
-    expect([...outcome.dirtyHeads]).toEqual([fieldKey("t-1", "title")])
+    expect([...outcome.dirtyHeads].map(([entity, fields]) => [entity, [...fields]])).toEqual([["t-1", ["title"]]])
   })
 })
 

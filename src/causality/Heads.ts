@@ -63,21 +63,21 @@ export const raiseFloor = (floor: Floor = { seq: 0, seen: {} }, y: LearntEvent):
 export const fieldKey = (entity: string, field: string) => `${entity}\u0000${field}`
 export const splitFieldKey = (key: string) => key.split("\u0000") as [string, string]
 
+/** Where FieldWrites keeps an event's writes: on the event object itself. */
+const writesSlot = Symbol("writes")
+
 /**
- * The fields an event writes and their values, cached by seq: a batch reads
- * the same heads over and over, and so do consecutive batches of one pull.
- * A seq names one event only once it is committed (a rolled-back append
- * gives its seq to the next), so an entry serves only the same id.
+ * The fields an event writes and their values, computed once per event
+ * object: a batch asks for the same event's writes several times (learning,
+ * evaluating, sides, bases). Kept on the object, not in a map by seq: a seq
+ * names one event only once it is committed (a rolled-back append gives its
+ * seq to the next), an object always the same one, and a property read costs
+ * far less than a lookup in a map of every event a pull reads.
  */
 export const makeFieldWrites = () => {
-  const cache = new Map<number, { readonly id: string; readonly writes: ReadonlyArray<Write> }>()
-  const of = (e: LearntEvent) => {
-    const kept = cache.get(e.seq)
-    if (kept !== undefined && kept.id === e.id) return kept.writes
-    const writes = writesOf(e)
-    if (cache.size > 50_000) cache.clear()
-    cache.set(e.seq, { id: e.id, writes })
-    return writes
+  const of = (e: LearntEvent): ReadonlyArray<Write> => {
+    const holder = e as LearntEvent & { [writesSlot]?: ReadonlyArray<Write> }
+    return holder[writesSlot] ??= writesOf(e)
   }
   /** The value `e` writes to `field`; a creation's implicit `existence` is "true". */
   const valueOf = (e: LearntEvent, field: string) => of(e).find((w) => w.field === field)?.value ?? "true"
@@ -122,6 +122,8 @@ export interface BatchState {
   readonly pending: Map<string, Map<string, WorkingConflict>>
   /** entity -> its creation, for the entities incoming cascaded deletes remove (cascadedEntities). */
   readonly creations: ReadonlyMap<string, LearntEvent>
+  /** The events `heads` holds, by seq, when the loader has them at hand (else built from `heads`); learning adds to it. */
+  readonly known?: Map<number, LearntEvent>
 }
 
 export interface LearnContext {
@@ -138,8 +140,8 @@ export interface LearnContext {
 }
 
 export interface LearnOutcome {
-  /** fieldKeys whose heads changed. */
-  readonly dirtyHeads: ReadonlySet<string>
+  /** entity -> the fields whose heads changed (nested, so no key is built per write). */
+  readonly dirtyHeads: ReadonlyMap<string, ReadonlySet<string>>
   /** fieldKeys whose floor was raised. */
   readonly dirtyFloors: ReadonlySet<string>
   /** Records this batch created, in creation order. */
@@ -216,9 +218,9 @@ const newest = (events: ReadonlyArray<LearntEvent>) => events.reduce((a, b) => (
 export const learnWrites = (state: BatchState, events: ReadonlyArray<LearntEvent>, context: LearnContext): LearnOutcome => {
   const { heads, floors, pending, creations } = state
   const { mode, writes } = context
-  const known = new Map<number, LearntEvent>()
-  for (const fields of heads.values()) for (const hs of fields.values()) for (const h of hs) known.set(h.seq, h)
-  const dirtyHeads = new Set<string>()
+  const known = state.known ?? new Map<number, LearntEvent>()
+  if (state.known === undefined) for (const fields of heads.values()) for (const hs of fields.values()) for (const h of hs) known.set(h.seq, h)
+  const dirtyHeads = new Map<string, Set<string>>()
   const dirtyFloors = new Set<string>()
   const created: Array<WorkingConflict> = []
   const touched = new Set<WorkingConflict>()
@@ -308,25 +310,29 @@ export const learnWrites = (state: BatchState, events: ReadonlyArray<LearntEvent
 
   for (const y of events) {
     known.set(y.seq, y)
-    const fields = heads.get(y.entityId) ?? new Map<string, Array<LearntEvent>>()
-    heads.set(y.entityId, fields)
+    let fields = heads.get(y.entityId)
+    if (fields === undefined) heads.set(y.entityId, fields = new Map())
+    const creation = creations.get(y.entityId)
+    let dirty = dirtyHeads.get(y.entityId)
     for (const { field } of writes.of(y)) {
-      const k = fieldKey(y.entityId, field)
-      const creation = creations.get(y.entityId)
       // A cascaded delete does not know the creation it removes (causality.ts): where the stream knows that
       // creation and nothing newer was written, the creation stands as a maximal write beside the delete.
       const current = fields.get(field) ??
         (creation !== undefined && isCascadeDelete(y) && context.knows(creation) && !inPast(creation, y) ? [creation] : [])
       // With no write to the field yet, the creation stays the implicit head.
       if (isCreation(y.op) && current.length === 0) continue
-      const next = maximalWrites(current, y, floors.get(k), mode)
+      // Most streams hold no --if-version floor: the field's key is built only where one may apply.
+      const k = floors.size > 0 || y.ifVersion ? fieldKey(y.entityId, field) : undefined
+      const floor = k === undefined ? undefined : floors.get(k)
+      const next = maximalWrites(current, y, floor, mode)
       if (next === undefined) continue
-      if (y.ifVersion) {
-        floors.set(k, raiseFloor(floors.get(k), y))
+      if (k !== undefined && y.ifVersion) {
+        floors.set(k, raiseFloor(floor, y))
         dirtyFloors.add(k)
       }
       fields.set(field, next)
-      dirtyHeads.add(k)
+      if (dirty === undefined) dirtyHeads.set(y.entityId, dirty = new Set())
+      dirty.add(field)
     }
     evaluate(y)
   }

@@ -72,17 +72,22 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
     const entities = [...new Set(writers.map((e) => e.entityId))]
     // A head's event is built once, however many fields it heads.
     const known = new Map<number, LearntEvent>()
-    for (const h of before) if (!known.has(h.seq)) known.set(h.seq, events.fromRow(h))
+    const heads = new Map<string, Map<string, Array<LearntEvent>>>()
+    for (const h of before) {
+      let event = known.get(h.seq)
+      if (event === undefined) known.set(h.seq, event = events.fromRow(h))
+      let fields = heads.get(h.entity_id)
+      if (fields === undefined) heads.set(h.entity_id, fields = new Map())
+      const hs = fields.get(h.field)
+      if (hs === undefined) fields.set(h.field, [event])
+      else hs.push(event)
+    }
     const state: BatchState = {
-      heads: new Map(),
+      heads,
       floors: headsStore.floorsOf(A, entities),
       pending: pendingOf(A, entities),
-      creations: events.creations(cascadedEntities(writers, mode))
-    }
-    for (const h of before) {
-      const fields = state.heads.get(h.entity_id) ?? new Map<string, Array<LearntEvent>>()
-      fields.set(h.field, [...(fields.get(h.field) ?? []), known.get(h.seq)!])
-      state.heads.set(h.entity_id, fields)
+      creations: events.creations(cascadedEntities(writers, mode)),
+      known
     }
     const frontier = state.creations.size > 0 ? knowledge.current(A) : {}
     const outcome = learnWrites(state, writers, {
