@@ -90,8 +90,11 @@ export type FieldWrites = ReturnType<typeof makeFieldWrites>
  * for them (`HeadsStore.withHeads`). A creation is in every later write's past (rule (c)), so it only
  * matters where the stream holds a cascaded delete of that entity, which does not know it.
  */
-export const creationsToCheck = (events: ReadonlyArray<LearntEvent>, mode: LearnMode): Array<string> =>
-  mode === "incoming" ? [...new Set(events.filter((e) => isCreation(e.op) && e.entityKind !== "epic").map((e) => e.entityId))] : []
+export const creationsToCheck = (events: ReadonlyArray<LearntEvent>, mode: LearnMode): Set<string> => {
+  const entities = new Set<string>()
+  if (mode === "incoming") for (const e of events) if (isCreation(e.op) && e.entityKind !== "epic") entities.add(e.entityId)
+  return entities
+}
 
 /** The events that write heads: every one but creations of entities the stream has no heads for. */
 export const writersAmong = (events: ReadonlyArray<LearntEvent>, entitiesWithHeads: ReadonlySet<string>) =>
@@ -140,8 +143,11 @@ export interface LearnContext {
 }
 
 export interface LearnOutcome {
-  /** entity -> the fields whose heads changed (nested, so no key is built per write). */
-  readonly dirtyHeads: ReadonlyMap<string, ReadonlySet<string>>
+  /**
+   * entity -> field -> the heads the field had before the batch (undefined: none), for every field whose heads
+   * changed: what HeadsStore.writeHeads compares with the heads now. Nested, so no key is built per write.
+   */
+  readonly dirtyHeads: ReadonlyMap<string, ReadonlyMap<string, ReadonlyArray<LearntEvent> | undefined>>
   /** fieldKeys whose floor was raised. */
   readonly dirtyFloors: ReadonlySet<string>
   /** Records this batch created, in creation order. */
@@ -220,7 +226,7 @@ export const learnWrites = (state: BatchState, events: ReadonlyArray<LearntEvent
   const { mode, writes } = context
   const known = state.known ?? new Map<number, LearntEvent>()
   if (state.known === undefined) for (const fields of heads.values()) for (const hs of fields.values()) for (const h of hs) known.set(h.seq, h)
-  const dirtyHeads = new Map<string, Set<string>>()
+  const dirtyHeads = new Map<string, Map<string, ReadonlyArray<LearntEvent> | undefined>>()
   const dirtyFloors = new Set<string>()
   const created: Array<WorkingConflict> = []
   const touched = new Set<WorkingConflict>()
@@ -330,9 +336,10 @@ export const learnWrites = (state: BatchState, events: ReadonlyArray<LearntEvent
         floors.set(k, raiseFloor(floor, y))
         dirtyFloors.add(k)
       }
+      if (dirty === undefined) dirtyHeads.set(y.entityId, dirty = new Map())
+      // The first change of a field in the batch finds the heads it had before (maximalWrites never changes an array in place).
+      if (!dirty.has(field)) dirty.set(field, fields.get(field))
       fields.set(field, next)
-      if (dirty === undefined) dirtyHeads.set(y.entityId, dirty = new Set())
-      dirty.add(field)
     }
     evaluate(y)
   }

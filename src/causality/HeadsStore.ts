@@ -32,36 +32,24 @@ export const makeHeadsStore = (db: Database, knowledge: Knowledge) => ({
     return out
   },
 
-  /** Writes back the heads of the `dirty` fields (entity -> fields): those that left a field (were in `before`) and those that joined it. */
+  /** Writes back the heads of the `dirty` fields (entity -> field -> its heads before): those that left it and those that joined it. */
   writeHeads: (
     streamId: number,
-    before: ReadonlyArray<HeadRow>,
     heads: ReadonlyMap<string, ReadonlyMap<string, ReadonlyArray<LearntEvent>>>,
-    dirty: ReadonlyMap<string, Iterable<string>>
+    dirty: ReadonlyMap<string, ReadonlyMap<string, ReadonlyArray<LearntEvent> | undefined>>
   ): void => {
-    // Per entity and field, the seqs of its stored heads: most fields have one, and most dirty fields had none.
-    const was = new Map<string, Map<string, Array<number>>>()
-    for (const h of before) {
-      let fields = was.get(h.entity_id)
-      if (fields === undefined) was.set(h.entity_id, fields = new Map())
-      const seqs = fields.get(h.field)
-      if (seqs === undefined) fields.set(h.field, [h.seq])
-      else seqs.push(h.seq)
-    }
     const removed: Array<[string, string, number]> = []
     const added: Array<[number, string, string, number]> = []
     for (const [e, fields] of dirty) {
       const entityHeads = heads.get(e)!
-      const stored = was.get(e)
-      for (const f of fields) {
+      for (const [f, old] of fields) {
         const now = entityHeads.get(f)!
-        const old = stored?.get(f)
         if (old === undefined) {
           for (const h of now) added.push([streamId, e, f, h.seq])
           continue
         }
-        for (const seq of old) if (!now.some((h) => h.seq === seq)) removed.push([e, f, seq])
-        for (const h of now) if (!old.includes(h.seq)) added.push([streamId, e, f, h.seq])
+        for (const o of old) if (!now.some((h) => h.seq === o.seq)) removed.push([e, f, o.seq])
+        for (const h of now) if (!old.some((o) => o.seq === h.seq)) added.push([streamId, e, f, h.seq])
       }
     }
     // Multi-row: one statement per 500 heads, each term a search of the primary key.

@@ -61,12 +61,13 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
     const A = scope.streamId
     // One read of the heads serves both questions: which creations must be learnt (creationsToCheck), and the
     // heads of every entity the batch writes (a creation to check with no heads loads no row).
-    const checked = new Set(creationsToCheck(batch, mode))
-    const read = new Set(checked)
-    for (const e of batch) if (!isCreation(e.op)) read.add(e.entityId)
-    const before = headsStore.headsOf(A, [...read])
+    const checked = creationsToCheck(batch, mode)
+    const read = [...checked]
+    const others = new Set<string>()
+    for (const e of batch) if (!isCreation(e.op) && !checked.has(e.entityId) && !others.has(e.entityId)) others.add(e.entityId), read.push(e.entityId)
+    const before = headsStore.headsOf(A, read)
     const withHeads = new Set<string>()
-    for (const h of before) if (checked.has(h.entity_id)) withHeads.add(h.entity_id)
+    if (checked.size > 0) for (const h of before) if (checked.has(h.entity_id)) withHeads.add(h.entity_id)
     const writers = writersAmong(batch, withHeads)
     if (writers.length === 0) return { created: [], settled: [] }
     const entities = [...new Set(writers.map((e) => e.entityId))]
@@ -99,7 +100,7 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
       now
     })
 
-    headsStore.writeHeads(A, before, state.heads, outcome.dirtyHeads)
+    headsStore.writeHeads(A, state.heads, outcome.dirtyHeads)
     headsStore.writeFloors(A, state.floors, outcome.dirtyFloors)
     fillBases(outcome.touched, events.histories(entitiesNeedingBase(outcome.touched)), writes)
     const fresh: Array<WorkingConflict> = []

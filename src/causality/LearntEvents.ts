@@ -26,8 +26,11 @@ export const makeLearntEvents = (db: Database, knowledge: Knowledge) => {
   })
 
   /** The event of a row whose payload passes its Schema, or why it does not (quarantine). */
-  const read = (row: EventRow): Either.Either<LearntEvent, Unreadable> =>
-    Either.map(readStoredPayload(row.op, row.payload), (payload) => fromRow(row, payload))
+  const read = (row: EventRow): Either.Either<LearntEvent, Unreadable> => {
+    // Run on every event a pull reads: a plain branch, not Either.map's dual dispatch.
+    const payload = readStoredPayload(row.op, row.payload)
+    return Either.isLeft(payload) ? Either.left(payload.left) : Either.right(fromRow(row, payload.right))
+  }
 
   return {
     fromRow,
