@@ -102,7 +102,12 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
 
     headsStore.writeHeads(A, state.heads, outcome.dirtyHeads)
     headsStore.writeFloors(A, state.floors, outcome.dirtyFloors)
-    fillBases(outcome.touched, events.histories(entitiesNeedingBase(outcome.touched)), writes)
+    const needingBase = entitiesNeedingBase(outcome.touched)
+    if (needingBase.length > 0) {
+      // The batch's events were read through their Schema already: a history that holds them (the side learnt) reuses them.
+      const batchBySeq = new Map(batch.map((e) => [e.seq, e]))
+      fillBases(outcome.touched, events.histories(needingBase, batchBySeq), writes)
+    }
     const fresh: Array<WorkingConflict> = []
     for (const r of outcome.touched) {
       if (r.id === undefined) fresh.push(r)

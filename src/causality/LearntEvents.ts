@@ -38,15 +38,22 @@ export const makeLearntEvents = (db: Database, knowledge: Knowledge) => {
 
     bySeqs: (seqs: ReadonlyArray<number>): Map<number, LearntEvent> => new Map(rowsBySeq(db, seqs).map((r) => [r.seq, fromRow(r)])),
 
-    /** The readable histories of these entities, newest first (unreadable events are never a base). */
-    histories: (entityIds: ReadonlyArray<string>): Map<string, Array<LearntEvent>> => {
+    /**
+     * The readable histories of these entities, newest first (unreadable events are never a base). `readAlready`:
+     * events of this transaction already read through their Schema (a batch), by seq, taken as they are.
+     */
+    histories: (entityIds: ReadonlyArray<string>, readAlready: ReadonlyMap<number, LearntEvent> = new Map()): Map<string, Array<LearntEvent>> => {
       const out = new Map<string, Array<LearntEvent>>()
       for (const row of historiesOf(db, entityIds, "newest first")) {
-        const event = read(row)
-        if (Either.isLeft(event)) continue
-        const list = out.get(row.entity_id) ?? []
-        list.push(event.right)
-        out.set(row.entity_id, list)
+        let event = readAlready.get(row.seq)
+        if (event === undefined) {
+          const readNow = read(row)
+          if (Either.isLeft(readNow)) continue
+          event = readNow.right
+        }
+        const list = out.get(row.entity_id)
+        if (list === undefined) out.set(row.entity_id, [event])
+        else list.push(event)
       }
       return out
     },
