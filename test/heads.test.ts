@@ -95,6 +95,14 @@ describe("maximal writes of a field", () => {
     expect(seqs(maximalWrites([b1], retitle(4, B, "t-1", "b2"), undefined, "incoming"))).toEqual([4])
   })
 
+  test("a field changed twice in one batch is written back against the heads it had before the batch, not those in between", () => {
+    const state = stateWith("t-1", "title", [retitle(2, A, "t-1", "a")])
+    const outcome = learnWrites(state, [retitle(5, B, "t-1", "b1", { frontier: { [A]: 2 } }), retitle(6, B, "t-1", "b2")], context())
+    expect(headSeqs(state, "t-1", "title")).toEqual([6])
+    // HeadsStore.writeHeads removes the stored rows named here: seq 5 was never stored, seq 2 must go.
+    expect(seqs(outcome.dirtyHeads.get("t-1")?.get("title"))).toEqual([2])
+  })
+
   test("a write already in a head's causal past is not maximal, and the head stays", () => {
     const c = retitle(6, C, "t-1", "c", { frontier: { [B]: 5 } })
     const b = retitle(5, B, "t-1", "b")
