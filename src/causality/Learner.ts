@@ -64,7 +64,11 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
     const checked = creationsToCheck(batch, mode)
     const read = [...checked]
     const others = new Set<string>()
-    for (const e of batch) if (!isCreation(e.op) && !checked.has(e.entityId) && !others.has(e.entityId)) others.add(e.entityId), read.push(e.entityId)
+    for (const e of batch) {
+      if (isCreation(e.op) || checked.has(e.entityId) || others.has(e.entityId)) continue
+      others.add(e.entityId)
+      read.push(e.entityId)
+    }
     const before = headsStore.headsOf(A, read)
     const withHeads = new Set<string>()
     if (checked.size > 0) for (const h of before) if (checked.has(h.entity_id)) withHeads.add(h.entity_id)
