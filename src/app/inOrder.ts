@@ -16,11 +16,31 @@ export interface InOrder<ROut, E, RIn> {
   readonly layer: Layer.Layer<ROut, E, RIn>
 }
 
+/**
+ * What building `layer` amounts to here. A `Layer.effect`, `succeed`, `sync`
+ * or `effectContext` layer is an effect of its services, and a `Layer.scoped`
+ * one the same effect over the enclosing scope: `Layer.build` would memoise
+ * each in a memo map of its own, behind a semaphore, with a scope and
+ * finalizer refs per layer, which cost a single-item command a sixth of its
+ * layers' time for nothing (each layer is listed once; docs/decisions.md,
+ * "Start-up"). Their effect is run directly, so a scoped layer's finalizers
+ * join the enclosing scope, which closes them in reverse order as before.
+ * Anything composed (`Layer.merge`, `provideMerge`, ...) goes through
+ * `Layer.build`. The tags are effect's own layer opcodes (`internal/opCodes/layer.js`);
+ * test/inOrder.test.ts fails if an effect layer stops taking this path.
+ */
+export const construction = <A, E, R>(layer: Layer.Layer<A, E, R>): Effect.Effect<Context.Context<A>, E, R> => {
+  const node = layer as unknown as { readonly _op_layer?: unknown; readonly effect?: Effect.Effect<Context.Context<A>, E, R> }
+  return (node._op_layer === "FromEffect" || node._op_layer === "Scoped") && node.effect !== undefined
+    ? node.effect
+    : Layer.build(layer) as Effect.Effect<Context.Context<A>, E, R>
+}
+
 const sequence = (layers: ReadonlyArray<Layer.Layer<any, any, any>>): InOrder<any, any, any> => ({
   then: (layer) => sequence([...layers, layer]),
   layer: Layer.scopedContext(Effect.gen(function*() {
     let context = Context.empty() as Context.Context<any>
-    for (const layer of layers) context = Context.merge(context, yield* Effect.provide(Layer.build(layer), context))
+    for (const layer of layers) context = Context.merge(context, yield* Effect.provide(construction(layer), context))
     return context
   }))
 })
