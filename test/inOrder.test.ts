@@ -1,6 +1,6 @@
 import { describe, expect, it } from "bun:test"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
-import { construction, inOrder } from "../src/app/inOrder.ts"
+import { construction, inOrder, provideBuilt } from "../src/app/inOrder.ts"
 
 class First extends Context.Tag("test/First")<First, { readonly n: number }>() {}
 class Second extends Context.Tag("test/Second")<Second, { readonly n: number }>() {}
@@ -74,5 +74,25 @@ describe("layers built in order (app/inOrder.ts)", () => {
       yield* Scope.close(scope, Exit.void)
     }))
     expect(log).toEqual(["acquire first", "built 1", "release first"])
+  })
+
+  it("provides the layers to an effect and releases them, in reverse order, when it ends or fails", async () => {
+    const log: Array<string> = []
+    const layer = inOrder(recorded(First, "first", log, Effect.succeed({ n: 1 })))
+      .then(recorded(Second, "second", log, Effect.map(First, (f) => ({ n: f.n + 1 })))).layer
+    const use = Effect.flatMap(Second, (s) => Effect.sync(() => {
+      log.push(`use ${s.n}`)
+      return s.n
+    }))
+    const value = await Effect.runPromise(provideBuilt(layer)(use))
+    const failed = await Effect.runPromiseExit(provideBuilt(layer)(Effect.zipRight(use, Effect.fail("use failed" as const))))
+    expect({ value, failed: Exit.isFailure(failed), log }).toEqual({
+      value: 2,
+      failed: true,
+      log: [
+        "acquire first", "acquire second", "use 2", "release second", "release first",
+        "acquire first", "acquire second", "use 2", "release second", "release first"
+      ]
+    })
   })
 })

@@ -1,4 +1,4 @@
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Scope } from "effect"
 
 /**
  * Services built one after another in one scope, each layer seeing everything
@@ -29,12 +29,20 @@ export interface InOrder<ROut, E, RIn> {
  * `Layer.build`. The tags are effect's own layer opcodes (`internal/opCodes/layer.js`);
  * test/inOrder.test.ts fails if an effect layer stops taking this path.
  */
-export const construction = <A, E, R>(layer: Layer.Layer<A, E, R>): Effect.Effect<Context.Context<A>, E, R> => {
+export const construction = <A, E, R>(layer: Layer.Layer<A, E, R>): Effect.Effect<Context.Context<A>, E, R | Scope.Scope> => {
   const node = layer as unknown as { readonly _op_layer?: unknown; readonly effect?: Effect.Effect<Context.Context<A>, E, R> }
   return (node._op_layer === "FromEffect" || node._op_layer === "Scoped") && node.effect !== undefined
     ? node.effect
-    : Layer.build(layer) as Effect.Effect<Context.Context<A>, E, R>
+    : Layer.build(layer)
 }
+
+/**
+ * `Effect.provide(layer)`, built as above: the services live in a scope that
+ * closes, in reverse order, when `effect` ends (a command's whole run).
+ */
+export const provideBuilt = <ROut, E1, RIn>(layer: Layer.Layer<ROut, E1, RIn>) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | E1, RIn | Exclude<R, ROut>> =>
+  Effect.scopedWith((scope) => Effect.flatMap(Scope.extend(construction(layer), scope), (context) => Effect.provide(effect, context)))
 
 const sequence = (layers: ReadonlyArray<Layer.Layer<any, any, any>>): InOrder<any, any, any> => ({
   then: (layer) => sequence([...layers, layer]),
