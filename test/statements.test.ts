@@ -4,6 +4,11 @@
  * every one was prepared again in every batch (src/storage/Sqlite.ts,
  * `queryCacheSize`). A pull of many batches must prepare each statement text
  * once.
+ *
+ * Without ANALYZE statistics (grove runs none) SQLite gives up the primary key
+ * for an OR of three or more key terms and walks the stream's whole heads
+ * table for each statement: a 500-term DELETE over 200,000 heads took seconds.
+ * No statement a pull runs may walk a stream's heads.
  */
 import { Database } from "bun:sqlite"
 import { describe, expect, it } from "bun:test"
@@ -11,7 +16,7 @@ import { Effect } from "effect"
 import { Sync } from "../src/sync/Sync.ts"
 import { Bulk } from "../src/tracker/Bulk.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
-import { fileRepo, inWorktree } from "./support/index.ts"
+import { fileRepo, inWorktree, withDb } from "./support/index.ts"
 
 const repo = fileRepo()
 
@@ -28,7 +33,12 @@ const countingPrepares = async <A>(body: () => Promise<A>) => {
     return statement
   } as typeof original
   try {
-    return { result: await body(), preparedAgain: [...again].map(([sql, n]) => `${n}x ${sql.replace(/\s+/g, " ").slice(0, 80)}`), texts: last.size }
+    return {
+      result: await body(),
+      preparedAgain: [...again].map(([sql, n]) => `${n}x ${sql.replace(/\s+/g, " ").slice(0, 80)}`),
+      texts: last.size,
+      sqls: [...last.keys()]
+    }
   } finally {
     Database.prototype.query = original
   }
@@ -53,5 +63,34 @@ describe("prepared statements", () => {
     // More distinct statements than bun's default cache of 20 ran, so the default would have evicted some.
     expect(texts).toBeGreaterThan(20)
     expect(preparedAgain).toEqual([])
+  })
+
+  it("no statement of a pull that replaces heads walks a stream's whole heads table: each finds its heads by key", async () => {
+    const feat = repo.addWorktree("heads-feat")
+    const ids = await inWorktree(repo.root, Effect.gen(function*() {
+      const epic = yield* Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title: "heads" }))
+      return (yield* Effect.flatMap(Bulk, (b) => b.createMany("task", epic.id, Array.from({ length: 40 }, (_, i) => ({ line: i + 1, value: { title: `h${i}` } }))))).ids
+    }))
+    await inWorktree(feat, Effect.flatMap(Sync, (s) => s.pull("main")))
+    // feat retitles every task twice: main's heads of each title are replaced, many per batch.
+    for (const round of [1, 2]) {
+      await inWorktree(feat, Effect.forEach(ids, (id) => Effect.flatMap(Tracker, (t) => t.update("task", id, { title: `feat ${round} ${id}` }))))
+    }
+
+    const { result, sqls } = await countingPrepares(() => inWorktree(repo.root, Effect.flatMap(Sync, (s) => s.pull("heads-feat", { batchSize: 40 }))))
+    expect(result.batches).toBeGreaterThanOrEqual(2)
+    const onHeads = sqls.filter((sql) => /\bheads\b/.test(sql))
+    expect(onHeads.some((sql) => /^\s*DELETE FROM heads/.test(sql))).toBe(true)
+
+    const walks = withDb(repo.db, (db) =>
+      onHeads.flatMap((sql) => {
+        const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        const details = (plan.all(...Array<null>(plan.paramsCount).fill(null)) as Array<{ detail: string }>).map((r) => r.detail)
+        plan.finalize()
+        const walk = details.find((d) => /^SCAN heads\b/.test(d) || /^SEARCH heads USING PRIMARY KEY \(stream_id=\?\)$/.test(d))
+        return walk === undefined ? [] : [`${walk} <- ${sql.replace(/\s+/g, " ").slice(0, 120)}`]
+      })
+    )
+    expect(walks).toEqual([])
   })
 })

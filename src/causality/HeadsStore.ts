@@ -55,7 +55,8 @@ export const makeHeadsStore = (db: Database, knowledge: Knowledge) => ({
     }
     // Multi-row: one statement per 500 heads, each term a search of the primary key.
     chunked(removed, (chunk) => {
-      db.query(`DELETE FROM heads WHERE stream_id = ? AND (${chunk.map(() => "(entity_id = ? AND field = ? AND event_seq = ?)").join(" OR ")})`)
+      // A row value IN, not an OR of terms: without ANALYZE statistics SQLite walks the stream's whole heads for an OR of three or more.
+      db.query(`DELETE FROM heads WHERE stream_id = ? AND (entity_id, field, event_seq) IN (VALUES ${chunk.map(() => "(?, ?, ?)").join(", ")})`)
         .run(streamId, ...chunk.flat())
       return []
     })
