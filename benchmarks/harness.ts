@@ -17,6 +17,23 @@ export const repoRoot = NodePath.resolve(import.meta.dir, "..")
 /** The grove measured; BENCH_GROVE_BIN points at another checkout's bin/grove for before/after figures in one sitting. */
 export const groveBin = process.env["BENCH_GROVE_BIN"] ?? NodePath.join(repoRoot, "bin", "grove")
 
+/**
+ * The Bun binary bin/grove runs when it is not the one running the benchmark (and bare Bun), else undefined.
+ * Another checkout's own copy of the same Bun measured about 0.2x of bare Bun slower even in `--version`
+ * (docs/decisions.md, "Start-up"): a fair before/after links it to this one's.
+ */
+export const foreignBun = (): string | undefined => {
+  const real = (path: string) => {
+    try {
+      return NodeFs.realpathSync(path)
+    } catch {
+      return undefined
+    }
+  }
+  const own = real(NodePath.join(NodePath.dirname(real(groveBin) ?? groveBin), "..", "node_modules", ".bin", "bun"))
+  return own !== undefined && own !== real(process.execPath) ? own : undefined
+}
+
 /** Whether bin/grove will run the bundle: dist/grove.js newer than every source it was built from (dist/sources.json). */
 export const bundleState = () => {
   const bundle = NodePath.join(repoRoot, "dist", "grove.js")

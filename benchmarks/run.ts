@@ -21,7 +21,7 @@ import { coldStart } from "./coldStart.ts"
 import { latency } from "./latency.ts"
 import { reads } from "./reads.ts"
 import { neutralizeEnv } from "../test/support/env.ts"
-import { type BenchContext, type BenchResult, bundleState, repoRoot, resultsTable, targetsTable } from "./harness.ts"
+import { type BenchContext, type BenchResult, bundleState, foreignBun, groveBin, repoRoot, resultsTable, targetsTable } from "./harness.ts"
 import { mcpCall } from "./mcp.ts"
 import { pull } from "./pull.ts"
 import { rebuild } from "./rebuild.ts"
@@ -91,6 +91,8 @@ const started = performance.now()
 const log = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${line}\n`)
 log(`grove benchmarks (${quick ? "quick" : "full"}) on ${machine.cpu}, ${machine.nproc} cpus, bun ${machine.bun}, sqlite ${machine.sqlite}`)
 log(`commit ${source.commit.slice(0, 12)}${source.srcDirty ? " with uncommitted changes in src/" : ""}; load average ${load().join(" ")}`)
+const otherBun = foreignBun()
+if (otherBun !== undefined) log(`warning: ${groveBin} runs its own Bun binary (${otherBun}), not this run's (${process.execPath}); its start-up figures are not comparable with bare Bun's`)
 
 const results: Array<BenchResult> = []
 const crashes: Array<{ benchmark: string; error: string }> = []

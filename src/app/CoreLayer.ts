@@ -1,9 +1,8 @@
-import { Effect, Layer } from "effect"
+import type { Layer } from "effect"
 import { EventStore } from "../events/EventStore.ts"
 import { GitContext } from "../events/GitContext.ts"
 import type { Git } from "../git/Git.ts"
 import type { Repository } from "../git/Repository.ts"
-import { Migrator } from "../migrations/Migrator.ts"
 import { Projector } from "../projections/Projector.ts"
 import { Queries } from "../projections/Queries.ts"
 import { CausalState } from "../causality/CausalState.ts"
@@ -15,9 +14,9 @@ import { Pick } from "../tracker/Pick.ts"
 import { Tracker } from "../tracker/Tracker.ts"
 import { Work } from "../projections/Work.ts"
 import { actorFrom } from "./Config.ts"
-import { databaseSteps } from "./ReaderLayer.ts"
+import { databaseSteps, migrated } from "./ReaderLayer.ts"
 
-export { databaseLayer, readerLayer, repositoryLayer, withPicker, withReader } from "./ReaderLayer.ts"
+export { databaseLayer, migrated, readerLayer, repositoryLayer, withPicker, withReader } from "./ReaderLayer.ts"
 
 /**
  * The layers a single-item command needs: the database (ReaderLayer.ts), its
@@ -55,10 +54,6 @@ export const coreSteps = (cwd: string, context?: ContextLayer) =>
 
 /** The Tracker over the write path, as a layer (`context`: see ContextLayer). */
 export const coreLayer = (cwd: string, context?: ContextLayer) => coreSteps(cwd, context).layer
-
-/** Runs `effect` with `layer`, after bringing the schema up to date. */
-const migrated = <ROut, E1>(layer: Layer.Layer<ROut, E1>) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(layer))
 
 /** Runs `effect` with the Tracker and the agent's loop. */
 export const withCore = (cwd: string) => migrated(coreLayer(cwd))

@@ -10,7 +10,7 @@ import { DatabaseLocation } from "../storage/DatabaseLocation.ts"
 import { Sqlite } from "../storage/Sqlite.ts"
 import { Pick } from "../tracker/Pick.ts"
 import { actorFrom, configLayer } from "./Config.ts"
-import { inOrder } from "./inOrder.ts"
+import { inOrder, provideBuilt } from "./inOrder.ts"
 
 /**
  * The layers of a read: the database and the projection reads. Apart from
@@ -42,14 +42,16 @@ export const databaseLayer = (cwd: string) => databaseSteps(cwd).layer
 /** What read-only queries need: the database and its projection reads (a fraction of a cold start's layers). */
 export const readerLayer = (cwd: string) => databaseSteps(cwd).then(Queries.layer).then(Work.layer).layer
 
+/** Runs `effect` with `layer`, after bringing the schema up to date (every command but `migrate`). */
+export const migrated = <ROut, E1>(layer: Layer.Layer<ROut, E1>) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), provideBuilt(layer))
+
 /** Runs a read-only `effect` in the worktree at `cwd`, after bringing the schema up to date. */
-export const withReader = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(readerLayer(cwd)))
+export const withReader = (cwd: string) => migrated(readerLayer(cwd))
 
 /** `next` without a claim: the projection reads, who acts (the git context's actor) and the pick; no write path. */
 export const pickerLayer = (cwd: string) =>
   databaseSteps(cwd).then(Queries.layer).then(Work.layer).then(GitContext.layer(actorFrom(process.env))).then(Pick.layer).layer
 
 /** Runs `effect` with the pick of `next`, after bringing the schema up to date. */
-export const withPicker = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(pickerLayer(cwd)))
+export const withPicker = (cwd: string) => migrated(pickerLayer(cwd))

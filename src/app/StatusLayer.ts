@@ -1,7 +1,5 @@
-import { Effect } from "effect"
-import { Migrator } from "../migrations/Migrator.ts"
 import { SyncStatus } from "../sync/Status.ts"
-import { databaseSteps } from "./ReaderLayer.ts"
+import { databaseSteps, migrated } from "./ReaderLayer.ts"
 
 /**
  * `sync status`: the database and SyncStatus, which reads the log, knowledge and conflict records. A read:
@@ -10,5 +8,4 @@ import { databaseSteps } from "./ReaderLayer.ts"
 export const statusLayer = (cwd: string) => databaseSteps(cwd).then(SyncStatus.layer).layer
 
 /** Runs `effect` with SyncStatus, after bringing the schema up to date. */
-export const withStatus = (cwd: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(Migrator, (m) => m.ensureCurrent).pipe(Effect.zipRight(effect), Effect.provide(statusLayer(cwd)))
+export const withStatus = (cwd: string) => migrated(statusLayer(cwd))
