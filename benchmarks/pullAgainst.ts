@@ -15,19 +15,7 @@
  */
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-
-const args = process.argv.slice(2)
-const opt = (name: string) => {
-  const i = args.indexOf(name)
-  return i === -1 ? undefined : args[i + 1]
-}
-const here = NodePath.resolve(import.meta.dir, "..")
-
-interface Built {
-  readonly root: string
-  readonly db: string
-  readonly snapshot: string
-}
+import { args, type Built, here, opt } from "./against.ts"
 
 /** One checkout's runs against the built scenario, in this process (the child). */
 const child = async (root: string, built: Built, n: number, runs: number) => {

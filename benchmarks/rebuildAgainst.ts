@@ -17,19 +17,7 @@ import { Database } from "bun:sqlite"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-
-const args = process.argv.slice(2)
-const opt = (name: string) => {
-  const i = args.indexOf(name)
-  return i === -1 ? undefined : args[i + 1]
-}
-const here = NodePath.resolve(import.meta.dir, "..")
-
-interface Built {
-  readonly root: string
-  readonly db: string
-  readonly snapshot: string
-}
+import { args, type Built, here, opt } from "./against.ts"
 
 interface Run {
   readonly ms: number
