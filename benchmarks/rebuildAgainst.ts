@@ -36,7 +36,7 @@ const mainThreadCpuMs = () => {
 export const tableDigests = (path: string): Record<string, string> => {
   const db = new Database(path, { readonly: true })
   try {
-    const skip = new Set(["events", "transactions", "streams", "replicas", "schema_migrations", "quarantine"])
+    const skip = new Set(["events", "transactions", "streams", "replicas"])
     const names = (db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>)
       .map((t) => t.name)
       .filter((n) => !skip.has(n))
