@@ -163,6 +163,12 @@ export const creationsOf = (db: Database, entityIds: ReadonlyArray<string>): Arr
       `SELECT ${learningColumns} FROM events WHERE entity_id IN (${ph}) AND op IN ('epic.created', 'task.created', 'subtask.created')`
     ).all(...chunk) as Array<LearningRow>)
 
+/** Those of these entities the log holds an event of a delete's cascade for (a small partial index, migration 11). */
+export const withCascadeEvents = (db: Database, entityIds: ReadonlyArray<string>): Set<string> =>
+  new Set(chunked(entityIds, (chunk, ph) =>
+    db.query(`SELECT DISTINCT entity_id FROM events WHERE cause_id IS NOT NULL AND entity_id IN (${ph})`).all(...chunk) as Array<{ entity_id: string }>)
+    .map((r) => r.entity_id))
+
 /** An entity's newest event in each stream that wrote to it: its seq and causal context. */
 export const newestPerStream = (db: Database, entityId: string): Array<Pick<LogRow, "stream_id" | "seq" | "frontier_id">> =>
   // SQLite takes the bare column frontier_id from the row holding max(seq).
