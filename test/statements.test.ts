@@ -9,6 +9,10 @@
  * for an OR of three or more key terms and walks the stream's whole heads
  * table for each statement: a 500-term DELETE over 200,000 heads took seconds.
  * No statement a pull runs may walk a stream's heads.
+ *
+ * An incoming creation's heads are probed only where the log holds a cascaded
+ * delete of its entity; that question must be a search of the small partial
+ * index of cascaded deletes, not of every event of the entity.
  */
 import { Database } from "bun:sqlite"
 import { describe, expect, it } from "bun:test"
@@ -92,5 +96,27 @@ describe("prepared statements", () => {
       })
     )
     expect(walks).toEqual([])
+  })
+
+  it("a pull asks the partial index of cascaded deletes (migration 11) which incoming creations may meet heads, not the log's events by entity", async () => {
+    const feat = repo.addWorktree("creations-feat")
+    await inWorktree(feat, Effect.gen(function*() {
+      const epic = yield* Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title: "creations" }))
+      yield* Effect.flatMap(Bulk, (b) => b.createMany("task", epic.id, Array.from({ length: 20 }, (_, i) => ({ line: i + 1, value: { title: `c${i}` } }))))
+    }))
+
+    const { sqls } = await countingPrepares(() => inWorktree(repo.root, Effect.flatMap(Sync, (s) => s.pull("creations-feat"))))
+    const probes = sqls.filter((sql) => /cause_id IS NOT NULL/.test(sql))
+    expect(probes.length).toBeGreaterThan(0)
+
+    const plans = withDb(repo.db, (db) =>
+      probes.map((sql) => {
+        const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        const details = (plan.all(...Array<null>(plan.paramsCount).fill(null)) as Array<{ detail: string }>).map((r) => r.detail)
+        plan.finalize()
+        return details.join("; ")
+      })
+    )
+    for (const plan of plans) expect(plan).toMatch(/SEARCH events USING (COVERING )?INDEX events_cascaded_by_entity \(entity_id=\?\)/)
   })
 })
