@@ -109,10 +109,6 @@ export const holds = (db: Database, id: string): boolean => db.query("SELECT 1 F
 export const rowAt = (db: Database, streamId: number, pos: number): LogRow | undefined =>
   (db.query(`SELECT ${logColumns} FROM events WHERE stream_id = ? AND pos = ?`).get(streamId, pos) as LogRow | null) ?? undefined
 
-/**
- * The events of these streams' seq ranges (lo, hi], in seq order, at most
- * `limit`: what a stream learns when it catches up (src/causality/CatchUp.ts).
- */
 /** The columns learning reads (a pull reads them for every event: the digest and positions stay behind). */
 export type LearningRow = Pick<
   LogRow,
@@ -123,15 +119,29 @@ const learningColumns = learningColumnNames.join(", ")
 /** The columns of a LearningRow, read from the events table under `alias` (for a join). */
 export const learningColumnsOf = (alias: string) => learningColumnNames.map((c) => `${alias}.${c}`).join(", ")
 
+/** Up to this many ranges are read stream by stream and merged; each adds a level to the merge every row passes. */
+const mergedRanges = 8
+
+/**
+ * The events of these streams' seq ranges (lo, hi], in seq order, at most
+ * `limit`: what a stream learns when it catches up (src/causality/CatchUp.ts).
+ */
 export const rowsInRanges = (
   db: Database,
   ranges: ReadonlyArray<{ readonly stream: number; readonly lo: number; readonly hi: number }>,
   limit: number
 ): Array<LearningRow> => {
   if (ranges.length === 0) return []
+  if (ranges.length <= mergedRanges) {
+    // Each range read through events_by_stream, the ranges merged in seq order (SQLite's MERGE of a compound SELECT):
+    // only the ranges' own rows are read, not the pulling branch's events interleaved with them.
+    return db.query(
+      `${ranges.map(() => `SELECT ${learningColumns} FROM events WHERE stream_id = ? AND seq > ? AND seq <= ?`).join(" UNION ALL ")} ORDER BY seq LIMIT ?`
+    ).all(...ranges.flatMap((r) => [r.stream, r.lo, r.hi]), limit) as Array<LearningRow>
+  }
   const from = Math.min(...ranges.map((r) => r.lo))
   const to = Math.max(...ranges.map((r) => r.hi))
-  // `+stream_id` keeps SQLite on the seq range: one walk of the log instead of a probe per stream.
+  // Many ranges: `+stream_id` keeps SQLite on the seq range, one walk of the log instead of a merge of many probes.
   return db.query(
     `SELECT ${learningColumns} FROM events WHERE seq > ? AND seq <= ?
      AND (${ranges.map(() => "(+stream_id = ? AND seq > ? AND seq <= ?)").join(" OR ")})
