@@ -17,12 +17,16 @@
 import { Database } from "bun:sqlite"
 import { describe, expect, it } from "bun:test"
 import { Effect } from "effect"
+import * as NodePath from "node:path"
+import { rowsInRanges } from "../src/events/log.ts"
+import { migrations } from "../src/migrations/list.ts"
 import { Sync } from "../src/sync/Sync.ts"
 import { Bulk } from "../src/tracker/Bulk.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
-import { fileRepo, inWorktree, withDb } from "./support/index.ts"
+import { fileRepo, inWorktree, scratch, seededRandom, withDb } from "./support/index.ts"
 
 const repo = fileRepo()
+const temp = scratch("all")
 
 /** Runs `body` while counting, per statement text, how often `query` handed out a statement other than the last one. */
 const countingPrepares = async <A>(body: () => Promise<A>) => {
@@ -43,6 +47,21 @@ const countingPrepares = async <A>(body: () => Promise<A>) => {
       texts: last.size,
       sqls: [...last.keys()]
     }
+  } finally {
+    Database.prototype.query = original
+  }
+}
+
+/** countingPrepares for a body that runs no effect. */
+const countingPreparesSync = <A>(body: () => A) => {
+  const original = Database.prototype.query
+  const sqls: Array<string> = []
+  Database.prototype.query = function(this: Database, sql: string) {
+    sqls.push(sql)
+    return original.call(this, sql)
+  } as typeof original
+  try {
+    return { result: body(), sqls }
   } finally {
     Database.prototype.query = original
   }
@@ -96,6 +115,45 @@ describe("prepared statements", () => {
       })
     )
     expect(walks).toEqual([])
+  })
+
+  it("a catch-up reads up to 8 ranges stream by stream (events_by_stream, merged), more in one walk of the seq range; both give the ranges' events in seq order", () => {
+    const db = new Database(NodePath.join(temp.dir(), "ranges.db"), { create: true })
+    try {
+      for (const m of migrations) {
+        db.exec(m.up)
+        m.upCode?.(db)
+      }
+      // 12 streams' events interleaved at random, as branches write them into one log.
+      const random = seededRandom(15)
+      const insert = db.query(
+        "INSERT INTO events (seq, id, tx_id, stream_id, clock, entity_kind, entity_id, op, payload, payload_version) VALUES (?, ?, 1, ?, ?, 'task', 't', 'task.updated', '{}', 1)"
+      )
+      const streamOf: Array<number> = []
+      for (let seq = 1; seq <= 600; seq++) {
+        streamOf[seq] = 1 + random.int(12)
+        insert.run(seq, `ev-${seq}`, streamOf[seq]!, seq)
+      }
+      const rangesOf = (streams: number) => Array.from({ length: streams }, (_, i) => ({ stream: i + 1, lo: 20 * i, hi: 600 - 15 * i }))
+      for (const streams of [1, 3, 8, 9, 12]) {
+        const ranges = rangesOf(streams)
+        const expected = streamOf.flatMap((s, seq) => ranges.some((r) => r.stream === s && seq > r.lo && seq <= r.hi) ? [seq] : [])
+        for (const limit of [7, 1000]) {
+          const { result, sqls } = countingPreparesSync(() => rowsInRanges(db, ranges, limit).map((r) => r.seq))
+          expect({ streams, limit, seqs: result }).toEqual({ streams, limit, seqs: expected.slice(0, limit) })
+          const [sql] = sqls
+          const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          const details = (plan.all(...Array<null>(plan.paramsCount).fill(null)) as Array<{ detail: string }>).map((r) => r.detail).join("; ")
+          plan.finalize()
+          expect({ streams, plan: details }).toEqual({
+            streams,
+            plan: streams <= 8 ? expect.stringMatching(/^(MERGE \(UNION ALL\); )?.*SEARCH events USING INDEX events_by_stream/) : expect.stringMatching(/^SEARCH events USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)$/)
+          })
+        }
+      }
+    } finally {
+      db.close()
+    }
   })
 
   it("a pull asks the partial index of cascaded deletes (migration 11) which incoming creations may meet heads, not the log's events by entity", async () => {
