@@ -18,7 +18,7 @@ import { Database } from "bun:sqlite"
 import { describe, expect, it } from "bun:test"
 import { Effect } from "effect"
 import * as NodePath from "node:path"
-import { rowsInRanges } from "../src/events/log.ts"
+import { rowsInRanges, withCascadeEvents } from "../src/events/log.ts"
 import { migrations } from "../src/migrations/list.ts"
 import { Sync } from "../src/sync/Sync.ts"
 import { Bulk } from "../src/tracker/Bulk.ts"
@@ -50,6 +50,16 @@ const countingPrepares = async <A>(body: () => Promise<A>) => {
   } finally {
     Database.prototype.query = original
   }
+}
+
+/** A database file with grove's schema and no events yet: a log a test fills with rows of its own. */
+const migratedLog = (name: string) => {
+  const db = new Database(NodePath.join(temp.dir(), name), { create: true })
+  for (const m of migrations) {
+    db.exec(m.up)
+    m.upCode?.(db)
+  }
+  return db
 }
 
 /** countingPrepares for a body that runs no effect. */
@@ -118,12 +128,8 @@ describe("prepared statements", () => {
   })
 
   it("a catch-up reads up to 8 ranges stream by stream (events_by_stream, merged), more in one walk of the seq range; both give the ranges' events in seq order", () => {
-    const db = new Database(NodePath.join(temp.dir(), "ranges.db"), { create: true })
+    const db = migratedLog("ranges.db")
     try {
-      for (const m of migrations) {
-        db.exec(m.up)
-        m.upCode?.(db)
-      }
       // 12 streams' events interleaved at random, as branches write them into one log.
       const random = seededRandom(15)
       const insert = db.query(
@@ -175,6 +181,33 @@ describe("prepared statements", () => {
         return details.join("; ")
       })
     )
-    for (const plan of plans) expect(plan).toMatch(/SEARCH events USING (COVERING )?INDEX events_cascaded_by_entity \(entity_id=\?\)/)
+    for (const plan of plans) expect(plan).toMatch(/^(SCAN|SEARCH) events USING (COVERING )?INDEX events_cascaded_by_entity\b/)
+  })
+
+  it("which entities a cascade wrote to: one read of the partial index when the log holds fewer cascaded events than entities asked about, else a search per entity; the same answer", () => {
+    const db = migratedLog("cascades.db")
+    try {
+      const insert = db.query(
+        "INSERT INTO events (seq, id, tx_id, stream_id, clock, entity_kind, entity_id, op, payload, payload_version, cause_id) VALUES (?, ?, 1, 1, ?, 'task', ?, ?, '{}', 1, ?)"
+      )
+      insert.run(1, "ev-1", 1, "e-1", "epic.deleted", null)
+      for (const [seq, entity] of [[2, "t-1"], [3, "t-2"], [4, "t-2"], [5, "t-3"]] as const) insert.run(seq, `ev-${seq}`, seq, entity, "task.deleted", "ev-1")
+      insert.run(6, "ev-6", 6, "t-4", "task.deleted", null)
+      // 4 cascaded events: asking about more entities reads them all, asking about as many or fewer searches each.
+      const cases = [["t-1", "t-2", "t-4", "t-5", "t-6"], ["t-2", "t-4", "t-5", "t-3"], ["t-4"], ["t-3"]]
+      for (const asked of cases) {
+        const { result, sqls } = countingPreparesSync(() => [...withCascadeEvents(db, asked)].sort())
+        expect({ asked, cascaded: result }).toEqual({ asked, cascaded: asked.filter((id) => ["t-1", "t-2", "t-3"].includes(id)).sort() })
+        expect({ asked, searched: sqls.some((sql) => / IN \(/.test(sql)) }).toEqual({ asked, searched: asked.length <= 4 })
+        for (const sql of sqls) {
+          const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          const details = (plan.all(...Array<null>(plan.paramsCount).fill(null)) as Array<{ detail: string }>).map((r) => r.detail).join("; ")
+          plan.finalize()
+          expect(details).toMatch(/^(SCAN|SEARCH) events USING (COVERING )?INDEX events_cascaded_by_entity\b/)
+        }
+      }
+    } finally {
+      db.close()
+    }
   })
 })
