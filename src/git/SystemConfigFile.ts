@@ -30,7 +30,7 @@ export const systemConfigFile = (
   const memoPath = NodePath.join(commonDir, "grove", "git-system-config.json")
   const remembered = readMemo(memoPath)
   if (remembered !== undefined && sameBinary(remembered, binary)) return remembered.file
-  const learnt = learn(env)
+  const learnt = learn(commonDir, env)
   if (learnt !== undefined) writeMemo(memoPath, { ...binary, file: learnt })
   return learnt
 }
@@ -64,13 +64,14 @@ const sameBinary = (a: Binary, b: Binary) => a.git === b.git && a.size === b.siz
  * `git config --system --edit` opens the system file's path in the editor;
  * with `echo` as the editor it prints the path and changes nothing (unlike
  * `--global --edit`, it never creates the file). Older and newer gits alike
- * answer this; `git var GIT_CONFIG_SYSTEM` needs git 2.42. It runs outside
- * the repository, so no repository config takes part.
+ * answer this; `git var GIT_CONFIG_SYSTEM` needs git 2.42. It runs in the
+ * repository, as every git grove starts does, so a PATH shim that picks git
+ * by directory picks the same one; GIT_EDITOR outranks any configured editor.
  */
-const learn = (env: Readonly<Record<string, string | undefined>>): string | undefined => {
+const learn = (cwd: string, env: Readonly<Record<string, string | undefined>>): string | undefined => {
   try {
     const r = Bun.spawnSync(["git", "config", "--system", "--edit"], {
-      cwd: "/",
+      cwd,
       env: { ...env, GIT_EDITOR: "echo" },
       stdin: "ignore",
       stdout: "pipe",
