@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { readConfigValue } from "../src/git/ConfigFiles.ts"
+import { systemConfigFile } from "../src/git/SystemConfigFile.ts"
 import { discoverRepository } from "../src/git/Discover.ts"
 import { Git } from "../src/git/Git.ts"
 import { branchExists } from "../src/sync/SourceBranch.ts"
@@ -146,7 +147,75 @@ describe("readConfigValue", () => {
     handedOver("per-worktree config", plain, `${base}[extensions]\nworktreeConfig = true\n`)
     handedOver("GIT_CONFIG_COUNT", plain, base, { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "user.email", GIT_CONFIG_VALUE_0: "env@x" })
     handedOver("a relative GIT_CONFIG_GLOBAL", plain, base, { GIT_CONFIG_GLOBAL: "rel" })
-    handedOver("a value set nowhere (the system file may hold it)", "[core]\neditor = vi\n")
+    handedOver("a value set nowhere, git not on PATH (the system file's place unknown)", "[core]\neditor = vi\n")
+  })
+
+  it("matches git for values set in the system file, under the global and repository ones, and set nowhere", () => {
+    const { r, home, commonDir, local, base } = setup()
+    const system = NodePath.join(home, "system")
+    const cases: Array<{ scenario: string; system?: string; home?: string; local: string; env?: Record<string, string> }> = [
+      { scenario: "only the system file", system: "[user]\nemail = system@example.com\n", local: base },
+      { scenario: "~/.gitconfig over the system file", system: "[user]\nemail = system@example.com\n", home: "[user]\nemail = home@example.com\n", local: base },
+      { scenario: "the repository over the system file", system: "[user]\nemail = system@example.com\n", local: `${base}[user]\n\temail = local@example.com\n` },
+      { scenario: "set nowhere, the system file absent", local: base },
+      { scenario: "set nowhere, the system file without it", system: "[core]\neditor = vi\n", local: base },
+      { scenario: "set nowhere, no system file read", system: "[user]\nemail = system@example.com\n", local: base, env: { GIT_CONFIG_NOSYSTEM: "true" } }
+    ]
+    for (const c of cases) {
+      NodeFs.rmSync(system, { force: true })
+      NodeFs.rmSync(NodePath.join(home, ".gitconfig"), { force: true })
+      if (c.system !== undefined) NodeFs.writeFileSync(system, c.system)
+      if (c.home !== undefined) NodeFs.writeFileSync(NodePath.join(home, ".gitconfig"), c.home)
+      NodeFs.writeFileSync(local, c.local)
+      const env = { HOME: home, PATH: process.env["PATH"] ?? "", GIT_CONFIG_SYSTEM: system, ...c.env }
+      const read = readConfigValue(commonDir, "user", "email", env)
+      if (read === undefined) throw new Error(`${c.scenario}: the reader handed over to git, expected it to read ${JSON.stringify(gitSays(r.root, env))}`)
+      expect({ scenario: c.scenario, read }).toEqual({ scenario: c.scenario, read: gitSays(r.root, env) })
+    }
+  })
+})
+
+/**
+ * The system file's place (src/git/SystemConfigFile.ts) is learnt from git
+ * once and remembered under `<common dir>/grove/` for the git binary on PATH.
+ */
+describe("systemConfigFile", () => {
+  it("learns the place from git, remembers it for the same binary, and learns it again for another", () => {
+    const r = temp.repo()
+    const commonDir = NodePath.join(r.root, ".git")
+    NodeFs.mkdirSync(NodePath.join(commonDir, "grove"), { recursive: true })
+    const memoPath = NodePath.join(commonDir, "grove", "git-system-config.json")
+    const env = { HOME: temp.dir(), PATH: process.env["PATH"] ?? "" }
+    const learnt = systemConfigFile(commonDir, env)
+    // git opens this path when asked to edit its system file; the reader must name the same one.
+    const opened = Bun.spawnSync(["git", "config", "--system", "--edit"], { env: { ...env, GIT_EDITOR: "echo" } }).stdout.toString().trim()
+    expect({ learnt, remembered: JSON.parse(NodeFs.readFileSync(memoPath, "utf8")).file }).toEqual({ learnt: opened, remembered: opened })
+
+    // A remembered place is used as it is: point it at a file of our own, and the value comes from there.
+    const own = NodePath.join(temp.dir(), "gitconfig")
+    NodeFs.writeFileSync(own, "[init]\n\tdefaultBranch = remembered\n")
+    const memo = JSON.parse(NodeFs.readFileSync(memoPath, "utf8"))
+    NodeFs.writeFileSync(memoPath, JSON.stringify({ ...memo, file: own }))
+    expect(readConfigValue(commonDir, "init", "defaultBranch", env)).toBe("remembered")
+
+    // Another binary (an upgraded git: another modification time) is asked again.
+    NodeFs.writeFileSync(memoPath, JSON.stringify({ ...memo, file: own, mtimeMs: memo.mtimeMs - 1 }))
+    expect(systemConfigFile(commonDir, env)).toBe(opened)
+    expect(JSON.parse(NodeFs.readFileSync(memoPath, "utf8"))).toEqual(memo)
+  })
+
+  it("is null under GIT_CONFIG_NOSYSTEM, the given file under GIT_CONFIG_SYSTEM, and unknown when git cannot be found or the variables are unclear", () => {
+    const commonDir = NodePath.join(temp.repo().root, ".git")
+    const PATH = process.env["PATH"] ?? ""
+    const cases: Array<[string, Record<string, string>, string | null | undefined]> = [
+      ["GIT_CONFIG_NOSYSTEM=1", { PATH, GIT_CONFIG_NOSYSTEM: "1" }, null],
+      ["GIT_CONFIG_NOSYSTEM=yes", { PATH, GIT_CONFIG_NOSYSTEM: "yes" }, null],
+      ["GIT_CONFIG_NOSYSTEM=maybe", { PATH, GIT_CONFIG_NOSYSTEM: "maybe" }, undefined],
+      ["GIT_CONFIG_SYSTEM absolute", { PATH, GIT_CONFIG_SYSTEM: "/x/gitconfig" }, "/x/gitconfig"],
+      ["GIT_CONFIG_SYSTEM relative", { PATH, GIT_CONFIG_SYSTEM: "gitconfig" }, undefined],
+      ["no git on PATH", { PATH: "" }, undefined]
+    ]
+    for (const [scenario, env, expected] of cases) expect({ scenario, file: systemConfigFile(commonDir, env) }).toEqual({ scenario, file: expected })
   })
 })
 

@@ -1,24 +1,25 @@
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
+import { systemConfigFile } from "./SystemConfigFile.ts"
 
 /**
  * One plain config value (`user.email`, `init.defaultBranch`) read from the
  * files git would read, instead of spawning `git config` (a process start
  * costs more than a whole one-row write: docs/decisions.md, "Start-up").
  *
- * It answers only when the value is set in the user's global files
- * (`$XDG_CONFIG_HOME/git/config`, then `~/.gitconfig`) or the repository's
- * own `config` (GIT_CONFIG_GLOBAL replaces the global files), the last one
- * wins, as in git. The system file cannot change that answer (it is read
- * first), so it is never read.
+ * Git reads the system file, the user's global files
+ * (`$XDG_CONFIG_HOME/git/config`, then `~/.gitconfig`; GIT_CONFIG_GLOBAL
+ * replaces them) and the repository's own `config`, the last one winning.
+ * The system file is read only when the others do not set the value, and
+ * only where its place is known (./SystemConfigFile.ts). A value set in none
+ * of them is "", what `git config` prints.
  *
- * Anything else returns undefined and the caller asks git itself: the value
- * set nowhere or only in the system file (whose place depends on how git was
- * built), `GIT_CONFIG_COUNT`/`GIT_CONFIG_PARAMETERS` and the like, no HOME,
- * a file that exists but cannot be read, an `[include]` or `[includeIf]` in a
- * file read, per-worktree config, and any line this reader does not
- * understand exactly (quotes, escapes, continued lines, inline comments,
- * old-style `[section.sub]` headers).
+ * Anything else returns undefined and the caller asks git itself: the system
+ * file's place unknown, `GIT_CONFIG_COUNT`/`GIT_CONFIG_PARAMETERS` and the
+ * like, no HOME, a file that exists but cannot be read, an `[include]` or
+ * `[includeIf]` in a file read, per-worktree config, and any line this
+ * reader does not understand exactly (quotes, escapes, continued lines,
+ * inline comments, old-style `[section.sub]` headers).
  */
 export const readConfigValue = (
   commonDir: string,
@@ -29,19 +30,28 @@ export const readConfigValue = (
   if (Object.keys(env).some((name) => name.startsWith("GIT_CONFIG") && !systemOrGlobal.includes(name))) return undefined
   const globalFiles = globalFilesOf(env)
   if (globalFiles === undefined) return undefined
-  let value: string | undefined
-  for (const path of [...globalFiles, NodePath.join(commonDir, "config")]) {
-    const text = readIfPresent(path)
-    if (text === false) return undefined
-    if (text === undefined) continue
-    const found = valueIn(text, section.toLowerCase(), key.toLowerCase())
-    if (found === false) return undefined
-    if (found !== undefined) value = found
+  const lastIn = (files: ReadonlyArray<string>): string | undefined | false => {
+    let value: string | undefined
+    for (const path of files) {
+      const text = readIfPresent(path)
+      if (text === false) return false
+      if (text === undefined) continue
+      const found = valueIn(text, section.toLowerCase(), key.toLowerCase())
+      if (found === false) return false
+      if (found !== undefined) value = found
+    }
+    return value
   }
-  return value
+  const set = lastIn([...globalFiles, NodePath.join(commonDir, "config")])
+  if (set === false) return undefined
+  if (set !== undefined) return set
+  const system = systemConfigFile(commonDir, env)
+  if (system === undefined) return undefined
+  const inSystem = system === null ? undefined : lastIn([system])
+  return inSystem === false ? undefined : inSystem ?? ""
 }
 
-/** The system file is never read (see above), so the variables that move or drop it do not matter. */
+/** Variables about the system file, which ./SystemConfigFile.ts reads, and the global one, read below. */
 const systemOrGlobal = ["GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_NOSYSTEM"]
 
 /** GIT_CONFIG_GLOBAL alone when set (absolute paths only), else the XDG file then ~/.gitconfig; undefined: ask git. */
