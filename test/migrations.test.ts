@@ -484,6 +484,36 @@ describe("the real migration list", () => {
   }, 15_000)
 })
 
+describe("migration 11: cascaded deletes by entity", () => {
+  it("a database at version 10 gains the index over the cascaded deletes it already holds, which the learner's question searches; down drops it", async () => {
+    const path = tempDb()
+    const ten = realMigrations.slice(0, 10)
+    await withMigrator(path, ten, (m) => m.up)
+    withDb(path, (db) => {
+      const insert = db.query(
+        "INSERT INTO events (seq, id, tx_id, stream_id, clock, entity_kind, entity_id, op, payload, payload_version, cause_id) VALUES (?, ?, 1, 1, ?, ?, ?, ?, '{}', 1, ?)"
+      )
+      insert.run(1, "ev-1", 1, "task", "t-kept", "task.created", null)
+      insert.run(2, "ev-2", 2, "epic", "e-1", "epic.deleted", null)
+      insert.run(3, "ev-3", 3, "task", "t-cascaded", "task.deleted", "ev-2")
+    })
+    const up = await withMigrator(path, realMigrations, (m) => m.up)
+    expect(up.steps.map((s) => s.version)).toEqual([11])
+    const probe = "SELECT DISTINCT entity_id FROM events WHERE cause_id IS NOT NULL AND entity_id IN (?, ?)"
+    withDb(path, (db) => {
+      const plan = (db.query(`EXPLAIN QUERY PLAN ${probe}`).all("t-kept", "t-cascaded") as Array<{ detail: string }>).map((r) => r.detail)
+      expect(plan.join("; ")).toMatch(/SEARCH events USING (COVERING )?INDEX events_cascaded_by_entity \(entity_id=\?\)/)
+      expect(db.query(probe).all("t-kept", "t-cascaded")).toEqual([{ entity_id: "t-cascaded" }])
+      expect(db.query("SELECT entity_id FROM events INDEXED BY events_cascaded_by_entity WHERE cause_id IS NOT NULL").all()).toEqual([
+        { entity_id: "t-cascaded" }
+      ])
+    })
+    const down = await withMigrator(path, realMigrations, (m) => m.down(10))
+    expect(down.steps.map((s) => s.version)).toEqual([11])
+    expect(withDb(path, (db) => db.query("SELECT name FROM sqlite_master WHERE name = 'events_cascaded_by_entity'").all())).toEqual([])
+  })
+})
+
 describe("backup retention bounds", () => {
   it("--retain 0 and --retain -1 are refused with invalid_input and remove nothing; --retain 1 keeps the new backup", () => {
     const dir = temp.dir()

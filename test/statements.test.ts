@@ -9,16 +9,24 @@
  * for an OR of three or more key terms and walks the stream's whole heads
  * table for each statement: a 500-term DELETE over 200,000 heads took seconds.
  * No statement a pull runs may walk a stream's heads.
+ *
+ * An incoming creation's heads are probed only where the log holds a cascaded
+ * delete of its entity; that question must be a search of the small partial
+ * index of cascaded deletes, not of every event of the entity.
  */
 import { Database } from "bun:sqlite"
 import { describe, expect, it } from "bun:test"
 import { Effect } from "effect"
+import * as NodePath from "node:path"
+import { rowsInRanges, withCascadeEvents } from "../src/events/log.ts"
+import { migrations } from "../src/migrations/list.ts"
 import { Sync } from "../src/sync/Sync.ts"
 import { Bulk } from "../src/tracker/Bulk.ts"
 import { Tracker } from "../src/tracker/Tracker.ts"
-import { fileRepo, inWorktree, withDb } from "./support/index.ts"
+import { fileRepo, inWorktree, scratch, seededRandom, withDb } from "./support/index.ts"
 
 const repo = fileRepo()
+const temp = scratch("all")
 
 /** Runs `body` while counting, per statement text, how often `query` handed out a statement other than the last one. */
 const countingPrepares = async <A>(body: () => Promise<A>) => {
@@ -39,6 +47,31 @@ const countingPrepares = async <A>(body: () => Promise<A>) => {
       texts: last.size,
       sqls: [...last.keys()]
     }
+  } finally {
+    Database.prototype.query = original
+  }
+}
+
+/** A database file with grove's schema and no events yet: a log a test fills with rows of its own. */
+const migratedLog = (name: string) => {
+  const db = new Database(NodePath.join(temp.dir(), name), { create: true })
+  for (const m of migrations) {
+    db.exec(m.up)
+    m.upCode?.(db)
+  }
+  return db
+}
+
+/** countingPrepares for a body that runs no effect. */
+const countingPreparesSync = <A>(body: () => A) => {
+  const original = Database.prototype.query
+  const sqls: Array<string> = []
+  Database.prototype.query = function(this: Database, sql: string) {
+    sqls.push(sql)
+    return original.call(this, sql)
+  } as typeof original
+  try {
+    return { result: body(), sqls }
   } finally {
     Database.prototype.query = original
   }
@@ -92,5 +125,89 @@ describe("prepared statements", () => {
       })
     )
     expect(walks).toEqual([])
+  })
+
+  it("a catch-up reads up to 8 ranges stream by stream (events_by_stream, merged), more in one walk of the seq range; both give the ranges' events in seq order", () => {
+    const db = migratedLog("ranges.db")
+    try {
+      // 12 streams' events interleaved at random, as branches write them into one log.
+      const random = seededRandom(15)
+      const insert = db.query(
+        "INSERT INTO events (seq, id, tx_id, stream_id, clock, entity_kind, entity_id, op, payload, payload_version) VALUES (?, ?, 1, ?, ?, 'task', 't', 'task.updated', '{}', 1)"
+      )
+      const streamOf: Array<number> = []
+      for (let seq = 1; seq <= 600; seq++) {
+        streamOf[seq] = 1 + random.int(12)
+        insert.run(seq, `ev-${seq}`, streamOf[seq]!, seq)
+      }
+      const rangesOf = (streams: number) => Array.from({ length: streams }, (_, i) => ({ stream: i + 1, lo: 20 * i, hi: 600 - 15 * i }))
+      for (const streams of [1, 3, 8, 9, 12]) {
+        const ranges = rangesOf(streams)
+        const expected = streamOf.flatMap((s, seq) => ranges.some((r) => r.stream === s && seq > r.lo && seq <= r.hi) ? [seq] : [])
+        for (const limit of [7, 1000]) {
+          const { result, sqls } = countingPreparesSync(() => rowsInRanges(db, ranges, limit).map((r) => r.seq))
+          expect({ streams, limit, seqs: result }).toEqual({ streams, limit, seqs: expected.slice(0, limit) })
+          const [sql] = sqls
+          const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          const details = (plan.all(...Array<null>(plan.paramsCount).fill(null)) as Array<{ detail: string }>).map((r) => r.detail).join("; ")
+          plan.finalize()
+          expect({ streams, plan: details }).toEqual({
+            streams,
+            plan: streams <= 8 ? expect.stringMatching(/^(MERGE \(UNION ALL\); )?.*SEARCH events USING INDEX events_by_stream/) : expect.stringMatching(/^SEARCH events USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)$/)
+          })
+        }
+      }
+    } finally {
+      db.close()
+    }
+  })
+
+  it("a pull asks the partial index of cascaded deletes (migration 11) which incoming creations may meet heads, not the log's events by entity", async () => {
+    const feat = repo.addWorktree("creations-feat")
+    await inWorktree(feat, Effect.gen(function*() {
+      const epic = yield* Effect.flatMap(Tracker, (t) => t.create("epic", undefined, { title: "creations" }))
+      yield* Effect.flatMap(Bulk, (b) => b.createMany("task", epic.id, Array.from({ length: 20 }, (_, i) => ({ line: i + 1, value: { title: `c${i}` } }))))
+    }))
+
+    const { sqls } = await countingPrepares(() => inWorktree(repo.root, Effect.flatMap(Sync, (s) => s.pull("creations-feat"))))
+    const probes = sqls.filter((sql) => /cause_id IS NOT NULL/.test(sql))
+    expect(probes.length).toBeGreaterThan(0)
+
+    const plans = withDb(repo.db, (db) =>
+      probes.map((sql) => {
+        const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        const details = (plan.all(...Array<null>(plan.paramsCount).fill(null)) as Array<{ detail: string }>).map((r) => r.detail)
+        plan.finalize()
+        return details.join("; ")
+      })
+    )
+    for (const plan of plans) expect(plan).toMatch(/^(SCAN|SEARCH) events USING (COVERING )?INDEX events_cascaded_by_entity\b/)
+  })
+
+  it("which entities a cascade wrote to: one read of the partial index when the log holds fewer cascaded events than entities asked about, else a search per entity; the same answer", () => {
+    const db = migratedLog("cascades.db")
+    try {
+      const insert = db.query(
+        "INSERT INTO events (seq, id, tx_id, stream_id, clock, entity_kind, entity_id, op, payload, payload_version, cause_id) VALUES (?, ?, 1, 1, ?, 'task', ?, ?, '{}', 1, ?)"
+      )
+      insert.run(1, "ev-1", 1, "e-1", "epic.deleted", null)
+      for (const [seq, entity] of [[2, "t-1"], [3, "t-2"], [4, "t-2"], [5, "t-3"]] as const) insert.run(seq, `ev-${seq}`, seq, entity, "task.deleted", "ev-1")
+      insert.run(6, "ev-6", 6, "t-4", "task.deleted", null)
+      // 4 cascaded events: asking about more entities reads them all, asking about as many or fewer searches each.
+      const cases = [["t-1", "t-2", "t-4", "t-5", "t-6"], ["t-2", "t-4", "t-5", "t-3"], ["t-4"], ["t-3"]]
+      for (const asked of cases) {
+        const { result, sqls } = countingPreparesSync(() => [...withCascadeEvents(db, asked)].sort())
+        expect({ asked, cascaded: result }).toEqual({ asked, cascaded: asked.filter((id) => ["t-1", "t-2", "t-3"].includes(id)).sort() })
+        expect({ asked, searched: sqls.some((sql) => / IN \(/.test(sql)) }).toEqual({ asked, searched: asked.length <= 4 })
+        for (const sql of sqls) {
+          const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          const details = (plan.all(...Array<null>(plan.paramsCount).fill(null)) as Array<{ detail: string }>).map((r) => r.detail).join("; ")
+          plan.finalize()
+          expect(details).toMatch(/^(SCAN|SEARCH) events USING (COVERING )?INDEX events_cascaded_by_entity\b/)
+        }
+      }
+    } finally {
+      db.close()
+    }
   })
 })

@@ -1117,6 +1117,28 @@ describe("cascaded deletes", () => {
     const r2 = await pull(main, "other")
     expect(r2.conflictsCreated).toBe(0)
   })
+
+  test("a stream that learnt a cascaded delete before the creation it removes is in conflict once the creation arrives: its heads are read although the creation is new to it", async () => {
+    const { feat, wt, main, epic } = await setup([], ["feat", "other"])
+    const other = wt["other"]!
+    await pull(other, "main")
+    const t = await go(feat, create("task", epic, "feat's task"))
+    const s = await go(feat, create("subtask", t, "feat's subtask"))
+    await go(other, remove("epic", epic))
+    // A creation no cascade touched: the pull's batch creates more entities than the log holds cascaded deletes of.
+    const kept = await go(feat, create("epic", undefined, "feat's epic"))
+    await go(feat, create("task", kept, "feat's other task"))
+    // main learns other's delete and its cascade first: it knows neither creation, so that is no conflict yet.
+    expect((await pull(main, "other")).conflictsCreated).toBe(0)
+    expect(await go(main, listE())).toEqual([])
+    // The creations arrive after the cascaded deletes main holds as heads: each stands beside its delete.
+    const r = await pull(main, "feat")
+    expect(r.conflictsCreated).toBe(2)
+    expect((await go(main, listE())).map((c) => [c.entity.id, c.field, c.ours, c.theirs]).sort()).toEqual([
+      [s, "existence", false, true],
+      [t, "existence", false, true]
+    ].sort())
+  })
 })
 
 describe("resolutions keep the domain rules", () => {

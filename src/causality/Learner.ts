@@ -61,7 +61,11 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
     const A = scope.streamId
     // One read of the heads serves both questions: which creations must be learnt (creationsToCheck), and the
     // heads of every entity the batch writes (a creation to check with no heads loads no row).
-    const checked = creationsToCheck(batch, mode)
+    // A stream that does not know an entity's creation holds heads of it only beside a cascaded delete it knows, which
+    // the log then holds; an incoming creation is one the stream does not know. So only creations of entities a
+    // cascade wrote to are probed (docs/decisions.md, "A pull skips heads it cannot have").
+    const creations = creationsToCheck(batch, mode)
+    const checked = creations.size === 0 ? creations : events.cascadedAmong([...creations])
     const read = [...checked]
     const others = new Set<string>()
     for (const e of batch) {

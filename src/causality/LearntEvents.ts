@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite"
 import { Either } from "effect"
-import { creationsOf, historiesOf, type LearningRow, rowsBySeq } from "../events/log.ts"
+import { creationsOf, historiesOf, type LearningRow, rowsBySeq, withCascadeEvents } from "../events/log.ts"
 import { readStoredPayload, type Unreadable } from "../events/operations.ts"
 import type { LearntEvent } from "./Heads.ts"
 import type { Knowledge } from "./Knowledge.ts"
@@ -57,6 +57,9 @@ export const makeLearntEvents = (db: Database, knowledge: Knowledge) => {
       }
       return out
     },
+
+    /** Those of these entities a delete's cascade wrote to. */
+    cascadedAmong: (entityIds: ReadonlyArray<string>): Set<string> => withCascadeEvents(db, entityIds),
 
     /** The creations of these entities. */
     creations: (entityIds: ReadonlyArray<string>): Map<string, LearntEvent> => new Map(creationsOf(db, entityIds).map((r) => [r.entity_id, fromRow(r)]))

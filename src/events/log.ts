@@ -109,10 +109,6 @@ export const holds = (db: Database, id: string): boolean => db.query("SELECT 1 F
 export const rowAt = (db: Database, streamId: number, pos: number): LogRow | undefined =>
   (db.query(`SELECT ${logColumns} FROM events WHERE stream_id = ? AND pos = ?`).get(streamId, pos) as LogRow | null) ?? undefined
 
-/**
- * The events of these streams' seq ranges (lo, hi], in seq order, at most
- * `limit`: what a stream learns when it catches up (src/causality/CatchUp.ts).
- */
 /** The columns learning reads (a pull reads them for every event: the digest and positions stay behind). */
 export type LearningRow = Pick<
   LogRow,
@@ -123,15 +119,29 @@ const learningColumns = learningColumnNames.join(", ")
 /** The columns of a LearningRow, read from the events table under `alias` (for a join). */
 export const learningColumnsOf = (alias: string) => learningColumnNames.map((c) => `${alias}.${c}`).join(", ")
 
+/** Up to this many ranges are read stream by stream and merged; each adds a level to the merge every row passes. */
+const mergedRanges = 8
+
+/**
+ * The events of these streams' seq ranges (lo, hi], in seq order, at most
+ * `limit`: what a stream learns when it catches up (src/causality/CatchUp.ts).
+ */
 export const rowsInRanges = (
   db: Database,
   ranges: ReadonlyArray<{ readonly stream: number; readonly lo: number; readonly hi: number }>,
   limit: number
 ): Array<LearningRow> => {
   if (ranges.length === 0) return []
+  if (ranges.length <= mergedRanges) {
+    // Each range read through events_by_stream, the ranges merged in seq order (SQLite's MERGE of a compound SELECT):
+    // only the ranges' own rows are read, not the pulling branch's events interleaved with them.
+    return db.query(
+      `${ranges.map(() => `SELECT ${learningColumns} FROM events WHERE stream_id = ? AND seq > ? AND seq <= ?`).join(" UNION ALL ")} ORDER BY seq LIMIT ?`
+    ).all(...ranges.flatMap((r) => [r.stream, r.lo, r.hi]), limit) as Array<LearningRow>
+  }
   const from = Math.min(...ranges.map((r) => r.lo))
   const to = Math.max(...ranges.map((r) => r.hi))
-  // `+stream_id` keeps SQLite on the seq range: one walk of the log instead of a probe per stream.
+  // Many ranges: `+stream_id` keeps SQLite on the seq range, one walk of the log instead of a merge of many probes.
   return db.query(
     `SELECT ${learningColumns} FROM events WHERE seq > ? AND seq <= ?
      AND (${ranges.map(() => "(+stream_id = ? AND seq > ? AND seq <= ?)").join(" OR ")})
@@ -162,6 +172,23 @@ export const creationsOf = (db: Database, entityIds: ReadonlyArray<string>): Arr
     db.query(
       `SELECT ${learningColumns} FROM events WHERE entity_id IN (${ph}) AND op IN ('epic.created', 'task.created', 'subtask.created')`
     ).all(...chunk) as Array<LearningRow>)
+
+/** Those of these entities the log holds an event of a delete's cascade for (a small partial index, migration 11). */
+export const withCascadeEvents = (db: Database, entityIds: ReadonlyArray<string>): Set<string> => {
+  // Logs hold few cascaded events: when fewer than the entities asked about, reading them all costs less than a
+  // search per entity.
+  const cascaded = db.query("SELECT entity_id FROM events WHERE cause_id IS NOT NULL LIMIT ?").all(entityIds.length) as Array<{ entity_id: string }>
+  if (cascaded.length < entityIds.length) {
+    if (cascaded.length === 0) return new Set()
+    const asked = new Set(entityIds)
+    return new Set(cascaded.map((r) => r.entity_id).filter((id) => asked.has(id)))
+  }
+  return new Set(
+    chunked(entityIds, (chunk, ph) =>
+      db.query(`SELECT DISTINCT entity_id FROM events WHERE cause_id IS NOT NULL AND entity_id IN (${ph})`).all(...chunk) as Array<{ entity_id: string }>)
+      .map((r) => r.entity_id)
+  )
+}
 
 /** An entity's newest event in each stream that wrote to it: its seq and causal context. */
 export const newestPerStream = (db: Database, entityId: string): Array<Pick<LogRow, "stream_id" | "seq" | "frontier_id">> =>

@@ -586,5 +586,18 @@ export const migrations: ReadonlyArray<Migration> = [
       ALTER TABLE tasks DROP COLUMN dependents;
       ALTER TABLE tasks DROP COLUMN unfinished_deps;
     `
+  },
+  {
+    version: 11,
+    name: "cascaded deletes by entity",
+    up: `
+      -- The events a delete's cascade wrote (cause_id set), by entity: a pull asks whether the log holds a cascaded
+      -- delete of an entity whose creation arrives, and probes the stream's heads only then (causality/Learner.ts).
+      -- Cascaded deletes are few, so the index is small.
+      CREATE INDEX events_cascaded_by_entity ON events (entity_id) WHERE cause_id IS NOT NULL;
+    `,
+    down: `
+      DROP INDEX events_cascaded_by_entity;
+    `
   }
 ]
