@@ -2,6 +2,9 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import type { RepositoryPaths } from "./Git.ts"
 
+/** grove's own directory in a repository: its database (storage/DatabaseLocation.ts) and what it remembers beside it. */
+export const groveDirectory = (commonDir: string): string => NodePath.join(commonDir, "grove")
+
 /**
  * Where a directory sits in git, read from the files under `.git` instead of
  * spawning `git rev-parse` (a process start costs more than the rest of a

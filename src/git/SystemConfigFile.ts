@@ -1,5 +1,6 @@
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
+import { groveDirectory } from "./Discover.ts"
 
 /**
  * Where git reads its system config file. Its place is fixed when git is
@@ -27,7 +28,7 @@ export const systemConfigFile = (
   if (chosen !== undefined) return NodePath.isAbsolute(chosen) ? chosen : undefined
   const binary = gitBinary(env)
   if (binary === undefined) return undefined
-  const memoPath = NodePath.join(commonDir, "grove", "git-system-config.json")
+  const memoPath = NodePath.join(groveDirectory(commonDir), "git-system-config.json")
   const remembered = readMemo(memoPath)
   if (remembered !== undefined && sameBinary(remembered, binary)) return remembered.file
   const learnt = learn(commonDir, env)
@@ -67,6 +68,8 @@ const sameBinary = (a: Binary, b: Binary) => a.git === b.git && a.size === b.siz
  * answer this; `git var GIT_CONFIG_SYSTEM` needs git 2.42. It runs in the
  * repository, as every git grove starts does, so a PATH shim that picks git
  * by directory picks the same one; GIT_EDITOR outranks any configured editor.
+ * Spawned here rather than through the Git service: it needs its own
+ * environment, and runs inside a plain read of config files.
  */
 const learn = (cwd: string, env: Readonly<Record<string, string | undefined>>): string | undefined => {
   try {
@@ -103,6 +106,10 @@ const writeMemo = (path: string, memo: Memo) => {
     NodeFs.writeFileSync(partial, JSON.stringify(memo))
     NodeFs.renameSync(partial, path)
   } catch {
-    NodeFs.rmSync(partial, { force: true })
+    try {
+      NodeFs.rmSync(partial, { force: true })
+    } catch {
+      // nothing more to do: the next command learns the place again
+    }
   }
 }

@@ -1,6 +1,7 @@
 import { Context, Effect, Layer } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
+import { groveDirectory } from "../git/Discover.ts"
 import { Repository } from "../git/Repository.ts"
 import { StorageConfig } from "./StorageConfig.ts"
 
@@ -31,7 +32,7 @@ export class DatabaseLocation extends Context.Tag("grove/DatabaseLocation")<Data
       const repository = yield* Repository
       if (config.explicitPath !== undefined) return { path: NodePath.resolve(repository.cwd, config.explicitPath) }
       const paths = yield* repository.paths
-      return { path: NodePath.join(paths.commonDir, "grove", "grove.db") }
+      return { path: NodePath.join(groveDirectory(paths.commonDir), "grove.db") }
     })
   )
 }
