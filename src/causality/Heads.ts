@@ -100,6 +100,33 @@ export const creationsToCheck = (events: ReadonlyArray<LearntEvent>, mode: Learn
 export const writersAmong = (events: ReadonlyArray<LearntEvent>, entitiesWithHeads: ReadonlySet<string>) =>
   events.filter((e) => !isCreation(e.op) || entitiesWithHeads.has(e.entityId))
 
+/**
+ * A stream's own writers split by what learning them needs. Own learning makes a written field's heads its
+ * writer alone (maximalWrites), raises a floor only for an --if-version write, and only settles pending
+ * records (evaluate): an entity with neither an --if-version write in the batch nor a pending record
+ * (`withPending`) changes nothing but the heads of the fields written, and their heads before are not needed
+ * (`plain`). The others learn in full (`general`). Entities are learnt independently, so each keeps its events.
+ */
+export const splitOwn = (writers: ReadonlyArray<LearntEvent>, withPending: ReadonlySet<string>) => {
+  const general = new Set(withPending)
+  for (const e of writers) if (e.ifVersion) general.add(e.entityId)
+  const plain: Array<LearntEvent> = []
+  const rest: Array<LearntEvent> = []
+  for (const e of writers) (general.has(e.entityId) ? rest : plain).push(e)
+  return { plain, general: rest }
+}
+
+/** The heads plain own writers leave (splitOwn): entity -> field -> its last writer's seq. */
+export const lastWriters = (writers: ReadonlyArray<LearntEvent>, writes: FieldWrites) => {
+  const heads = new Map<string, Map<string, number>>()
+  for (const y of writers) {
+    let fields = heads.get(y.entityId)
+    if (fields === undefined) heads.set(y.entityId, fields = new Map())
+    for (const { field } of writes.of(y)) fields.set(field, y.seq)
+  }
+  return heads
+}
+
 /** The entities incoming cascaded deletes remove: their creations are loaded, as they may stand beside the delete. */
 export const cascadedEntities = (writers: ReadonlyArray<LearntEvent>, mode: LearnMode): Array<string> =>
   mode === "incoming" ? [...new Set(writers.filter(isCascadeDelete).map((e) => e.entityId))] : []

@@ -7,6 +7,12 @@ import type { Knowledge } from "./Knowledge.ts"
 /** A row of `heads` (one maximal write a stream knows of an entity's field) with its event's row: the event writes that entity. */
 export type HeadRow = LearningRow & { readonly field: string }
 
+/** Inserts heads (stream, entity, field, event_seq) in key order, so the rows of a batch land page by page in the table's B-tree. */
+const insertHeads = (db: Database, added: Array<[number, string, string, number]>) => {
+  added.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : a[3] - b[3]))
+  insertRows(db, "heads", ["stream_id", "entity_id", "field", "event_seq"], added)
+}
+
 /**
  * The one owner of `heads` and `if_version_floors`: loads the rows of a
  * batch's entities and writes back what changed, with multi-row statements
@@ -59,9 +65,29 @@ export const makeHeadsStore = (db: Database, knowledge: Knowledge) => ({
         .run(streamId, ...chunk.flat())
       return []
     })
-    // In key order, so the rows of a batch land page by page in the table's B-tree.
-    added.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : a[3] - b[3]))
-    insertRows(db, "heads", ["stream_id", "entity_id", "field", "event_seq"], added)
+    insertHeads(db, added)
+  },
+
+  /**
+   * Makes each of these fields' heads (entity -> field -> event seq) that one event alone, whatever they were:
+   * a stream's plain own writes (Heads.ts `splitOwn`), without reading the heads they replace.
+   */
+  replaceHeads: (streamId: number, heads: ReadonlyMap<string, ReadonlyMap<string, number>>): void => {
+    const fields: Array<[string, string]> = []
+    const added: Array<[number, string, string, number]> = []
+    for (const [e, fs] of heads) {
+      for (const [f, seq] of fs) {
+        fields.push([e, f])
+        added.push([streamId, e, f, seq])
+      }
+    }
+    chunked(fields, (chunk) => {
+      // A row value IN, each term a search of the primary key's prefix (see writeHeads).
+      db.query(`DELETE FROM heads WHERE stream_id = ? AND (entity_id, field) IN (VALUES ${chunk.map(() => "(?, ?)").join(", ")})`)
+        .run(streamId, ...chunk.flat())
+      return []
+    })
+    insertHeads(db, added)
   },
 
   /** Gives stream `to` the heads and floors of stream `from` (a replica's new id takes over what its branch knew). */

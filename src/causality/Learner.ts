@@ -7,16 +7,20 @@ import {
   entitiesNeedingBase,
   fillBases,
   knowsAfter,
+  lastWriters,
   type LearnMode,
   learnWrites,
   type LearntEvent,
   makeFieldWrites,
+  splitOwn,
   type WorkingConflict,
   writersAmong
 } from "./Heads.ts"
 import type { HeadsStore } from "./HeadsStore.ts"
 import type { Knowledge } from "./Knowledge.ts"
 import type { LearntEvents } from "./LearntEvents.ts"
+
+const noEntities: ReadonlySet<string> = new Set()
 
 export interface LearnReport {
   readonly created: ReadonlyArray<number>
@@ -45,14 +49,8 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
     return pending
   }
 
-  /**
-   * Learns `events` (in seq order) into stream `streamId`'s heads, at time
-   * `now` (the wall time of the transaction that records it). Incoming
-   * events (a pull) may create, update and settle conflict records of
-   * `worktree`'s scope; the stream's own new writes know everything it knows,
-   * so they only replace heads and settle.
-   */
-  const learn = (
+  /** The general path: loads the batch's entities' heads with their events, floors and pending records, and runs learnWrites. */
+  const learnInFull = (
     scope: { readonly worktree: string; readonly streamId: number },
     batch: ReadonlyArray<LearntEvent>,
     mode: LearnMode,
@@ -128,6 +126,33 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
       created: outcome.created.map((r) => r.id!),
       settled: [...outcome.touched].filter((r) => r.status === "settled").map((r) => r.id!)
     }
+  }
+
+  /**
+   * Learns `events` (in seq order) into stream `streamId`'s heads, at time
+   * `now` (the wall time of the transaction that records it). Incoming
+   * events (a pull) may create, update and settle conflict records of
+   * `worktree`'s scope; the stream's own new writes know everything it knows,
+   * so they only replace heads and settle. Own writes to entities with no
+   * pending record and no --if-version write only replace the heads of the
+   * fields they write (`splitOwn`): written without reading the heads before.
+   */
+  const learn = (
+    scope: { readonly worktree: string; readonly streamId: number },
+    batch: ReadonlyArray<LearntEvent>,
+    mode: LearnMode,
+    now: number
+  ): LearnReport => {
+    if (mode === "incoming") return learnInFull(scope, batch, mode, now)
+    const A = scope.streamId
+    // An own creation is of an entity the stream holds no heads of: it stays the implicit head (as in learnInFull).
+    const writers = writersAmong(batch, noEntities)
+    const withPending = conflicts.anyPending(A)
+      ? new Set(conflicts.pendingOf(A, [...new Set(writers.map((e) => e.entityId))]).map((r) => r.entityId))
+      : noEntities
+    const { plain, general } = splitOwn(writers, withPending)
+    if (plain.length > 0) headsStore.replaceHeads(A, lastWriters(plain, writes))
+    return general.length === 0 ? { created: [], settled: [] } : learnInFull(scope, general, mode, now)
   }
 
   return { learn }
