@@ -155,7 +155,11 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
     return general.length === 0 ? { created: [], settled: [] } : learnInFull(scope, general, mode, now)
   }
 
-  return { learn }
+  return {
+    learn,
+    /** `learn` with every entity loaded and learnt in full: what the own shortcut must agree with (test/learner.own.test.ts). */
+    learnInFull
+  }
 }
 
 export type Learner = ReturnType<typeof makeLearner>
