@@ -41,7 +41,7 @@ const queries = (db: Database, shown: string, who: string) => {
   return {
     list: [
       { sql: `${selectTask} WHERE +status IN ('todo', 'in_progress', 'blocked') ORDER BY created_clock, id LIMIT 51`, params: [] },
-      { sql: "SELECT count(*) AS n FROM tasks WHERE status IN ('todo', 'in_progress', 'blocked')", params: [] }
+      { sql: "SELECT coalesce(sum(n), 0) AS n FROM status_counts WHERE kind = 'task' AND status IN ('todo', 'in_progress', 'blocked')", params: [] }
     ],
     ready: [
       { sql: `${selectTask} t WHERE ${ready} ORDER BY created_clock, id LIMIT 51`, params: [] },

@@ -599,5 +599,74 @@ export const migrations: ReadonlyArray<Migration> = [
     down: `
       DROP INDEX events_cascaded_by_entity;
     `
+  },
+  {
+    version: 12,
+    name: "live rows per kind and status",
+    up: `
+      -- How many epics, tasks and subtasks are live in each status: a list's paging total reads these rows instead
+      -- of counting a status index (at 60,000 tasks the count touched 550 index pages, 9 ms in a fresh process).
+      -- Only statuses with live rows have one. Kept by the triggers below on every path that writes the three
+      -- tables; a rebuild loads the projection without them and counts once at the end
+      -- (src/projections/StatusCounts.ts), and verify compares the table.
+      CREATE TABLE status_counts (
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (kind, status)
+      ) WITHOUT ROWID;
+      INSERT INTO status_counts (kind, status, n)
+        SELECT 'epic', status, count(*) FROM epics GROUP BY status
+        UNION ALL SELECT 'task', status, count(*) FROM tasks GROUP BY status
+        UNION ALL SELECT 'subtask', status, count(*) FROM subtasks GROUP BY status;
+      CREATE TRIGGER epics_status_count_insert AFTER INSERT ON epics BEGIN
+        INSERT INTO status_counts (kind, status, n) VALUES ('epic', new.status, 1) ON CONFLICT DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER epics_status_count_update AFTER UPDATE OF status ON epics WHEN old.status IS NOT new.status BEGIN
+        UPDATE status_counts SET n = n - 1 WHERE kind = 'epic' AND status = old.status;
+        DELETE FROM status_counts WHERE kind = 'epic' AND status = old.status AND n = 0;
+        INSERT INTO status_counts (kind, status, n) VALUES ('epic', new.status, 1) ON CONFLICT DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER epics_status_count_delete AFTER DELETE ON epics BEGIN
+        UPDATE status_counts SET n = n - 1 WHERE kind = 'epic' AND status = old.status;
+        DELETE FROM status_counts WHERE kind = 'epic' AND status = old.status AND n = 0;
+      END;
+      CREATE TRIGGER tasks_status_count_insert AFTER INSERT ON tasks BEGIN
+        INSERT INTO status_counts (kind, status, n) VALUES ('task', new.status, 1) ON CONFLICT DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER tasks_status_count_update AFTER UPDATE OF status ON tasks WHEN old.status IS NOT new.status BEGIN
+        UPDATE status_counts SET n = n - 1 WHERE kind = 'task' AND status = old.status;
+        DELETE FROM status_counts WHERE kind = 'task' AND status = old.status AND n = 0;
+        INSERT INTO status_counts (kind, status, n) VALUES ('task', new.status, 1) ON CONFLICT DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER tasks_status_count_delete AFTER DELETE ON tasks BEGIN
+        UPDATE status_counts SET n = n - 1 WHERE kind = 'task' AND status = old.status;
+        DELETE FROM status_counts WHERE kind = 'task' AND status = old.status AND n = 0;
+      END;
+      CREATE TRIGGER subtasks_status_count_insert AFTER INSERT ON subtasks BEGIN
+        INSERT INTO status_counts (kind, status, n) VALUES ('subtask', new.status, 1) ON CONFLICT DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER subtasks_status_count_update AFTER UPDATE OF status ON subtasks WHEN old.status IS NOT new.status BEGIN
+        UPDATE status_counts SET n = n - 1 WHERE kind = 'subtask' AND status = old.status;
+        DELETE FROM status_counts WHERE kind = 'subtask' AND status = old.status AND n = 0;
+        INSERT INTO status_counts (kind, status, n) VALUES ('subtask', new.status, 1) ON CONFLICT DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER subtasks_status_count_delete AFTER DELETE ON subtasks BEGIN
+        UPDATE status_counts SET n = n - 1 WHERE kind = 'subtask' AND status = old.status;
+        DELETE FROM status_counts WHERE kind = 'subtask' AND status = old.status AND n = 0;
+      END;
+    `,
+    down: `
+      DROP TRIGGER epics_status_count_insert;
+      DROP TRIGGER epics_status_count_update;
+      DROP TRIGGER epics_status_count_delete;
+      DROP TRIGGER tasks_status_count_insert;
+      DROP TRIGGER tasks_status_count_update;
+      DROP TRIGGER tasks_status_count_delete;
+      DROP TRIGGER subtasks_status_count_insert;
+      DROP TRIGGER subtasks_status_count_update;
+      DROP TRIGGER subtasks_status_count_delete;
+      DROP TABLE status_counts;
+    `
   }
 ]

@@ -6,6 +6,7 @@ import { chunked } from "../storage/batch.ts"
 import { offCycles } from "./Invariants.ts"
 import { tableOf } from "./tables.ts"
 import { targetStatus } from "./EdgeCounts.ts"
+import { countByStatus } from "./StatusCounts.ts"
 
 export type Epic = {
   readonly kind: "epic"
@@ -102,7 +103,9 @@ const makeQueries = (db: import("bun:sqlite").Database) => {
      * Several statuses: read the page along the creation-order index and filter (`+status` keeps SQLite
      * from searching the status index and sorting every match); the count still uses the status index.
      */
-    orderFirst = false
+    orderFirst = false,
+    /** How many rows match in all, when something cheaper than counting them answers it. */
+    keptTotal?: () => number
   ) =>
     trySqlite((): Page<A> => {
       const conditions = [...where.map((w) => (orderFirst && w.startsWith("status IN") ? `+${w}` : w)), ...(request.after ? ["(created_clock, id) > (?, ?)"] : [])]
@@ -113,7 +116,8 @@ const makeQueries = (db: import("bun:sqlite").Database) => {
       const more = request.limit !== undefined && rows.length > request.limit
       if (more) rows.pop()
       const last = rows.at(-1)
-      const total = (db.query(`SELECT count(*) AS n FROM ${from} ${where.length ? `WHERE ${where.join(" AND ")}` : ""}`).get(...params) as { n: number }).n
+      const total = keptTotal?.() ??
+        (db.query(`SELECT count(*) AS n FROM ${from} ${where.length ? `WHERE ${where.join(" AND ")}` : ""}`).get(...params) as { n: number }).n
       return { rows, total, next: more && last ? { clock: last.createdClock, id: last.id } : undefined }
     })
   return {
@@ -125,7 +129,17 @@ const makeQueries = (db: import("bun:sqlite").Database) => {
       if (filter.parent !== undefined && source.parent !== undefined) where.push(`${source.parent} = ?`), params.push(filter.parent)
       if (filter.statuses !== undefined) where.push(`status IN (${filter.statuses.map(() => "?").join(", ")})`), params.push(...filter.statuses)
       if (filter.owner !== undefined && kind !== "epic") where.push("owner = ?"), params.push(filter.owner)
-      return page<Entity>(source.select, source.table, where, params, request, filter.statuses !== undefined && filter.statuses.length > 1)
+      // Filtered by status alone (or not at all): the kept counts answer the total (migration 12).
+      const byStatusAlone = where.length === (filter.statuses === undefined ? 0 : 1)
+      return page<Entity>(
+        source.select,
+        source.table,
+        where,
+        params,
+        request,
+        filter.statuses !== undefined && filter.statuses.length > 1,
+        byStatusAlone ? () => countByStatus(db, kind, filter.statuses) : undefined
+      )
     },
     /** A page of ready tasks (todo, every dependency done), oldest first. */
     ready: (epic: string | undefined, request: PageRequest) =>

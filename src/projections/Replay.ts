@@ -12,6 +12,7 @@ import { applyEvents, type ProjectableEvent } from "./Projector.ts"
 import { findViolations, type Violation } from "./Invariants.ts"
 import { fillSearch } from "./Search.ts"
 import { fillEdgeCounts } from "./EdgeCounts.ts"
+import { fillStatusCounts } from "./StatusCounts.ts"
 import { projectionTables, tableOf } from "./tables.ts"
 
 export class VerifyMismatch extends GroveError("VerifyMismatch", "verify_mismatch") {}
@@ -112,8 +113,8 @@ const replayLog = (source: Database, target: Database, unreadable?: Set<number>,
 /**
  * Replays the whole log into the projection tables, emptied first.
  * The triggers are off for the load (a row at a time, each FTS5 update, the
- * search ones cost more than the replay itself): search and the
- * dependency counts are filled once at the end and the triggers are put back.
+ * search ones cost more than the replay itself): search, the
+ * dependency counts and the status counts are filled once at the end and the triggers are put back.
  */
 const loadProjection = (db: Database, unreadable: Set<number>, onPage?: (replayed: number) => void): number => {
   const triggers = projectionSchema(db, "trigger")
@@ -121,10 +122,16 @@ const loadProjection = (db: Database, unreadable: Set<number>, onPage?: (replaye
   // The FTS5 index is rebuilt whole by fillSearch.
   for (const t of projectionTables) if (t.name !== "search") db.run(`DELETE FROM ${t.name}`)
   const events = replayLog(db, db, unreadable, onPage)
-  fillSearch(db)
-  fillEdgeCounts(db)
+  fillDerived(db)
   for (const { sql } of triggers) db.run(sql)
   return events
+}
+
+/** The tables and columns the triggers keep, filled once from the rest of a projection loaded without them. */
+const fillDerived = (db: Database): void => {
+  fillSearch(db)
+  fillEdgeCounts(db)
+  fillStatusCounts(db)
 }
 
 /** The live projection tables' or their secondary indexes' names and DDL. */
@@ -223,8 +230,7 @@ export class Replay extends Context.Tag("grove/Replay")<Replay, {
             // The search tables and the dependency counts are filled from the others, as a rebuild fills them.
             const events = scratch.transaction(() => {
               const n = replayLog(db, scratch)
-              fillSearch(scratch)
-              fillEdgeCounts(scratch)
+              fillDerived(scratch)
               return n
             })()
             const tables = projectionTables.map((t) => {

@@ -7,6 +7,8 @@ export const projectionTables = [
   { name: "leases", key: "entity_id" },
   { name: "notes", key: "id" },
   { name: "plan_keys", key: "plan, key" },
+  // Kept by triggers on epics, tasks and subtasks (migration 12): how many rows are live in each status.
+  { name: "status_counts", key: "kind, status" },
   // Kept by triggers on the tables above (migration 4): the rows search matches, and their FTS5 index.
   { name: "search_rows", key: "entity_id, source" },
   { name: "search", key: "title, body" }
