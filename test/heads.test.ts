@@ -17,12 +17,14 @@ import {
   fieldKey,
   fillBases,
   knowsAfter,
+  lastWriters,
   type LearnContext,
   type LearntEvent,
   learnWrites,
   makeFieldWrites,
   maximalWrites,
   raiseFloor,
+  splitOwn,
   underFloor,
   type WorkingConflict,
   writersAmong
@@ -123,6 +125,31 @@ describe("maximal writes of a field", () => {
   test("a creation is in the past of every later write to its entity (rule c)", () => {
     const created = createTask(1, C, "t-1", "t0")
     expect(seqs(maximalWrites([created], retitle(3, B, "t-1", "b"), undefined, "incoming"))).toEqual([3])
+  })
+})
+
+describe("own writes learnt the short way", () => {
+  test("an entity with a pending record or an --if-version write is learnt in full; the others' heads are their fields' last writers, as learnWrites leaves them", () => {
+    const batch = [
+      createTask(10, A, "t-new", "fresh"),
+      retitle(11, A, "t-1", "a"),
+      event(12, A, "task.updated", "t-1", { title: "b", owner: "o" }),
+      retitle(13, A, "t-2", "c"),
+      retitle(14, A, "t-3", "d", { ifVersion: true }),
+      retitle(15, A, "t-3", "e")
+    ]
+    const writers = writersAmong(batch, new Set())
+    const { plain, general } = splitOwn(writers, new Set(["t-2"]))
+    expect({ plain: seqs(plain), general: seqs(general) }).toEqual({ plain: [11, 12], general: [13, 14, 15] })
+
+    // t-1 held two value-equal heads (no record): learnt in full, its written fields are headed by their last writer alone.
+    const state = stateWith("t-1", "title", [retitle(3, B, "t-1", "x"), retitle(4, C, "t-1", "x")])
+    const outcome = learnWrites(state, plain, context({ mode: "own" }))
+    const inFull = Object.fromEntries([...outcome.dirtyHeads.get("t-1")!.keys()].map((f) => [f, headSeqs(state, "t-1", f)]))
+    const short = Object.fromEntries([...lastWriters(plain, makeFieldWrites()).get("t-1")!].map(([f, seq]) => [f, [seq]]))
+    expect<Record<string, Array<number> | undefined>>(short).toEqual(inFull)
+    expect(short).toEqual({ title: [12], owner: [12] })
+    expect({ floors: outcome.dirtyFloors.size, touched: outcome.touched.size }).toEqual({ floors: 0, touched: 0 })
   })
 })
 
