@@ -3,7 +3,7 @@
  * rebuilt by this checkout and another one, interleaved on one shared
  * machine, each run in a fresh process:
  *
- *   bun benchmarks/rebuildAgainst.ts --other /path/to/other/checkout [--n 100000] [--rounds 3] [--runs 1] [--untimed 1] [--verify]
+ *   bun benchmarks/rebuildAgainst.ts --other /path/to/other/checkout [--n 100000] [--rounds 3] [--runs 1] [--untimed 1] [--verify | --relearn]
  *   bun benchmarks/rebuildAgainst.ts --other CHECKOUT --db path/to/grove.db --root REPO   # an existing database (a copy is rebuilt)
  *
  * The log is built once, by this checkout. Each round runs `--runs` timed
@@ -12,6 +12,12 @@
  * (every thread) and the main thread's, and after each checkout's last run
  * a digest of every table but the log's, so two checkouts that rebuild
  * alike print the same digests. With `--verify`, `verifyAll` is timed too.
+ * With `--relearn`, only the relearn of the sync state is timed
+ * (`Relearn.run` as a rebuild runs it, with the bulk page cache, in a write
+ * transaction that is then rolled back): the part where a stream's own
+ * writes are learnt, without the spread of the rest of a rebuild. The tables
+ * are then the built log's own, so their digests say nothing there: run the
+ * rebuild mode for that.
  */
 import { Database } from "bun:sqlite"
 import * as NodeFs from "node:fs"
@@ -62,10 +68,26 @@ export const tableDigests = (path: string): Record<string, string> => {
 }
 
 /** One checkout's runs on the built log, in this process (the child). */
-const child = async (root: string, built: Built, runs: number, verify: boolean, untimed: number) => {
+const child = async (root: string, built: Built, runs: number, verify: boolean, untimed: number, relearnOnly: boolean) => {
   const { Effect } = await import(NodePath.join(root, "node_modules/effect/dist/esm/index.js"))
   const { groveRuntime } = await import(NodePath.join(root, "benchmarks/harness.ts"))
   const { rebuildAll, verifyAll } = await import(NodePath.join(root, "src/app/Verify.ts"))
+  const { immediateTransaction, Sqlite } = await import(NodePath.join(root, "src/storage/Sqlite.ts"))
+  const { CausalState } = await import(NodePath.join(root, "src/causality/CausalState.ts"))
+  const { withBulkCache } = await import(NodePath.join(root, "src/storage/bulkCache.ts"))
+  class Rollback extends Error {}
+  const relearn = Effect.flatMap(Effect.all([Sqlite, CausalState]), ([{ db }, causal]: [{ db: Database }, { relearn: { run: () => number } }]) =>
+    Effect.sync(() => {
+      try {
+        withBulkCache(db, () =>
+          immediateTransaction(db, () => {
+            causal.relearn.run()
+            throw new Rollback()
+          }))
+      } catch (e) {
+        if (!(e instanceof Rollback)) throw e
+      }
+    }))
   const out: Array<Run> = []
   for (let i = 0; i < untimed + runs; i++) {
     for (const suffix of ["", "-wal", "-shm"]) NodeFs.rmSync(built.db + suffix, { force: true })
@@ -75,7 +97,7 @@ const child = async (root: string, built: Built, runs: number, verify: boolean, 
     const c0 = process.cpuUsage()
     const m0 = mainThreadCpuMs()
     const t0 = performance.now()
-    await rt.runPromise(rebuildAll())
+    await rt.runPromise(relearnOnly ? relearn : rebuildAll())
     const ms = performance.now() - t0
     const cpu = process.cpuUsage(c0)
     const mainCpuMs = mainThreadCpuMs() - m0
@@ -96,10 +118,11 @@ const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math
 
 const main = async () => {
   const other = opt("--other")
-  if (other === undefined) throw new Error("usage: rebuildAgainst.ts --other CHECKOUT [--n 100000 | --db FILE --root REPO] [--rounds 3] [--runs 1] [--verify]")
+  if (other === undefined) throw new Error("usage: rebuildAgainst.ts --other CHECKOUT [--n 100000 | --db FILE --root REPO] [--rounds 3] [--runs 1] [--verify | --relearn]")
   const rounds = Number(opt("--rounds") ?? 3)
   const runs = Number(opt("--runs") ?? 1)
   const verify = args.includes("--verify")
+  const relearnOnly = args.includes("--relearn")
   const untimed = Number(opt("--untimed") ?? 1)
   const scratch = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "rebuild-against-"))
   let built: Built
@@ -145,7 +168,7 @@ const main = async () => {
   try {
     for (let r = 0; r < rounds; r++) {
       for (const root of checkouts) {
-        const out = Bun.spawnSync([process.execPath, import.meta.path, "--child", root, "--built", JSON.stringify(built), "--runs", String(runs), "--untimed", String(untimed), ...(verify ? ["--verify"] : [])], {
+        const out = Bun.spawnSync([process.execPath, import.meta.path, "--child", root, "--built", JSON.stringify(built), "--runs", String(runs), "--untimed", String(untimed), ...(verify ? ["--verify"] : []), ...(relearnOnly ? ["--relearn"] : [])], {
           stdout: "pipe",
           stderr: "inherit"
         })
@@ -177,5 +200,5 @@ const main = async () => {
   if (a !== b) process.exitCode = 1
 }
 
-if (args[0] === "--child") await child(args[1]!, JSON.parse(opt("--built")!) as Built, Number(opt("--runs")), args.includes("--verify"), Number(opt("--untimed")))
+if (args[0] === "--child") await child(args[1]!, JSON.parse(opt("--built")!) as Built, Number(opt("--runs")), args.includes("--verify"), Number(opt("--untimed")), args.includes("--relearn"))
 else await main()
