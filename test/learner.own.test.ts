@@ -15,18 +15,21 @@ import { makeLearner } from "../src/causality/Learner.ts"
 import { makeLearntEvents } from "../src/causality/LearntEvents.ts"
 import { makeRelearn } from "../src/causality/Relearn.ts"
 import { Conflicts } from "../src/sync/Conflicts.ts"
-import { Sync } from "../src/sync/Sync.ts"
-import { type EntityKindName, type Patch, Tracker } from "../src/tracker/Tracker.ts"
-import { inWorktree as go, isolateEnv, scratch, withDb } from "./support/index.ts"
+import { Tracker } from "../src/tracker/Tracker.ts"
+import {
+  createEntity as create,
+  inWorktree as go,
+  isolateEnv,
+  pullInto as pull,
+  scratch,
+  taskVersion as versionOf,
+  updateTask as update,
+  withDb
+} from "./support/index.ts"
 
 isolateEnv()
 const newRepo = scratch("all").repo
 
-const create = (kind: EntityKindName, parent: string | undefined, title: string) =>
-  Effect.map(Effect.flatMap(Tracker, (t) => t.create(kind, parent, { title })), (e) => e.id)
-const update = (id: string, patch: Patch, ifVersion?: number) => Effect.flatMap(Tracker, (t) => t.update("task", id, patch, ifVersion))
-const versionOf = (id: string) => Effect.map(Effect.flatMap(Tracker, (t) => t.find("task", id)), (e) => e.version)
-const pull = (cwd: string, from: string) => go(cwd, Effect.flatMap(Sync, (s) => s.pull(from)))
 
 const rows = (path: string, sql: string, ...params: Array<string | number>): Array<any> => withDb(path, (db) => db.query(sql).all(...params))
 /** The newest event of an entity, with its stream's name and its transaction's time. */

@@ -15,6 +15,7 @@ import {
   childEnv,
   claimTask,
   countRows,
+  createEntity as create,
   failureIn,
   git,
   grove,
@@ -52,8 +53,6 @@ const go = inWorktree
 /** One grove command expected to fail with a coded grove error; returns it. */
 const failure = failureIn
 
-const create = (kind: EntityKindName, parent: string | undefined, title: string) =>
-  Effect.map(Effect.flatMap(Tracker, (t) => t.create(kind, parent, { title })), (e) => e.id)
 const update = (kind: EntityKindName, id: string, patch: Patch, ifVersion?: number) =>
   Effect.flatMap(Tracker, (t) => t.update(kind, id, patch, ifVersion))
 const setTitle = (id: string, title: string) => update("task", id, { title })

@@ -8,18 +8,25 @@ import { describe, expect, test } from "bun:test"
 import { Effect } from "effect"
 import { type Conflict, Conflicts } from "../src/sync/Conflicts.ts"
 import { Sync } from "../src/sync/Sync.ts"
-import { type EntityKindName, type Patch, Tracker } from "../src/tracker/Tracker.ts"
+import { Tracker } from "../src/tracker/Tracker.ts"
 import * as NodePath from "node:path"
-import { countRows, git, grove, inWorktree as go, isolateEnv, scratch, withDb } from "./support/index.ts"
+import {
+  countRows,
+  createEntity as create,
+  git,
+  grove,
+  inWorktree as go,
+  isolateEnv,
+  pullInto as pull,
+  scratch,
+  taskVersion as versionOf,
+  updateTask as update,
+  withDb
+} from "./support/index.ts"
 
 isolateEnv()
 const newRepo = scratch("all").repo
 
-const create = (kind: EntityKindName, parent: string | undefined, title: string) =>
-  Effect.map(Effect.flatMap(Tracker, (t) => t.create(kind, parent, { title })), (e) => e.id)
-const update = (id: string, patch: Patch, ifVersion?: number) => Effect.flatMap(Tracker, (t) => t.update("task", id, patch, ifVersion))
-const versionOf = (id: string) => Effect.map(Effect.flatMap(Tracker, (t) => t.find("task", id)), (e) => e.version)
-const pull = (cwd: string, from: string) => go(cwd, Effect.flatMap(Sync, (s) => s.pull(from)))
 const brief = (c: Conflict) => ({ field: c.field, ours: c.ours, theirs: c.theirs, status: c.status })
 const conflictsIn = async (cwd: string, all = false) => (await go(cwd, Effect.flatMap(Conflicts, (c) => c.list({ all })))).map(brief)
 
