@@ -101,7 +101,7 @@ const makeQueries = (db: import("bun:sqlite").Database) => {
     request: PageRequest,
     /**
      * Several statuses: read the page along the creation-order index and filter (`+status` keeps SQLite
-     * from searching the status index and sorting every match); the count still uses the status index.
+     * from searching the status index and sorting every match); the total comes from `keptTotal` or the status index.
      */
     orderFirst = false,
     /** How many rows match in all, when something cheaper than counting them answers it. */
