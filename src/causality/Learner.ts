@@ -49,12 +49,16 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
     return pending
   }
 
-  /** The general path: loads the batch's entities' heads with their events, floors and pending records, and runs learnWrites. */
+  /**
+   * The general path: loads the batch's entities' heads with their events, floors and pending records (unless
+   * `pending` holds them already), and runs learnWrites.
+   */
   const learnInFull = (
     scope: { readonly worktree: string; readonly streamId: number },
     batch: ReadonlyArray<LearntEvent>,
     mode: LearnMode,
-    now: number
+    now: number,
+    pending?: Map<string, Map<string, WorkingConflict>>
   ): LearnReport => {
     const A = scope.streamId
     // One read of the heads serves both questions: which creations must be learnt (creationsToCheck), and the
@@ -92,7 +96,7 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
     const state: BatchState = {
       heads,
       floors: headsStore.floorsOf(A, entities),
-      pending: pendingOf(A, entities),
+      pending: pending ?? pendingOf(A, entities),
       creations: events.creations(cascadedEntities(writers, mode)),
       known
     }
@@ -147,12 +151,11 @@ export const makeLearner = (knowledge: Knowledge, events: LearntEvents, headsSto
     const A = scope.streamId
     // An own creation is of an entity the stream holds no heads of: it stays the implicit head (as in learnInFull).
     const writers = writersAmong(batch, noEntities)
-    const withPending = conflicts.anyPending(A)
-      ? new Set(conflicts.pendingOf(A, [...new Set(writers.map((e) => e.entityId))]).map((r) => r.entityId))
-      : noEntities
-    const { plain, general } = splitOwn(writers, withPending)
+    // Read once: the split needs the entities with records, and the full path takes them as they are.
+    const pending = pendingOf(A, [...new Set(writers.map((e) => e.entityId))])
+    const { plain, general } = splitOwn(writers, new Set(pending.keys()))
     if (plain.length > 0) headsStore.replaceHeads(A, lastWriters(plain, writes))
-    return general.length === 0 ? { created: [], settled: [] } : learnInFull(scope, general, mode, now)
+    return general.length === 0 ? { created: [], settled: [] } : learnInFull(scope, general, mode, now, pending)
   }
 
   return {
